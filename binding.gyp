@@ -1,0 +1,29 @@
+{
+  # node-gyp builds the N-API addon used by src/sys and the two C executables.
+  # Warnings are errors everywhere: this code runs between clone() and execve().
+  "target_defaults": {
+    "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-O2", "-D_GNU_SOURCE", "-fno-strict-aliasing"],
+    "cflags!": ["-fno-exceptions"],
+  },
+  "targets": [
+    {
+      "target_name": "berth_sys",
+      "sources": ["native/sys/addon.c"],
+    },
+    {
+      # Linked statically so that the sealed in-memory copy it re-executes from is
+      # self-contained (no host libc or loader mapped into a container process).
+      "target_name": "berth-init",
+      "type": "executable",
+      "sources": ["<!@(ls -1 native/init/*.c)"],
+      "ldflags": ["-static"],
+    },
+    {
+      # Static helper that runs inside test containers and reports what it sees.
+      "target_name": "berth-checker",
+      "type": "executable",
+      "sources": ["<!@(ls -1 native/checker/*.c)"],
+      "ldflags": ["-static"],
+    },
+  ],
+}

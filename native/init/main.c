@@ -1,0 +1,2 @@
+/* placeholder: berth-init is being written */
+int main(void) { return 1; }

@@ -1,0 +1,116 @@
+/*
+ * berth_sys: the few system calls Node.js does not expose and the TypeScript side needs
+ * directly (everything that must run inside a new container lives in berth-init instead).
+ * Each function takes plain numbers/strings and throws an Error whose `code` is the errno
+ * name, so callers can map it onto a BerthError with context.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <node_api.h>
+
+#define CHECK_NAPI(call)                                                                  \
+  do {                                                                                    \
+    if ((call) != napi_ok) {                                                              \
+      napi_throw_error(env, "EINVAL", "berth_sys: bad arguments to " #call);             \
+      return NULL;                                                                        \
+    }                                                                                     \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[512];
+  const char *name = strerrorname_np(err);
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_value code, message, error, errnum;
+  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, code, message, &error);
+  napi_create_int32(env, err, &errnum);
+  napi_set_named_property(env, error, "errno", errnum);
+  napi_set_named_property(env, error, "syscall", message);
+  napi_throw(env, error);
+  return NULL;
+}
+
+/* Reads argument i as a UTF-8 string into a malloc'd buffer (NULL for null/undefined). */
+static char *arg_string(napi_env env, napi_value v) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t == napi_null || t == napi_undefined) return NULL;
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  char *s = malloc(len + 1);
+  if (!s) return NULL;
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
+/* flock(fd, operation): advisory whole-file locks that the kernel drops when the holder dies. */
+static napi_value js_flock(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd, op;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK_NAPI(napi_get_value_int32(env, argv[0], &fd));
+  CHECK_NAPI(napi_get_value_int32(env, argv[1], &op));
+  int rc;
+  do rc = flock(fd, op); while (rc < 0 && errno == EINTR);
+  if (rc < 0) return throw_errno(env, "flock", errno);
+  return NULL;
+}
+
+/* mount(source, target, fstype, flags, data) */
+static napi_value js_mount(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  double flags;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK_NAPI(napi_get_value_double(env, argv[3], &flags));
+  char *src = arg_string(env, argv[0]), *dst = arg_string(env, argv[1]);
+  char *fstype = arg_string(env, argv[2]), *data = arg_string(env, argv[4]);
+  int rc = mount(src, dst, fstype, (unsigned long)flags, data);
+  int err = errno;
+  free(src); free(fstype); free(data);
+  if (rc < 0) {
+    char what[600];
+    snprintf(what, sizeof what, "mount %s", dst ? dst : "");
+    free(dst);
+    return throw_errno(env, what, err);
+  }
+  free(dst);
+  return NULL;
+}
+
+/* umount2(target, flags) */
+static napi_value js_umount(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t flags;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK_NAPI(napi_get_value_int32(env, argv[1], &flags));
+  char *dst = arg_string(env, argv[0]);
+  int rc = umount2(dst, flags);
+  int err = errno;
+  if (rc < 0) {
+    char what[600];
+    snprintf(what, sizeof what, "umount %s", dst ? dst : "");
+    free(dst);
+    return throw_errno(env, what, err);
+  }
+  free(dst);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"flock", NULL, js_flock, NULL, NULL, NULL, napi_default, NULL},
+    {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
+    {"umount", NULL, js_umount, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,30 @@
+// Compiles the sources and tests with tsc (type-checking them too) and runs them with
+// Node's built-in test runner. `node scripts/test.mjs unit` runs only the unit tests;
+// `node scripts/test.mjs integration` only the integration tests; no argument runs all.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, statSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const which = process.argv[2] ?? 'all';
+const filter = process.argv[3];
+rmSync('out', { recursive: true, force: true });
+execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+
+function collect(dir) {
+  let files = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) files = files.concat(collect(p));
+    else if (name.endsWith('.test.js')) files.push(p);
+  }
+  return files;
+}
+const suites = which === 'all' ? ['unit', 'integration'] : [which];
+let files = [];
+for (const s of suites) files = files.concat(collect(join('out', 'test', s)));
+if (filter) files = files.filter((f) => f.includes(filter));
+files.sort();
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files], {
+  stdio: 'inherit',
+});
+process.exit(r.status ?? 1);

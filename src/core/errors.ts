@@ -1,0 +1,51 @@
+/**
+ * BerthError is the one error type that crosses module boundaries. It carries a stable
+ * machine-readable `code`, a message saying what failed (naming the field, path or errno),
+ * an optional `hint` saying how to fix it, and the underlying `cause`. Library code throws
+ * these; only the CLI/API boundary renders them.
+ */
+export type ErrorCode =
+  | 'EINVALID_CONFIG'
+  | 'EINVALID_ARGUMENT'
+  | 'ENOT_FOUND'
+  | 'EEXISTS'
+  | 'ESTATE'
+  | 'ESYSCALL'
+  | 'EINIT'
+  | 'EHOOK'
+  | 'ECGROUP'
+  | 'ESECCOMP'
+  | 'EINTERNAL';
+
+export class BerthError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  override readonly cause: unknown;
+
+  constructor(code: ErrorCode, message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super(message);
+    this.name = 'BerthError';
+    this.code = code;
+    this.hint = opts.hint;
+    this.cause = opts.cause;
+  }
+}
+
+export function isBerthError(e: unknown): e is BerthError {
+  return e instanceof BerthError;
+}
+
+/** Errno-style code of a Node system error (`ENOENT`, ...), or undefined. */
+export function errnoCode(e: unknown): string | undefined {
+  if (e && typeof e === 'object' && 'code' in e && typeof (e as { code: unknown }).code === 'string') {
+    return (e as { code: string }).code;
+  }
+  return undefined;
+}
+
+/** Wraps a lower-level failure with what we were doing when it happened. */
+export function wrap(code: ErrorCode, doing: string, cause: unknown, hint?: string): BerthError {
+  if (cause instanceof BerthError) return cause;
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new BerthError(code, `${doing}: ${detail}`, { cause, ...(hint ? { hint } : {}) });
+}
