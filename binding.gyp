@@ -8,7 +8,7 @@
   "targets": [
     {
       "target_name": "berth_sys",
-      "sources": ["native/sys/addon.c"],
+      "sources": ["<!@(ls -1 native/sys/*.c)"],
     },
     {
       # Linked statically so that the sealed in-memory copy it re-executes from is
