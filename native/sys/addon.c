@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <node_api.h>
 
 #define CHECK_NAPI(call)                                                                  \
@@ -103,11 +104,32 @@ static napi_value js_umount(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* mkfifo(path, mode): the exec fifo that splits `create` from `start`. */
+static napi_value js_mkfifo(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t mode;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK_NAPI(napi_get_value_int32(env, argv[1], &mode));
+  char *path = arg_string(env, argv[0]);
+  int rc = mkfifo(path, (mode_t)mode);
+  int err = errno;
+  if (rc < 0) {
+    char what[600];
+    snprintf(what, sizeof what, "mkfifo %s", path ? path : "");
+    free(path);
+    return throw_errno(env, what, err);
+  }
+  free(path);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"flock", NULL, js_flock, NULL, NULL, NULL, napi_default, NULL},
     {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
     {"umount", NULL, js_umount, NULL, NULL, NULL, napi_default, NULL},
+    {"mkfifo", NULL, js_mkfifo, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -12,6 +12,7 @@ export interface Sys {
   flock(fd: number, op: number): void;
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount(target: string, flags: number): void;
+  mkfifo(path: string, mode: number): void;
 }
 
 export const LOCK_SH = 1;
