@@ -1,0 +1,149 @@
+/**
+ * `create`: validate the bundle, reserve the id, make the cgroup, start berth-init and wait
+ * until the container process is set up and blocked on the exec fifo.
+ *
+ * Ordering for crash safety: the container directory (without state.json) is the first thing
+ * made and the last thing removed, so a failed or killed create leaves at most a directory
+ * that `delete --force` removes; on any error below, everything made so far is undone in
+ * reverse order (process, cgroup, directory) before the error surfaces.
+ */
+import { BerthError } from '../core/errors';
+import { loadBundle } from '../spec/validate';
+// Node opens every file with O_CLOEXEC (libuv does), so no fd of ours leaks into berth-init.
+import { sys } from '../sys';
+import { startInit, type InitHandle } from './init-driver';
+import { containerCgroup, type RuntimeContext } from './context';
+import { readProcStat } from './process-info';
+import { runHooks } from './hooks';
+import { stateOf } from './status';
+import { writeFileAtomic, type ContainerRecord } from './state-store';
+import type { CgroupManager } from '../cgroups';
+import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  preserveFds?: number;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  /** `run` without --detach: berth-init's first stage stays to report the exit status. */
+  foreground?: boolean;
+}
+
+export async function createContainer(
+  ctx: RuntimeContext,
+  opts: CreateOptions,
+): Promise<{ rec: ContainerRecord; handle: InitHandle }> {
+  const { config, bundle, rootfs } = loadBundle(opts.bundle);
+  const terminal = config.process?.terminal === true;
+  if (!config.process) {
+    throw new BerthError('EINVALID_CONFIG', 'config.json has no "process": nothing to run', {
+      hint: 'add a "process" object with "args", "cwd" and "user" (see berth-runtime spec)',
+    });
+  }
+  if (terminal && !opts.consoleSocket && !opts.foreground) {
+    throw new BerthError('EINVALID_ARGUMENT', 'process.terminal is true but no --console-socket was given', {
+      hint: 'pass --console-socket PATH to receive the pty master, or set "terminal": false in config.json',
+    });
+  }
+  if (!terminal && opts.consoleSocket) {
+    throw new BerthError('EINVALID_ARGUMENT', '--console-socket was given but process.terminal is false', {
+      hint: 'set "terminal": true in config.json or drop --console-socket',
+    });
+  }
+
+  ctx.store.reserve(opts.id);
+  const rec: ContainerRecord = {
+    id: opts.id,
+    bundle,
+    rootfs,
+    pid: 0,
+    created: new Date().toISOString(),
+    owner: safeUserName(),
+    config,
+  };
+  let cgroup: CgroupManager | undefined;
+  let pid = 0;
+  try {
+    return await ctx.store.withLock(opts.id, async () => {
+      const fifo = ctx.store.fifoPath(opts.id);
+      sys().mkfifo(fifo, 0o622);
+      cgroup = containerCgroup(ctx, rec);
+      cgroup.create(config.linux?.resources);
+      const cg = cgroup;
+      const handle = await startInit(
+        {
+          mode: 'create',
+          id: opts.id,
+          config,
+          rootfs,
+          execFifo: fifo,
+          ...(opts.consoleSocket ? { consoleSocket: resolve(opts.consoleSocket) } : {}),
+          preserveFds: opts.preserveFds ?? 0,
+          noPivot: opts.noPivot ?? false,
+          noNewKeyring: opts.noNewKeyring ?? false,
+          foreground: opts.foreground ?? false,
+          warn: ctx.warn,
+        },
+        {
+          onPid: async (p) => {
+            pid = p;
+            cg.addProcess(p);
+          },
+          onCreateRuntime: async (p) => {
+            const state = JSON.stringify(stateOf(ctx, { ...rec, pid: p }, 'creating'));
+            await runHooks(config.hooks, 'prestart', state);
+            await runHooks(config.hooks, 'createRuntime', state);
+            return JSON.stringify(stateOf(ctx, { ...rec, pid: p }, 'created'));
+          },
+        },
+      );
+      pid = handle.pid;
+      rec.pid = handle.pid;
+      const st = readProcStat(handle.pid);
+      if (st) rec.pidStartTime = st.startTime;
+      ctx.store.save(rec);
+      if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(handle.pid), 0o644);
+      return { rec, handle };
+    });
+  } catch (e) {
+    await rollback(ctx, opts.id, pid, cgroup);
+    throw e;
+  }
+}
+
+async function rollback(ctx: RuntimeContext, id: string, pid: number, cgroup: CgroupManager | undefined): Promise<void> {
+  if (pid > 0) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  if (cgroup) {
+    try {
+      for (const p of cgroup.pids()) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+      await cgroup.destroy();
+    } catch (e) {
+      ctx.warn(`cleaning up the cgroup of "${id}" after a failed create: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  ctx.store.remove(id);
+}
+
+function safeUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(process.getuid?.() ?? '');
+  }
+}

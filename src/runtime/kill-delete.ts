@@ -1,0 +1,77 @@
+/** `kill` and `delete`. */
+import { BerthError, errnoCode } from '../core/errors';
+import { containerCgroup, type RuntimeContext } from './context';
+import { containerStatus, stateOf } from './status';
+import { waitForExit } from './process-info';
+import { runHooksBestEffort } from './hooks';
+import { existsSync } from 'node:fs';
+import type { ContainerRecord } from './state-store';
+
+export async function killContainer(ctx: RuntimeContext, id: string, signal: number, all: boolean): Promise<void> {
+  const rec = ctx.store.load(id);
+  const status = containerStatus(ctx, rec);
+  if (status === 'stopped') {
+    throw new BerthError('ESTATE', `container "${id}" is not running`, { hint: `remove it with: berth-runtime delete ${id}` });
+  }
+  if (all) {
+    signalAll(ctx, rec, signal);
+    return;
+  }
+  sendSignal(rec.pid, signal);
+}
+
+function sendSignal(pid: number, signal: number): void {
+  try {
+    process.kill(pid, signal);
+  } catch (e) {
+    if (errnoCode(e) !== 'ESRCH') throw e;
+  }
+}
+
+function signalAll(ctx: RuntimeContext, rec: ContainerRecord, signal: number): void {
+  const cg = containerCgroup(ctx, rec);
+  const pids = new Set(cg.exists() ? cg.pids() : []);
+  pids.add(rec.pid);
+  for (const p of pids) sendSignal(p, signal);
+}
+
+export async function deleteContainer(ctx: RuntimeContext, id: string, force: boolean): Promise<void> {
+  if (!ctx.store.exists(id)) {
+    // A create killed between reserving the id and writing state.json leaves a bare directory.
+    if (force && existsSync(ctx.store.dir(id))) {
+      ctx.store.remove(id);
+      return;
+    }
+    ctx.store.load(id); // throws the not-found error
+  }
+  await ctx.store.withLock(id, async () => {
+    const rec = ctx.store.load(id);
+    const status = containerStatus(ctx, rec);
+    const cg = containerCgroup(ctx, rec);
+    if (status === 'running' || status === 'paused') {
+      if (!force) {
+        throw new BerthError('ESTATE', `cannot delete container "${id}": it is ${status}`, {
+          hint: `stop it first (berth-runtime kill ${id} KILL) or use delete --force`,
+        });
+      }
+    }
+    if (status !== 'stopped') {
+      signalAll(ctx, rec, 9);
+      // A frozen task cannot act on SIGKILL; thaw so it dies.
+      if (status === 'paused') await cg.thaw();
+      if (!(await waitForExit(rec.pid, rec.pidStartTime, 10_000))) {
+        throw new BerthError('ESTATE', `container "${id}" did not exit after SIGKILL within 10s`, {
+          hint: 'the process may be stuck in uninterruptible sleep (D state); try again',
+        });
+      }
+    }
+    // Processes that outlived init (when the pid namespace is shared) still hold the cgroup.
+    if (cg.exists()) {
+      for (const p of cg.pids()) sendSignal(p, 9);
+      await cg.destroy();
+    }
+    const state = JSON.stringify(stateOf(ctx, rec, 'stopped'));
+    await runHooksBestEffort(rec.config.hooks, 'poststop', state, ctx.warn);
+    ctx.store.remove(id);
+  });
+}

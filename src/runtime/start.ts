@@ -1,0 +1,62 @@
+/**
+ * `start`: release a created container by opening its exec fifo for reading. berth-init is
+ * blocked in open(O_WRONLY) on that fifo; once our reader exists it writes one byte and goes
+ * on to execve. We open non-blocking and poll, so that a container whose init died after
+ * `create` yields an error instead of a `start` that hangs forever.
+ */
+import { closeSync, openSync, readSync, unlinkSync, constants as fsc } from 'node:fs';
+import { BerthError, errnoCode } from '../core/errors';
+import type { RuntimeContext } from './context';
+import { isSameProcessAlive } from './process-info';
+import { containerStatus, stateOf } from './status';
+import { runHooksBestEffort } from './hooks';
+import type { ContainerRecord } from './state-store';
+
+export async function startContainer(ctx: RuntimeContext, id: string): Promise<void> {
+  const rec = await ctx.store.withLock(id, async () => {
+    const rec = ctx.store.load(id);
+    const status = containerStatus(ctx, rec);
+    if (status !== 'created') {
+      throw new BerthError('ESTATE', `cannot start container "${id}": it is ${status}, not created`, {
+        hint: status === 'stopped' ? `delete it (berth-runtime delete ${id}) and create it again` : undefined,
+      });
+    }
+    await releaseFifo(ctx, rec);
+    rec.started = true;
+    ctx.store.save(rec);
+    try {
+      unlinkSync(ctx.store.fifoPath(id));
+    } catch {
+      /* already gone */
+    }
+    return rec;
+  });
+  await runHooksBestEffort(rec.config.hooks, 'poststart', JSON.stringify(stateOf(ctx, rec, 'running')), ctx.warn);
+}
+
+async function releaseFifo(ctx: RuntimeContext, rec: ContainerRecord): Promise<void> {
+  const fd = openSync(ctx.store.fifoPath(rec.id), fsc.O_RDONLY | fsc.O_NONBLOCK);
+  try {
+    const buf = Buffer.alloc(1);
+    let delay = 1;
+    for (;;) {
+      let n = 0;
+      try {
+        n = readSync(fd, buf, 0, 1, null);
+      } catch (e) {
+        if (errnoCode(e) !== 'EAGAIN') throw e;
+      }
+      if (n === 1) return;
+      // n === 0: the writer has not reopened yet (or died); EAGAIN: it is about to write.
+      if (!isSameProcessAlive(rec.pid, rec.pidStartTime)) {
+        throw new BerthError('ESTATE', `container "${rec.id}" init process exited before it could be started`, {
+          hint: `delete it (berth-runtime delete ${rec.id}) and check its configuration`,
+        });
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 20);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
