@@ -40,6 +40,14 @@ export function isBerth(): boolean {
   return runtimeName().startsWith('berth');
 }
 
+/**
+ * Skip reason for expectations only berth is held to (spec features newer than the runc 1.1
+ * used to validate the suite, or deliberate berth behaviour), undefined when testing berth.
+ */
+export function berthOnly(why: string): string | undefined {
+  return isBerth() ? undefined : `berth-only expectation (${runtimeName()}: ${why})`;
+}
+
 /** Where the checker binary is built; tests that read its reports skip without it. */
 export const CHECKER_BUILD = join(REPO, 'build', 'Release', 'berth-checker');
 
