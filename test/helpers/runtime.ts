@@ -246,8 +246,9 @@ export class RuntimeSession {
    * Asserts that nothing of container `id` exists: not in `list`, no `state`, no cgroup
    * directory, and (when `pid` is given) no process. Returns the problems found.
    */
-  leftovers(id: string, pid?: number): string[] {
+  leftovers(id: string, pid?: number, rootfs?: string): string[] {
     const problems: string[] = [];
+    if (rootfs) for (const p of processesRootedAt(rootfs)) problems.push(`process ${p} runs with its root in ${rootfs}`);
     if (this.listIds().includes(id)) problems.push(`${id} still listed by \`list\``);
     if (this.rt(['state', id]).code === 0) problems.push(`\`state ${id}\` still succeeds`);
     for (const dir of findCgroupDirs(id)) problems.push(`cgroup directory ${dir} remains`);
@@ -360,6 +361,24 @@ function removeEmptyConformanceParents(): void {
       /* busy: another test file's container lives there */
     }
   }
+}
+
+/** Pids of live processes whose root directory is `rootfs` (i.e. container processes of that bundle). */
+export function processesRootedAt(rootfs: string): number[] {
+  // readlink(/proc/PID/root) of a pivoted process in another mount namespace says "/", so
+  // compare the directory itself (a bind mount keeps device and inode numbers).
+  const want = statSync(rootfs);
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const root = statSync(`/proc/${name}/root/`);
+      if (root.dev === want.dev && root.ino === want.ino && processAlive(Number(name))) found.push(Number(name));
+    } catch {
+      /* exited, or a kernel thread */
+    }
+  }
+  return found;
 }
 
 export function processAlive(pid: number): boolean {

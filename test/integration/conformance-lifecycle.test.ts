@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { session, skipReason, processAlive, waitUntil, runtimeName } from '../helpers/runtime';
+import { session, skipReason, processAlive, processesRootedAt, waitUntil, runtimeName } from '../helpers/runtime';
 import { readyThenSleep, sh, OUT } from '../helpers/bundle';
 import type { ContainerState } from '../../src/spec/types';
 
@@ -51,6 +51,7 @@ test('lifecycle: create -> created with pid, start -> running, exit -> stopped, 
   assertStateShape(running, id, bundle.dir);
   assert.equal(running.status, 'running');
   assert.equal(running.pid, created.pid, 'pid is stable across start');
+  assert.ok(processesRootedAt(bundle.rootfs).includes(running.pid!), 'init runs with the bundle rootfs as its root');
 
   writeFileSync(join(bundle.outDir, 'go'), '');
   const stopped = await s.waitForStatus(id, 'stopped');
