@@ -61,10 +61,24 @@ export function skipReason(opts: { checker?: boolean } = {}): string | undefined
   if (bin === join(REPO, 'bin', 'berth-runtime') && !existsSync(join(REPO, 'dist', 'berth-runtime.js'))) {
     return 'bin/berth-runtime needs dist/berth-runtime.js: run `npm run build`';
   }
+  const broken = runtimeUnusable(bin);
+  if (broken) return broken;
   if (!busyboxAvailable()) return 'busybox (/bin/busybox from busybox-static) not installed';
   if (process.getuid?.() !== 0) return 'conformance tests need root';
   if (opts.checker && !existsSync(CHECKER_BUILD)) return `${CHECKER_BUILD} missing: run \`npm run install\``;
   return undefined;
+}
+
+let probed: { bin: string; problem: string | undefined } | undefined;
+/** Runs `BIN --version` once: a binary that cannot even do that (e.g. not built) counts as missing. */
+function runtimeUnusable(bin: string): string | undefined {
+  if (probed?.bin !== bin) {
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 30_000 });
+    const problem =
+      r.status === 0 ? undefined : `runtime ${bin} is not usable: \`--version\` exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout || String(r.error ?? '')).trim().slice(0, 200)}`;
+    probed = { bin, problem };
+  }
+  return probed.problem;
 }
 
 export interface RtResult {
