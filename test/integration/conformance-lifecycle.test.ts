@@ -298,3 +298,40 @@ test(`run: a missing executable fails with a non-zero exit (${runtimeName()})`, 
   assert.notEqual(r.code, 0);
   assert.notEqual(r.stderr.trim(), '');
 });
+
+test('lifecycle: kill of a created container stops it without running the user process', { skip }, async (t) => {
+  const s = session(t);
+  const { id, bundle } = s.bundle('kill-created');
+  assert.equal(s.createContainer(id, bundle.dir).code, 0);
+  const k = s.rt(['kill', id, 'KILL']);
+  assert.equal(k.code, 0, k.stderr);
+  await s.waitForStatus(id, 'stopped');
+  assert.equal(bundle.readOut('report.json'), undefined, 'the user process never ran');
+  const st = s.startContainer(id);
+  assert.notEqual(st.code, 0, 'a stopped container cannot be started');
+});
+
+test('lifecycle: create --no-pivot runs the container with the bundle rootfs as /', { skip }, async (t) => {
+  const s = session(t);
+  const { id, bundle } = s.bundle('no-pivot', (cfg) => {
+    cfg.process!.args = sh(`ls / > ${OUT}/root.txt`);
+  });
+  await s.runToCompletion(id, bundle, { extraArgs: ['--no-pivot'] });
+  assert.match(bundle.readOut('root.txt') ?? '', /\bout\b/);
+  assert.doesNotMatch(bundle.readOut('root.txt') ?? '', /\bboot\b|\bhome\b/, 'the host root is not visible');
+});
+
+test('lifecycle: --log with --log-format json records a failed create as JSON lines', { skip }, (t) => {
+  const s = session(t);
+  const { id, bundle } = s.bundle('log-json', (cfg) => {
+    cfg.root!.path = 'no-such-rootfs';
+  });
+  const log = join(bundle.dir, 'runtime.log');
+  const r = s.rt(['--log', log, '--log-format', 'json', 'create', '--bundle', bundle.dir, id]);
+  s.track(id);
+  assert.notEqual(r.code, 0);
+  const lines = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
+  assert.ok(lines.length > 0, 'the log file has entries');
+  const entries = lines.map((l) => JSON.parse(l) as { level?: string; msg?: string });
+  assert.ok(entries.some((e) => e.level === 'error' && typeof e.msg === 'string' && e.msg.length > 0), `an error entry: ${lines.join('\n')}`);
+});
