@@ -124,12 +124,15 @@ static napi_value js_mkfifo(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+napi_value js_bpf_attach_device_filter(napi_env env, napi_callback_info info); /* bpf.c */
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"flock", NULL, js_flock, NULL, NULL, NULL, napi_default, NULL},
     {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
     {"umount", NULL, js_umount, NULL, NULL, NULL, napi_default, NULL},
     {"mkfifo", NULL, js_mkfifo, NULL, NULL, NULL, napi_default, NULL},
+    {"bpfAttachDeviceFilter", NULL, js_bpf_attach_device_filter, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -13,6 +13,8 @@ export interface Sys {
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount(target: string, flags: number): void;
   mkfifo(path: string, mode: number): void;
+  /** Loads a cgroup device eBPF program and attaches it (BPF_F_ALLOW_MULTI) to a cgroup2 directory. */
+  bpfAttachDeviceFilter(cgroupDir: string, program: Buffer): void;
 }
 
 export const LOCK_SH = 1;

@@ -1,0 +1,87 @@
+/**
+ * Finding the hierarchies: which layout the host uses and where each v1 controller is mounted.
+ * Detection looks at files rather than statfs magic numbers so that a test directory laid out like
+ * a hierarchy is detected the same way as the real mount.
+ */
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { CgroupLayout } from './types';
+
+export const DEFAULT_MOUNT_ROOT = '/sys/fs/cgroup';
+
+/** v1 controllers Berth knows how to drive (named hierarchies such as name=systemd are left alone). */
+export const V1_CONTROLLERS = [
+  'cpu',
+  'cpuacct',
+  'cpuset',
+  'memory',
+  'devices',
+  'freezer',
+  'blkio',
+  'pids',
+  'net_cls',
+  'net_prio',
+  'hugetlb',
+  'rdma',
+  'perf_event',
+  'misc',
+] as const;
+
+export function detectLayout(mountRoot: string = DEFAULT_MOUNT_ROOT): CgroupLayout {
+  const isCgroup2 = (dir: string) => {
+    try {
+      return statSync(join(dir, 'cgroup.controllers')).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (isCgroup2(mountRoot)) return 'v2';
+  if (isCgroup2(join(mountRoot, 'unified'))) return 'hybrid';
+  return 'v1';
+}
+
+/** One mounted v1 hierarchy: its root directory and the controllers it carries (e.g. cpu,cpuacct). */
+export interface V1Hierarchy {
+  root: string;
+  controllers: string[];
+}
+
+/**
+ * The v1 hierarchies under mountRoot. Co-mounted controllers appear as one directory named
+ * "cpu,cpuacct" plus symlinks "cpu" and "cpuacct"; resolving links merges them into one entry.
+ */
+export function v1Hierarchies(mountRoot: string): V1Hierarchy[] {
+  const known = new Set<string>(V1_CONTROLLERS);
+  const byRoot = new Map<string, V1Hierarchy>();
+  let names: string[];
+  try {
+    names = readdirSync(mountRoot);
+  } catch {
+    return [];
+  }
+  for (const name of names) {
+    if (name === 'unified') continue;
+    let real: string;
+    try {
+      real = realpathSync(join(mountRoot, name));
+      if (!statSync(real).isDirectory() || !statSync(join(real, 'cgroup.procs')).isFile()) continue;
+    } catch {
+      continue;
+    }
+    const controllers = basename(real)
+      .split(',')
+      .filter((c) => known.has(c));
+    if (controllers.length === 0 || byRoot.has(real)) continue;
+    byRoot.set(real, { root: real, controllers });
+  }
+  return [...byRoot.values()].sort((a, b) => a.root.localeCompare(b.root));
+}
+
+/** Controllers the cgroup2 root offers (its cgroup.controllers). */
+export function unifiedControllers(unifiedRoot: string): Set<string> {
+  try {
+    return new Set(readFileSync(join(unifiedRoot, 'cgroup.controllers'), 'utf8').trim().split(/\s+/).filter(Boolean));
+  } catch {
+    return new Set();
+  }
+}
