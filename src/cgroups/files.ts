@@ -26,6 +26,8 @@ function writeHint(code: string | undefined, file: string): string {
     case 'ENOENT':
     case 'EACCES':
       return 'this kernel does not provide that cgroup file (controller or feature missing)';
+    case 'ENODEV':
+      return 'no block device has that major:minor on this host (see /sys/dev/block)';
     case 'EPERM':
       return 'writing cgroup files needs root (or a delegated cgroup)';
     case 'ENOSPC':
