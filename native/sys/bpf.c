@@ -2,7 +2,10 @@
  * bpfAttachDeviceFilter(cgroupDir, program): loads a BPF_PROG_TYPE_CGROUP_DEVICE program (the
  * instructions are generated in TypeScript, src/cgroups/devices-bpf.ts) and attaches it to a
  * cgroup2 directory with BPF_F_ALLOW_MULTI, which is how cgroup v2 enforces device rules.
- * The attachment keeps the program alive, so both file descriptors are closed before returning.
+ * Device programs already attached to that directory (an earlier create or update) are detached
+ * once the new one is in place, so a rule change replaces the filter instead of stacking on it
+ * (with ALLOW_MULTI every program must allow an access) and there is no moment without a filter.
+ * The attachment keeps the program alive, so all file descriptors are closed before returning.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +58,38 @@ static int load_program(const void *insns, size_t count, char *log, size_t log_s
   return -1;
 }
 
+#define MAX_OLD_PROGRAMS 64
+
+/* Ids of the device programs attached directly to the cgroup (not inherited ones); -1 on error. */
+static int query_programs(int dirfd, uint32_t *ids, uint32_t max) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.query.target_fd = (uint32_t)dirfd;
+  attr.query.attach_type = BPF_CGROUP_DEVICE;
+  attr.query.prog_ids = (uint64_t)(uintptr_t)ids;
+  attr.query.prog_cnt = max;
+  if (sys_bpf(BPF_PROG_QUERY, &attr) < 0) return -1;
+  return (int)(attr.query.prog_cnt < max ? attr.query.prog_cnt : max);
+}
+
+/* Detaches one program by id; a program that vanished meanwhile is not an error. */
+static int detach_program(int dirfd, uint32_t id) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.prog_id = id;
+  int fd = (int)sys_bpf(BPF_PROG_GET_FD_BY_ID, &attr);
+  if (fd < 0) return errno == ENOENT ? 0 : -1;
+  memset(&attr, 0, sizeof attr);
+  attr.target_fd = (uint32_t)dirfd;
+  attr.attach_bpf_fd = (uint32_t)fd;
+  attr.attach_type = BPF_CGROUP_DEVICE;
+  long rc = sys_bpf(BPF_PROG_DETACH, &attr);
+  int err = errno;
+  close(fd);
+  errno = err;
+  return rc < 0 && err != ENOENT ? -1 : 0;
+}
+
 napi_value js_bpf_attach_device_filter(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -100,6 +135,10 @@ napi_value js_bpf_attach_device_filter(napi_env env, napi_callback_info info) {
   }
   free(log);
 
+  uint32_t old[MAX_OLD_PROGRAMS];
+  int n_old = query_programs(dirfd, old, MAX_OLD_PROGRAMS);
+  if (n_old < 0) n_old = 0; /* kernels without BPF_PROG_QUERY: nothing to replace */
+
   union bpf_attr attr;
   memset(&attr, 0, sizeof attr);
   attr.target_fd = (uint32_t)dirfd;
@@ -109,11 +148,21 @@ napi_value js_bpf_attach_device_filter(napi_env env, napi_callback_info info) {
   long rc = sys_bpf(BPF_PROG_ATTACH, &attr);
   int err = errno;
   close(progfd);
-  close(dirfd);
   if (rc < 0) {
+    close(dirfd);
     char what[4200];
     snprintf(what, sizeof what, "bpf BPF_PROG_ATTACH to %s", path);
     return bpf_throw(env, what, err, NULL);
   }
+  for (int i = 0; i < n_old; i++) {
+    if (detach_program(dirfd, old[i]) < 0) {
+      err = errno;
+      close(dirfd);
+      char what[4200];
+      snprintf(what, sizeof what, "bpf BPF_PROG_DETACH of the previous device filter from %s", path);
+      return bpf_throw(env, what, err, NULL);
+    }
+  }
+  close(dirfd);
   return NULL;
 }

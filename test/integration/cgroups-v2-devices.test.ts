@@ -42,7 +42,7 @@ async function runInside(addProcess: (pid: number) => void, script: string): Pro
   return out;
 }
 
-test('device rules on cgroup v2 are enforced by the attached eBPF program', { skip: skipReason() }, async () => {
+test('device rules on cgroup v2 are enforced by the attached eBPF program, and an update replaces it', { skip: skipReason() }, async () => {
   const path = `/berth-test-cgroups-v2-devices-${process.pid}`;
   const cg = cgroupManager({ id: 'itest', cgroupsPath: path, mountRoot: UNIFIED, layout: 'v2' });
   try {
@@ -65,6 +65,16 @@ test('device rules on cgroup v2 are enforced by the attached eBPF program', { sk
       ].join('; '),
     );
     assert.deepEqual(out.trim().split('\n'), ['null-write', 'zero-read']);
+
+    // An update replaces the filter: were the programs stacked, urandom would stay denied.
+    cg.apply({
+      devices: [
+        { allow: false, access: 'rwm' },
+        { allow: true, type: 'c', major: 1, minor: 9, access: 'r' }, // /dev/urandom
+      ],
+    });
+    const after = await runInside((pid) => cg.addProcess(pid), 'echo x > /dev/null && echo null-write; [ "$(head -c1 /dev/urandom | wc -c)" = 1 ] && echo urandom-read; true');
+    assert.deepEqual(after.trim().split('\n'), ['urandom-read']);
   } finally {
     await cg.destroy();
   }
