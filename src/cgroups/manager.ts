@@ -19,6 +19,7 @@ import * as v1 from './v1';
 import * as v2 from './v2';
 import { normalizeDeviceRule } from './devices';
 import { deviceFilterProgram, encodeProgram } from './devices-bpf';
+import { sys } from '../sys';
 
 /** Loads and attaches a cgroup device program (native/sys/bpf.c); injectable for tests. */
 export type DeviceProgramAttacher = (cgroupDir: string, program: Buffer) => void;
@@ -347,9 +348,7 @@ function copyCpusetDown(dir: string, parent: string): void {
 
 /** The real attacher: bpf(2) through the addon, present only in builds that include native/sys/bpf.c. */
 function nativeDeviceAttacher(cgroupDir: string, program: Buffer): void {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { sys } = require('../sys') as typeof import('../sys');
-  const s = sys();
+  const s = sys(); // loads the addon on first use only, so hosts that never need it never load it
   if (typeof s.bpfAttachDeviceFilter !== 'function') {
     throw new BerthError('ECGROUP', 'linux.resources.devices on cgroup v2 needs bpfAttachDeviceFilter from berth_sys.node', {
       hint: 'rebuild the native addon (npm run install)',
