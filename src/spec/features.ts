@@ -1,0 +1,90 @@
+/**
+ * The OCI features document (`berth-runtime features`): what this runtime understands, so
+ * that engines can decide before creating a container (runtime-spec features.md).
+ */
+import type { NamespaceType } from './types';
+import { ALL_CAPABILITIES } from './capabilities';
+import { NAMESPACE_TYPES, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from './schema';
+import { OCI_VERSION } from './state';
+
+export interface Features {
+  ociVersionMin: string;
+  ociVersionMax: string;
+  hooks?: string[];
+  mountOptions?: string[];
+  annotations?: Record<string, string>;
+  potentiallyUnsafeConfigAnnotations?: string[];
+  linux?: LinuxFeatures;
+}
+
+export interface LinuxFeatures {
+  namespaces?: NamespaceType[];
+  capabilities?: string[];
+  cgroup?: { v1?: boolean; v2?: boolean; systemd?: boolean; systemdUser?: boolean; rdma?: boolean };
+  seccomp?: {
+    enabled?: boolean;
+    actions?: string[];
+    operators?: string[];
+    archs?: string[];
+    knownFlags?: string[];
+    supportedFlags?: string[];
+  };
+  apparmor?: { enabled?: boolean };
+  selinux?: { enabled?: boolean };
+  intelRdt?: { enabled?: boolean };
+  mountExtensions?: { idmap?: { enabled?: boolean } };
+  netDevices?: { enabled?: boolean };
+}
+
+export const HOOK_NAMES = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
+
+/**
+ * The mount options of the runtime-spec's list (config.md, "Linux mount options"): flags
+ * become mount(2)/mount_setattr(2) flags, the propagation words set propagation, and
+ * anything not in this list is passed to the filesystem as data (e.g. "size=64k").
+ */
+export const MOUNT_OPTIONS = [
+  'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'idmap',
+  'iversion', 'lazytime', 'loud', 'mand', 'noatime', 'nodev', 'nodiratime', 'noexec',
+  'noiversion', 'nolazytime', 'nomand', 'norelatime', 'nostrictatime', 'nosuid', 'nosymfollow',
+  'private', 'ratime', 'rbind', 'rdev', 'rdiratime', 'relatime', 'remount', 'rexec', 'ridmap',
+  'rnoatime', 'rnodev', 'rnodiratime', 'rnoexec', 'rnorelatime', 'rnostrictatime', 'rnosuid',
+  'rnosymfollow', 'ro', 'rprivate', 'rrelatime', 'rro', 'rrw', 'rshared', 'rslave',
+  'rstrictatime', 'rsuid', 'rsymfollow', 'runbindable', 'rw', 'shared', 'silent', 'slave',
+  'strictatime', 'suid', 'symfollow', 'sync', 'tmpcopyup', 'unbindable',
+];
+
+// TODO: take these from src/seccomp/index.ts (SUPPORTED_ACTIONS, SUPPORTED_OPERATORS,
+// SUPPORTED_ARCHES, SUPPORTED_FLAGS) once it exists; until then we claim what the spec knows.
+const SECCOMP_SUPPORTED = {
+  actions: [...SECCOMP_ACTIONS] as string[],
+  operators: [...SECCOMP_OPERATORS] as string[],
+  archs: [...SECCOMP_ARCHES] as string[],
+  flags: [...SECCOMP_FLAGS] as string[],
+};
+
+export function runtimeFeatures(): Features {
+  return {
+    ociVersionMin: '1.0.0',
+    ociVersionMax: OCI_VERSION,
+    hooks: [...HOOK_NAMES],
+    mountOptions: [...MOUNT_OPTIONS],
+    linux: {
+      namespaces: [...NAMESPACE_TYPES],
+      capabilities: [...ALL_CAPABILITIES],
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+      seccomp: {
+        enabled: true,
+        actions: [...SECCOMP_SUPPORTED.actions],
+        operators: [...SECCOMP_SUPPORTED.operators],
+        archs: [...SECCOMP_SUPPORTED.archs],
+        knownFlags: [...SECCOMP_FLAGS],
+        supportedFlags: [...SECCOMP_SUPPORTED.flags],
+      },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+      intelRdt: { enabled: false },
+    },
+    annotations: { 'io.github.berth.runtime': 'berth-runtime' },
+  };
+}
