@@ -1,0 +1,111 @@
+/*
+ * The container process ("C"), from clone() to execve(). The order follows the OCI lifecycle:
+ * wait for GO (id maps written, cgroup joined) -> rootfs and mounts -> HOOKS round trip
+ * (prestart/createRuntime run by Node) -> createContainer hooks -> pivot_root -> masked and
+ * read-only paths -> per-container settings -> process settings -> READY -> exec fifo ->
+ * startContainer hooks -> execve. For `exec` only the process part runs.
+ */
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/close_range.h>
+
+static void join_session_keyring(struct init_ctx *ctx) {
+  char name[256];
+  snprintf(name, sizeof name, "_ses.%s", ctx->plan.id ? ctx->plan.id : "berth");
+  /* KEYCTL_JOIN_SESSION_KEYRING = 1. Hosts without keyrings (ENOSYS), or which refuse them in
+   * user namespaces (EDQUOT/EACCES), run the container without one, as runc does. */
+  if (syscall(SYS_keyctl, 1, name, 0, 0, 0) < 0 && errno != ENOSYS && errno != EDQUOT && errno != EACCES)
+    fail("keyring", "join session keyring %s", name);
+}
+
+static void create_container_setup(struct init_ctx *ctx) {
+  struct plan *p = &ctx->plan;
+  if (p->flags & PF_NEW_CGROUPNS) {
+    /* after Node put us in our cgroup, so the namespace is rooted there */
+    if (unshare(CLONE_NEWCGROUP) < 0) fail("cgroupns", "unshare(CLONE_NEWCGROUP)");
+  }
+  if (p->exec_fifo) {
+    /* O_PATH now, while the host path is reachable; reopened for writing at start */
+    ctx->fifo_fd = open(p->exec_fifo, O_PATH | O_CLOEXEC);
+    if (ctx->fifo_fd < 0) fail("exec fifo", "open %s", p->exec_fifo);
+    ctx->host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (ctx->host_proc < 0) fail("exec fifo", "open /proc");
+  }
+  prepare_root(ctx);
+  do_mounts(ctx);
+  make_devices(ctx);
+  /* runc creates a missing cwd; do it inside the root, as root, before the user switch */
+  int cwdfd = mkdir_in_root(ctx->rootfd, p->cwd, 0755);
+  if (cwdfd >= 0) close(cwdfd);
+
+  send_frame(ctx->sync_fd, FRAME_HOOKS, NULL, 0);
+  ctx->state_json = recv_frame(ctx->sync_fd, FRAME_STATE, NULL);
+  run_hooks(ctx, "createContainer", p->create_hooks, p->ncreate_hooks);
+
+  switch_root(ctx);
+  masked_and_readonly_paths(ctx);
+  if (p->flags & PF_ROOT_READONLY) remount_root_readonly(ctx);
+  apply_sysctls(ctx);
+  if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0) fail("hostname", "sethostname %s", p->hostname);
+  if (p->domainname && setdomainname(p->domainname, strlen(p->domainname)) < 0)
+    fail("domainname", "setdomainname %s", p->domainname);
+  if (!(p->flags & PF_NO_NEW_KEYRING)) join_session_keyring(ctx);
+}
+
+/* Waits for `start`: opening the fifo for writing blocks until a reader opens it. */
+static void wait_for_start(struct init_ctx *ctx) {
+  char path[64];
+  snprintf(path, sizeof path, "self/fd/%d", ctx->fifo_fd);
+  int fd = openat(ctx->host_proc, path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) fail("exec fifo", "reopen for writing");
+  close(ctx->host_proc);
+  ctx->host_proc = -1;
+  if (write(fd, "0", 1) != 1) fail("exec fifo", "write");
+  close(fd);
+  close(ctx->fifo_fd);
+  ctx->fifo_fd = -1;
+}
+
+void run_container(struct init_ctx *ctx) {
+  struct plan *p = &ctx->plan;
+  free(recv_frame(ctx->sync_fd, FRAME_GO, NULL));
+  if (p->mode == MODE_CREATE && (p->clone_flags & CLONE_NEWUSER)) {
+    /* become root of the new user namespace (maps were written by Node before GO) */
+    if (setresgid(0, 0, 0) < 0) fail("user namespace", "setresgid(0) (is gid 0 mapped?)");
+    if (setresuid(0, 0, 0) < 0) fail("user namespace", "setresuid(0) (is uid 0 mapped?)");
+  }
+  if (p->mode == MODE_CREATE) create_container_setup(ctx);
+
+  apply_process_attrs(ctx);
+  if (p->flags & PF_TERMINAL) setup_console(ctx);
+  if (p->has_seccomp && !(p->flags & PF_NO_NEW_PRIVS)) {
+    /* without no_new_privs loading a filter needs CAP_SYS_ADMIN: load it before the caps drop */
+    load_seccomp(ctx);
+  }
+  switch_user_and_caps(ctx);
+  enter_cwd(ctx);
+  const char *exe = lookup_executable(ctx);
+  if ((p->flags & PF_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("no_new_privs", "prctl");
+  /* No host fd may reach the container: everything past the preserved fds closes on exec
+   * (the sync channel included, which is how Node learns that execve succeeded). */
+  if (syscall(SYS_close_range, 3 + p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail("fds", "close_range");
+
+  if (p->mode == MODE_CREATE) {
+    send_frame(ctx->sync_fd, FRAME_READY, NULL, 0);
+    if (ctx->fifo_fd >= 0) wait_for_start(ctx);
+    run_hooks(ctx, "startContainer", p->start_hooks, p->nstart_hooks);
+  }
+  if (p->has_seccomp && (p->flags & PF_NO_NEW_PRIVS)) load_seccomp(ctx);
+  execve(exe, (char *const *)p->args, (char *const *)p->env);
+  fail("exec", "execve %s", exe);
+}

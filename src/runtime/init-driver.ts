@@ -1,0 +1,259 @@
+/**
+ * Runs berth-init and speaks its sync protocol. Node spawns berth-init ("P") with the
+ * caller's stdio, the preserved fds and one extra socketpair (the sync channel, fd 3+N); P
+ * clone()s the container process ("C"). Frames are {u32 type, u32 len, payload}, little-endian:
+ *
+ *   Node -> P  PLAN   the encoded plan (plan.ts)
+ *   P -> Node  PID    C's host pid            Node: id maps, onPid (cgroup), then GO
+ *   Node -> C  GO
+ *   C -> Node  HOOKS  mounts done, before pivot_root; Node: onCreateRuntime, then STATE
+ *   Node -> C  STATE  the state JSON for createContainer/startContainer hooks
+ *   C -> Node  READY  (create) set up and about to block on the exec fifo
+ *   P/C -> Node ERROR "<step>: <detail>: <strerror> (ERRNO)", then exit 1
+ *
+ * For exec there is no READY: the channel is close-on-exec in C, so EOF without ERROR means
+ * execve succeeded. Whatever fails, no process is left behind: P and C are SIGKILLed before
+ * the returned promise rejects.
+ */
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { constants as osConstants } from 'node:os';
+import type { Socket } from 'node:net';
+import { BerthError } from '../core/errors';
+import type { RuntimeConfig } from '../spec/types';
+import { nativeDir } from '../sys';
+import { encodePlan } from './plan';
+import { buildPlan, idMapFiles, type PlanDeps, type SeccompProgram } from './plan-builder';
+
+export interface InitOptions {
+  mode: 'create' | 'exec';
+  /** Validated config; for exec, the container's config with `process` replaced. */
+  config: RuntimeConfig;
+  /** Absolute rootfs path (create only). */
+  rootfs: string;
+  /** Bundle directory: relative bind-mount sources are resolved against it (default: cwd). */
+  bundle?: string;
+  /** create: FIFO that C blocks writing to until `start` opens it for reading. */
+  execFifo?: string;
+  /** process.terminal: unix socket that receives the pty master (SCM_RIGHTS). */
+  consoleSocket?: string;
+  /** Pass fds 3..3+N-1 of this process to the container process. */
+  preserveFds?: number;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  /** P stays, forwards signals, and exits with the container process's status. */
+  foreground?: boolean;
+  /** exec: host pid of the container's init, whose namespaces are joined. */
+  joinPid?: number;
+  /** fds 0..2 for the container (default: inherit ours). */
+  stdio?: Array<'inherit' | number>;
+  id: string;
+  warn?: (msg: string) => void;
+}
+
+export interface InitHandlers {
+  /** C exists but has done nothing yet: put it in its cgroup here. */
+  onPid(pid: number): Promise<void>;
+  /** create: namespaces and mounts ready, before pivot_root; returns the state JSON for the
+   * createContainer and startContainer hooks. */
+  onCreateRuntime?(pid: number): Promise<string>;
+}
+
+export interface InitHandle {
+  /** Host pid of the container process. */
+  pid: number;
+  /** Foreground: the exit status (128+signo for a signal); otherwise 0 once P has exited. */
+  wait(): Promise<number>;
+}
+
+const FRAME_PLAN = 1;
+const FRAME_PID = 2;
+const FRAME_GO = 3;
+const FRAME_HOOKS = 4;
+const FRAME_STATE = 5;
+const FRAME_READY = 6;
+const FRAME_ERROR = 7;
+
+export function initBinaryPath(): string {
+  return join(nativeDir(), 'berth-init');
+}
+
+export function frame(type: number, payload: Buffer | string = Buffer.alloc(0)): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+  const hdr = Buffer.alloc(8);
+  hdr.writeUInt32LE(type, 0);
+  hdr.writeUInt32LE(body.length, 4);
+  return Buffer.concat([hdr, body]);
+}
+
+interface Frame {
+  type: number;
+  payload: Buffer;
+}
+
+/** Turns the socket's byte stream into a queue of frames; `next()` yields null at EOF. */
+class FrameReader {
+  private buf = Buffer.alloc(0);
+  private readonly frames: Frame[] = [];
+  private ended = false;
+  private waiter: (() => void) | undefined;
+
+  constructor(sock: Socket) {
+    sock.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      while (this.buf.length >= 8) {
+        const len = this.buf.readUInt32LE(4);
+        if (this.buf.length < 8 + len) break;
+        this.frames.push({ type: this.buf.readUInt32LE(0), payload: this.buf.subarray(8, 8 + len) });
+        this.buf = this.buf.subarray(8 + len);
+      }
+      this.wake();
+    });
+    const end = () => {
+      this.ended = true;
+      this.wake();
+    };
+    sock.on('end', end);
+    sock.on('close', end);
+    sock.on('error', end);
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  async next(): Promise<Frame | null> {
+    for (;;) {
+      const f = this.frames.shift();
+      if (f) return f;
+      if (this.ended) return null;
+      await new Promise<void>((r) => (this.waiter = r));
+    }
+  }
+}
+
+function loadSeccompCompiler(): PlanDeps['compileSeccomp'] {
+  // Loaded lazily: only configs with linux.seccomp need the compiler. TEMPORARY: the module
+  // path is a variable because src/seccomp had not landed when this was written (a literal
+  // would break the esbuild bundle); replace with a static import once it exists.
+  const modulePath = '../seccomp';
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const mod = require(modulePath) as { compileSeccomp: (p: unknown) => SeccompProgram };
+  return (profile) => mod.compileSeccomp(profile);
+}
+
+function kill(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
+function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0);
+}
+
+export async function startInit(opts: InitOptions, handlers: InitHandlers): Promise<InitHandle> {
+  const deps: PlanDeps = {};
+  if (opts.config.linux?.seccomp) deps.compileSeccomp = loadSeccompCompiler();
+  const plan = buildPlan(opts, deps);
+  const maps = opts.mode === 'create' ? idMapFiles(opts.config) : undefined;
+  const encoded = encodePlan(plan);
+
+  const preserve = opts.preserveFds ?? 0;
+  const syncFd = 3 + preserve;
+  const stdio: StdioOptions = [...(opts.stdio ?? ['inherit', 'inherit', 'inherit'])];
+  for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
+  stdio.push('pipe');
+
+  const child: ChildProcess = spawn(initBinaryPath(), [], {
+    stdio,
+    // P's environment carries only the channel's fd; the container's comes from the plan.
+    env: { _BERTH_SYNC_FD: String(syncFd) },
+    argv0: 'berth-init',
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, signal: null, error }));
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const sock = child.stdio[syncFd] as Socket;
+  const reader = new FrameReader(sock);
+  let cpid: number | undefined;
+
+  const fail = async (message: string, cause?: unknown): Promise<never> => {
+    kill(cpid);
+    kill(child.pid);
+    sock.destroy();
+    await exited;
+    if (cause instanceof BerthError) throw cause;
+    throw new BerthError('EINIT', message, { ...(cause !== undefined ? { cause } : {}), hint: hintFor(message) });
+  };
+  const expect = async (what: string): Promise<Frame> => {
+    const f = await reader.next();
+    if (f === null) {
+      const ex = await Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000))]);
+      if (ex?.error) return fail(`cannot run ${initBinaryPath()}: ${ex.error.message}`, ex.error);
+      const how = ex ? (ex.code !== null ? `with status ${ex.code}` : `on signal ${ex.signal}`) : 'its channel';
+      return fail(`berth-init exited ${how} while waiting for ${what}`);
+    }
+    if (f.type === FRAME_ERROR) return fail(f.payload.toString('utf8'));
+    return f;
+  };
+
+  try {
+    sock.write(frame(FRAME_PLAN, encoded));
+    const pidFrame = await expect('the container pid');
+    if (pidFrame.type !== FRAME_PID || pidFrame.payload.length !== 4) return await fail(`sync: expected PID, got frame ${pidFrame.type}`);
+    cpid = pidFrame.payload.readUInt32LE(0);
+    if (maps) {
+      // Written from here, in the parent user namespace, before C does anything as root.
+      writeFileSync(`/proc/${cpid}/uid_map`, maps.uidMap);
+      writeFileSync(`/proc/${cpid}/gid_map`, maps.gidMap);
+    }
+    await handlers.onPid(cpid);
+    sock.write(frame(FRAME_GO));
+    if (opts.mode === 'create') {
+      for (;;) {
+        const f = await expect('the container to be ready');
+        if (f.type === FRAME_READY) break;
+        if (f.type !== FRAME_HOOKS) return await fail(`sync: unexpected frame ${f.type}`);
+        const state = handlers.onCreateRuntime ? await handlers.onCreateRuntime(cpid) : '{}';
+        sock.write(frame(FRAME_STATE, state));
+      }
+    } else {
+      const f = await reader.next();
+      if (f?.type === FRAME_ERROR) return await fail(f.payload.toString('utf8'));
+      if (f !== null) return await fail(`sync: unexpected frame ${f.type} from the exec process`);
+    }
+  } catch (e) {
+    if (e instanceof BerthError && e.code === 'EINIT') throw e;
+    return fail(e instanceof Error ? e.message : String(e), e);
+  }
+
+  // Success: the CLI may exit while the container lives on.
+  sock.destroy();
+  if (!opts.foreground) child.unref();
+  const pid = cpid;
+  return {
+    pid,
+    wait: async () => {
+      const ex = await exited;
+      return opts.foreground ? exitStatus(ex.code, ex.signal) : 0;
+    },
+  };
+}
+
+function hintFor(message: string): string | undefined {
+  if (/^mount: .*open source/.test(message)) return 'check that the mount source exists on the host';
+  if (/^exec: .*not found/.test(message) || /^exec: .*\(ENOENT\)/.test(message)) return 'check process.args[0] and PATH in process.env';
+  if (/^cwd: /.test(message)) return 'process.cwd must be a directory inside the container';
+  if (/berth-init: |cannot run /.test(message)) return 'build the native programs: npm run install';
+  if (/setresuid\(0\)|setresgid\(0\)/.test(message)) return 'map container uid/gid 0 in linux.uidMappings/gidMappings';
+  return undefined;
+}
