@@ -74,7 +74,7 @@ export function firstSyntaxErrorOffset(text: string): number {
   };
   const number = () => {
     const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i));
-    if (!m || m[0] === '' || m[0] === '-') fail(i);
+    if (!m) fail(text[i] === '-' ? i + 1 : i);
     i += m![0].length;
   };
   const value = (): void => {

@@ -155,9 +155,11 @@ const hookList = z.array(hook).optional();
 
 // ---- process -----------------------------------------------------------------------------
 
+// The JSON schema leaves user, uid and gid optional and runc reads a missing one as 0 (Go's
+// zero value), so a config without them runs as root there; Berth does the same.
 const user = z.object({
-  uid: uint32,
-  gid: uint32,
+  uid: uint32.default(0),
+  gid: uint32.default(0),
   umask: uint32.optional(),
   additionalGids: z.array(uint32).optional(),
   username: z.string().optional(),
@@ -212,7 +214,7 @@ const cpuList = z.string().regex(/^[0-9, -]*$/, 'must be a CPU list such as "0-3
 export const processSchema = z.object({
   terminal: z.boolean().optional(),
   consoleSize: z.object({ height: uint64, width: uint64 }).optional(),
-  user,
+  user: user.default({}),
   args: z.array(z.string()).min(1, 'must name the program to run (at least one element)'),
   commandLine: z.string().optional(),
   env: stringArray.optional(),

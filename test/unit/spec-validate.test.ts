@@ -33,6 +33,7 @@ const GOOD: Array<[string, Mutate]> = [
   ['unknown fields anywhere are ignored', (c) => { c.vm = { x: 1 }; c.process.fancy = true; c.linux.somethingNew = [1]; }],
   ['rlimits within range', (c) => c.process.rlimits.push({ type: 'RLIMIT_CORE', soft: 0, hard: 18446744073709551615 })],
   ['ioPriority and scheduler', (c) => { c.process.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 7 }; c.process.scheduler = { policy: 'SCHED_OTHER', nice: -20 }; }],
+  ['user or its ids missing (runc reads them as 0)', (c) => { delete c.process.user; }],
   ['realtime scheduler with priority', (c) => (c.process.scheduler = { policy: 'SCHED_FIFO', priority: 50 })],
   ['user namespace with mappings', (c) => { c.linux.namespaces.push({ type: 'user' }); c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }]; c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }]; }],
   ['joined user namespace without mappings', (c) => c.linux.namespaces.push({ type: 'user', path: '/proc/1/ns/user' })],
@@ -67,7 +68,6 @@ const BAD: Array<[string, Mutate, string]> = [
   ['cwd relative', (c) => (c.process.cwd = 'tmp'), 'process.cwd: must be an absolute path'],
   ['uid negative', (c) => (c.process.user.uid = -1), 'process.user.uid: must be >= 0'],
   ['gid fractional', (c) => (c.process.user.gid = 1.5), 'process.user.gid: expected integer, got float'],
-  ['user missing', (c) => delete c.process.user, 'process.user: required (an object)'],
   ['unknown capability', (c) => c.process.capabilities.bounding.push('CAP_FLY'), 'process.capabilities.bounding[14]: unknown capability "CAP_FLY"'],
   ['unknown rlimit', (c) => (c.process.rlimits[0].type = 'RLIMIT_FILES'), 'process.rlimits[0].type: must be one of RLIMIT_CPU'],
   ['duplicate rlimit', (c) => c.process.rlimits.push({ type: 'RLIMIT_NOFILE', soft: 1, hard: 1 }), 'process.rlimits[1].type: duplicate RLIMIT_NOFILE'],
@@ -165,6 +165,14 @@ test('the error message starts with the document name and the count', () => {
     () => validateConfig({ ociVersion: 3 }, '/b/config.json'),
     (e: unknown) => e instanceof BerthError && e.message.startsWith('/b/config.json is invalid (1 problem):\n  ociVersion: expected string, got number'),
   );
+});
+
+test('a missing user means root, as in runc', () => {
+  const c = base() as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  delete c.process.user;
+  assert.deepEqual(validateConfig(c).process?.user, { uid: 0, gid: 0 });
+  c.process.user = { gid: 5 };
+  assert.deepEqual(validateConfig(c).process?.user, { uid: 0, gid: 5 });
 });
 
 test('validated config drops unknown fields and keeps known ones', () => {
