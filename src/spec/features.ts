@@ -39,9 +39,10 @@ export interface LinuxFeatures {
 export const HOOK_NAMES = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
 
 /**
- * The mount options of the runtime-spec's list (config.md, "Linux mount options"): flags
- * become mount(2)/mount_setattr(2) flags, the propagation words set propagation, and
- * anything not in this list is passed to the filesystem as data (e.g. "size=64k").
+ * The mount options of the runtime-spec's list (config-linux.md, "Mount options") that
+ * runtime/mount-options.ts turns into mount(2)/mount_setattr(2) flags, propagation or
+ * bind/idmap requests; anything else is passed to the filesystem as data (e.g. "size=64k").
+ * "tmpcopyup" is in the spec's list but not supported, so it is not advertised.
  */
 export const MOUNT_OPTIONS = [
   'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'idmap',
@@ -51,7 +52,7 @@ export const MOUNT_OPTIONS = [
   'rnoatime', 'rnodev', 'rnodiratime', 'rnoexec', 'rnorelatime', 'rnostrictatime', 'rnosuid',
   'rnosymfollow', 'ro', 'rprivate', 'rrelatime', 'rro', 'rrw', 'rshared', 'rslave',
   'rstrictatime', 'rsuid', 'rsymfollow', 'runbindable', 'rw', 'shared', 'silent', 'slave',
-  'strictatime', 'suid', 'symfollow', 'sync', 'tmpcopyup', 'unbindable',
+  'strictatime', 'suid', 'symfollow', 'sync', 'unbindable',
 ];
 
 // TODO: take these from src/seccomp/index.ts (SUPPORTED_ACTIONS, SUPPORTED_OPERATORS,

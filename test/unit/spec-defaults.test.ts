@@ -12,6 +12,7 @@ import {
 import { runtimeFeatures, MOUNT_OPTIONS } from '../../src/spec/features';
 import { OCI_VERSION, stateDocument } from '../../src/spec/state';
 import { RLIMIT_NUMBERS } from '../../src/spec/rlimits';
+import { parseMountOptions } from '../../src/runtime/mount-options';
 
 test('defaultSpec is valid and looks like `runc spec`', () => {
   const s = defaultSpec();
@@ -100,6 +101,13 @@ test('runtimeFeatures advertises what the validator accepts', () => {
     })),
   };
   validateConfig(s);
+});
+
+test('every advertised mount option is understood by the mount option parser (not passed on as fs data)', () => {
+  for (const opt of MOUNT_OPTIONS) {
+    const parsed = parseMountOptions([opt], `mounts[0] (${opt})`);
+    assert.equal(parsed.data, undefined, `${opt} is recognised`);
+  }
 });
 
 test('stateDocument: pid only while the process exists, annotations only when present', () => {

@@ -11,7 +11,6 @@ function base(): RuntimeConfig & Record<string, unknown> {
 }
 
 /** Applies a mutation to a fresh base config; `any` because the cases build invalid documents. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Mutate = (c: any) => void;
 
 function problems(json: unknown): string[] {
@@ -138,7 +137,7 @@ for (const [name, mutate, expected] of BAD) {
 }
 
 test('every structural problem is reported at once, one line each', () => {
-  const c = base() as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const c = base() as any;
   c.process.args[0] = 1;
   c.process.cwd = 'rel';
   c.linux.namespaces[0].type = 'process';
@@ -153,7 +152,7 @@ test('every structural problem is reported at once, one line each', () => {
 });
 
 test('every semantic problem is reported at once', () => {
-  const c = base() as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const c = base() as any;
   c.linux.namespaces.push({ type: 'pid' });
   c.linux.sysctl = { 'vm.overcommit_memory': '1' };
   c.process.rlimits.push({ type: 'RLIMIT_NOFILE', soft: 1, hard: 1 });
@@ -168,7 +167,7 @@ test('the error message starts with the document name and the count', () => {
 });
 
 test('a missing user means root, as in runc', () => {
-  const c = base() as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const c = base() as any;
   delete c.process.user;
   assert.deepEqual(validateConfig(c).process?.user, { uid: 0, gid: 0 });
   c.process.user = { gid: 5 };
@@ -176,7 +175,7 @@ test('a missing user means root, as in runc', () => {
 });
 
 test('validated config drops unknown fields and keeps known ones', () => {
-  const c = base() as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const c = base() as any;
   c.unknownTop = 1;
   const out = validateConfig(c);
   assert.equal((out as unknown as Record<string, unknown>).unknownTop, undefined);
