@@ -16,7 +16,7 @@
  * the returned promise rejects.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import type { Socket } from 'node:net';
@@ -166,6 +166,12 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
   const maps = opts.mode === 'create' ? idMapFiles(opts.config) : undefined;
   const encoded = encodePlan(plan);
 
+  if (opts.mode === 'create' && opts.execFifo) {
+    // C reopens the fifo for writing after switching to the container's user (possibly a
+    // non-root uid or a mapped root that is "other" to us): make it writable by anyone, as
+    // its 0622 creation mode intended before the umask took its share.
+    chmodSync(opts.execFifo, 0o622);
+  }
   const preserve = opts.preserveFds ?? 0;
   const syncFd = 3 + preserve;
   const stdio: StdioOptions = [...(opts.stdio ?? ['inherit', 'inherit', 'inherit'])];

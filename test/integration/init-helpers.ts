@@ -4,8 +4,7 @@
  * starts it by reading the fifo and collects what the container wrote to its stdout (a file
  * passed as fd 1).
  */
-import { closeSync, mkdirSync, openSync, readFileSync, existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, readSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxAvailable, makeBusyboxRootfs, tempDir } from '../helpers/rootfs';
 import { DEFAULT_CAPABILITIES } from '../../src/spec/capabilities';
@@ -100,7 +99,7 @@ export async function createStartWait(
   } finally {
     closeSync(out);
   }
-  await readFile(sb.fifo); // `start`: meets C's open(O_WRONLY), reads its byte, sees EOF
+  await startFifo(sb.fifo, handle.pid);
   const status = await handle.wait();
   return { status, stdout: readFileSync(outPath, 'utf8'), pid: handle.pid };
 }
@@ -121,5 +120,26 @@ export function processAlive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** `start`: reads the byte C writes into the fifo, without blocking forever if C died. */
+export async function startFifo(fifo: string, pid: number): Promise<void> {
+  const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const buf = Buffer.alloc(1);
+    for (;;) {
+      let n = 0;
+      try {
+        n = readSync(fd, buf, 0, 1, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      }
+      if (n === 1) return;
+      if (!processAlive(pid)) throw new Error(`container process ${pid} died before it was started`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  } finally {
+    closeSync(fd);
   }
 }

@@ -1,0 +1,139 @@
+/**
+ * berth-init: user namespaces, exec into a running container, fd hygiene, the sealed binary,
+ * and error paths that must leave no process behind.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, closeSync, openSync, readFileSync, readlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { baseConfig, createStartWait, processAlive, sandbox, skipReason, startFifo } from './init-helpers';
+import { startInit, type InitHandle } from '../../src/runtime/init-driver';
+import { BerthError } from '../../src/core/errors';
+
+const skip = skipReason();
+
+function gone(pid: number): boolean {
+  if (!processAlive(pid)) return true;
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+async function waitGone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 200 && !gone(pid); i++) await new Promise((r) => setTimeout(r, 10));
+  return gone(pid);
+}
+
+test('init: user namespace with mappings', { skip }, async (t) => {
+  const sb = sandbox('userns');
+  t.after(() => sb.cleanup());
+  chmodSync(sb.dir, 0o755);
+  execFileSync('chown', ['-R', '100000:100000', sb.rootfs]);
+  const cfg = baseConfig(sb.rootfs, 'cat /proc/self/uid_map /proc/self/gid_map; id -u; ls -ln /dev/null; echo caps=$(grep CapEff /proc/self/status)');
+  cfg.linux!.namespaces!.push({ type: 'user' });
+  cfg.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  cfg.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  const r = await createStartWait(sb, cfg);
+  assert.equal(r.status, 0, r.stdout);
+  assert.match(r.stdout, /^\s*0\s+100000\s+65536$/m);
+  assert.match(r.stdout, /^0$/m, 'root inside');
+  assert.match(r.stdout, /^crw-rw-rw-\s+1 \d+\s+\d+\s+1,\s+3 .*\/dev\/null$/m, '/dev/null is the null device (bound from the host)');
+  assert.match(r.stdout, /^caps=CapEff:\s+00000000a80425fb$/m);
+});
+
+test('init: exec joins a running container; the binary is sealed; no host fd leaks', { skip }, async (t) => {
+  const sb = sandbox('exec');
+  t.after(() => sb.cleanup());
+  const cfg = baseConfig(sb.rootfs, 'echo $$ > /tmp/init-pid; exec sleep 1000');
+  // An fd open in the caller (Node opens it O_CLOEXEC, as libuv does everything)...
+  const stray = openSync(join(sb.dir, 'stray'), 'w');
+  t.after(() => closeSync(stray));
+  let created: InitHandle | undefined;
+  created = await startInit(
+    { mode: 'create', id: 'exec-test', config: cfg, rootfs: sb.rootfs, execFifo: sb.fifo, foreground: true },
+    { onPid: async () => undefined },
+  );
+  t.after(async () => {
+    try {
+      process.kill(created!.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    await created!.wait();
+  });
+  // Created, not started: C is still berth-init, running from a sealed memfd.
+  assert.match(readlinkSync(`/proc/${created.pid}/exe`), /^\/memfd:berth-init/);
+  assert.throws(() => openSync(`/proc/${created!.pid}/exe`, 'r+'), /EPERM|EACCES|ETXTBSY/);
+  await startFifo(sb.fifo, created.pid);
+
+  const outPath = join(sb.dir, 'exec-out');
+  const out = openSync(outPath, 'w');
+  const proc = {
+    user: { uid: 1000, gid: 1000, additionalGids: [5] },
+    args: ['sh', '-c', 'echo pid=$$; hostname; id; ls /proc/self/fd | tr "\\n" " "; echo; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status; pwd'],
+    env: ['PATH=/bin'],
+    cwd: '/tmp',
+    noNewPrivileges: true,
+  };
+  const exec = await startInit(
+    { mode: 'exec', id: 'exec-test', config: { ...cfg, process: proc }, rootfs: sb.rootfs, joinPid: created.pid, foreground: true, stdio: ['inherit', out, 'inherit'] },
+    { onPid: async () => undefined },
+  );
+  closeSync(out);
+  assert.equal(await exec.wait(), 0);
+  const text = readFileSync(outPath, 'utf8');
+  const pidLine = /^pid=(\d+)$/m.exec(text);
+  assert.ok(pidLine && Number(pidLine[1]) > 1, `the exec process is in the container's pid namespace: ${text}`);
+  assert.match(text, /^init-test$/m, "it sees the container's hostname");
+  assert.match(text, /^uid=1000 gid=1000 groups=5/m);
+  assert.match(text, /^0 1 2 3 $/m, `no host fd reaches the exec process: ${text}`);
+  assert.match(text, /^CapEff:\s+0+$/m, 'no capabilities object: a non-root process has none');
+  assert.match(text, /^NoNewPrivs:\s+1$/m);
+  assert.match(text, /^\/tmp$/m);
+});
+
+test('init: a failing create (missing mount source) reports the step and leaves no process', { skip }, async (t) => {
+  const sb = sandbox('fail');
+  t.after(() => sb.cleanup());
+  const cfg = baseConfig(sb.rootfs, 'true');
+  cfg.mounts!.push({ destination: '/data', type: 'bind', source: join(sb.dir, 'does-not-exist'), options: ['rbind'] });
+  let cpid = 0;
+  await assert.rejects(
+    startInit(
+      { mode: 'create', id: 'fail-test', config: cfg, rootfs: sb.rootfs, execFifo: sb.fifo },
+      {
+        onPid: async (p) => {
+          cpid = p;
+        },
+      },
+    ),
+    (e: unknown) => {
+      assert.ok(e instanceof BerthError);
+      assert.equal(e.code, 'EINIT');
+      assert.match(e.message, /^mount: \/data: open source .*does-not-exist: No such file or directory \(ENOENT\)$/);
+      return true;
+    },
+  );
+  assert.ok(cpid > 0);
+  assert.ok(await waitGone(cpid), 'the container process is gone');
+});
+
+test('init: a missing executable fails create, and an exec error is reported', { skip }, async (t) => {
+  const sb = sandbox('noexe');
+  t.after(() => sb.cleanup());
+  const cfg = baseConfig(sb.rootfs, 'true');
+  cfg.process!.args = ['/no/such/program'];
+  let cpid = 0;
+  await assert.rejects(
+    startInit({ mode: 'create', id: 'noexe', config: cfg, rootfs: sb.rootfs, execFifo: sb.fifo }, { onPid: async (p) => void (cpid = p) }),
+    /exec: \/no\/such\/program: No such file or directory \(ENOENT\)/,
+  );
+  assert.ok(await waitGone(cpid));
+  // and a cwd that escapes through a symlink is refused
+  const cfg2 = baseConfig(sb.rootfs, 'pwd');
+  cfg2.process!.cwd = '/proc/self/fd/0';
+  await assert.rejects(createStartWait(sb, cfg2), /cwd: \/proc\/self\/fd\/0/);
+});
