@@ -34,13 +34,6 @@ static void create_container_setup(struct init_ctx *ctx) {
     /* after Node put us in our cgroup, so the namespace is rooted there */
     if (unshare(CLONE_NEWCGROUP) < 0) fail("cgroupns", "unshare(CLONE_NEWCGROUP)");
   }
-  if (p->exec_fifo) {
-    /* O_PATH now, while the host path is reachable; reopened for writing at start */
-    ctx->fifo_fd = open(p->exec_fifo, O_PATH | O_CLOEXEC);
-    if (ctx->fifo_fd < 0) fail("exec fifo", "open %s", p->exec_fifo);
-    ctx->host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (ctx->host_proc < 0) fail("exec fifo", "open /proc");
-  }
   prepare_root(ctx);
   do_mounts(ctx);
   make_devices(ctx);
@@ -53,9 +46,10 @@ static void create_container_setup(struct init_ctx *ctx) {
   run_hooks(ctx, "createContainer", p->create_hooks, p->ncreate_hooks);
 
   switch_root(ctx);
+  /* sysctls before readonlyPaths, which usually include /proc/sys */
+  apply_sysctls(ctx);
   masked_and_readonly_paths(ctx);
   if (p->flags & PF_ROOT_READONLY) remount_root_readonly(ctx);
-  apply_sysctls(ctx);
   if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0) fail("hostname", "sethostname %s", p->hostname);
   if (p->domainname && setdomainname(p->domainname, strlen(p->domainname)) < 0)
     fail("domainname", "setdomainname %s", p->domainname);

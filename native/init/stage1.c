@@ -223,6 +223,15 @@ void run_stage1(struct init_ctx *ctx) {
     ctx->proxy_pty = 1;
   }
 
+  if (p->mode == MODE_CREATE && p->exec_fifo) {
+    /* Opened here, as the caller's user: the state directory holding it need not be
+     * reachable by the container's (possibly mapped) root. O_PATH now; C reopens it for
+     * writing through the host /proc at start. */
+    ctx->fifo_fd = open(p->exec_fifo, O_PATH | O_CLOEXEC);
+    if (ctx->fifo_fd < 0) fail("exec fifo", "open %s", p->exec_fifo);
+    ctx->host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (ctx->host_proc < 0) fail("exec fifo", "open /proc");
+  }
   uint32_t clone_flags = p->clone_flags;
   if (p->mode == MODE_EXEC) {
     join_container(p);

@@ -50,6 +50,8 @@ export interface InitOptions {
   stdio?: Array<'inherit' | number>;
   id: string;
   warn?: (msg: string) => void;
+  /** Precompiled linux.seccomp (e.g. cached by the engine); compiled with src/seccomp when absent. */
+  seccomp?: SeccompProgram;
 }
 
 export interface InitHandlers {
@@ -161,7 +163,12 @@ function exitStatus(code: number | null, signal: NodeJS.Signals | null): number 
 
 export async function startInit(opts: InitOptions, handlers: InitHandlers): Promise<InitHandle> {
   const deps: PlanDeps = {};
-  if (opts.config.linux?.seccomp) deps.compileSeccomp = loadSeccompCompiler();
+  if (opts.seccomp) {
+    const program = opts.seccomp;
+    deps.compileSeccomp = () => program;
+  } else if (opts.config.linux?.seccomp) {
+    deps.compileSeccomp = loadSeccompCompiler();
+  }
   const plan = buildPlan(opts, deps);
   const maps = opts.mode === 'create' ? idMapFiles(opts.config) : undefined;
   const encoded = encodePlan(plan);

@@ -137,3 +137,39 @@ test('init: a missing executable fails create, and an exec error is reported', {
   cfg2.process!.cwd = '/proc/self/fd/0';
   await assert.rejects(createStartWait(sb, cfg2), /cwd: \/proc\/self\/fd\/0/);
 });
+
+/** A hand-assembled filter: mkdir/mkdirat fail with EPERM on x86_64, everything else is allowed. */
+function mkdirDenyingFilter(): Buffer {
+  const ins: Array<[number, number, number, number]> = [
+    [0x20, 0, 0, 4], // ld [arch]
+    [0x15, 0, 3, 0xc000003e], // jeq AUDIT_ARCH_X86_64, else allow
+    [0x20, 0, 0, 0], // ld [nr]
+    [0x15, 2, 0, 83], // mkdir -> errno
+    [0x15, 1, 0, 258], // mkdirat -> errno
+    [0x06, 0, 0, 0x7fff0000], // ret ALLOW
+    [0x06, 0, 0, 0x00050001], // ret ERRNO(EPERM)
+  ];
+  const b = Buffer.alloc(8 * ins.length);
+  ins.forEach(([code, jt, jf, k], i) => {
+    b.writeUInt16LE(code, 8 * i);
+    b.writeUInt8(jt, 8 * i + 2);
+    b.writeUInt8(jf, 8 * i + 3);
+    b.writeUInt32LE(k >>> 0, 8 * i + 4);
+  });
+  return b;
+}
+
+test('init: a seccomp filter is loaded last (with and without no_new_privs)', { skip: skip ?? (process.arch !== 'x64' ? 'x86_64 filter' : undefined) }, async (t) => {
+  const sb = sandbox('seccomp');
+  t.after(() => sb.cleanup());
+  for (const nnp of [true, false]) {
+    const cfg = baseConfig(sb.rootfs, 'mkdir /tmp/x 2>/dev/null; echo rc=$?; grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status');
+    cfg.process!.noNewPrivileges = nnp;
+    cfg.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW' };
+    const r = await createStartWait(sb, cfg, { seccomp: { filter: mkdirDenyingFilter(), flags: 0 } });
+    assert.equal(r.status, 0, r.stdout);
+    assert.match(r.stdout, /^rc=1$/m, `mkdir is denied (nnp=${nnp}): ${r.stdout}`);
+    assert.match(r.stdout, /^Seccomp:\s+2$/m);
+    assert.match(r.stdout, new RegExp(`^NoNewPrivs:\\s+${nnp ? 1 : 0}$`, 'm'));
+  }
+});
