@@ -173,3 +173,61 @@ test('init: a seccomp filter is loaded last (with and without no_new_privs)', { 
     assert.match(r.stdout, new RegExp(`^NoNewPrivs:\\s+${nnp ? 1 : 0}$`, 'm'));
   }
 });
+
+test('init: terminal in the foreground without a console socket is proxied to our stdio', { skip }, async (t) => {
+  const sb = sandbox('pty-proxy');
+  t.after(() => sb.cleanup());
+  const { writeFileSync } = await import('node:fs');
+  const cfg = baseConfig(sb.rootfs, 'tty; read x; echo got=$x; exit 7');
+  cfg.process!.terminal = true;
+  writeFileSync(join(sb.dir, 'in.txt'), 'abc\n');
+  const inFd = openSync(join(sb.dir, 'in.txt'), 'r');
+  t.after(() => closeSync(inFd));
+  const r = await createStartWait(sb, cfg, { stdio: [inFd, 'inherit', 'inherit'] });
+  assert.equal(r.status, 7, 'the exit status comes through stage 1');
+  assert.match(r.stdout, /^\/dev\/pts\/0\r$/m);
+  assert.match(r.stdout, /^got=abc\r$/m);
+});
+
+const python = (() => {
+  try {
+    execFileSync('python3', ['-c', 'import socket; socket.recv_fds'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+test('init: the pty master goes to the console socket (SCM_RIGHTS) with consoleSize applied', { skip: skip ?? (python ? undefined : 'python3 needed to receive the fd') }, async (t) => {
+  const sb = sandbox('console');
+  t.after(() => sb.cleanup());
+  const { spawn } = await import('node:child_process');
+  const sock = join(sb.dir, 'console.sock');
+  // Node cannot receive fds over a unix socket; a few lines of Python can.
+  const receiver = [
+    'import socket, sys, os',
+    's = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); print("ready", flush=True)',
+    'c, _ = s.accept(); msg, fds, _, _ = socket.recv_fds(c, 1024, 1)',
+    'out = b""',
+    'while True:',
+    '  try: d = os.read(fds[0], 4096)',
+    '  except OSError: break',
+    '  if not d: break',
+    '  out += d',
+    'sys.stdout.write("name=" + msg.decode() + "\\n" + out.decode(errors="replace"))',
+  ].join('\n');
+  const py = spawn('python3', ['-c', receiver, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  py.stdout!.setEncoding('utf8');
+  await new Promise<void>((res) => py.stdout!.once('data', (d: string) => res(void (out += d))));
+  py.stdout!.on('data', (d: string) => (out += d));
+  const done = new Promise((res) => py.once('exit', res));
+  const cfg = baseConfig(sb.rootfs, 'tty; stty size');
+  cfg.process!.terminal = true;
+  cfg.process!.consoleSize = { height: 33, width: 99 };
+  const r = await createStartWait(sb, cfg, { consoleSocket: sock });
+  await done;
+  assert.equal(r.status, 0);
+  assert.match(out, /^name=\/dev\/pts\/0$/m);
+  assert.match(out, /^33 99\r$/m);
+});

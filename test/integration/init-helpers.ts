@@ -90,9 +90,10 @@ export async function createStartWait(
         rootfs: sb.rootfs,
         execFifo: sb.fifo,
         foreground: true,
-        stdio: ['inherit', out, 'inherit'],
         warn: (m) => warnings.push(m),
         ...extra,
+        // fd 1 is always the file we read back; extra.stdio may set stdin
+        stdio: [extra.stdio?.[0] ?? 'inherit', out, 'inherit'],
       },
       { onPid: async () => undefined, onCreateRuntime: async () => '{"status":"creating"}' },
     );
