@@ -18,6 +18,7 @@ import { runHooks } from './hooks';
 import { stateOf } from './status';
 import { writeFileAtomic, type ContainerRecord } from './state-store';
 import type { CgroupManager } from '../cgroups';
+import { effectiveResources } from './resources';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 
@@ -72,7 +73,7 @@ export async function createContainer(
       const fifo = ctx.store.fifoPath(opts.id);
       sys().mkfifo(fifo, 0o622);
       cgroup = containerCgroup(ctx, rec);
-      cgroup.create(config.linux?.resources);
+      cgroup.create(effectiveResources(config));
       const cg = cgroup;
       const handle = await startInit(
         {

@@ -15,12 +15,14 @@ export type Status = ContainerState['status'];
 export function containerStatus(ctx: RuntimeContext, rec: ContainerRecord): Status {
   if (!rec.pid) return 'creating';
   if (!isSameProcessAlive(rec.pid, rec.pidStartTime)) return 'stopped';
-  if (!rec.started && existsSync(ctx.store.fifoPath(rec.id))) return 'created';
+  // Frozen wins over created: a created container can be paused (as with runc) and must
+  // then report "paused" so that `resume` accepts it.
   try {
     if (containerCgroup(ctx, rec).isFrozen()) return 'paused';
   } catch {
     /* no freezer: cannot be paused */
   }
+  if (!rec.started && existsSync(ctx.store.fifoPath(rec.id))) return 'created';
   return 'running';
 }
 
