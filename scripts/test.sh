@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The full test suite on a fresh Debian 12 machine, as root: installs the Debian packages the
+# tests use (busybox-static for test root filesystems; runc, crun, podman, docker.io, skopeo and
+# docker-registry for interop and drop-in tests; nftables/iptables and the CNI plugins for
+# networking), installs the npm dependencies and builds (TypeScript and the C programs), then
+# runs the unit and integration tests. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(busybox-static runc crun podman docker.io containerd skopeo docker-registry
+  containernetworking-plugins nftables iptables uidmap iproute2 procps psmisc)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+npm ci --no-audit --no-fund
+npm test
