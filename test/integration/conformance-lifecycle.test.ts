@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { session, skipReason, processAlive, processesRootedAt, waitUntil, runtimeName } from '../helpers/runtime';
 import { readyThenSleep, sh, OUT } from '../helpers/bundle';
@@ -215,13 +215,24 @@ for (const verb of [['state'], ['start'], ['kill', '#', 'KILL'], ['delete'], ['p
   });
 }
 
-test('lifecycle: delete --force of an unknown id succeeds quietly or fails cleanly', { skip }, (t) => {
-  // runc treats a missing container under --force as success; either way nothing may be left.
+test('lifecycle: delete --force of an unknown id succeeds quietly', { skip }, (t) => {
+  // runc treats a missing container under --force as success, and containerd's shim and
+  // podman rely on it: they call `delete --force` after a failed create and log the error.
   const s = session(t);
   const id = s.newId('nope');
   const r = s.deleteForce(id);
-  assert.ok(!r.timedOut);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr.trim(), '');
   assert.deepEqual(s.leftovers(id), []);
+});
+
+test('lifecycle: delete --force of a bare state directory (an interrupted create) removes it', { skip }, (t) => {
+  const s = session(t);
+  const id = s.newId('half');
+  mkdirSync(join(s.root, id), { recursive: true });
+  const r = s.deleteForce(id);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(!existsSync(join(s.root, id)), 'the directory is gone');
 });
 
 test('lifecycle: create --pid-file writes the init pid', { skip }, async (t) => {
