@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { BerthError } from '../core/errors';
 import type { Device, Hook, IdMapping, NamespaceType, RuntimeConfig } from '../spec/types';
-import { capabilityMasks } from './capabilities';
+import { capabilityMasks, raisableAmbient } from './capabilities';
 import { parseMountOptions, MS_BIND, MS_PRIVATE, MS_REC, MS_SHARED, MS_SLAVE, MS_UNBINDABLE } from './mount-options';
 import {
   MODE_CREATE,
@@ -226,7 +226,7 @@ export function buildPlan(opts: InitOptions, deps: PlanDeps = {}): Plan {
   if (proc.terminal) flags |= PF_TERMINAL;
   if (proc.noNewPrivileges) flags |= PF_NO_NEW_PRIVS;
 
-  const caps = proc.capabilities ? capabilityMasks(proc.capabilities) : undefined;
+  const caps = proc.capabilities ? raisableAmbient(capabilityMasks(proc.capabilities), warn) : undefined;
   const plan: Plan = {
     mode: exec ? MODE_EXEC : MODE_CREATE,
     flags,

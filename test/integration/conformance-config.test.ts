@@ -233,6 +233,17 @@ test('config: ambient capabilities reach a non-root process', { skip }, async (t
   assert.deepEqual(r.caps.effective.names, ['CAP_NET_RAW']);
 });
 
+test('config: ambient capabilities missing from inheritable are not raised, and the container still runs', { skip }, async (t) => {
+  // `runc spec` writes exactly this: ambient = permitted, no inheritable set.
+  const s = session(t);
+  const r = await reportWith(s, 'ambient-not-inh', (cfg) => {
+    const set = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
+    cfg.process!.capabilities = { bounding: set, permitted: set, effective: set, ambient: set };
+  });
+  assert.deepEqual(r.caps.ambient.names, []);
+  assert.deepEqual(sorted(r.caps.effective.names), ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE']);
+});
+
 test('config: user with additionalGids and umask', { skip }, async (t) => {
   const s = session(t);
   const r = await reportWith(s, 'user', (cfg) => {

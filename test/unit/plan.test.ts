@@ -32,7 +32,7 @@ import {
   MOUNT_ATTR__ATIME,
   MOUNT_ATTR_NOATIME,
 } from '../../src/runtime/mount-options';
-import { capabilityMask, capabilityMasks } from '../../src/runtime/capabilities';
+import { capabilityMask, capabilityMasks, raisableAmbient } from '../../src/runtime/capabilities';
 import { parseProcLimits, planRlimits, RLIM_INFINITY } from '../../src/runtime/rlimits';
 import { BerthError } from '../../src/core/errors';
 import type { RuntimeConfig } from '../../src/spec/types';
@@ -197,6 +197,23 @@ test('capabilities: names to masks', () => {
   assert.throws(() => capabilityMask(['CAP_NOPE'], 'process.capabilities.bounding'), /process.capabilities.bounding: unknown capability "CAP_NOPE"/);
   const m = capabilityMasks({ bounding: ['CAP_SYS_ADMIN'], ambient: ['CAP_NET_RAW'] });
   assert.deepEqual(m, { bounding: 1n << 21n, effective: 0n, inheritable: 0n, permitted: 0n, ambient: 1n << 13n });
+});
+
+test('capabilities: ambient keeps only what is permitted and inheritable, and says what it dropped', () => {
+  const warnings: string[] = [];
+  const m = capabilityMasks({
+    permitted: ['CAP_KILL', 'CAP_NET_RAW', 'CAP_CHOWN'],
+    inheritable: ['CAP_NET_RAW', 'CAP_CHOWN'],
+    ambient: ['CAP_KILL', 'CAP_NET_RAW', 'CAP_AUDIT_WRITE'],
+  });
+  const r = raisableAmbient(m, (w) => warnings.push(w));
+  assert.equal(r.ambient, 1n << 13n, 'only CAP_NET_RAW is both permitted and inheritable');
+  assert.equal(r.permitted, m.permitted);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /CAP_KILL, CAP_AUDIT_WRITE not raised/);
+  const quiet: string[] = [];
+  raisableAmbient(capabilityMasks({ permitted: ['CAP_KILL'], inheritable: ['CAP_KILL'], ambient: ['CAP_KILL'] }), (w) => quiet.push(w));
+  assert.deepEqual(quiet, []);
 });
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
