@@ -63,6 +63,20 @@ test('lifecycle: create -> created with pid, start -> running, exit -> stopped, 
   assert.deepEqual(s.leftovers(id, created.pid), []);
 });
 
+test('lifecycle: state also carries rootfs, created and owner, as runc prints them', { skip }, (t) => {
+  // Not in the OCI state schema, but runc prints them and clients (go-runc's State) read them.
+  const s = session(t);
+  const { id, bundle } = s.bundle('state-extra');
+  const before = Date.now();
+  assert.equal(s.createContainer(id, bundle.dir).code, 0);
+  const st = s.stateOk(id) as ContainerState & { rootfs?: string; created?: string; owner?: string };
+  assert.equal(st.rootfs, bundle.rootfs);
+  assert.equal(typeof st.owner, 'string');
+  const created = Date.parse(st.created ?? '');
+  assert.ok(Number.isFinite(created), `created is an RFC 3339 time: ${st.created}`);
+  assert.ok(created >= before - 1000 && created <= Date.now() + 1000, 'created is the time of create (same clock)');
+});
+
 for (const signal of ['TERM', 'SIGTERM', '15', 'USR1', '10']) {
   test(`lifecycle: kill delivers signal given as "${signal}"`, { skip }, async (t) => {
     const s = session(t);
