@@ -56,7 +56,11 @@ let calls = 0;
  * they hold open would keep us waiting until they exit.
  */
 export function runCommand(bin: string, args: string[], opts: CmdOptions = {}): CmdResult {
-  scratch ??= mkdtempSync(join(tmpdir(), 'berth-cmd-'));
+  if (!scratch) {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-cmd-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    scratch = dir;
+  }
   const n = ++calls;
   const outPath = join(scratch, `${n}.out`);
   const errPath = join(scratch, `${n}.err`);
