@@ -193,7 +193,9 @@ function planDevices(config: RuntimeConfig): PlanDevice[] {
       type,
       major: d.major ?? 0,
       minor: d.minor ?? 0,
-      mode: d.fileMode ?? 0o666,
+      // Only the permission bits: the type comes from `type` (the validator checked that any
+      // type bits in fileMode agree with it).
+      mode: (d.fileMode ?? 0o666) & 0o7777,
       uid: d.uid ?? 0,
       gid: d.gid ?? 0,
       fallbackBind: isDefault,

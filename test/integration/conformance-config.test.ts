@@ -359,19 +359,22 @@ test('config: linux.devices are created with type, numbers and mode', { skip }, 
   const b = await runChecks(
     s,
     'devices',
-    { 'stat.json': 'berth-checker stat /dev/fuse /dev/custom-null', 'write.json': 'berth-checker open-write /dev/custom-null' },
+    { 'stat.json': 'berth-checker stat /dev/fuse /dev/custom-null /dev/typed-zero', 'write.json': 'berth-checker open-write /dev/custom-null' },
     (cfg) => {
       cfg.linux!.devices = [
         { type: 'c', path: '/dev/fuse', major: 10, minor: 229, fileMode: 0o640, uid: 0, gid: 0 },
         { type: 'c', path: '/dev/custom-null', major: 1, minor: 3, fileMode: 0o666 },
+        // fileMode with the node's type bits too, as podman writes it (st_mode of the host node).
+        { type: 'c', path: '/dev/typed-zero', major: 1, minor: 5, fileMode: 0o20644 },
       ];
       cfg.linux!.resources!.devices = [...cfg.linux!.resources!.devices!, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }];
     },
   );
-  const [fuse, custom] = b.readJson<StatResult[]>('stat.json');
+  const [fuse, custom, typed] = b.readJson<StatResult[]>('stat.json');
   assert.equal(fuse!.type, 'char');
   assert.deepEqual([fuse!.major, fuse!.minor, fuse!.mode], [10, 229, '0640']);
   assert.deepEqual([custom!.major, custom!.minor, custom!.mode], [1, 3, '0666']);
+  assert.deepEqual([typed!.type, typed!.major, typed!.minor, typed!.mode], ['char', 1, 5, '0644']);
   assert.equal(b.readJson<OpenResult>('write.json').ok, true);
 });
 

@@ -141,6 +141,11 @@ test('plan: devices are skipped for a bind-mounted /dev; linux.devices override 
   const devs = buildPlan(opts(d), { hostHardLimits: noLimits }).devices;
   assert.equal(devs.find((x) => x.path === '/dev/null')!.mode, 0o600);
   assert.equal(devs.find((x) => x.path === '/dev/fifo')!.type, 0o010000);
+  const withType = config();
+  withType.linux!.devices = [{ type: 'c', path: '/dev/fuse', major: 10, minor: 229, fileMode: 0o20640 }];
+  const fuse = buildPlan(opts(withType), { hostHardLimits: noLimits }).devices.find((x) => x.path === '/dev/fuse')!;
+  assert.equal(fuse.mode, 0o640, 'the type bits of fileMode are dropped; the type comes from "type"');
+  assert.equal(fuse.type, 0o020000);
 });
 
 test('plan: user namespace id maps', () => {
