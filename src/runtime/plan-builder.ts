@@ -15,6 +15,7 @@ import {
   MODE_EXEC,
   MOUNT_BIND,
   MOUNT_CGROUP,
+  MOUNT_TMPCOPYUP,
   MOUNT_NORMAL,
   PF_FOREGROUND,
   PF_NEW_CGROUPNS,
@@ -135,6 +136,10 @@ function planMounts(config: RuntimeConfig, bundle: string): PlanMount[] {
     if (bind) kind = MOUNT_BIND;
     else if (m.type === 'cgroup' || m.type === 'cgroup2') kind = MOUNT_CGROUP;
     if (o.idmap && !bind) throw invalid(`${where}: "idmap" is only supported on bind mounts`);
+    if (o.copyUp) {
+      if (m.type !== 'tmpfs' || bind) throw invalid(`${where}: "tmpcopyup" is only supported on tmpfs mounts`, 'drop "tmpcopyup" or make it a tmpfs mount');
+      kind = MOUNT_TMPCOPYUP;
+    }
     const pm: PlanMount = {
       destination: m.destination,
       kind,

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { session, skipReason, berthOnly, cgroupHostPaths, type RuntimeSession } from '../helpers/runtime';
 import { OUT, readyThenSleep, sh, type Bundle, type CheckerReport, type OpenResult, type StatResult, type SyscallResult } from '../helpers/bundle';
@@ -411,6 +411,38 @@ test('config: tmpfs and read-only bind mounts', { skip }, async (t) => {
   const [scratchStat, dataStat] = b.readJson<StatResult[]>('stat.json');
   assert.equal(scratchStat!.mode, '1777');
   assert.equal(dataStat!.readonly, true);
+});
+
+test('config: a tmpfs with tmpcopyup starts with the image\'s files, and writes stay in the tmpfs', { skip }, async (t) => {
+  // runc's extension, used by podman for --tmpfs and for the tmpfs mounts of --read-only.
+  const s = session(t);
+  const b = await runChecks(
+    s,
+    'tmpcopyup',
+    {
+      'report.json': 'berth-checker report',
+      'seed.txt': '{ cat /seed/top.txt /seed/sub/deep.txt; readlink /seed/link; stat -c "%a %u:%g" /seed /seed/sub /seed/sub/deep.txt; }',
+      'write.txt': '{ echo changed > /seed/top.txt && echo new > /seed/new.txt && echo written; }',
+    },
+    (cfg, bundle) => {
+      const seed = join(bundle.rootfs, 'seed');
+      mkdirSync(join(seed, 'sub'), { recursive: true });
+      writeFileSync(join(seed, 'top.txt'), 'top\n');
+      writeFileSync(join(seed, 'sub', 'deep.txt'), 'deep\n');
+      symlinkSync('/etc/passwd', join(seed, 'link'));
+      chmodSync(join(seed, 'sub'), 0o750);
+      chmodSync(seed, 0o751);
+      chownSync(join(seed, 'sub', 'deep.txt'), 123, 456);
+      cfg.mounts!.push({ destination: '/seed', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'rprivate', 'nosuid', 'nodev', 'tmpcopyup'] });
+    },
+  );
+  const seedMount = b.readJson<CheckerReport>('report.json').mounts.find((m) => m.mount_point === '/seed');
+  assert.equal(seedMount?.fstype, 'tmpfs');
+  // The tmpfs root takes the image directory's mode (not tmpfs's default 1777), as with runc.
+  assert.equal(b.readOut('seed.txt'), 'top\ndeep\n/etc/passwd\n751 0:0\n750 0:0\n644 123:456\n');
+  assert.equal(b.readOut('write.txt'), 'written\n');
+  assert.equal(readFileSync(join(b.rootfs, 'seed', 'top.txt'), 'utf8'), 'top\n', 'the image\'s file is untouched');
+  assert.ok(!existsSync(join(b.rootfs, 'seed', 'new.txt')), 'new files live in the tmpfs only');
 });
 
 test('config: cgroup memory and pids limits apply to the container\'s cgroup', { skip }, async (t) => {

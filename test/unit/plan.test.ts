@@ -1,7 +1,7 @@
 /** Plan encoding and the OCI -> plan mapping (mount options, capabilities, rlimits). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodePlan, readRecords, PLAN_MAGIC, PLAN_VERSION, T, M, D, MODE_CREATE, MOUNT_BIND, MOUNT_CGROUP, PF_NEW_CGROUPNS, PF_ROOT_READONLY } from '../../src/runtime/plan';
+import { encodePlan, readRecords, PLAN_MAGIC, PLAN_VERSION, T, M, D, MODE_CREATE, MOUNT_BIND, MOUNT_CGROUP, MOUNT_TMPCOPYUP, PF_NEW_CGROUPNS, PF_ROOT_READONLY } from '../../src/runtime/plan';
 import { buildPlan, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS, idMapFiles } from '../../src/runtime/plan-builder';
 import {
   parseMountOptions,
@@ -125,8 +125,8 @@ test('plan: config errors name the field', () => {
   c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== 'uts');
   assert.throws(() => buildPlan(opts(c), { hostHardLimits: noLimits }), /hostname: setting it needs a new UTS namespace/);
   const d = config();
-  d.mounts!.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup'] });
-  assert.throws(() => buildPlan(opts(d), { hostHardLimits: noLimits }), (e: unknown) => e instanceof BerthError && /mounts\[3\] \(\/t\): mount option "tmpcopyup" is not supported/.test(e.message));
+  d.mounts!.push({ destination: '/t', type: 'bind', source: '/tmp', options: ['rbind', 'tmpcopyup'] });
+  assert.throws(() => buildPlan(opts(d), { hostHardLimits: noLimits }), (e: unknown) => e instanceof BerthError && /mounts\[3\] \(\/t\): "tmpcopyup" is only supported on tmpfs mounts/.test(e.message));
   const e = config();
   e.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW' };
   assert.deepEqual(buildPlan(opts(e), { hostHardLimits: noLimits, compileSeccomp: () => ({ filter: Buffer.alloc(8), flags: 2 }) }).seccomp, { filter: Buffer.alloc(8), flags: 2 });
@@ -192,7 +192,19 @@ test('mount options: propagation, recursive attributes, idmap, data', () => {
   assert.ok(parseMountOptions(['idmap'], 'm').idmap);
   assert.equal(parseMountOptions(['nosuid', 'mode=755', 'size=65536k'], 'm').data, 'mode=755,size=65536k');
   assert.equal(parseMountOptions([], 'm').data, undefined);
-  assert.throws(() => parseMountOptions(['tmpcopyup'], 'mounts[0] (/x)'), /mounts\[0\] \(\/x\): mount option "tmpcopyup"/);
+  const copyUp = parseMountOptions(['rw', 'nosuid', 'tmpcopyup', 'size=1m'], 'm');
+  assert.ok(copyUp.copyUp);
+  assert.equal(copyUp.data, 'size=1m', 'tmpcopyup is not passed to the filesystem');
+});
+
+test('plan: a tmpfs with tmpcopyup is its own mount kind, with its options', () => {
+  const c = config();
+  c.mounts!.push({ destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'rprivate', 'nosuid', 'nodev', 'tmpcopyup', 'mode=755'] });
+  const m = buildPlan(opts(c), { hostHardLimits: noLimits }).mounts.at(-1)!;
+  assert.equal(m.kind, MOUNT_TMPCOPYUP);
+  assert.equal(m.flags, MS_NOSUID | MS_NODEV);
+  assert.equal(m.data, 'mode=755');
+  assert.deepEqual(m.propagation, [MS_PRIVATE | MS_REC]);
 });
 
 test('capabilities: names to masks', () => {
