@@ -161,6 +161,32 @@ test("podman: capabilities, masked and read-only paths are podman's defaults; --
   assert.match(p.stdout, /^sys=read-only$/m, '/proc/sys is read-only');
 });
 
+test('podman: --read-only (its tmpfs mounts keep the image files), --tmpfs, a read-only volume and --device', { skip }, (t) => {
+  const c = env.forTest(t).run();
+  const volume = join(env.dir, `volume-${c.name}`);
+  mkdirSync(volume);
+  writeFileSync(join(volume, 'from-host'), 'host data\n');
+  const script = [
+    'cat /data/from-host',
+    'if touch /new-file 2>/dev/null; then echo root=writable; else echo root=read-only; fi',
+    'if touch /data/x 2>/dev/null; then echo volume=writable; else echo volume=read-only; fi',
+    'touch /tmp/a /run/b /scratch/c && echo tmpfs=writable',
+    'echo "run-mode=$(stat -c %a /run)"',
+    'ls -l /dev/fuse 2>/dev/null || true',
+  ].join('; ');
+  // Any host character device will do; /dev/fuse is on most machines (skip that part without it).
+  const device = existsSync('/dev/fuse') ? ['--device', '/dev/fuse'] : [];
+  // podman asks for "tmpcopyup" on the tmpfs of /tmp, /run, /var/tmp and --tmpfs.
+  const r = env.podman(['run', '--rm', '--read-only', '--tmpfs', '/scratch', '--volume', `${volume}:/data:ro`, ...device, ...c.args, env.image, 'sh', '-c', script]);
+  assert.equal(r.code, 0, describe('podman run --read-only', r));
+  assert.match(r.stdout, /^host data$/m);
+  assert.match(r.stdout, /^root=read-only$/m);
+  assert.match(r.stdout, /^volume=read-only$/m);
+  assert.match(r.stdout, /^tmpfs=writable$/m);
+  assert.match(r.stdout, /^run-mode=755$/m, "/run keeps the image directory's mode");
+  if (device.length) assert.match(r.stdout, /^c\S+\s+1\s+\S+\s+\S+\s+10,\s+229 /m, '/dev/fuse is the host node (10, 229)');
+});
+
 test("podman: the container runs under podman's default seccomp profile (needs the seccomp compiler)", { skip }, (t) => {
   const c = env.forTest(t).run();
   const r = env.podman(['run', '--rm', ...c.args, env.image, 'grep', '^Seccomp:', '/proc/self/status']);
