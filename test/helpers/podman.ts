@@ -48,6 +48,18 @@ runtime_supports_json = ["crun", "runc", "kata", "runsc", "krun", "${basename(ru
 `;
 }
 
+export interface RunOptions {
+  /** Run the container in this pod (which decides its network and cgroup parent). */
+  pod?: string;
+}
+
+export interface RunArgs {
+  name: string;
+  cidFile: string;
+  /** `--name`, `--cidfile` and the placement options, for `podman run`/`create`. */
+  args: string[];
+}
+
 export class PodmanEnv {
   readonly dir: string;
   readonly runtime = runtimeBinary();
@@ -107,11 +119,13 @@ export class PodmanEnv {
    * Options every `podman run`/`create` of a test takes: a name carrying the test's name, a
    * cidfile (so cleanup knows the ids, even of --rm containers), our cgroup parent, no network.
    */
-  runArgs(testName: string, label = ''): { name: string; cidFile: string; args: string[] } {
+  runArgs(testName: string, label = '', opts: RunOptions = {}): RunArgs {
     const name = `${sanitize(testName).slice(0, 40)}${label ? '-' + sanitize(label) : ''}-${randomBytes(2).toString('hex')}`;
     const cidFile = join(this.dir, 'cids', `${name}.cid`);
     this.cidFiles.push(cidFile);
-    return { name, cidFile, args: ['--name', name, '--cidfile', cidFile, '--cgroup-parent', this.cgroupParent, '--network', 'none'] };
+    // A pod's containers take its network and cgroup parent (podman refuses them per container).
+    const placement = opts.pod ? ['--pod', opts.pod] : ['--cgroup-parent', this.cgroupParent, '--network', 'none'];
+    return { name, cidFile, args: ['--name', name, '--cidfile', cidFile, ...placement] };
   }
 
   /** `podman inspect --format FORMAT name`, trimmed. */
@@ -147,7 +161,7 @@ export class PodmanEnv {
    * Registers, for one test, the removal of the containers it made (by name) and a check that
    * the runtime and the cgroups forgot them.
    */
-  forTest(t: { name: string; after: (fn: () => void) => void }): { run: (label?: string) => { name: string; cidFile: string; args: string[] } } {
+  forTest(t: { name: string; after: (fn: () => void) => void }): { run: (label?: string, opts?: RunOptions) => RunArgs } {
     const names: string[] = [];
     const firstCid = this.cidFiles.length;
     t.after(() => {
@@ -156,8 +170,8 @@ export class PodmanEnv {
       if (problems.length) throw new Error(`containers of this test left traces:\n  ${problems.join('\n  ')}`);
     });
     return {
-      run: (label = '') => {
-        const r = this.runArgs(t.name, label);
+      run: (label = '', opts: RunOptions = {}) => {
+        const r = this.runArgs(t.name, label, opts);
         names.push(r.name);
         return r;
       },

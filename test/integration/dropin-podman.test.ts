@@ -187,6 +187,23 @@ test('podman: --read-only (its tmpfs mounts keep the image files), --tmpfs, a re
   if (device.length) assert.match(r.stdout, /^c\S+\s+1\s+\S+\s+\S+\s+10,\s+229 /m, '/dev/fuse is the host node (10, 229)');
 });
 
+test("podman: containers of a pod join the infra container's namespaces (by path)", { skip }, async (t) => {
+  const helper = env.forTest(t);
+  const pod = helper.run('pod').name;
+  t.after(() => {
+    env.podman(['pod', 'rm', '--force', '--time', '0', pod], { timeoutMs: 180_000 });
+  });
+  // There is no pause image here: the busybox image's sleep is the infra process.
+  env.podmanOk(['pod', 'create', '--name', pod, '--network', 'none', '--cgroup-parent', env.cgroupParent, '--infra-image', env.image, '--infra-command', 'sleep 1000000']);
+  const first = helper.run('first', { pod });
+  env.podmanOk(['run', '--detach', ...first.args, env.image, 'sh', '-c', 'echo shared > /dev/shm/from-first; echo ready; exec sleep 1000000']);
+  await env.waitForLog(first.name, 'ready');
+  const r = env.podman(['run', '--rm', ...helper.run('second', { pod }).args, env.image, 'sh', '-c', 'hostname; cat /dev/shm/from-first']);
+  assert.equal(r.code, 0, describe('podman run --pod', r));
+  assert.match(r.stdout, new RegExp(`^${pod}$`, 'm'), 'the pod hostname (shared UTS namespace)');
+  assert.match(r.stdout, /^shared$/m, "the first container's /dev/shm file (shared IPC namespace)");
+});
+
 test("podman: the container runs under podman's default seccomp profile (needs the seccomp compiler)", { skip }, (t) => {
   const c = env.forTest(t).run();
   const r = env.podman(['run', '--rm', ...c.args, env.image, 'grep', '^Seccomp:', '/proc/self/status']);
