@@ -8,15 +8,27 @@
  * cleanup() removes every container and image, then reports what is left behind: container
  * state in the runtime, processes (conmon) mentioning the directory, mounts under it, and
  * cgroup directories of the containers; leftovers are removed so one failure does not
- * poison later runs.
+ * poison later runs. The few host-wide paths podman creates anyway go too, if they are new.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { runtimeBinary, removeCgroupTree, sanitize, skipReason as runtimeSkipReason } from './runtime';
 import { makeBusyboxImageTar } from './rootfs';
 import { cgroupDirsOf, describe, missingTools, mountsUnder, processesMentioning, runCommand, unmountUnder, type CmdOptions, type CmdResult } from './host';
+
+/**
+ * Host-wide paths podman creates whatever its --root says (the image copy's blob-info cache,
+ * netavark's run directory), deepest first: cleanup removes those that did not exist before.
+ */
+const HOST_PATHS = [
+  '/var/lib/containers/cache/blob-info-cache-v1.boltdb',
+  '/var/lib/containers/cache',
+  '/var/lib/containers',
+  '/run/containers/networks',
+  '/run/containers',
+];
 
 /** Why podman drop-in tests cannot run here, or undefined. */
 export function podmanSkipReason(): string | undefined {
@@ -68,6 +80,7 @@ export class PodmanEnv {
   readonly image: string;
   private readonly env: NodeJS.ProcessEnv;
   private readonly cidFiles: string[] = [];
+  private readonly hostPathsBefore = new Set(HOST_PATHS.filter((p) => existsSync(p)));
   private imported = false;
 
   constructor(label: string) {
@@ -213,6 +226,15 @@ export class PodmanEnv {
     // podman leaves its conmon cgroup ("conmon") under the parent by design.
     for (const dir of cgroupDirsOf(this.cgroupParent)) removeCgroupTree(dir);
     for (const dir of cgroupDirsOf(this.cgroupParent)) problems.push(`cgroup ${dir} cannot be removed (tasks inside?)`);
+    for (const p of HOST_PATHS) {
+      if (this.hostPathsBefore.has(p) || !existsSync(p)) continue;
+      try {
+        if (statSync(p).isDirectory()) rmdirSync(p);
+        else rmSync(p);
+      } catch {
+        problems.push(`${p} (made during this test) cannot be removed: is it in use?`);
+      }
+    }
     if (mountsUnder(this.dir).length === 0) rmSync(this.dir, { recursive: true, force: true });
     else problems.push(`${this.dir} kept: mounts remain under it`);
     if (problems.length) throw new Error(`podman cleanup found leaks:\n  ${[...new Set(problems)].join('\n  ')}`);
