@@ -56,11 +56,3 @@ export function timeAgo(when: Date | string | number, now: number = Date.now()):
   const t = typeof when === 'number' ? when : new Date(when).getTime();
   return `${humanDuration(Math.max(0, now - t))} ago`;
 }
-
-/** Parses docker-style sizes: "12", "64m", "1.5g", "512k", "10MB", "2GiB" (binary multiples, as docker's RAMInBytes). */
-export function parseSize(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?\s*$/i.exec(text);
-  if (!m) return undefined;
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 }[m[2]!.toLowerCase() as '' | 'k'];
-  return Math.round(Number(m[1]) * mult);
-}
