@@ -134,3 +134,27 @@ test('oci spec: host namespaces, joins, cgroupns on v2, privileged, read-only, i
   const ul = buildOciSpec(input({ hostConfig: { Ulimits: [{ Name: 'nofile', Soft: 100, Hard: 200 }] } }));
   assert.deepEqual(ul.process!.rlimits, [{ type: 'RLIMIT_NOFILE', soft: 100, hard: 200 }]);
 });
+
+test('image config merge: entrypoint/cmd rules, env by key, unions, health override', async () => {
+  const { mergeImageConfig } = await import('../../src/engine/spec/image-merge');
+  const img = {
+    Entrypoint: ['/entry'], Cmd: ['serve'], Env: ['PATH=/bin', 'A=img'], WorkingDir: '/app', User: 'app',
+    Labels: { a: '1' }, ExposedPorts: { '80/tcp': {} }, Volumes: { '/data': {} }, StopSignal: 'SIGQUIT',
+    Healthcheck: { Test: ['CMD', 'true'], Interval: 30e9, Retries: 3 },
+  };
+  const plain = mergeImageConfig(img, {});
+  assert.deepEqual([plain.Entrypoint, plain.Cmd, plain.WorkingDir, plain.User, plain.StopSignal], [['/entry'], ['serve'], '/app', 'app', 'SIGQUIT']);
+  assert.deepEqual(mergeImageConfig(img, { Cmd: ['sh'] }).Cmd, ['sh']);
+  const ep = mergeImageConfig(img, { Entrypoint: ['/bin/sh'] });
+  assert.deepEqual([ep.Entrypoint, ep.Cmd], [['/bin/sh'], undefined], 'a new entrypoint drops the image CMD');
+  const cleared = mergeImageConfig(img, { Entrypoint: [], Cmd: ['ls'] });
+  assert.deepEqual([cleared.Entrypoint, cleared.Cmd], [undefined, ['ls']]);
+  assert.deepEqual(mergeImageConfig(img, { Env: ['A=user', 'B=2'] }).Env, ['PATH=/bin', 'A=user', 'B=2']);
+  const u = mergeImageConfig(img, { Labels: { b: '2' }, ExposedPorts: { '53/udp': {} }, Volumes: { '/logs': {} }, User: 'root' });
+  assert.deepEqual(u.Labels, { a: '1', b: '2' });
+  assert.deepEqual(Object.keys(u.ExposedPorts!), ['53/udp', '80/tcp']);
+  assert.deepEqual(Object.keys(u.Volumes!), ['/data', '/logs']);
+  assert.equal(u.User, 'root');
+  assert.deepEqual(mergeImageConfig(img, { Healthcheck: { Interval: 5e9 } }).Healthcheck, { Test: ['CMD', 'true'], Interval: 5e9, Retries: 3 });
+  assert.deepEqual(mergeImageConfig(img, { Healthcheck: { Test: ['NONE'] } }).Healthcheck, { Test: ['NONE'] });
+});
