@@ -24,7 +24,7 @@ test('reaper: forwards TERM to the child and reports its death', { skip }, async
   const p = spawn(REAPER, ['--', 'sh', '-c', 'trap "exit 42" TERM; echo ready; while :; do sleep 0.05; done'], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((r) => p.stdout!.once('data', () => r()));
   p.kill('SIGTERM');
-  const [code] = (await new Promise((r) => p.once('exit', (...a) => r(a)))) as [number];
+  const code = await new Promise<number | null>((r) => p.once('exit', (c) => r(c)));
   assert.equal(code, 42);
 });
 
