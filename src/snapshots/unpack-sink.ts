@@ -56,7 +56,7 @@ export class SnapshotUnpackSink implements UnpackSink {
   }
 
   async begin(layer: LayerInfo): Promise<LayerWriter> {
-    if (!this.snapshotter.independentLayers) await this.parentReady(layer);
+    // Registered before the first await, so a child begun right after us finds us.
     const mine = pending();
     this.inFlight.set(layer.chainId, mine);
     const settle = (err?: unknown): void => {
@@ -66,6 +66,7 @@ export class SnapshotUnpackSink implements UnpackSink {
     };
     let staging;
     try {
+      if (!this.snapshotter.independentLayers) await this.parentReady(layer);
       staging = await this.snapshotter.beginLayer({ chainId: layer.chainId, parentChainId: layer.parentChainId, diffId: layer.diffId });
     } catch (e) {
       settle(e);

@@ -103,7 +103,7 @@ export async function* readTar(input: Readable): AsyncGenerator<TarEntry> {
   const extract = tarStream.extract();
   patchPaxDecoding(extract);
   input.on('error', (e) => extract.destroy(e));
-  input.pipe(extract);
+  input.pipe(extract as unknown as NodeJS.WritableStream);
   try {
     for await (const raw of extract) {
       const h = raw.header as RawHeader;

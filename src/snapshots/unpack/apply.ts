@@ -8,8 +8,8 @@
  * chown, which clears setuid bits), xattrs (after chown, which drops security.capability)
  * and times; directory times are set last, deepest first, since creating children changes them.
  */
-import { createWriteStream, linkSync, lchownSync, chmodSync, lutimesSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+import { linkSync, lchownSync, chmodSync, lutimesSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { BerthError, wrap } from '../../core/errors';
 import type { Sys } from '../../sys';
@@ -39,6 +39,29 @@ const S_IFIFO = 0o010000;
 /** xattrs an archive may not set: overlayfs' own metadata (redirects, origins, metacopy) would let a layer point into other layers. */
 function forbiddenXattr(name: string): boolean {
   return name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.');
+}
+
+/**
+ * Creates `abs` (O_CREAT|O_EXCL: the name was just cleared, and an existing symlink would make
+ * the open fail rather than be followed) and writes the entry's bytes. Iterating the body,
+ * rather than piping it, makes a truncated archive reject here instead of hanging.
+ */
+async function writeNewFile(e: TarEntry, abs: string): Promise<void> {
+  const fh = await open(abs, 'wx', 0o600);
+  let written = 0;
+  try {
+    for await (const chunk of e.body) {
+      for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off)).bytesWritten;
+      written += chunk.length;
+    }
+  } catch (err) {
+    if (written < e.size) {
+      throw new BerthError('EBAD_ARCHIVE', `layer entry ${JSON.stringify(e.name)}: the archive ended after ${written} of ${e.size} bytes (truncated or corrupt)`, { cause: err });
+    }
+    throw err;
+  } finally {
+    await fh.close();
+  }
 }
 
 export async function applyLayerTar(root: string, tar: Readable, opts: ApplyOptions): Promise<ApplyResult> {
@@ -91,7 +114,7 @@ class Unpacker {
           this.tree.markDir(rel);
           break;
         case 'file':
-          await pipeline(e.body, createWriteStream(abs, { flags: 'wx', mode: 0o600 }));
+          await writeNewFile(e, abs);
           this.bytes += e.size;
           break;
         case 'symlink':
