@@ -37,10 +37,10 @@ function readXattrs(sys: Sys, path: string): Map<string, Buffer> | undefined {
 }
 
 /** glibc's major()/minor() of a dev_t. */
-export function devNumbers(rdev: number): { devmajor: number; devminor: number } {
+export function devNumbers(rdev: number | bigint): { devmajor: number; devminor: number } {
   const d = BigInt(rdev);
-  const major = ((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn);
-  const minor = (d & 0xffn) | ((d >> 12n) & ~0xffn);
+  const major = ((d & 0x00000000000fff00n) >> 8n) | ((d & 0xfffff00000000000n) >> 32n);
+  const minor = (d & 0x00000000000000ffn) | ((d & 0x00000ffffff00000n) >> 12n);
   return { devmajor: Number(major), devminor: Number(minor) };
 }
 

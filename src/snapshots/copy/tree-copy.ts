@@ -8,6 +8,7 @@ import { constants, lchownSync, chmodSync, lstatSync, mkdirSync, readdirSync, re
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Sys } from '../../sys';
+import { devNumbers } from '../changes/export';
 
 const S_IFMT = 0o170000;
 
@@ -63,10 +64,8 @@ export async function copyTree(sys: Sys, from: string, to: string): Promise<void
     } else if (st.isSymbolicLink()) {
       symlinkSync(readlinkSync(src), dst);
     } else if (st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO()) {
-      const rdev = st.rdev;
-      const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
-      const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
-      sys.mknod(dst, Number(st.mode & BigInt(S_IFMT)) | 0o600, major, minor);
+      const { devmajor, devminor } = devNumbers(st.rdev);
+      sys.mknod(dst, Number(st.mode & BigInt(S_IFMT)) | 0o600, devmajor, devminor);
     } else {
       return; // sockets belong to running processes, not to images
     }
