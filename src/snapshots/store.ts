@@ -118,7 +118,17 @@ export class LayerStore {
   cleanStaging(): void {
     const names = readdirMaybe(join(this.dir, 'staging'));
     for (const name of names) {
-      if (name.endsWith('.lock')) continue;
+      if (name.endsWith('.lock')) {
+        // A lock without its directory: its unpacker died before mkdir or after publishing.
+        const lockFile = join(this.dir, 'staging', name);
+        if (names.includes(name.slice(0, -'.lock'.length))) continue;
+        const fd = tryLock(this.sys, lockFile);
+        if (fd !== undefined) {
+          if (!lstatMaybe(lockFile.slice(0, -'.lock'.length))) rmSync(lockFile, { force: true });
+          closeSync(fd);
+        }
+        continue;
+      }
       const dir = join(this.dir, 'staging', name);
       const lockFile = `${dir}.lock`;
       const fd = tryLock(this.sys, lockFile);

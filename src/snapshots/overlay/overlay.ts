@@ -8,14 +8,14 @@
  * `../sha256/<hex>/fs`, relative to the snapshotter directory; see native/sys/overlay.c for
  * how deep chains avoid mount(2)'s one-page option limit.
  */
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../../core/errors';
 import type { OverlayMountApi, Sys } from '../../sys';
 import { BaseSnapshotter, type SnapshotterOptions } from '../base';
 import { exportOps } from '../changes/export';
 import { opsToChanges } from '../changes/ops';
-import { chainHex, lstatMaybe } from '../fsutil';
+import { chainHex } from '../fsutil';
 import { isMounted } from '../mounts';
 import type { Staging } from '../store';
 import type { Change, ChangesArchive, MountSpec } from '../types';
@@ -70,6 +70,28 @@ export class OverlaySnapshotter extends BaseSnapshotter {
     return `l/${chainHex(chainId).slice(0, 16)}`;
   }
 
+  /**
+   * Creates (or checks) the index link of a layer. A link that points at another layer (two
+   * chain ids sharing 64 bits of prefix, which a publisher of both images could arrange)
+   * is refused rather than mounted.
+   */
+  private ensureShortLink(chainId: string): string {
+    const link = this.shortLink(chainId);
+    const want = `../sha256/${chainHex(chainId)}/fs`;
+    try {
+      symlinkSync(want, join(this.dir, link));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const have = readlinkSync(join(this.dir, link));
+      if (have !== want) {
+        throw new BerthError('EINTERNAL', `layer index link ${link} points at ${have}, not at layer ${chainId}`, {
+          hint: 'two layers share a 64-bit chain id prefix; remove one of the images',
+        });
+      }
+    }
+    return link;
+  }
+
   protected removeLayerExtras(chainId: string): void {
     rmSync(join(this.dir, this.shortLink(chainId)), { force: true });
   }
@@ -97,17 +119,7 @@ export class OverlaySnapshotter extends BaseSnapshotter {
     const mp = target ?? this.mountPoint(key);
     if (target === undefined && isMounted(mp)) return mp;
     const lowers: string[] = [];
-    for (const l of this.chain(rec.parentChainId)) {
-      const link = this.shortLink(l.chainId);
-      if (!lstatMaybe(join(this.dir, link))) {
-        try {
-          symlinkSync(`../sha256/${chainHex(l.chainId)}/fs`, join(this.dir, link));
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        }
-      }
-      lowers.push(link);
-    }
+    for (const l of this.chain(rec.parentChainId)) lowers.push(this.ensureShortLink(l.chainId));
     if (lowers.length === 0) lowers.push('empty');
     const active = `active/${key}`;
     try {

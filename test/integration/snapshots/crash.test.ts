@@ -73,3 +73,17 @@ test('copy: a layer cannot be unpacked before its parent', async () => {
     t.cleanup();
   }
 });
+
+test('a staging lock left without its directory is removed on open; a held one is kept', async () => {
+  const t = tempDir('orphan-lock');
+  try {
+    const dir = join(t.path, 'layers', 'overlay');
+    const s = new OverlaySnapshotter(dir, sys()).open();
+    writeFileSync(join(dir, 'staging', 'deadbeef.lock'), '');
+    const live = (s as unknown as { store: { stage(): { dir: string; lockFd: number } } }).store.stage();
+    new OverlaySnapshotter(dir, sys()).open();
+    assert.deepEqual(readdirSync(join(dir, 'staging')).sort(), [`${live.dir.split('/').pop()}`, `${live.dir.split('/').pop()}.lock`].sort());
+  } finally {
+    t.cleanup();
+  }
+});

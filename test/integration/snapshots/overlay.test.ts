@@ -1,7 +1,7 @@
 /** The shared snapshotter suite against the overlay snapshotter, plus what only overlay has. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, lstatSync } from 'node:fs';
+import { readdirSync, readFileSync, lstatSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { OverlaySnapshotter, openSnapshotter, type Snapshotter } from '../../../src/snapshots';
 import { isBerthError } from '../../../src/core/errors';
@@ -87,5 +87,15 @@ test('overlay: openSnapshotter picks overlay on this host and keeps it for the r
     assert.equal(s.dir, join(root, 'layers', 'overlay'));
     assert.equal(openSnapshotter(root).name, 'overlay');
     assert.equal(openSnapshotter(root, { snapshotter: 'copy' }).name, 'copy');
+  });
+});
+
+test('overlay: a layer index link that points at another layer is refused, not mounted', async () => {
+  await withRoot('overlay-link', overlay(), async (s) => {
+    const l1 = await addLayer(s, undefined, [{ name: 'a', content: 'a' }]);
+    const other = await addLayer(s, undefined, [{ name: 'evil', content: 'e' }]);
+    await s.prepare('c', l1);
+    symlinkSync(`../sha256/${other.slice(7)}/fs`, join(s.dir, 'l', l1.slice(7, 23)));
+    await assert.rejects(s.mount('c'), (e) => isBerthError(e) && /points at/.test(e.message));
   });
 });
