@@ -130,6 +130,7 @@ napi_value js_lsetxattr(napi_env env, napi_callback_info info);
 napi_value js_lgetxattr(napi_env env, napi_callback_info info);
 napi_value js_llistxattr(napi_env env, napi_callback_info info);
 napi_value js_lutimens(napi_env env, napi_callback_info info);
+napi_value js_open_beneath(napi_env env, napi_callback_info info);
 napi_value js_mount_overlay(napi_env env, napi_callback_info info);              /* overlay.c */
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -144,6 +145,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_default, NULL},
     {"llistxattr", NULL, js_llistxattr, NULL, NULL, NULL, napi_default, NULL},
     {"lutimens", NULL, js_lutimens, NULL, NULL, NULL, napi_default, NULL},
+    {"openBeneath", NULL, js_open_beneath, NULL, NULL, NULL, napi_default, NULL},
     {"mountOverlay", NULL, js_mount_overlay, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

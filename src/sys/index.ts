@@ -22,6 +22,11 @@ export interface Sys {
   /** null when the attribute is absent. */
   lgetxattr(path: string, name: string): Buffer | null;
   llistxattr(path: string): string[];
+  /**
+   * Opens `relPath` read-only below `dir` with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS):
+   * no component may be a symlink or leave `dir`. Returns the fd (the caller closes it).
+   */
+  openBeneath(dir: string, relPath: string): number;
   /** utimensat(AT_SYMLINK_NOFOLLOW) with nanoseconds (Node's lutimes rounds them away). */
   lutimens(path: string, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
   /**

@@ -4,12 +4,14 @@
  * bytes flow out. Ownership, modes, mtimes (whole seconds) and xattrs come from the writable
  * tree; overlayfs' own trusted.overlay.* attributes are not content and are left out.
  *
- * Files are opened with O_NOFOLLOW so a symlink swapped in by a still-running container
- * cannot make the export read a host file (the class of CVE-2018-15664); still, export a
- * stopped or paused container: a running one can change files while they are read.
+ * File contents are opened with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) below the
+ * tree root, so a symlink swapped in by a still-running container cannot make the export
+ * read a host file (symlink exchange, CVE-2018-15664). Still, export a stopped or paused
+ * container: a running one can change the tree while it is walked (a file that changes size
+ * fails the export).
  */
 import { createHash } from 'node:crypto';
-import { constants, createReadStream, readlinkSync } from 'node:fs';
+import { createReadStream, readlinkSync } from 'node:fs';
 import { PassThrough, Transform } from 'node:stream';
 import { wrap } from '../../core/errors';
 import type { Sys } from '../../sys';
@@ -49,7 +51,7 @@ function join(dir: string, name: string): string {
 }
 
 /** Streams the tar of `ops`; the caller must consume `tar` for `result` to resolve. */
-export function exportOps(ops: () => Iterable<ChangeOp>, sys: Sys): ChangesArchive {
+export function exportOps(ops: () => Iterable<ChangeOp>, root: string, sys: Sys): ChangesArchive {
   const writer = new TarWriter();
   const hash = createHash('sha256');
   let size = 0;
@@ -104,7 +106,7 @@ export function exportOps(ops: () => Iterable<ChangeOp>, sys: Sys): ChangesArchi
           continue;
         }
         if (st.nlink > 1) links.set(id, op.rel);
-        const body = createReadStream(op.abs, { flags: (constants.O_RDONLY | constants.O_NOFOLLOW) as unknown as string });
+        const body = createReadStream(op.abs, { fd: sys.openBeneath(root, op.rel) });
         await writer.add({ ...base, type: 'file', size: st.size }, body);
       } else if (st.isCharacterDevice() || st.isBlockDevice()) {
         await writer.add({

@@ -67,6 +67,6 @@ export class CopySnapshotter extends BaseSnapshotter {
   exportChanges(key: string): ChangesArchive {
     const lower = this.parentFs(key);
     const upper = this.writableDir(key);
-    return exportOps(() => compareTrees(lower, upper, this.sys), this.sys);
+    return exportOps(() => compareTrees(lower, upper, this.sys), upper, this.sys);
   }
 }

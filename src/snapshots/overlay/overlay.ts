@@ -143,6 +143,6 @@ export class OverlaySnapshotter extends BaseSnapshotter {
   exportChanges(key: string): ChangesArchive {
     const lower = this.lowerView(key);
     const upper = this.writableDir(key);
-    return exportOps(() => upperChanges(upper, lower, this.sys), this.sys);
+    return exportOps(() => upperChanges(upper, lower, this.sys), upper, this.sys);
   }
 }
