@@ -62,7 +62,7 @@ export async function tarOf(entries: EntrySpec[]): Promise<Buffer> {
 }
 
 /** A tar written by tar-stream directly, names verbatim (for hostile archives). */
-export async function rawTar(entries: Array<Partial<tarStream.Header> & { name: string; content?: string }>): Promise<Buffer> {
+export async function rawTar(entries: Array<Partial<tarStream.Headers> & { name: string; content?: string }>): Promise<Buffer> {
   const pack = tarStream.pack();
   const chunks: Buffer[] = [];
   const done = (async () => {

@@ -93,8 +93,8 @@ function paxNumber(pax: Record<string, string> | null | undefined, key: string):
 
 const SUPPORTED: ReadonlySet<string> = new Set(['file', 'link', 'symlink', 'character-device', 'block-device', 'directory', 'fifo', 'contiguous-file']);
 
-interface RawHeader extends Omit<tarStream.Header, 'pax' | 'type'> {
-  type: string;
+interface RawHeader extends Omit<tarStream.Headers, 'type'> {
+  type?: string | null;
   pax?: Record<string, string> | null;
 }
 
@@ -103,7 +103,7 @@ export async function* readTar(input: Readable): AsyncGenerator<TarEntry> {
   const extract = tarStream.extract();
   patchPaxDecoding(extract);
   input.on('error', (e) => extract.destroy(e));
-  input.pipe(extract as unknown as NodeJS.WritableStream);
+  input.pipe(extract);
   try {
     for await (const raw of extract) {
       const h = raw.header as RawHeader;
