@@ -19,6 +19,14 @@
       "ldflags": ["-static"],
     },
     {
+      # --init: PID 1 inside a container that forwards signals and reaps orphans. Static,
+      # because it is bind-mounted into images that may have no libc at all.
+      "target_name": "berth-reaper",
+      "type": "executable",
+      "sources": ["<!@(ls -1 native/reaper/*.c)"],
+      "ldflags": ["-static"],
+    },
+    {
       # Static helper that runs inside test containers and reports what it sees.
       "target_name": "berth-checker",
       "type": "executable",

@@ -17,7 +17,7 @@ bundle=$(mktemp -d /tmp/berth-quickstart-XXXXXX)
 trap 'bin/berth-runtime delete --force quickstart >/dev/null 2>&1 || true; rm -rf "$bundle"' EXIT
 mkdir -p "$bundle/rootfs/bin" "$bundle/rootfs"/{proc,sys,dev,etc,tmp}
 cp /bin/busybox "$bundle/rootfs/bin/busybox"
-for a in $(/bin/busybox --list); do ln -sf busybox "$bundle/rootfs/bin/$a"; done
+for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$bundle/rootfs/bin/$a"; done
 bin/berth-runtime spec --bundle "$bundle"
 # Non-interactive, a hostname, a 64 MiB memory limit and a command that shows them.
 node -e '

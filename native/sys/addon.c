@@ -125,6 +125,13 @@ static napi_value js_mkfifo(napi_env env, napi_callback_info info) {
 }
 
 napi_value js_bpf_attach_device_filter(napi_env env, napi_callback_info info); /* bpf.c */
+napi_value js_mknod(napi_env env, napi_callback_info info);                      /* fsnodes.c */
+napi_value js_lsetxattr(napi_env env, napi_callback_info info);
+napi_value js_lgetxattr(napi_env env, napi_callback_info info);
+napi_value js_llistxattr(napi_env env, napi_callback_info info);
+napi_value js_lutimens(napi_env env, napi_callback_info info);
+napi_value js_open_beneath(napi_env env, napi_callback_info info);
+napi_value js_mount_overlay(napi_env env, napi_callback_info info);              /* overlay.c */
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -133,6 +140,13 @@ static napi_value init(napi_env env, napi_value exports) {
     {"umount", NULL, js_umount, NULL, NULL, NULL, napi_default, NULL},
     {"mkfifo", NULL, js_mkfifo, NULL, NULL, NULL, napi_default, NULL},
     {"bpfAttachDeviceFilter", NULL, js_bpf_attach_device_filter, NULL, NULL, NULL, napi_default, NULL},
+    {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
+    {"lsetxattr", NULL, js_lsetxattr, NULL, NULL, NULL, napi_default, NULL},
+    {"lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_default, NULL},
+    {"llistxattr", NULL, js_llistxattr, NULL, NULL, NULL, napi_default, NULL},
+    {"lutimens", NULL, js_lutimens, NULL, NULL, NULL, napi_default, NULL},
+    {"openBeneath", NULL, js_open_beneath, NULL, NULL, NULL, napi_default, NULL},
+    {"mountOverlay", NULL, js_mount_overlay, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

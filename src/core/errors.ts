@@ -15,6 +15,14 @@ export type ErrorCode =
   | 'EHOOK'
   | 'ECGROUP'
   | 'ESECCOMP'
+  /** A layer archive entry that would escape or corrupt its target (hostile or broken tar). */
+  | 'EUNSAFE_ARCHIVE'
+  /** A layer archive that is malformed or uses a feature Berth does not support. */
+  | 'EBAD_ARCHIVE'
+  /** Removal refused because something still uses the object (a layer under a container). */
+  | 'EIN_USE'
+  /** The requested backend (e.g. the overlay snapshotter) cannot work on this host. */
+  | 'EUNSUPPORTED'
   | 'EINTERNAL';
 
 export class BerthError extends Error {

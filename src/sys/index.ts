@@ -15,13 +15,51 @@ export interface Sys {
   mkfifo(path: string, mode: number): void;
   /** Loads a cgroup device eBPF program and attaches it (BPF_F_ALLOW_MULTI) to a cgroup2 directory. */
   bpfAttachDeviceFilter(cgroupDir: string, program: Buffer): void;
+  /** mknod(2); `mode` includes the file type (S_IFCHR, S_IFBLK, S_IFIFO). */
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  /** The l*xattr family: never follows a final-component symlink. */
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** null when the attribute is absent. */
+  lgetxattr(path: string, name: string): Buffer | null;
+  llistxattr(path: string): string[];
+  /**
+   * Opens `relPath` read-only below `dir` with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS):
+   * no component may be a symlink or leave `dir`. Returns the fd (the caller closes it).
+   */
+  openBeneath(dir: string, relPath: string): number;
+  /** utimensat(AT_SYMLINK_NOFOLLOW) with nanoseconds (Node's lutimes rounds them away). */
+  lutimens(path: string, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
+  /**
+   * Mounts overlayfs at `target` (see native/sys/overlay.c). Relative paths are relative to
+   * `baseDir`; `lowers` are top first. Uses the new mount API with one `lowerdir+` per layer
+   * (no page-size limit), or mount(2) with relative paths from a thread with its own cwd.
+   * Returns which of the two was used.
+   */
+  mountOverlay(
+    target: string,
+    baseDir: string,
+    lowers: string[],
+    upper: string | null,
+    work: string | null,
+    options: string[],
+    flags: number,
+    api: OverlayMountApi,
+  ): 'fsmount' | 'mount';
 }
+
+/** 0: new mount API, falling back to mount(2) on kernels without `lowerdir+`; 1: new API only; 2: mount(2) only. */
+export type OverlayMountApi = 0 | 1 | 2;
 
 export const LOCK_SH = 1;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 export const LOCK_UN = 8;
 export const MNT_DETACH = 2;
+export const MS_RDONLY = 1;
+export const MS_NOSUID = 2;
+export const MS_NODEV = 4;
+export const MS_BIND = 4096;
+export const MS_REC = 16384;
 
 /** Directory that holds the compiled native programs (build/Release). */
 export function nativeDir(): string {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, chmodSync, existsSync
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseSignal, signalName } from '../../src/runtime/signals';
-import { parseBytes, parseUser, parseIntFlag } from '../../src/cli/runtime/parse';
+import { parseBytes, parseUser, parseIntFlag } from '../../src/cli/parse';
 import { mergeResources } from '../../src/runtime/resources';
 import { StateStore, validateId, writeFileAtomic } from '../../src/runtime/state-store';
 import { runHook, runHooks } from '../../src/runtime/hooks';

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CliEnv } from './main';
 import { writeStdout } from './log';
-import { parseBytes, parseIntFlag } from './parse';
+import { parseBytes, parseIntFlag } from '../parse';
 import { containerState, listContainers, containerPids, containerStats } from '../../runtime/inspect';
 import { pauseContainer, resumeContainer, updateContainer } from '../../runtime/control';
 import { containerStatus } from '../../runtime/status';

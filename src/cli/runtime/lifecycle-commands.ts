@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { CliEnv } from './main';
-import { collect, parseIntFlag, parseUser } from './parse';
+import { collect, parseIntFlag, parseUser } from '../parse';
 import { createContainer } from '../../runtime/create';
 import { startContainer } from '../../runtime/start';
 import { runContainer } from '../../runtime/run';

@@ -1,5 +1,5 @@
 /** Parsers for runtime CLI flag values; each error names the flag and the accepted forms. */
-import { BerthError } from '../../core/errors';
+import { BerthError } from '../core/errors';
 
 export function parseIntFlag(flag: string, v: string, min = 0): number {
   if (!/^-?\d+$/.test(v.trim()) || Number(v) < min) {

@@ -1,0 +1,138 @@
+/**
+ * The container configuration in the shapes of the Docker Engine API (`Config` and
+ * `HostConfig` of `POST /containers/create`). The engine stores and inspects containers in
+ * these shapes, so `berth inspect`, the API server and docker clients see the field names
+ * they know, and the CLI flags map onto them as docker's do.
+ */
+
+export interface HealthConfig {
+  /** ["NONE"] disables an image's check; ["CMD", ...args] or ["CMD-SHELL", "command"]. */
+  Test?: string[];
+  /** Nanoseconds, as the API has them (0 = default). */
+  Interval?: number;
+  Timeout?: number;
+  Retries?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+}
+
+export interface ContainerConfig {
+  Hostname?: string;
+  Domainname?: string;
+  User?: string;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  ExposedPorts?: Record<string, Record<string, never>>;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  Env?: string[];
+  Cmd?: string[];
+  Healthcheck?: HealthConfig;
+  Image?: string;
+  Volumes?: Record<string, Record<string, never>>;
+  WorkingDir?: string;
+  Entrypoint?: string[];
+  NetworkDisabled?: boolean;
+  Labels?: Record<string, string>;
+  StopSignal?: string;
+  /** Seconds. */
+  StopTimeout?: number;
+  Shell?: string[];
+}
+
+export interface RestartPolicy {
+  Name: '' | 'no' | 'always' | 'unless-stopped' | 'on-failure';
+  MaximumRetryCount?: number;
+}
+
+export interface LogConfig {
+  Type: string;
+  Config?: Record<string, string>;
+}
+
+export interface MountSpec {
+  Type: 'bind' | 'volume' | 'tmpfs';
+  Source?: string;
+  Target: string;
+  ReadOnly?: boolean;
+  Consistency?: string;
+  BindOptions?: { Propagation?: string; NonRecursive?: boolean; CreateMountpoint?: boolean };
+  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string>; Subpath?: string };
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number; Options?: string[][] };
+}
+
+export interface Ulimit {
+  Name: string;
+  Soft: number;
+  Hard: number;
+}
+
+export interface DeviceMapping {
+  PathOnHost: string;
+  PathInContainer: string;
+  CgroupPermissions: string;
+}
+
+export interface PortBinding {
+  HostIp?: string;
+  HostPort?: string;
+}
+
+export interface HostConfig {
+  Binds?: string[];
+  LogConfig?: LogConfig;
+  NetworkMode?: string;
+  PortBindings?: Record<string, PortBinding[] | null>;
+  RestartPolicy?: RestartPolicy;
+  AutoRemove?: boolean;
+  VolumesFrom?: string[];
+  Mounts?: MountSpec[];
+  ConsoleSize?: [number, number];
+  Annotations?: Record<string, string>;
+  CapAdd?: string[];
+  CapDrop?: string[];
+  CgroupnsMode?: 'private' | 'host' | '';
+  Dns?: string[];
+  DnsOptions?: string[];
+  DnsSearch?: string[];
+  ExtraHosts?: string[];
+  GroupAdd?: string[];
+  IpcMode?: string;
+  Cgroup?: string;
+  OomScoreAdj?: number;
+  PidMode?: string;
+  Privileged?: boolean;
+  PublishAllPorts?: boolean;
+  ReadonlyRootfs?: boolean;
+  SecurityOpt?: string[];
+  /** Mount point -> tmpfs options ("size=64m,mode=1777"). */
+  Tmpfs?: Record<string, string>;
+  UTSMode?: string;
+  UsernsMode?: string;
+  ShmSize?: number;
+  Sysctls?: Record<string, string>;
+  Runtime?: string;
+  MaskedPaths?: string[];
+  ReadonlyPaths?: string[];
+  // Resources (flattened into HostConfig as in the API)
+  CpuShares?: number;
+  Memory?: number;
+  CgroupParent?: string;
+  BlkioWeight?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  CpusetMems?: string;
+  Devices?: DeviceMapping[];
+  DeviceCgroupRules?: string[];
+  MemoryReservation?: number;
+  MemorySwap?: number;
+  MemorySwappiness?: number | null;
+  NanoCpus?: number;
+  OomKillDisable?: boolean;
+  Init?: boolean | null;
+  PidsLimit?: number | null;
+  Ulimits?: Ulimit[];
+}
