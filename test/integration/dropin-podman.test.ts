@@ -108,6 +108,20 @@ test('podman: kill delivers the signal; the default SIGKILL ends the container w
   assert.equal(env.inspect(c.name, '{{.State.ExitCode}}'), '137');
 });
 
+test('podman: stop of a container sharing the host pid namespace signals all its processes (kill --all)', { skip }, async (t) => {
+  // Without a pid namespace of its own the container's processes do not die with its init, so
+  // podman stops it with `kill --all`, which finds them through the container's cgroup.
+  const c = env.forTest(t).run();
+  env.podmanOk(['run', '--detach', '--pid', 'host', ...c.args, env.image, 'sh', '-c', 'sleep 1000001 & trap "echo got-TERM; exit 0" TERM; echo ready; while :; do sleep 1000000 & wait; done']);
+  await env.waitForLog(c.name, 'ready');
+  const id = env.inspect(c.name, '{{.Id}}');
+  const procs = join('/sys/fs/cgroup/pids', env.cgroupParent, `libpod-${id}`, 'cgroup.procs');
+  env.podmanOk(['stop', '--time', '60', c.name], { timeoutMs: 120_000 });
+  assert.equal(env.inspect(c.name, '{{.State.Status}}'), 'exited');
+  assert.match(env.podmanOk(['logs', c.name]).stdout, /got-TERM/);
+  if (existsSync(procs)) assert.equal(readFileSync(procs, 'utf8').trim(), '', 'no process of the container is left');
+});
+
 test('podman: pause freezes the container cgroup and unpause thaws it', { skip }, async (t) => {
   const c = env.forTest(t).run();
   env.podmanOk(['run', '--detach', ...c.args, env.image, ...TRAPPING_WAITER]);
