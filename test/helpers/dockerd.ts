@@ -21,7 +21,7 @@ import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { runtimeBinary, removeCgroupTree, sanitize, skipReason as runtimeSkipReason } from './runtime';
 import { makeBusyboxImageTar } from './rootfs';
-import { cgroupDirsOf, describe, missingTools, mountsUnder, processesMentioning, runCommand, unmountUnder, type CmdOptions, type CmdResult } from './host';
+import { cgroupDirsOf, commandReport, missingTools, mountsUnder, processesMentioning, runCommand, unmountUnder, type CmdOptions, type CmdResult } from './host';
 
 /** The name the runtime under test has in dockerd's `runtimes`. */
 export const RUNTIME_NAME = 'berth';
@@ -146,7 +146,7 @@ export class PrivateDockerd {
 
   dockerOk(args: string[], opts: CmdOptions = {}): CmdResult {
     const r = this.docker(args, opts);
-    if (r.code !== 0) throw new Error(describe(`docker ${args.join(' ')}`, r));
+    if (r.code !== 0) throw new Error(commandReport(`docker ${args.join(' ')}`, r));
     return r;
   }
 
@@ -167,7 +167,7 @@ export class PrivateDockerd {
     for (;;) {
       const r = this.docker(['logs', name]);
       if (r.stdout.includes(text)) return r.stdout;
-      if (Date.now() > deadline) throw new Error(`container ${name} did not print "${text}" within ${timeoutMs} ms: ${describe('docker logs', r)}`);
+      if (Date.now() > deadline) throw new Error(`container ${name} did not print "${text}" within ${timeoutMs} ms: ${commandReport('docker logs', r)}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { runtimeBinary, removeCgroupTree, sanitize, skipReason as runtimeSkipReason } from './runtime';
 import { makeBusyboxImageTar } from './rootfs';
-import { cgroupDirsOf, describe, missingTools, mountsUnder, processesMentioning, runCommand, unmountUnder, type CmdOptions, type CmdResult } from './host';
+import { cgroupDirsOf, commandReport, missingTools, mountsUnder, processesMentioning, runCommand, unmountUnder, type CmdOptions, type CmdResult } from './host';
 
 /**
  * Host-wide paths podman creates whatever its --root says (the image copy's blob-info cache,
@@ -113,7 +113,7 @@ export class PodmanEnv {
   /** Like podman() but throws (with both streams) on a non-zero exit. */
   podmanOk(args: string[], opts: CmdOptions = {}): CmdResult {
     const r = this.podman(args, opts);
-    if (r.code !== 0) throw new Error(describe(`podman ${args.join(' ')}`, r));
+    if (r.code !== 0) throw new Error(commandReport(`podman ${args.join(' ')}`, r));
     return r;
   }
 
@@ -165,7 +165,7 @@ export class PodmanEnv {
     for (;;) {
       const r = this.podman(['logs', name]);
       if (r.stdout.includes(text)) return r.stdout;
-      if (Date.now() > deadline) throw new Error(`container ${name} did not print "${text}" within ${timeoutMs} ms: ${describe('podman logs', r)}`);
+      if (Date.now() > deadline) throw new Error(`container ${name} did not print "${text}" within ${timeoutMs} ms: ${commandReport('podman logs', r)}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

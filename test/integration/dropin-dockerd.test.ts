@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PrivateDockerd, RUNTIME_NAME, dockerdSkipReason } from '../helpers/dockerd';
-import { describe } from '../helpers/host';
+import { commandReport } from '../helpers/host';
 
 const skip = dockerdSkipReason();
 let d: PrivateDockerd;
@@ -41,18 +41,18 @@ const TRAPPING_WAITER = ['sh', '-c', 'trap "echo got-TERM; exit 0" TERM; echo re
 test('dockerd: run --rm echo hi prints hi and exits 0', { skip }, (t) => {
   const name = d.forTest(t)();
   const r = d.docker(['run', '--rm', ...runOpts(name), d.image, 'echo', 'hi']);
-  assert.equal(r.code, 0, describe('docker run', r));
+  assert.equal(r.code, 0, commandReport('docker run', r));
   assert.equal(r.stdout, 'hi\n');
 });
 
 test('dockerd: exit status propagates; a missing command is 127, a non-executable one 126', { skip }, (t) => {
   const names = d.forTest(t);
   const exit = d.docker(['run', '--rm', ...runOpts(names('exit')), d.image, 'sh', '-c', 'exit 42']);
-  assert.equal(exit.code, 42, describe('docker run exit 42', exit));
+  assert.equal(exit.code, 42, commandReport('docker run exit 42', exit));
   const missing = d.docker(['run', '--rm', ...runOpts(names('missing')), d.image, 'no-such-command']);
-  assert.equal(missing.code, 127, describe('docker run no-such-command', missing));
+  assert.equal(missing.code, 127, commandReport('docker run no-such-command', missing));
   const notExec = d.docker(['run', '--rm', ...runOpts(names('noexec')), d.image, '/etc/passwd']);
-  assert.equal(notExec.code, 126, describe('docker run /etc/passwd', notExec));
+  assert.equal(notExec.code, 126, commandReport('docker run /etc/passwd', notExec));
 });
 
 test('dockerd: run -d, exec (exit status), logs, top, stop (SIGTERM reaches the process), rm', { skip }, async (t) => {
@@ -61,7 +61,7 @@ test('dockerd: run -d, exec (exit status), logs, top, stop (SIGTERM reaches the 
   await d.waitForLog(name, 'ready');
   assert.equal(d.inspect(name, '{{.State.Status}}'), 'running');
   const ex = d.docker(['exec', name, 'sh', '-c', 'echo "in exec, pid 1 is $(cat /proc/1/comm)"; exit 5']);
-  assert.equal(ex.code, 5, describe('docker exec', ex));
+  assert.equal(ex.code, 5, commandReport('docker exec', ex));
   assert.match(ex.stdout, /in exec, pid 1 is sh/);
   const top = d.dockerOk(['top', name]).stdout;
   assert.match(top, /trap/, `docker top lists the container's processes: ${top}`);
@@ -76,14 +76,14 @@ test('dockerd: run -d, exec (exit status), logs, top, stop (SIGTERM reaches the 
 test('dockerd: run -i passes stdin through', { skip }, (t) => {
   const name = d.forTest(t)();
   const r = d.docker(['run', '--rm', '--interactive', ...runOpts(name), d.image, 'sh', '-c', 'cat; echo end-of-input'], { input: 'line one\nline two\n' });
-  assert.equal(r.code, 0, describe('docker run -i', r));
+  assert.equal(r.code, 0, commandReport('docker run -i', r));
   assert.equal(r.stdout, 'line one\nline two\nend-of-input\n');
 });
 
 test('dockerd: run -t and exec -t give the process a terminal (console socket)', { skip }, async (t) => {
   const names = d.forTest(t);
   const r = d.docker(['run', '--rm', '--tty', ...runOpts(names('run')), d.image, 'sh', '-c', 'tty; test -t 0 && test -t 1 && echo both-ttys; exit 6']);
-  assert.equal(r.code, 6, describe('docker run -t', r));
+  assert.equal(r.code, 6, commandReport('docker run -t', r));
   assert.match(r.stdout, /^\/dev\/pts\/\d+\r?$/m);
   assert.match(r.stdout, /both-ttys/);
 
@@ -91,7 +91,7 @@ test('dockerd: run -t and exec -t give the process a terminal (console socket)',
   d.dockerOk(['run', '--detach', ...runOpts(name), d.image, ...TRAPPING_WAITER]);
   await d.waitForLog(name, 'ready');
   const ex = d.docker(['exec', '--tty', name, 'sh', '-c', 'tty; exit 7']);
-  assert.equal(ex.code, 7, describe('docker exec -t', ex));
+  assert.equal(ex.code, 7, commandReport('docker exec -t', ex));
   assert.match(ex.stdout, /^\/dev\/pts\/\d+\r?$/m);
 });
 
@@ -111,7 +111,7 @@ test('dockerd: kill ends the container with 128+signal; pause and unpause', { sk
 test("dockerd: the container runs under docker's default seccomp profile (needs the seccomp compiler)", { skip }, (t) => {
   const name = d.forTest(t)();
   const r = d.docker(['run', '--rm', ...runOpts(name), d.image, 'grep', '^Seccomp:', '/proc/self/status']);
-  assert.equal(r.code, 0, describe('docker run', r));
+  assert.equal(r.code, 0, commandReport('docker run', r));
   assert.match(r.stdout, /^Seccomp:\s+2$/m, 'a seccomp filter is loaded');
 });
 
@@ -121,23 +121,23 @@ test('dockerd: with --security-opt seccomp=unconfined, run/exec/logs/stop/rm, ex
   const unconfined = ['--security-opt', 'seccomp=unconfined'];
   const names = d.forTest(t);
   const hi = d.docker(['run', '--rm', ...unconfined, ...runOpts(names('hi')), d.image, 'sh', '-c', 'echo "hi seccomp=$(grep ^Seccomp: /proc/self/status | cut -f2)"; exit 9']);
-  assert.equal(hi.code, 9, describe('docker run', hi));
+  assert.equal(hi.code, 9, commandReport('docker run', hi));
   assert.equal(hi.stdout, 'hi seccomp=0\n');
   const missing = d.docker(['run', '--rm', ...unconfined, ...runOpts(names('missing')), d.image, 'no-such-command']);
-  assert.equal(missing.code, 127, describe('docker run no-such-command', missing));
+  assert.equal(missing.code, 127, commandReport('docker run no-such-command', missing));
 
   const name = names('detached');
   d.dockerOk(['run', '--detach', ...unconfined, ...runOpts(name), d.image, ...TRAPPING_WAITER]);
   await d.waitForLog(name, 'ready');
   const ex = d.docker(['exec', name, 'sh', '-c', 'echo in-exec; exit 4']);
-  assert.equal(ex.code, 4, describe('docker exec', ex));
+  assert.equal(ex.code, 4, commandReport('docker exec', ex));
   assert.match(ex.stdout, /in-exec/);
   d.dockerOk(['stop', '--time', '60', name], { timeoutMs: 120_000 });
   assert.match(d.dockerOk(['logs', name]).stdout, /got-TERM/);
   d.dockerOk(['rm', name]);
 
   const tty = d.docker(['run', '--rm', '--tty', ...unconfined, ...runOpts(names('tty')), d.image, 'tty']);
-  assert.match(tty.stdout, /^\/dev\/pts\/\d+\r?$/m, describe('docker run -t', tty));
+  assert.match(tty.stdout, /^\/dev\/pts\/\d+\r?$/m, commandReport('docker run -t', tty));
   const i = d.docker(['run', '--rm', '--interactive', ...unconfined, ...runOpts(names('stdin')), d.image, 'cat'], { input: 'via stdin\n' });
-  assert.equal(i.stdout, 'via stdin\n', describe('docker run -i', i));
+  assert.equal(i.stdout, 'via stdin\n', commandReport('docker run -i', i));
 });

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PodmanEnv, podmanSkipReason } from '../helpers/podman';
-import { describe } from '../helpers/host';
+import { commandReport } from '../helpers/host';
 import { CAPABILITY_NUMBERS } from '../../src/spec/capabilities';
 
 const skip = podmanSkipReason();
@@ -39,7 +39,7 @@ function capabilityMask(names: string[]): string {
 test('podman: run --rm returns stdout and the exit status, and removes the container', { skip }, (t) => {
   const c = env.forTest(t).run();
   const r = env.podman(['run', '--rm', ...c.args, env.image, 'sh', '-c', 'echo "hello from $(hostname)"; exit 3']);
-  assert.equal(r.code, 3, describe('podman run', r));
+  assert.equal(r.code, 3, commandReport('podman run', r));
   assert.match(r.stdout, /^hello from \S+$/m);
   assert.equal(env.podmanOk(['ps', '--all', '--quiet', '--filter', `name=${c.name}`]).stdout.trim(), '', 'the container is gone');
 });
@@ -50,7 +50,7 @@ test('podman: run -d, ps, logs, exec (exit status), top, stop (SIGTERM reaches t
   await env.waitForLog(c.name, 'ready');
   assert.match(env.podmanOk(['ps', '--format', '{{.Names}} {{.Status}}']).stdout, new RegExp(`^${c.name} Up`, 'm'));
   const ex = env.podman(['exec', c.name, 'sh', '-c', 'echo "in exec as $(id -u)"; exit 5']);
-  assert.equal(ex.code, 5, describe('podman exec', ex));
+  assert.equal(ex.code, 5, commandReport('podman exec', ex));
   assert.match(ex.stdout, /in exec as 0/);
   const top = env.podmanOk(['top', c.name, 'pid', 'args']).stdout;
   assert.match(top, /trap/, `top lists the container's init: ${top}`);
@@ -65,14 +65,14 @@ test('podman: run -d, ps, logs, exec (exit status), top, stop (SIGTERM reaches t
 test('podman: run -i passes stdin through to the container', { skip }, (t) => {
   const c = env.forTest(t).run();
   const r = env.podman(['run', '--rm', '--interactive', ...c.args, env.image, 'sh', '-c', 'cat; echo end-of-input'], { input: 'line one\nline two\n' });
-  assert.equal(r.code, 0, describe('podman run -i', r));
+  assert.equal(r.code, 0, commandReport('podman run -i', r));
   assert.equal(r.stdout, 'line one\nline two\nend-of-input\n');
 });
 
 test('podman: run -t gives the process a terminal (console socket)', { skip }, (t) => {
   const c = env.forTest(t).run();
   const r = env.podman(['run', '--rm', '--tty', ...c.args, env.image, 'sh', '-c', 'tty; test -t 0 && test -t 1 && echo both-ttys; exit 6']);
-  assert.equal(r.code, 6, describe('podman run -t', r));
+  assert.equal(r.code, 6, commandReport('podman run -t', r));
   assert.match(r.stdout, /^\/dev\/pts\/\d+\r?$/m);
   assert.match(r.stdout, /both-ttys/);
 });
@@ -82,7 +82,7 @@ test('podman: exec -t, exec -d, exec with user, workdir and environment', { skip
   env.podmanOk(['run', '--detach', ...c.args, env.image, ...TRAPPING_WAITER]);
   await env.waitForLog(c.name, 'ready');
   const tty = env.podman(['exec', '--tty', c.name, 'sh', '-c', 'tty; exit 7']);
-  assert.equal(tty.code, 7, describe('podman exec -t', tty));
+  assert.equal(tty.code, 7, commandReport('podman exec -t', tty));
   assert.match(tty.stdout, /^\/dev\/pts\/\d+\r?$/m);
   const who = env.podmanOk(['exec', '--user', '65534:65534', '--workdir', '/tmp', '--env', 'GREETING=hi there', c.name, 'sh', '-c', 'echo "$(id -u):$(id -g) $(pwd) $GREETING"']);
   assert.equal(who.stdout.trim(), '65534:65534 /tmp hi there');
@@ -192,7 +192,7 @@ test('podman: --read-only (its tmpfs mounts keep the image files), --tmpfs, a re
   const device = existsSync('/dev/fuse') ? ['--device', '/dev/fuse'] : [];
   // podman asks for "tmpcopyup" on the tmpfs of /tmp, /run, /var/tmp and --tmpfs.
   const r = env.podman(['run', '--rm', '--read-only', '--tmpfs', '/scratch', '--volume', `${volume}:/data:ro`, ...device, ...c.args, env.image, 'sh', '-c', script]);
-  assert.equal(r.code, 0, describe('podman run --read-only', r));
+  assert.equal(r.code, 0, commandReport('podman run --read-only', r));
   assert.match(r.stdout, /^host data$/m);
   assert.match(r.stdout, /^root=read-only$/m);
   assert.match(r.stdout, /^volume=read-only$/m);
@@ -213,7 +213,7 @@ test("podman: containers of a pod join the infra container's namespaces (by path
   env.podmanOk(['run', '--detach', ...first.args, env.image, 'sh', '-c', 'echo shared > /dev/shm/from-first; echo ready; exec sleep 1000000']);
   await env.waitForLog(first.name, 'ready');
   const r = env.podman(['run', '--rm', ...helper.run('second', { pod }).args, env.image, 'sh', '-c', 'hostname; cat /dev/shm/from-first']);
-  assert.equal(r.code, 0, describe('podman run --pod', r));
+  assert.equal(r.code, 0, commandReport('podman run --pod', r));
   assert.match(r.stdout, new RegExp(`^${pod}$`, 'm'), 'the pod hostname (shared UTS namespace)');
   assert.match(r.stdout, /^shared$/m, "the first container's /dev/shm file (shared IPC namespace)");
 });
@@ -221,16 +221,16 @@ test("podman: containers of a pod join the infra container's namespaces (by path
 test("podman: the container runs under podman's default seccomp profile (needs the seccomp compiler)", { skip }, (t) => {
   const c = env.forTest(t).run();
   const r = env.podman(['run', '--rm', ...c.args, env.image, 'grep', '^Seccomp:', '/proc/self/status']);
-  assert.equal(r.code, 0, describe('podman run', r));
+  assert.equal(r.code, 0, commandReport('podman run', r));
   assert.match(r.stdout, /^Seccomp:\s+2$/m, 'a seccomp filter is loaded');
 });
 
 test('podman: a missing command exits 127, a non-executable one 126', { skip }, (t) => {
   const helper = env.forTest(t);
   const missing = env.podman(['run', '--rm', ...helper.run('missing').args, env.image, 'no-such-command']);
-  assert.equal(missing.code, 127, describe('podman run no-such-command', missing));
+  assert.equal(missing.code, 127, commandReport('podman run no-such-command', missing));
   const notExec = env.podman(['run', '--rm', ...helper.run('noexec').args, env.image, '/etc/passwd']);
-  assert.equal(notExec.code, 126, describe('podman run /etc/passwd', notExec));
+  assert.equal(notExec.code, 126, commandReport('podman run /etc/passwd', notExec));
 });
 
 test('podman: OCI hooks from --hooks-dir run with the container state (prestart, poststop)', { skip }, (t) => {
@@ -250,7 +250,7 @@ test('podman: OCI hooks from --hooks-dir run with the container state (prestart,
   writeFileSync(join(dir, 'prestart.json'), JSON.stringify(hook('prestart')));
   writeFileSync(join(dir, 'poststop.json'), JSON.stringify(hook('poststop')));
   const r = env.podman(['--hooks-dir', dir, 'run', '--rm', ...c.args, env.image, 'true']);
-  assert.equal(r.code, 0, describe('podman run with hooks', r));
+  assert.equal(r.code, 0, commandReport('podman run with hooks', r));
   const id = readFileSync(c.cidFile, 'utf8').trim();
   const calls = readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n');
   const byStage = new Map(calls.map((l) => [l.slice(0, l.indexOf(' ')), JSON.parse(l.slice(l.indexOf(' ') + 1)) as { id: string; pid?: number; bundle: string }]));
@@ -265,21 +265,21 @@ test('podman: with --security-opt seccomp=unconfined, run/exec/logs/stop/rm, -i 
   const unconfined = ['--security-opt', 'seccomp=unconfined'];
   const helper = env.forTest(t);
   const rm = env.podman(['run', '--rm', ...unconfined, ...helper.run('rm').args, env.image, 'sh', '-c', 'echo "seccomp=$(grep ^Seccomp: /proc/self/status | cut -f2)"; exit 9']);
-  assert.equal(rm.code, 9, describe('podman run --rm', rm));
+  assert.equal(rm.code, 9, commandReport('podman run --rm', rm));
   assert.match(rm.stdout, /^seccomp=0$/m);
 
   const d = helper.run('detached');
   env.podmanOk(['run', '--detach', ...unconfined, ...d.args, env.image, ...TRAPPING_WAITER]);
   await env.waitForLog(d.name, 'ready');
   const ex = env.podman(['exec', d.name, 'sh', '-c', 'echo in-exec; exit 4']);
-  assert.equal(ex.code, 4, describe('podman exec', ex));
+  assert.equal(ex.code, 4, commandReport('podman exec', ex));
   assert.match(ex.stdout, /in-exec/);
   env.podmanOk(['stop', '--time', '60', d.name], { timeoutMs: 120_000 });
   assert.match(env.podmanOk(['logs', d.name]).stdout, /got-TERM/);
   env.podmanOk(['rm', d.name]);
 
   const i = env.podman(['run', '--rm', '--interactive', ...unconfined, ...helper.run('stdin').args, env.image, 'cat'], { input: 'via stdin\n' });
-  assert.equal(i.stdout, 'via stdin\n', describe('podman run -i', i));
+  assert.equal(i.stdout, 'via stdin\n', commandReport('podman run -i', i));
   const tty = env.podman(['run', '--rm', '--tty', ...unconfined, ...helper.run('tty').args, env.image, 'tty']);
-  assert.match(tty.stdout, /^\/dev\/pts\/\d+\r?$/m, describe('podman run -t', tty));
+  assert.match(tty.stdout, /^\/dev\/pts\/\d+\r?$/m, commandReport('podman run -t', tty));
 });

@@ -11,7 +11,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BERTH_RUNTIME, RuntimeSession, berthSkipReason, sanitize } from '../helpers/runtime';
 import { makeBusyboxRootfs, tempDir } from '../helpers/rootfs';
-import { describe, findTool, runCommand } from '../helpers/host';
+import { commandReport, findTool, runCommand } from '../helpers/host';
 import type { RuntimeConfig } from '../../src/spec/types';
 
 const RUNC = findTool('runc');
@@ -54,7 +54,7 @@ function interop(t: { name: string; after: (fn: () => Promise<void>) => void }, 
       makeBusyboxRootfs(join(tmp.path, 'rootfs'));
       const specArgs = ['spec', ...(opts.rootless ? ['--rootless'] : [])];
       const r = runCommand(maker === 'runc' ? RUNC! : BERTH_RUNTIME, specArgs, { cwd: tmp.path });
-      assert.equal(r.code, 0, describe(`${maker} spec`, r));
+      assert.equal(r.code, 0, commandReport(`${maker} spec`, r));
       const path = join(tmp.path, 'config.json');
       const config = JSON.parse(readFileSync(path, 'utf8')) as RuntimeConfig;
       config.process!.terminal = false;
