@@ -96,7 +96,7 @@ export function runCommand(bin: string, args: string[], opts: CmdOptions = {}): 
   }
 }
 
-/** A one-line description of a failed command for assertion messages. */
+/** What a command did (status, both streams), for assertion messages. */
 export function commandReport(what: string, r: CmdResult): string {
   return `${what} exited ${r.code}${r.timedOut ? ' (timed out)' : ''}\nstdout: ${r.stdout.trim()}\nstderr: ${r.stderr.trim()}`;
 }

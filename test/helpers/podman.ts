@@ -211,6 +211,7 @@ export class PodmanEnv {
 
   /** Removes containers, images and storage; throws listing whatever was left behind. */
   async cleanup(): Promise<void> {
+    this.podman(['pod', 'rm', '--all', '--force', '--time', '0'], { timeoutMs: 180_000 });
     this.podman(['rm', '--all', '--force', '--time', '0'], { timeoutMs: 180_000 });
     this.podman(['rmi', '--all', '--force']);
     const problems = this.runtimeLeftovers(this.containerIds());
