@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { session, skipReason, berthOnly, cgroupHostPaths, type RuntimeSession } from '../helpers/runtime';
+import { session, skipReason, berthOnly, cgroupHostPaths, removeCgroupTree, type RuntimeSession } from '../helpers/runtime';
 import { OUT, readyThenSleep, sh, type Bundle, type CheckerReport, type OpenResult, type StatResult, type SyscallResult } from '../helpers/bundle';
 import type { RuntimeConfig } from '../../src/spec/types';
 
@@ -412,6 +412,35 @@ test('config: tmpfs and read-only bind mounts', { skip }, async (t) => {
   assert.equal(scratchStat!.mode, '1777');
   assert.equal(dataStat!.readonly, true);
 });
+
+test(
+  'config: with --systemd-cgroup, cgroupsPath "slice:prefix:name" is the cgroup /slice/prefix-name.scope',
+  { skip: skip ?? berthOnly('runc needs a running systemd for --systemd-cgroup') },
+  async (t) => {
+    // What podman (cgroup_manager = "systemd") and containerd (SystemdCgroup) pass.
+    const s = session(t);
+    const slice = `berth-conformance-${process.pid}.slice`;
+    t.after(() => {
+      for (const dir of Object.values(cgroupHostPaths(slice))) if (existsSync(dir)) removeCgroupTree(dir);
+    });
+    const { id, bundle } = s.bundle('systemd', (cfg) => {
+      cfg.process!.args = readyThenSleep();
+      cfg.linux!.cgroupsPath = `${slice}:berth:x`;
+      cfg.linux!.resources = { ...cfg.linux!.resources, pids: { limit: 33 } };
+    });
+    const c = s.rt(['--systemd-cgroup', 'create', '--bundle', bundle.dir, id]);
+    s.track(id);
+    assert.equal(c.code, 0, c.stderr);
+    s.rtOk(['--systemd-cgroup', 'start', id]);
+    await bundle.waitForOut('ready');
+    const pid = s.stateOk(id).pid!;
+    const pids = cgroupHostPaths(`/${slice}/berth-x.scope`).pids!;
+    assert.equal(readFileSync(join(pids, 'pids.max'), 'utf8').trim(), '33');
+    assert.ok(readFileSync(join(pids, 'cgroup.procs'), 'utf8').split('\n').includes(String(pid)), 'the init process is in the scope');
+    s.rtOk(['--systemd-cgroup', 'delete', '--force', id]);
+    assert.ok(!existsSync(pids), 'delete removes the scope cgroup');
+  },
+);
 
 test('config: a tmpfs with tmpcopyup starts with the image\'s files, and writes stay in the tmpfs', { skip }, async (t) => {
   // runc's extension, used by podman for --tmpfs and for the tmpfs mounts of --read-only.
