@@ -21,7 +21,7 @@ import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { runtimeBinary, removeCgroupTree, sanitize, skipReason as runtimeSkipReason } from './runtime';
 import { makeBusyboxImageTar } from './rootfs';
-import { cgroupDirsOf, commandReport, missingTools, mountsUnder, processesMentioning, runCommand, unmountUnder, type CmdOptions, type CmdResult } from './host';
+import { cgroupDirsOf, commandReport, findTool, missingTools, mountsUnder, processesMentioning, runCommand, unmountUnder, type CmdOptions, type CmdResult } from './host';
 
 /** The name the runtime under test has in dockerd's `runtimes`. */
 export const RUNTIME_NAME = 'berth';
@@ -83,7 +83,7 @@ export class PrivateDockerd {
     mkdirSync(join(this.dir, 'client'));
     const log = openSync(join(this.dir, 'dockerd.log'), 'a');
     const child = spawn(
-      'dockerd',
+      findTool('dockerd') ?? 'dockerd',
       [
         '--data-root', join(this.dir, 'data'),
         '--exec-root', this.execRoot,
@@ -137,7 +137,7 @@ export class PrivateDockerd {
   }
 
   docker(args: string[], opts: CmdOptions = {}): CmdResult {
-    return runCommand('docker', ['--host', `unix://${this.socket}`, ...args], {
+    return runCommand(findTool('docker') ?? 'docker', ['--host', `unix://${this.socket}`, ...args], {
       ...opts,
       // The client's own config (contexts, credentials) stays in our directory too.
       env: { ...process.env, DOCKER_CONFIG: join(this.dir, 'client'), ...opts.env },

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { runtimeBinary, removeCgroupTree, sanitize, skipReason as runtimeSkipReason } from './runtime';
 import { makeBusyboxImageTar } from './rootfs';
-import { cgroupDirsOf, commandReport, missingTools, mountsUnder, processesMentioning, runCommand, unmountUnder, type CmdOptions, type CmdResult } from './host';
+import { cgroupDirsOf, commandReport, findTool, missingTools, mountsUnder, processesMentioning, runCommand, unmountUnder, type CmdOptions, type CmdResult } from './host';
 
 /**
  * Host-wide paths podman creates whatever its --root says (the image copy's blob-info cache,
@@ -107,7 +107,7 @@ export class PodmanEnv {
   }
 
   podman(args: string[], opts: CmdOptions = {}): CmdResult {
-    return runCommand('podman', [...this.globalArgs(), ...args], { ...opts, env: { ...this.env, ...opts.env } });
+    return runCommand(findTool('podman') ?? 'podman', [...this.globalArgs(), ...args], { ...opts, env: { ...this.env, ...opts.env } });
   }
 
   /** Like podman() but throws (with both streams) on a non-zero exit. */
