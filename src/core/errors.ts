@@ -15,7 +15,23 @@ export type ErrorCode =
   | 'EHOOK'
   | 'ECGROUP'
   | 'ESECCOMP'
-  | 'EINTERNAL';
+  | 'EINTERNAL'
+  /** A registry refused our credentials, or asked for some we do not have. */
+  | 'EAUTH'
+  /** Content did not match its digest, size or diff_id. */
+  | 'EDIGEST'
+  /** A registry answered with an error or something we cannot use. */
+  | 'EREGISTRY'
+  /** A connection failed (refused, reset, timed out) after retries. */
+  | 'ENETWORK'
+  /** A format or feature Berth does not support (schema 1 manifests, credential helpers, ...). */
+  | 'EUNSUPPORTED'
+  /** Content exceeded a safety limit (manifest size, decompression ratio). */
+  | 'ELIMIT'
+  /** The operation was cancelled through its AbortSignal. */
+  | 'EABORTED'
+  /** Invalid image reference or platform string. */
+  | 'EINVALID_REFERENCE';
 
 export class BerthError extends Error {
   readonly code: ErrorCode;
