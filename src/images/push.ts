@@ -48,8 +48,11 @@ export async function push(name: string, opts: PushOptions): Promise<PushResult>
   const what = familiarString(dest);
   const emit = opts.onEvent ?? (() => undefined);
   emit({ type: 'push-preparing', ref: what });
-  const origin = parseReference(record.name, { defaultTag: false });
-  const mountFrom: Repository | undefined = origin.domain === dest.domain && origin.path !== dest.path ? origin : undefined;
+  // Another repository of the same registry that this image came from can lend its blobs.
+  const mountFrom: Repository | undefined = (await opts.images.list())
+    .filter((r) => r.id === record.id)
+    .map((r) => parseReference(r.name, { defaultTag: false }))
+    .find((r) => r.domain === dest.domain && r.path !== dest.path);
   const reference = dest.tag ?? dest.digest ?? 'latest';
 
   return opts.content.withLease(async () => {

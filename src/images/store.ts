@@ -139,6 +139,13 @@ export class ImageStore {
     return this.mutate((f) => {
       const old = f.images[record.name];
       f.images[record.name] = record;
+      // A tag now names this image: a dangling `repo@digest` record of it in the repository is subsumed.
+      if (isTagged(record.name)) {
+        const repo = nameRepository(record.name);
+        for (const r of Object.values(f.images)) {
+          if (r.id === record.id && !isTagged(r.name) && nameRepository(r.name) === repo && r.target.digest === record.target.digest) delete f.images[r.name];
+        }
+      }
       Object.assign(f.diffSizes, diffSizes);
       if (old && old.id !== record.id) keepDangling(f, old);
       return old;
@@ -165,7 +172,10 @@ export class ImageStore {
       const removed = key ? f.images[key] : undefined;
       if (!removed || !key) throw notFound(name);
       delete f.images[key];
-      const imageGone = !Object.values(f.images).some((r) => r.id === removed.id);
+      // As docker: when the last tag goes, the image goes, with the digest names it has.
+      const rest = Object.values(f.images).filter((r) => r.id === removed.id);
+      const imageGone = rest.length === 0 || (isTagged(removed.name) && !rest.some((r) => isTagged(r.name)));
+      if (imageGone) for (const r of rest) delete f.images[r.name];
       return { removed, imageGone };
     });
   }
@@ -260,6 +270,10 @@ function keepDangling(f: StoreFile, old: ImageRecord): void {
 function nameRepository(name: string): string {
   const r = parseReference(name, { defaultTag: false });
   return repositoryName(r);
+}
+
+function isTagged(name: string): boolean {
+  return parseReference(name, { defaultTag: false }).tag !== undefined;
 }
 
 function familiarString(name: string): string {
