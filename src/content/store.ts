@@ -140,6 +140,8 @@ export class ContentStore {
     try {
       const done = await this.stat(expected.digest);
       if (done) {
+        // Committed by the writer we waited for; drop the directory our wait re-created.
+        if ((await dataLength(paths.data)) === 0) await rm(paths.dir, { recursive: true, force: true });
         lock.release();
         return { status: 'exists', info: done };
       }

@@ -134,19 +134,32 @@ async function runLayerStream(ctx: FetchContext, job: LayerJob, source: Readable
   const out = new PassThrough();
   const streams: NodeJS.ReadWriteStream[] = [...decompressStages(job.compression, ctx.limits, compressedBytes, what), hashing, out];
   const piped = pipeline([source, ...streams], { signal: ctx.signal });
+  // When the sink fails, the pipeline is torn down because of it: report the sink's error.
+  // When the pipeline fails (network, corrupt data, limits), the sink sees that error too:
+  // report the pipeline's.
+  let sinkError: unknown;
   const applied = writer
     ? writer.apply(out).then(
         () => void out.resume(), // a tar reader may stop at the end-of-archive blocks: hash the rest too
         (e: unknown) => {
-          out.destroy(e as Error);
+          sinkError ??= e;
+          out.destroy(e instanceof Error ? e : new Error(String(e)));
           throw e;
         },
       )
     : Promise.resolve(void out.resume());
-  const [p, a] = await Promise.allSettled([piped, applied]);
-  if (a.status === 'rejected' && (p.status === 'fulfilled' || errnoCode(p.reason) === 'ERR_STREAM_PREMATURE_CLOSE' || p.reason === a.reason)) {
-    throw wrapSinkError(a.reason, what);
-  }
+  let pipeError: unknown;
+  const pipeFirst = piped.then(
+    () => undefined,
+    (e: unknown) => {
+      if (sinkError === undefined) pipeError = e;
+      throw e;
+    },
+  );
+  const [p, a] = await Promise.allSettled([pipeFirst, applied]);
+  if (ctx.signal.aborted) throw new BerthError('EABORTED', `pull cancelled during ${what}`, { cause: ctx.signal.reason });
+  if (p.status === 'rejected' && pipeError !== undefined) throw nameStreamError(pipeError, what, ctx.signal);
+  if (a.status === 'rejected') throw wrapSinkError(a.reason, what);
   if (p.status === 'rejected') throw nameStreamError(p.reason, what, ctx.signal);
   ctx.emit({ type: 'layer-verifying', digest: job.info.digest });
   const actual = diff.digest();
