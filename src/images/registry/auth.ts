@@ -27,7 +27,8 @@ export function loginHint(registry: string): string {
 
 export class Authorizer {
   private readonly challenges = new Map<string, AuthChallenge>();
-  private readonly tokens = new Map<string, CachedToken>();
+  /** In-flight or fetched tokens, so that parallel requests share one token request. */
+  private readonly tokens = new Map<string, Promise<CachedToken>>();
   private readonly lookups = new Map<string, Promise<CredentialLookup>>();
 
   constructor(
@@ -47,35 +48,33 @@ export class Authorizer {
       return creds ? basicHeader(creds) : undefined;
     }
     const key = `${registry} ${scopes.join(' ')}`;
-    const cached = this.tokens.get(key);
-    if (cached && cached.expiresAt > Date.now()) return cached.header;
-    const token = await this.fetchToken(registry, challenge, scopes, verifyTls, signal);
-    this.tokens.set(key, token);
-    return token.header;
+    let pending = this.tokens.get(key);
+    if (pending) {
+      const cached = await pending.catch(() => undefined);
+      if (cached && cached.expiresAt > Date.now()) return cached.header;
+    }
+    pending = this.fetchToken(registry, challenge, scopes, verifyTls, signal);
+    this.tokens.set(key, pending);
+    pending.catch(() => this.tokens.delete(key));
+    return (await pending).header;
   }
 
   /**
-   * Records the challenge of a 401 response. Returns false when retrying cannot help (the
-   * same challenge already failed with what we have).
+   * Records the challenge of a 401 response to a request that carried `hadAuth` (an
+   * Authorization header) or not. Returns whether a retry can help: a request sent without
+   * credentials can be retried with them; with basic auth, refused credentials stay refused;
+   * a refused bearer token may have expired or lacked the scope, so it is fetched anew.
    */
-  async challenged(registry: string, header: string | undefined, scopes: string[]): Promise<boolean> {
+  async challenged(registry: string, header: string | undefined, scopes: string[], hadAuth: boolean): Promise<boolean> {
     const parsed = parseWwwAuthenticate(header ?? '');
     const chosen = parsed.find((c) => c.scheme === 'bearer') ?? parsed.find((c) => c.scheme === 'basic');
     if (!chosen) {
       throw new BerthError('EAUTH', `registry ${registry} requires authentication with a scheme Berth does not support (${header ?? 'no WWW-Authenticate header'})`);
     }
-    const known = this.challenges.get(registry);
-    const sameChallenge = known && known.scheme === chosen.scheme && known.params['realm'] === chosen.params['realm'];
     this.challenges.set(registry, chosen);
-    if (chosen.scheme === 'basic') {
-      const creds = await this.creds(registry);
-      // With no credentials, or with credentials already refused for this challenge, a retry is pointless.
-      return creds !== undefined && !sameChallenge;
-    }
-    // Bearer: the token we sent may lack the scope asked for now (or have expired).
-    const key = `${registry} ${scopes.join(' ')}`;
-    const had = this.tokens.delete(key);
-    return !(sameChallenge && had);
+    if (chosen.scheme === 'basic') return !hadAuth && (await this.creds(registry)) !== undefined;
+    if (hadAuth) this.tokens.delete(`${registry} ${scopes.join(' ')}`);
+    return true;
   }
 
   /** Why a request stayed unauthorized: names the registry and how to fix it. */

@@ -199,7 +199,7 @@ export class RegistryClient {
       const res = await sendWithRetry(this.transport, { ...req, url, headers, verifyTls: ep.verifyTls }, this.retry, onRetry);
       if (res.status === 401 && round === 0) {
         drain(res);
-        if (await this.auth.challenged(domain, headerString(res.headers['www-authenticate']), scopes)) continue;
+        if (await this.auth.challenged(domain, headerString(res.headers['www-authenticate']), scopes, authz !== undefined)) continue;
         throw await this.auth.unauthorizedError(domain, what, 401);
       }
       if (res.status === 401 || res.status === 403) {
