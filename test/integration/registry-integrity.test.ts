@@ -374,3 +374,51 @@ test('two concurrent pulls of the same image into one root do not corrupt each o
   a.close();
   b.close();
 });
+
+test('5xx and 429 answers are retried with backoff; 4xx answers are not', { skip }, async () => {
+  resetProxy();
+  let failures = 0;
+  proxy.hooks.response = (req, up, res) => {
+    if (!req.path.includes('/manifests/') || failures >= 2) return false;
+    failures++;
+    up.resume();
+    res.writeHead(failures === 1 ? 503 : 429, { 'content-type': 'text/plain', 'retry-after': '0' });
+    res.end('busy');
+    return true;
+  };
+  const svc = service(3);
+  const [r] = await svc.pull(`${proxy.domain}/${NAME}`);
+  assert.equal(r!.record.id, img.configDigest);
+  assert.equal(proxy.seen.filter((s) => s.path.includes('/manifests/')).length, 3);
+
+  resetProxy();
+  proxy.hooks.response = (req, up, res) => {
+    if (!req.path.includes('/manifests/')) return false;
+    up.resume();
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ errors: [{ code: 'MANIFEST_INVALID', message: 'nope' }] }));
+    return true;
+  };
+  await assert.rejects(svc.pull(`${proxy.domain}/${NAME}`), (e: unknown) => e instanceof BerthError && e.code === 'EREGISTRY' && /HTTP 400.*MANIFEST_INVALID: nope/.test(e.message));
+  assert.equal(proxy.seen.filter((s) => s.path.includes('/manifests/')).length, 1, 'not retried');
+
+  resetProxy();
+  proxy.hooks.response = (req, up, res) => {
+    if (!req.path.includes('/manifests/')) return false;
+    up.resume();
+    res.writeHead(502);
+    res.end();
+    return true;
+  };
+  await assert.rejects(svc.pull(`${proxy.domain}/${NAME}`), (e: unknown) => e instanceof BerthError && e.code === 'EREGISTRY' && /HTTP 502/.test(e.message) && e.message.includes(proxy.domain));
+  assert.equal(proxy.seen.filter((s) => s.path.includes('/manifests/')).length, 4, 'first try and 3 retries');
+  svc.close();
+});
+
+test('a registry that is not listening: ENETWORK naming the address, after retries', { skip }, async () => {
+  const svc = service(1);
+  const { freePort } = await import('../helpers/registry');
+  const port = await freePort();
+  await assert.rejects(svc.pull(`127.0.0.1:${port}/x/y:1`), (e: unknown) => e instanceof BerthError && e.code === 'ENETWORK' && e.message.includes(`127.0.0.1:${port}`));
+  svc.close();
+});
