@@ -58,7 +58,8 @@ export async function downloadLayer(ctx: FetchContext, job: LayerJob, makeWriter
     try {
       return await downloadInto(ctx, job, w, makeWriter, unpackLater);
     } catch (e) {
-      if (!fresh && w.offset > 0 && e instanceof BerthError && e.code === 'EDIGEST' && e.message.startsWith('blob content does not match')) continue;
+      // The kept prefix may be what was wrong (a torn write before a crash): start over once.
+      if (!fresh && w.offset > 0 && e instanceof BerthError && e.code === 'EDIGEST') continue;
       throw e;
     }
   }

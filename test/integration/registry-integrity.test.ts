@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -420,5 +420,22 @@ test('a registry that is not listening: ENETWORK naming the address, after retri
   const { freePort } = await import('../helpers/registry');
   const port = await freePort();
   await assert.rejects(svc.pull(`127.0.0.1:${port}/x/y:1`), (e: unknown) => e instanceof BerthError && e.code === 'ENETWORK' && e.message.includes(`127.0.0.1:${port}`));
+  svc.close();
+});
+
+test('a corrupt kept prefix (torn write) fails its digest once, then the layer is fetched from zero', { skip }, async () => {
+  resetProxy();
+  const svc = service();
+  const dir = join(svc.root, 'content', 'ingest', `sha256-${big().digest.slice(7)}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'meta.json'), JSON.stringify({ digest: big().digest, size: big().size }));
+  writeFileSync(join(dir, 'data'), Buffer.alloc(100_000, 0)); // zeros where gzip data should be
+  const events: ProgressEvent[] = [];
+  const sink = new RecordingSink();
+  await svc.pull(`${proxy.domain}/${NAME}`, { sink, onEvent: (e) => events.push(e) });
+  assert.ok(events.some((e) => e.type === 'layer-resumed' && e.offset === 100_000));
+  assert.ok(proxy.seen.some((s) => s.path.endsWith(big().digest) && s.range === undefined), 'fetched again from the start');
+  assert.deepEqual(await svc.content.readBlob(big().digest, 1 << 24), big().blob);
+  assert.deepEqual(sink.committed.get(img.chainIds[0]!), big().names);
   svc.close();
 });
