@@ -35,12 +35,14 @@ export interface ImageGcOptions {
   dryRun?: boolean;
   /** Also delete partial downloads no process is writing. */
   removeIngests?: boolean;
+  /** Treat these images as gone (what `prune --dry-run` would remove). */
+  excludeIds?: ReadonlySet<string>;
 }
 
 /** Deletes content no image record reaches. */
 export async function collectImageGarbage(content: ContentStore, images: ImageStore, opts: ImageGcOptions = {}): Promise<GcReport> {
   return collectGarbage(content, {
-    roots: await images.gcRoots(),
+    roots: await images.gcRoots(opts.excludeIds),
     children: manifestChildren(content),
     ...(opts.dryRun !== undefined ? { dryRun: opts.dryRun } : {}),
     ...(opts.removeIngests !== undefined ? { removeIngests: opts.removeIngests } : {}),

@@ -199,7 +199,9 @@ async function* downloadChunks(ctx: FetchContext, job: LayerJob, w: ContentWrite
   let lastReported = w.received;
   while (w.received < size) {
     try {
-      const res = await ctx.client.openBlob(job.repo, digest, w.received, ctx.signal);
+      const res = await ctx.client.openBlob(job.repo, digest, w.received, ctx.signal, (n, reason) =>
+        ctx.emit({ type: 'layer-retrying', digest, attempt: n, offset: w.received, reason }),
+      );
       if (res.total !== undefined && res.total !== size && res.start === 0) {
         res.stream.destroy();
         throw new BerthError('EDIGEST', `registry ${job.repo.domain} says blob ${digest} is ${res.total} bytes, but its descriptor says ${size}`, {

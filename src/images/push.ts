@@ -129,6 +129,7 @@ async function pushBlob(opts: PushOptions, dest: ImageReference, d: Descriptor, 
     ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
     ...(signal ? { signal } : {}),
     onProgress: (sent) => emit({ type: 'blob-pushing', digest: d.digest, current: sent, total: info.size }),
+    onRetry: (attempt, reason) => emit({ type: 'blob-retrying', digest: d.digest, attempt, reason }),
   });
   emit({ type: 'blob-pushed', digest: d.digest });
 }

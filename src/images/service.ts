@@ -153,7 +153,7 @@ export class ImageService {
   async prune(opts: { all?: boolean; inUse?: (id: string) => boolean; dryRun?: boolean } = {}): Promise<{ deleted: string[]; gc: GcReport }> {
     const victims = (await this.images.summaries()).filter((s) => (opts.all || s.dangling) && !opts.inUse?.(s.id));
     if (opts.dryRun) {
-      const report = await collectImageGarbage(this.content, this.images, { dryRun: true, removeIngests: true });
+      const report = await collectImageGarbage(this.content, this.images, { dryRun: true, removeIngests: true, excludeIds: new Set(victims.map((v) => v.id)) });
       return { deleted: victims.map((v) => v.id), gc: report };
     }
     for (const v of victims) await this.images.removeImage(v.id).catch(() => undefined);

@@ -216,10 +216,11 @@ export class ImageStore {
     return out.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || a.id.localeCompare(b.id));
   }
 
-  /** Content-store GC roots: every descriptor a record points at. */
-  async gcRoots(): Promise<string[]> {
+  /** Content-store GC roots: every descriptor a record points at (minus images `excludeIds`). */
+  async gcRoots(excludeIds: ReadonlySet<string> = new Set()): Promise<string[]> {
     const roots = new Set<string>();
     for (const r of Object.values((await this.read()).images)) {
+      if (excludeIds.has(r.id)) continue;
       roots.add(r.target.digest);
       roots.add(r.manifest.digest);
       roots.add(r.config.digest);

@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +42,16 @@ export type RegistryAuth =
   /** Token auth; anonymous users may pull repositories under `public/`. */
   | { kind: 'token'; users: Record<string, string> };
 
-export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Promise<RunningRegistry> {
+/** Makes a self-signed key and certificate with openssl; returns their paths. */
+export function makeCert(dir: string, name: string, cn: string): { key: string; cert: string } {
+  const key = join(dir, `${name}-key.pem`);
+  const cert = join(dir, `${name}-cert.pem`);
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${cn}`, '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+  return { key, cert };
+}
+
+export async function startRegistry(auth: RegistryAuth = { kind: 'none' }, opts: { tls?: boolean } = {}): Promise<RunningRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-registry-'));
   const port = await freePort();
   const tokenRequests: RunningRegistry['tokenRequests'] = [];
@@ -56,13 +66,15 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
     writeFileSync(join(dir, 'htpasswd'), lines.join('\n') + '\n');
     authYaml = `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${join(dir, 'htpasswd')}\n`;
   } else if (auth.kind === 'token') {
-    const keyFile = join(dir, 'key.pem');
-    const certFile = join(dir, 'cert.pem');
-    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=berth-test-token'], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+    const { key: keyFile, cert: certFile } = makeCert(dir, 'token', 'berth-test-token');
     const started = await startTokenServer(readFileSync(keyFile, 'utf8'), readFileSync(certFile, 'utf8'), auth.users, tokenRequests);
     tokenServer = started.server;
     authYaml = `auth:\n  token:\n    realm: http://127.0.0.1:${started.port}/token\n    service: berth-test-registry\n    issuer: berth-test-issuer\n    rootcertbundle: ${certFile}\n`;
+  }
+  let tlsYaml = '';
+  if (opts.tls) {
+    const { key, cert } = makeCert(dir, 'tls', '127.0.0.1');
+    tlsYaml = `  tls:\n    certificate: ${cert}\n    key: ${key}\n`;
   }
   const config = `version: 0.1
 log:
@@ -76,7 +88,7 @@ storage:
     enabled: true
 http:
   addr: 127.0.0.1:${port}
-${authYaml}`;
+${tlsYaml}${authYaml}`;
   writeFileSync(join(dir, 'config.yml'), config);
   const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -91,7 +103,7 @@ ${authYaml}`;
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitForHttp(`http://127.0.0.1:${port}/v2/`, child, () => stderr);
+    await waitForHttp(`${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}/v2/`, child, () => stderr);
   } catch (e) {
     await stop();
     throw e;
@@ -104,7 +116,8 @@ async function waitForHttp(url: string, child: ChildProcess, stderr: () => strin
   for (let i = 0; i < 600; i++) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${stderr()}`);
     const ok = await new Promise<boolean>((resolve) => {
-      const req = http.get(url, (res) => {
+      const get = url.startsWith('https:') ? (u: string, cb: (res: http.IncomingMessage) => void) => https.get(u, { rejectUnauthorized: false }, cb) : http.get;
+      const req = get(url, (res) => {
         res.resume();
         resolve(true);
       });

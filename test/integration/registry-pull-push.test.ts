@@ -259,6 +259,7 @@ test('image records: tag, names by id/prefix/digest, rmi, dangling, prune, GC, h
   assert.equal(dangling[0]!.id, v1.configDigest);
   const dry = await svc.prune({ dryRun: true });
   assert.deepEqual(dry.deleted, [v1.configDigest]);
+  assert.ok(dry.gc.removed.some((b) => b.digest === v1.configDigest), 'the dry run reports the blobs the prune would free');
   assert.equal(await svc.content.has(v1.configDigest), true, 'dry run deletes nothing');
   const pruned = await svc.prune();
   assert.deepEqual(pruned.deleted, [v1.configDigest]);
@@ -268,4 +269,25 @@ test('image records: tag, names by id/prefix/digest, rmi, dangling, prune, GC, h
   assert.deepEqual(rmLast.deleted, [v2.configDigest]);
   assert.deepEqual(readdirSync(join(svc.root, 'content', 'blobs', 'sha256')), []);
   svc.close();
+});
+
+test('a loopback registry serving TLS with a self-signed certificate is used over HTTPS', { skip }, async () => {
+  const tls = await startRegistry({ kind: 'none' }, { tls: true });
+  try {
+    const img = await buildImage(busyboxLayers('tls'));
+    const name = `${tls.domain}/berth/tls:1`;
+    const src = service();
+    await storeImage(src, name, img);
+    await src.push(name);
+    assert.equal((await src.client.endpoint(tls.domain)).origin, `https://${tls.domain}`);
+    src.close();
+    const dst = service();
+    const sink = new RecordingSink();
+    await dst.pull(name, { sink });
+    assert.equal(sink.committed.size, 3);
+    assert.equal((await dst.client.endpoint(registry.domain)).origin, `http://${registry.domain}`, 'plain HTTP where TLS is not spoken');
+    dst.close();
+  } finally {
+    await tls.stop();
+  }
 });

@@ -4,9 +4,9 @@
  * registry. Push-side uploads live in upload.ts.
  *
  * Endpoints: docker.io is served by registry-1.docker.io. Loopback registries (localhost,
- * 127.0.0.0/8, ::1) are spoken to over plain HTTP; registries configured as insecure are
- * tried over HTTPS without certificate checks first, then over plain HTTP. All others use
- * HTTPS with verification.
+ * 127.0.0.0/8, ::1) and registries configured as insecure are tried over HTTPS without
+ * certificate checks first, then over plain HTTP (as docker does). All others use HTTPS
+ * with verification.
  */
 import type { Readable } from 'node:stream';
 import { BerthError } from '../../core/errors';
@@ -127,11 +127,11 @@ export class RegistryClient {
    * Opens a blob from `offset` with a Range request. Servers may ignore Range and send the
    * whole blob (200): `start` then is 0 and the caller skips what it has.
    */
-  async openBlob(repo: Repository, digest: string, offset: number, signal?: AbortSignal): Promise<BlobResponse> {
+  async openBlob(repo: Repository, digest: string, offset: number, signal?: AbortSignal, onRetry?: (attempt: number, reason: string) => void): Promise<BlobResponse> {
     const what = `blob ${digest} of ${repo.domain}/${repo.path}`;
     const headers: Record<string, string> = {};
     if (offset > 0) headers['range'] = `bytes=${offset}-`;
-    const res = await this.request(repo.domain, [pullScope(repo)], { method: 'GET', path: `/v2/${repo.path}/blobs/${digest}`, headers, ...(signal ? { signal } : {}) }, what);
+    const res = await this.request(repo.domain, [pullScope(repo)], { method: 'GET', path: `/v2/${repo.path}/blobs/${digest}`, headers, ...(signal ? { signal } : {}) }, what, onRetry);
     if (res.status === 206) {
       const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(res.headers['content-range'] ?? ''));
       if (!m || Number(m[1]) !== offset) {
@@ -238,14 +238,16 @@ export class RegistryClient {
 
   private async resolveEndpoint(domain: string, signal?: AbortSignal): Promise<Endpoint> {
     const host = registryHost(domain);
-    if (isLoopbackHost(domain)) return { origin: `http://${host}`, verifyTls: false };
-    if (!this.insecure.has(domain) && !this.insecure.has(host.replace(/:\d+$/, ''))) return { origin: `https://${host}`, verifyTls: true };
-    // Insecure: HTTPS without verification if the registry speaks TLS at all, else plain HTTP.
+    const insecure = isLoopbackHost(domain) || this.insecure.has(domain) || this.insecure.has(host.replace(/:\d+$/, ''));
+    if (!insecure) return { origin: `https://${host}`, verifyTls: true };
+    // Loopback or configured insecure (as docker): HTTPS without certificate verification if
+    // the registry speaks TLS at all, else plain HTTP.
     try {
       const res = await this.transport.send({ method: 'GET', url: new URL(`https://${host}/v2/`), verifyTls: false, ...(signal ? { signal } : {}) });
       drain(res);
       return { origin: `https://${host}`, verifyTls: false };
-    } catch {
+    } catch (e) {
+      if (signal?.aborted) throw new BerthError('EABORTED', `cancelled while contacting registry ${domain}`, { cause: e });
       return { origin: `http://${host}`, verifyTls: false };
     }
   }

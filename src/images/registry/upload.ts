@@ -46,6 +46,7 @@ export interface UploadOptions {
   chunkSize?: number;
   signal?: AbortSignal;
   onProgress?: (sent: number) => void;
+  onRetry?: (attempt: number, reason: string) => void;
 }
 
 /** Uploads a blob into an open session and closes it with its digest. */
@@ -61,7 +62,7 @@ export async function uploadBlob(client: RegistryClient, repo: Repository, locat
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(src.size) },
       body: () => countProgress(src.open(0), 0, opts.onProgress),
       ...signal,
-    }, what);
+    }, what, opts.onRetry);
     await expectCreated(client, res, what, repo);
     return;
   }
@@ -75,7 +76,7 @@ export async function uploadBlob(client: RegistryClient, repo: Repository, locat
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(chunk.length), 'content-range': `${offset}-${end - 1}` },
       body: chunk,
       ...signal,
-    }, what);
+    }, what, opts.onRetry);
     if (res.status !== 202) throw await client.responseError(res, what, repo.domain);
     drain(res);
     loc = locationOf(res, what);
