@@ -26,7 +26,9 @@ export type PullEvent =
   | { type: 'layer-complete'; digest: string }
   /** Nothing to do: the layer is unpacked (or, without an unpack sink, its blob is stored). */
   | { type: 'layer-already-exists'; digest: string }
-  | { type: 'done'; ref: string; digest: string; imageId: string; upToDate: boolean };
+  | { type: 'done'; ref: string; digest: string; imageId: string; upToDate: boolean }
+  /** Something the user should know that does not stop the pull (e.g. a platform mismatch). */
+  | { type: 'warning'; message: string };
 
 /** Events of `push`. */
 export type PushEvent =

@@ -81,6 +81,9 @@ export async function pull(reference: string, opts: PullOptions): Promise<PullRe
             hint: 'pull without --platform, or choose an image built for that platform',
           });
         }
+        if (!explicitPlatform && platformScore(platform, imagePlatform) === undefined) {
+          emit({ type: 'warning', message: `the image's platform (${formatPlatform(imagePlatform)}) does not match the host's (${formatPlatform(platform)})` });
+        }
         const layers = layerRecords(resolved.manifest, config, what);
         const previous = await opts.images.get(name);
         const { fetched, diffSizes } = await fetchLayers(ctx, ref, layers, opts, controller);

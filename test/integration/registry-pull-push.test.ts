@@ -153,6 +153,11 @@ test('Docker v2 schema 2 image; multi-platform index with --platform selection',
   src.close();
   assert.equal(pushed.digest, index.digest, 'the whole index was pushed');
 
+  const warnings: ProgressEvent[] = [];
+  const foreign = await buildImage(busyboxLayers('s390x-only'), { architecture: 's390x' });
+  await pushFresh(`${registry.domain}/berth/s390x-only:1`, foreign);
+  await dst.pull(`${registry.domain}/berth/s390x-only:1`, { onEvent: (e) => e.type === 'warning' && warnings.push(e) });
+  assert.match(JSON.stringify(warnings), /platform \(linux\/s390x\) does not match the host/);
   const [armPull] = await dst.pull(`${registry.domain}/berth/multi:1`, { platform: 'linux/arm64' });
   assert.equal(armPull!.record.id, arm.configDigest);
   assert.equal(armPull!.record.target.digest, index.digest);

@@ -101,12 +101,14 @@ test('push events and quiet mode', () => {
   r.handle({ type: 'blob-pushing', digest: B, current: 1, total: 10 });
   r.handle({ type: 'blob-pushed', digest: B });
   r.handle({ type: 'manifest-pushed', ref: 'localhost:5000/x:1', digest: 'sha256:' + 'e'.repeat(64), size: 525 });
+  r.handle({ type: 'warning', message: 'careful' });
   assert.deepEqual(out.text.trimEnd().split('\n'), [
     'The push refers to localhost:5000/x:1',
     'aaaaaaaaaaaa: Mounted from localhost:5000/y',
     'bbbbbbbbbbbb: Pushing',
     'bbbbbbbbbbbb: Pushed',
     'localhost:5000/x:1: digest: sha256:' + 'e'.repeat(64) + ' size: 525',
+    'WARNING: careful',
   ]);
   const quiet = new FakeStream(true);
   const q = createProgressReporter(quiet, { quiet: true });

@@ -97,6 +97,8 @@ function generalLine(e: ProgressEvent): string | undefined {
       return `The push refers to ${e.ref}`;
     case 'manifest-pushed':
       return `${e.ref}: digest: ${e.digest} size: ${e.size}`;
+    case 'warning':
+      return `WARNING: ${e.message}`;
     default:
       return undefined;
   }

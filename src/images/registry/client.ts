@@ -194,7 +194,8 @@ export class RegistryClient {
     const url = req.url ?? new URL(req.path ?? '/v2/', ep.origin);
     for (let round = 0; ; round++) {
       const headers = { ...(req.headers ?? {}) };
-      const authz = await this.auth.authorization(domain, scopes, ep.verifyTls, req.signal);
+      // Credentials go to the registry only, not to an upload location on another host.
+      const authz = url.host === new URL(ep.origin).host ? await this.auth.authorization(domain, scopes, ep.verifyTls, req.signal) : undefined;
       if (authz) headers['authorization'] = authz;
       const res = await sendWithRetry(this.transport, { ...req, url, headers, verifyTls: ep.verifyTls }, this.retry, onRetry);
       if (res.status === 401 && round === 0) {
