@@ -6,13 +6,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImageService } from '../../src/images/service';
 import { MediaType } from '../../src/images/media-types';
 import { REGISTRY_BIN, startRegistry, type RunningRegistry } from '../helpers/registry';
-import { RecordingSink, buildImage, busyboxLayers, storeImage, writeOciLayout, type BuiltImage } from '../helpers/images';
+import { RecordingSink, buildImage, busyboxLayers, makeTar, storeImage, writeOciLayout, type BuiltImage, type TarEntry } from '../helpers/images';
 
 const SKOPEO = '/usr/bin/skopeo';
 const skip = !existsSync(REGISTRY_BIN) ? `${REGISTRY_BIN} is not installed` : !existsSync(SKOPEO) ? `${SKOPEO} is not installed` : false;
@@ -63,6 +63,30 @@ test('skopeo converts to Docker v2 schema 2 (zstd layers are not allowed there, 
   const [r] = await svc.pull(`${registry.domain}/interop/docker:v1`, { sink });
   assert.equal(r!.record.manifest.mediaType, MediaType.dockerManifest);
   assert.equal(sink.committed.size, 3);
+  svc.close();
+});
+
+test('skopeo copies a docker-archive (it gzips the layers itself); Berth pulls it', { skip }, async () => {
+  // docker save format: manifest.json, the config and one uncompressed layer.tar per layer.
+  const entries: TarEntry[] = [
+    { name: `${img.configDigest.slice(7)}.json`, content: img.config },
+    ...(await Promise.all(
+      busyboxLayers('skopeo').map(async (l, i) => ({ name: `layer${i}/layer.tar`, content: await makeTar(l.entries) })),
+    )),
+    {
+      name: 'manifest.json',
+      content: JSON.stringify([{ Config: `${img.configDigest.slice(7)}.json`, RepoTags: ['interop/archive:v1'], Layers: [0, 1, 2].map((i) => `layer${i}/layer.tar`) }]),
+    },
+  ];
+  const archive = join(work, 'archive.tar');
+  writeFileSync(archive, await makeTar(entries));
+  skopeo('copy', '--dest-tls-verify=false', `docker-archive:${archive}`, `docker://${registry.domain}/interop/archive:v1`);
+  const svc = service();
+  const sink = new RecordingSink();
+  const [r] = await svc.pull(`${registry.domain}/interop/archive:v1`, { sink });
+  assert.equal(r!.record.id, img.configDigest, 'same config, so same image id');
+  assert.deepEqual(r!.record.layers.map((l) => l.diffId), img.layers.map((l) => l.diffId));
+  assert.deepEqual(img.chainIds.map((c) => sink.committed.get(c)), img.layers.map((l) => l.names));
   svc.close();
 });
 
