@@ -6,6 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -437,5 +438,52 @@ test('a corrupt kept prefix (torn write) fails its digest once, then the layer i
   assert.ok(proxy.seen.some((s) => s.path.endsWith(big().digest) && s.range === undefined), 'fetched again from the start');
   assert.deepEqual(await svc.content.readBlob(big().digest, 1 << 24), big().blob);
   assert.deepEqual(sink.committed.get(img.chainIds[0]!), big().names);
+  svc.close();
+});
+
+test('a pull process killed mid-layer leaves only ingest data; the next pull resumes it', { skip }, async () => {
+  resetProxy();
+  // The proxy sends part of the big layer, then stalls until the connection goes away.
+  proxy.hooks.response = (req, up, res) => {
+    if (!isBlob(req, big().digest)) return false;
+    res.writeHead(up.statusCode ?? 200, up.headers);
+    let sent = 0;
+    up.on('data', (c: Buffer) => {
+      if (sent >= 200_000) return void up.pause();
+      sent += c.length;
+      res.write(c);
+    });
+    res.on('close', () => up.destroy());
+    return true;
+  };
+  const root = mkdtempSync(join(tmpdir(), 'berth-killed-'));
+  roots.push(root);
+  const script = `
+    const { ImageService } = require(${JSON.stringify(join(__dirname, '..', '..', 'src', 'images', 'service'))});
+    new ImageService({ root: ${JSON.stringify(root)}, authFile: '/nonexistent/config.json' })
+      .pull(${JSON.stringify(`${proxy.domain}/${NAME}`)})
+      .catch((e) => { console.error(e); process.exit(3); });`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: 'inherit' });
+  const exited = new Promise((r) => child.once('exit', r));
+  const svc = new ImageService({ root, authFile: join(root, 'auth.json') });
+  // Wait (polling, no time limit of our own) until the child has written part of the layer.
+  for (;;) {
+    const ing = (await svc.content.ingests()).find((i) => i.digest === big().digest);
+    if (ing && ing.offset >= 100_000) break;
+    if (child.exitCode !== null) throw new Error(`the pull process exited early (${child.exitCode})`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill('SIGKILL');
+  await exited;
+  const kept = (await svc.content.ingests()).find((i) => i.digest === big().digest)!;
+  assert.equal(kept.active, false, 'the kernel dropped the dead process lock');
+  assert.equal(blobsIn(svc).includes(big().digest), false, 'nothing partial under a final name');
+  assert.deepEqual(await svc.list(), []);
+  resetProxy();
+  const events: ProgressEvent[] = [];
+  await svc.pull(`${proxy.domain}/${NAME}`, { onEvent: (e) => events.push(e) });
+  assert.ok(events.some((e) => e.type === 'layer-resumed' && e.digest === big().digest && e.offset === kept.offset));
+  assert.ok(proxy.seen.some((s) => s.range === `bytes=${kept.offset}-`));
+  assert.deepEqual(await svc.content.readBlob(big().digest, 1 << 24), big().blob);
   svc.close();
 });
