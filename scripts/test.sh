@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The full test suite on a fresh Debian 12 machine, as root: installs the Debian packages the
 # tests use (busybox-static for test root filesystems; runc, crun, podman, docker.io, skopeo and
-# docker-registry for interop and drop-in tests; nftables/iptables and the CNI plugins for
+# docker-registry for interop and drop-in tests; apache2-utils (htpasswd), openssl and zstd for
+# the registry tests; nftables/iptables and the CNI plugins for
 # networking), installs the npm dependencies and builds (TypeScript and the C programs), then
 # runs the unit and integration tests. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(busybox-static runc crun podman docker.io containerd skopeo docker-registry
-  containernetworking-plugins nftables iptables uidmap iproute2 procps psmisc)
+  containernetworking-plugins nftables iptables uidmap iproute2 procps psmisc
+  apache2-utils openssl zstd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
