@@ -5,5 +5,5 @@ export { collectGarbage } from './gc';
 export type { GcOptions, GcReport } from './gc';
 export { digestOf, parseDigest, isDigest, DigestCounter } from './digest';
 export type { DigestAlgorithm, ParsedDigest } from './digest';
-export { acquireLock, tryLock } from './lock';
-export type { FileLock } from './lock';
+export { acquireLock, tryLock } from '../core/lock';
+export type { FileLock } from '../core/lock';

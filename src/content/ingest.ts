@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { BerthError } from '../core/errors';
 import { DigestCounter, parseDigest } from './digest';
-import { fsyncDir } from './fs-util';
-import type { FileLock } from './lock';
+import { fsyncDir } from '../core/fs-atomic';
+import type { FileLock } from '../core/lock';
 
 export interface Expected {
   digest: string;

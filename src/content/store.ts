@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import { BerthError, errnoCode } from '../core/errors';
 import { digestOf, parseDigest } from './digest';
 import { ContentWriter, dataLength, openAppend, type BlobInfo, type Expected, type IngestPaths } from './ingest';
-import { acquireLock, tryLock, type FileLock } from './lock';
+import { acquireLock, tryLock, type FileLock } from '../core/lock';
 
 export type { BlobInfo, Expected } from './ingest';
 export { ContentWriter } from './ingest';

@@ -12,8 +12,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, errnoCode } from '../core/errors';
-import { acquireLock } from '../content/lock';
-import { writeFileAtomic } from '../content/fs-util';
+import { acquireLock } from '../core/lock';
+import { writeFileAtomic } from '../core/fs-atomic';
 import { isDigest } from '../content/digest';
 import type { Descriptor } from './manifest';
 import type { Platform } from './platform';

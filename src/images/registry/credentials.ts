@@ -10,7 +10,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BerthError, errnoCode } from '../../core/errors';
-import { writeFileAtomic } from '../../content/fs-util';
+import { writeFileAtomic } from '../../core/fs-atomic';
 import { DEFAULT_DOMAIN } from '../reference';
 
 export interface Credentials {

@@ -6,7 +6,7 @@
  */
 import { closeSync, fstatSync, openSync, statSync, constants as fsc } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BerthError, errnoCode } from '../core/errors';
+import { BerthError, errnoCode } from './errors';
 import { LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, sys } from '../sys';
 
 export interface FileLock {

@@ -1,6 +1,7 @@
 /** Small durable-write helpers: every file that others may read is written temp + fsync + rename. */
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 
 /** fsync a directory so that a rename or unlink in it survives a crash. */
@@ -38,4 +39,25 @@ export async function writeFileAtomic(path: string, data: Buffer | string, mode 
     throw e;
   }
   await fsyncDir(dirname(path));
+}
+
+/** Synchronous twin of writeFileAtomic, for the CLI paths that are synchronous anyway. */
+export function writeFileAtomicSync(path: string, data: Buffer | string, mode = 0o600): void {
+  const tmp = tempPathFor(path);
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
