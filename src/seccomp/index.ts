@@ -4,6 +4,7 @@
  */
 export { compileSeccomp, BAD_ARCH_RET, type SeccompProgram } from './compile';
 export type { CompileOptions } from './profile';
+export { defaultSeccompProfile, type DefaultProfileOptions } from './default-profile';
 export { nativeArchName, syscallNumber, archSpec, SUPPORTED_ARCHES, SUB_ARCHES, type ArchSpec } from './arches';
 export {
   SUPPORTED_ACTIONS,
