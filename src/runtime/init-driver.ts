@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import type { Socket } from 'node:net';
 import { BerthError } from '../core/errors';
+import { compileSeccomp } from '../seccomp';
 import type { RuntimeConfig } from '../spec/types';
 import { nativeDir } from '../sys';
 import { encodePlan } from './plan';
@@ -137,16 +138,6 @@ class FrameReader {
   }
 }
 
-function loadSeccompCompiler(): PlanDeps['compileSeccomp'] {
-  // Loaded lazily: only configs with linux.seccomp need the compiler. TEMPORARY: the module
-  // path is a variable because src/seccomp had not landed when this was written (a literal
-  // would break the esbuild bundle); replace with a static import once it exists.
-  const modulePath = '../seccomp';
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const mod = require(modulePath) as { compileSeccomp: (p: unknown) => SeccompProgram };
-  return (profile) => mod.compileSeccomp(profile);
-}
-
 function kill(pid: number | undefined): void {
   if (!pid) return;
   try {
@@ -167,7 +158,7 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
     const program = opts.seccomp;
     deps.compileSeccomp = () => program;
   } else if (opts.config.linux?.seccomp) {
-    deps.compileSeccomp = loadSeccompCompiler();
+    deps.compileSeccomp = (profile) => compileSeccomp(profile, opts.warn ? { warn: opts.warn } : {});
   }
   const plan = buildPlan(opts, deps);
   const maps = opts.mode === 'create' ? idMapFiles(opts.config) : undefined;
