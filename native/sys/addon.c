@@ -125,6 +125,9 @@ static napi_value js_mkfifo(napi_env env, napi_callback_info info) {
 }
 
 napi_value js_bpf_attach_device_filter(napi_env env, napi_callback_info info); /* bpf.c */
+napi_value js_socketpair(napi_env env, napi_callback_info info);                 /* fdpass.c */
+napi_value js_recv_fd(napi_env env, napi_callback_info info);
+napi_value js_send_fd(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -133,6 +136,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"umount", NULL, js_umount, NULL, NULL, NULL, napi_default, NULL},
     {"mkfifo", NULL, js_mkfifo, NULL, NULL, NULL, napi_default, NULL},
     {"bpfAttachDeviceFilter", NULL, js_bpf_attach_device_filter, NULL, NULL, NULL, napi_default, NULL},
+    {"socketpair", NULL, js_socketpair, NULL, NULL, NULL, napi_default, NULL},
+    {"recvFd", NULL, js_recv_fd, NULL, NULL, NULL, napi_default, NULL},
+    {"sendFd", NULL, js_send_fd, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

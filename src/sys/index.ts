@@ -15,6 +15,15 @@ export interface Sys {
   mkfifo(path: string, mode: number): void;
   /** Loads a cgroup device eBPF program and attaches it (BPF_F_ALLOW_MULTI) to a cgroup2 directory. */
   bpfAttachDeviceFilter(cgroupDir: string, program: Buffer): void;
+  /** A connected AF_UNIX stream pair (close-on-exec), for passing fds to a child. */
+  socketpair(): [number, number];
+  /** Receives one message and the fd attached to it (SCM_RIGHTS) without blocking (EAGAIN if none). */
+  recvFd(sock: number): { fd: number; data: Buffer };
+  /**
+   * Connects to the unix stream socket at `path`, sends `data` with `fd` attached (SCM_RIGHTS,
+   * first sendmsg only) and closes the connection; ETIMEDOUT after `timeoutMs`.
+   */
+  sendFd(path: string, data: Buffer, fd: number, timeoutMs: number): void;
 }
 
 export const LOCK_SH = 1;
