@@ -246,7 +246,7 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
 
   /** C loaded a filter with a listener and sent it on the listener socket: pass it on. */
   const forwardListener = async (pid: number): Promise<void> => {
-    if (!listenerSock || !handlers.onSeccompListener) throw new BerthError('EINIT', 'sync: unexpected SECCOMP frame');
+    if (!listenerSock || !handlers.onSeccompListener) return fail('sync: unexpected SECCOMP frame (no listener was asked for)');
     const { fd } = sys().recvFd(listenerSock[0]);
     try {
       await handlers.onSeccompListener(pid, fd);

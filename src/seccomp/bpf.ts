@@ -83,11 +83,6 @@ export class Assembler {
     return this;
   }
 
-  /** Number of instructions emitted so far, before trampolines (for size estimates). */
-  get size(): number {
-    return this.nodes.filter((n) => n.kind !== 'label').length;
-  }
-
   assemble(): SockFilter[] {
     for (;;) {
       const { labels, nodes } = this.layout();
