@@ -11,6 +11,10 @@ cd "$(dirname "$0")/.."
 packages=(busybox-static runc crun podman docker.io containerd skopeo docker-registry
   containernetworking-plugins nftables iptables uidmap iproute2 procps psmisc
   apache2-utils openssl zstd)
+# python3: the seccomp-agent and console-socket tests receive fds with it. The cross headers let
+# a unit test check src/seccomp/syscall-tables.generated.ts against the kernel's own tables.
+packages+=(python3 linux-libc-dev-armhf-cross linux-libc-dev-riscv64-cross linux-libc-dev-ppc64el-cross
+  linux-libc-dev-s390x-cross)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
