@@ -12,7 +12,7 @@ static int usage(void)
           "       berth-checker open-read PATH\n"
           "       berth-checker open-write PATH [--create]\n"
           "       berth-checker exe-access [PID]  (open /proc/PID/exe, default 1)\n"
-          "       berth-checker syscall NAME\n",
+          "       berth-checker syscall NAME|NUMBER\n",
           stderr);
     return 2;
 }

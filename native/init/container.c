@@ -95,11 +95,16 @@ void run_container(struct init_ctx *ctx) {
   if (syscall(SYS_close_range, 3 + p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail("fds", "close_range");
 
   if (p->mode == MODE_CREATE) {
+    /* A notification listener must reach the runtime while `create` still holds the sync
+     * channel (after READY nobody listens until execve): load the filter before READY then,
+     * as runc does; the fifo and startContainer hooks run under it. */
+    if (seccomp_has_listener(p)) load_seccomp(ctx);
     send_frame(ctx->sync_fd, FRAME_READY, NULL, 0);
     if (ctx->fifo_fd >= 0) wait_for_start(ctx);
     run_hooks(ctx, "startContainer", p->start_hooks, p->nstart_hooks);
   }
-  if (p->has_seccomp && (p->flags & PF_NO_NEW_PRIVS)) load_seccomp(ctx);
+  /* with no_new_privs: as close to execve as possible (a no-op if loaded above) */
+  if (p->has_seccomp) load_seccomp(ctx);
   execve(exe, (char *const *)p->args, (char *const *)p->env);
   fail("exec", "execve %s", exe);
 }

@@ -21,6 +21,8 @@ enum frame_type {
   FRAME_STATE = 5, /* Node -> C: state JSON for createContainer/startContainer hooks */
   FRAME_READY = 6, /* C -> Node: created; now blocking on the exec fifo */
   FRAME_ERROR = 7, /* P or C -> Node: "<step>: <detail>: <strerror> (ERRNO)" */
+  FRAME_SECCOMP = 8,      /* C -> Node: the seccomp listener fd was sent on the listener socket */
+  FRAME_SECCOMP_DONE = 9, /* Node -> C: the runtime has handed the listener to the agent */
 };
 
 /* ---- plan ---- */
@@ -124,6 +126,8 @@ struct plan {
   uint32_t seccomp_len;         /* bytes */
   uint32_t seccomp_flags;
   int has_seccomp;
+  int seccomp_listener_sock; /* SECCOMP_FILTER_FLAG_NEW_LISTENER: where C sends the listener */
+  int has_seccomp_listener_sock;
 };
 
 /* ---- runtime context shared by P and C ---- */
@@ -137,6 +141,7 @@ struct init_ctx {
   int rootfd;      /* O_PATH fd of the container's root (before pivot: the rootfs) */
   int proc_mounted;
   char *state_json;
+  int seccomp_loaded;
 };
 
 /* util.c */
@@ -191,9 +196,12 @@ void remount_root_readonly(struct init_ctx *ctx);
 void apply_sysctls(struct init_ctx *ctx);
 void apply_process_attrs(struct init_ctx *ctx);
 void switch_user_and_caps(struct init_ctx *ctx);
-void load_seccomp(struct init_ctx *ctx);
 void enter_cwd(struct init_ctx *ctx);
 const char *lookup_executable(struct init_ctx *ctx);
+
+/* seccomp.c */
+void load_seccomp(struct init_ctx *ctx);
+int seccomp_has_listener(const struct plan *p);
 
 /* console.c */
 void setup_console(struct init_ctx *ctx);

@@ -54,5 +54,8 @@ int main(int argc, char **argv, char **envp) {
   plan_decode(&ctx.plan, buf, len);
   if (ctx.plan.preserve_fds != (uint32_t)(fd - 3))
     failx("init", "plan preserves %u fds but the sync fd is %ld", ctx.plan.preserve_fds, fd);
+  /* above the sync fd, so it is close-on-exec and never one of the container's fds */
+  if (ctx.plan.has_seccomp_listener_sock && ctx.plan.seccomp_listener_sock <= fd)
+    failx("init", "seccomp listener socket %d must come after the sync fd %ld", ctx.plan.seccomp_listener_sock, fd);
   run_stage1(&ctx);
 }

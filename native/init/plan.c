@@ -16,7 +16,7 @@ enum {
   T_HOOK_CREATE_CONTAINER = 21, T_HOOK_START_CONTAINER = 22,
   T_ARG = 30, T_ENV = 31, T_CWD = 32, T_USER = 33, T_GIDS = 34, T_UMASK = 35, T_CAPS = 36,
   T_RLIMIT = 37, T_OOM = 38, T_PERSONALITY = 39, T_IOPRIO = 40, T_SCHED = 41, T_SECCOMP = 42,
-  T_APPARMOR = 43,
+  T_APPARMOR = 43, T_SECCOMP_LISTENER_SOCKET = 44,
 };
 
 enum { M_DEST = 1, M_SOURCE = 2, M_TYPE = 3, M_FLAGS = 4, M_PROPAGATION = 5, M_DATA = 6, M_ATTR = 7,
@@ -268,6 +268,10 @@ void plan_decode(struct plan *p, const uint8_t *buf, uint32_t len) {
       if (r.len < 4 || p->seccomp_len % 8 != 0 || p->seccomp_len == 0) failx("plan", "seccomp filter of %u bytes is not a sock_filter array", r.len);
       break;
     case T_APPARMOR: p->apparmor = str(&r); break;
+    case T_SECCOMP_LISTENER_SOCKET:
+      p->seccomp_listener_sock = (int)u32(&r, 0);
+      p->has_seccomp_listener_sock = 1;
+      break;
     default: failx("plan", "unknown record %u", r.tag);
     }
   }

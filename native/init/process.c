@@ -2,7 +2,7 @@
  * Process settings, in the order that keeps each step possible: things that need privileges
  * (sysctls, rlimits above the current hard limit, lowering oom_score_adj, realtime scheduling)
  * first; then the user switch with capabilities kept across it (PR_SET_KEEPCAPS), then the
- * final capability sets; seccomp last of all (see container.c).
+ * final capability sets. Seccomp is loaded by seccomp.c, as late as possible (see container.c).
  */
 #include "init.h"
 
@@ -20,8 +20,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/capability.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 
 void apply_sysctls(struct init_ctx *ctx) {
   struct plan *p = &ctx->plan;
@@ -150,14 +148,6 @@ void switch_user_and_caps(struct init_ctx *ctx) {
   for (int c = 0; c <= last && p->has_caps; c++)
     if ((p->cap_ambient & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
       fail("capabilities", "raise ambient capability %d (it must be permitted and inheritable too)", c);
-}
-
-void load_seccomp(struct init_ctx *ctx) {
-  struct plan *p = &ctx->plan;
-  struct sock_fprog prog = {(unsigned short)(p->seccomp_len / 8), (struct sock_filter *)(uintptr_t)p->seccomp_filter};
-  if (p->seccomp_len / 8 > 0xffff) failx("seccomp", "filter has %u instructions (max 65535)", p->seccomp_len / 8);
-  long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->seccomp_flags, &prog);
-  if (r < 0) fail("seccomp", "load filter (%u instructions, flags 0x%x)", p->seccomp_len / 8, p->seccomp_flags);
 }
 
 /* chdir into process.cwd, resolved inside the container's root: a cwd that leads outside

@@ -266,6 +266,7 @@ void run_stage1(struct init_ctx *ctx) {
   pid_t child = clone(child_main, stack + stack_size, (int)clone_flags | SIGCHLD, &arg);
   if (child < 0) fail("clone", "clone(0x%x)", clone_flags);
   if (console_peer < 0 && ctx->console_fd >= 0) close(ctx->console_fd); /* C owns the console socket now */
+  if (p->has_seccomp_listener_sock) close(p->seccomp_listener_sock);  /* and the seccomp listener socket */
   if (ctx->proxy_pty) close(ctx->console_fd);
 
   uint32_t pid32 = (uint32_t)child;

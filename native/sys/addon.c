@@ -132,6 +132,9 @@ napi_value js_llistxattr(napi_env env, napi_callback_info info);
 napi_value js_lutimens(napi_env env, napi_callback_info info);
 napi_value js_open_beneath(napi_env env, napi_callback_info info);
 napi_value js_mount_overlay(napi_env env, napi_callback_info info);              /* overlay.c */
+napi_value js_socketpair(napi_env env, napi_callback_info info);                 /* fdpass.c */
+napi_value js_recv_fd(napi_env env, napi_callback_info info);
+napi_value js_send_fd(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -147,6 +150,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"lutimens", NULL, js_lutimens, NULL, NULL, NULL, napi_default, NULL},
     {"openBeneath", NULL, js_open_beneath, NULL, NULL, NULL, napi_default, NULL},
     {"mountOverlay", NULL, js_mount_overlay, NULL, NULL, NULL, napi_default, NULL},
+    {"socketpair", NULL, js_socketpair, NULL, NULL, NULL, napi_default, NULL},
+    {"recvFd", NULL, js_recv_fd, NULL, NULL, NULL, napi_default, NULL},
+    {"sendFd", NULL, js_send_fd, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -1,3 +1,70 @@
-/** `berth`: the engine CLI (images, containers, ...) arrives with the engine issues. */
-process.stderr.write('berth: the engine CLI is not built yet; use berth-runtime\n');
-process.exitCode = 1;
+/**
+ * `berth`: the docker-compatible engine CLI. This file only wires: global options, the
+ * command modules (listed explicitly), and the one place where errors are rendered —
+ * "Error: <what failed>" plus a hint line, exit status 1 (125 for `run`, as docker).
+ */
+import { Command, CommanderError } from 'commander';
+import { isBerthError } from '../core/errors';
+import { Engine } from '../engine/engine';
+import { engineOptionsFrom, type CliEnv, type GlobalOptions } from './engine/env';
+import { registerImageCommands } from './engine/commands/images';
+import { registerSystemCommands } from './engine/commands/system';
+
+export const VERSION = '0.1.0';
+
+function render(e: unknown, debug: boolean): string {
+  if (isBerthError(e)) {
+    let s = `Error: ${e.message}\n`;
+    if (e.hint) s += `hint: ${e.hint}\n`;
+    if (debug && e.cause instanceof Error && e.cause.stack) s += `cause: ${e.cause.stack}\n`;
+    return s;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  return debug && err.stack ? `Error: ${err.stack}\n` : `Error: ${err.message}\n`;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('berth')
+    .description('Berth: a daemonless, docker-compatible container engine')
+    .version(`berth version ${VERSION}`, '-v, --version')
+    .option('--root <dir>', 'state directory (default /var/lib/berth, or $BERTH_ROOT)')
+    .option('--runroot <dir>', 'run-time state directory (default /run/berth, or $BERTH_RUNROOT)')
+    .option('--storage-driver <name>', 'snapshotter: overlay or copy (vfs); default: overlay where it works')
+    .option('-D, --debug', 'print error causes and stack traces')
+    .enablePositionalOptions()
+    .showHelpAfterError()
+    .exitOverride();
+
+  let engine: Engine | undefined;
+  const env: CliEnv = {
+    engine() {
+      engine ??= new Engine(engineOptionsFrom(program.opts<GlobalOptions>()));
+      return engine;
+    },
+    out: process.stdout,
+    err: process.stderr,
+    exit(code) {
+      process.exitCode = code;
+    },
+  };
+  const image = program.command('image').description('manage images');
+  registerImageCommands(program, image, env);
+  registerSystemCommands(program, env, VERSION);
+  // Subcommands fail the same way as the program (no process.exit from commander).
+  for (const c of [image, ...program.commands, ...image.commands]) c.exitOverride();
+
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode;
+      return;
+    }
+    process.stderr.write(render(e, program.opts<GlobalOptions>().debug === true));
+    process.exitCode = 1;
+  } finally {
+    engine?.close();
+  }
+}
+
+void main(process.argv);

@@ -21,8 +21,22 @@ export type ErrorCode =
   | 'EBAD_ARCHIVE'
   /** Removal refused because something still uses the object (a layer under a container). */
   | 'EIN_USE'
-  /** The requested backend (e.g. the overlay snapshotter) cannot work on this host. */
+  /** A backend that cannot work on this host, or a format/feature Berth does not support. */
   | 'EUNSUPPORTED'
+  /** A registry refused our credentials, or asked for some we do not have. */
+  | 'EAUTH'
+  /** Content did not match its digest, size or diff_id. */
+  | 'EDIGEST'
+  /** A registry answered with an error or something we cannot use. */
+  | 'EREGISTRY'
+  /** A connection failed (refused, reset, timed out) after retries. */
+  | 'ENETWORK'
+  /** Content exceeded a safety limit (manifest size, decompression ratio). */
+  | 'ELIMIT'
+  /** The operation was cancelled through its AbortSignal. */
+  | 'EABORTED'
+  /** Invalid image reference or platform string. */
+  | 'EINVALID_REFERENCE'
   | 'EINTERNAL';
 
 export class BerthError extends Error {

@@ -15,6 +15,7 @@ import { startInit, type InitHandle } from './init-driver';
 import { containerCgroup, type RuntimeContext } from './context';
 import { readProcStat } from './process-info';
 import { runHooks } from './hooks';
+import { sendSeccompListener } from './seccomp-listener';
 import { stateOf } from './status';
 import { writeFileAtomic, type ContainerRecord } from './state-store';
 import type { CgroupManager } from '../cgroups';
@@ -99,6 +100,9 @@ export async function createContainer(
             await runHooks(config.hooks, 'prestart', state);
             await runHooks(config.hooks, 'createRuntime', state);
             return JSON.stringify(stateOf(ctx, { ...rec, pid: p }, 'created'));
+          },
+          onSeccompListener: async (p, fd) => {
+            sendSeccompListener(config.linux?.seccomp, p, fd, stateOf(ctx, { ...rec, pid: p }, 'creating'));
           },
         },
       );

@@ -9,7 +9,8 @@ import { BerthError } from '../core/errors';
 import type { Process } from '../spec/types';
 import { containerCgroup, type RuntimeContext } from './context';
 import { startInit } from './init-driver';
-import { containerStatus } from './status';
+import { containerStatus, stateOf } from './status';
+import { sendSeccompListener } from './seccomp-listener';
 import { writeFileAtomic } from './state-store';
 
 export interface ExecOptions {
@@ -51,6 +52,9 @@ export async function execInContainer(ctx: RuntimeContext, opts: ExecOptions): P
     {
       onPid: async (pid) => {
         if (cg.exists()) cg.addProcess(pid);
+      },
+      onSeccompListener: async (pid, fd) => {
+        sendSeccompListener(rec.config.linux?.seccomp, pid, fd, stateOf(ctx, rec, status));
       },
     },
   );

@@ -8,21 +8,28 @@
  *   Node -> C  GO
  *   C -> Node  HOOKS  mounts done, before pivot_root; Node: onCreateRuntime, then STATE
  *   Node -> C  STATE  the state JSON for createContainer/startContainer hooks
+ *   C -> Node  SECCOMP  the filter's notification listener is on the listener socket; Node
+ *                      forwards it to linux.seccomp.listenerPath, then SECCOMP_DONE
+ *   Node -> C  SECCOMP_DONE
  *   C -> Node  READY  (create) set up and about to block on the exec fifo
  *   P/C -> Node ERROR "<step>: <detail>: <strerror> (ERRNO)", then exit 1
+ *
+ * The listener travels on its own socketpair (fd 4+N in P), not on the sync channel: libuv
+ * reads the sync channel with read(2), which discards fds sent with SCM_RIGHTS.
  *
  * For exec there is no READY: the channel is close-on-exec in C, so EOF without ERROR means
  * execve succeeded. Whatever fails, no process is left behind: P and C are SIGKILLed before
  * the returned promise rejects.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import type { Socket } from 'node:net';
 import { BerthError } from '../core/errors';
+import { compileSeccomp, SECCOMP_FILTER_FLAG_NEW_LISTENER } from '../seccomp';
 import type { RuntimeConfig } from '../spec/types';
-import { nativeDir } from '../sys';
+import { nativeDir, sys } from '../sys';
 import { encodePlan } from './plan';
 import { buildPlan, idMapFiles, type PlanDeps, type SeccompProgram } from './plan-builder';
 
@@ -60,6 +67,12 @@ export interface InitHandlers {
   /** create: namespaces and mounts ready, before pivot_root; returns the state JSON for the
    * createContainer and startContainer hooks. */
   onCreateRuntime?(pid: number): Promise<string>;
+  /**
+   * The seccomp filter has a user-notification listener (SCMP_ACT_NOTIFY): hand `fd` to the
+   * agent (linux.seccomp.listenerPath). The process waits until this resolves; the driver
+   * closes its copy of `fd` afterwards. Required when the profile uses SCMP_ACT_NOTIFY.
+   */
+  onSeccompListener?(pid: number, fd: number): Promise<void>;
 }
 
 export interface InitHandle {
@@ -76,6 +89,8 @@ const FRAME_HOOKS = 4;
 const FRAME_STATE = 5;
 const FRAME_READY = 6;
 const FRAME_ERROR = 7;
+const FRAME_SECCOMP = 8;
+const FRAME_SECCOMP_DONE = 9;
 
 export function initBinaryPath(): string {
   return join(nativeDir(), 'berth-init');
@@ -137,16 +152,6 @@ class FrameReader {
   }
 }
 
-function loadSeccompCompiler(): PlanDeps['compileSeccomp'] {
-  // Loaded lazily: only configs with linux.seccomp need the compiler. TEMPORARY: the module
-  // path is a variable because src/seccomp had not landed when this was written (a literal
-  // would break the esbuild bundle); replace with a static import once it exists.
-  const modulePath = '../seccomp';
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const mod = require(modulePath) as { compileSeccomp: (p: unknown) => SeccompProgram };
-  return (profile) => mod.compileSeccomp(profile);
-}
-
 function kill(pid: number | undefined): void {
   if (!pid) return;
   try {
@@ -167,10 +172,20 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
     const program = opts.seccomp;
     deps.compileSeccomp = () => program;
   } else if (opts.config.linux?.seccomp) {
-    deps.compileSeccomp = loadSeccompCompiler();
+    deps.compileSeccomp = (profile) => compileSeccomp(profile, opts.warn ? { warn: opts.warn } : {});
   }
   const plan = buildPlan(opts, deps);
   const maps = opts.mode === 'create' ? idMapFiles(opts.config) : undefined;
+  const preserve = opts.preserveFds ?? 0;
+  const syncFd = 3 + preserve;
+  let listenerSock: [number, number] | undefined;
+  if (plan.seccomp && plan.seccomp.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
+    if (!handlers.onSeccompListener) {
+      throw new BerthError('EINTERNAL', 'linux.seccomp uses SCMP_ACT_NOTIFY but the caller cannot forward the listener (no onSeccompListener)');
+    }
+    listenerSock = sys().socketpair();
+    plan.seccompListenerSocket = syncFd + 1;
+  }
   const encoded = encodePlan(plan);
 
   if (opts.mode === 'create' && opts.execFifo) {
@@ -179,18 +194,27 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
     // its 0622 creation mode intended before the umask took its share.
     chmodSync(opts.execFifo, 0o622);
   }
-  const preserve = opts.preserveFds ?? 0;
-  const syncFd = 3 + preserve;
   const stdio: StdioOptions = [...(opts.stdio ?? ['inherit', 'inherit', 'inherit'])];
   for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
   stdio.push('pipe');
+  if (listenerSock) stdio.push(listenerSock[1]);
 
-  const child: ChildProcess = spawn(initBinaryPath(), [], {
-    stdio,
-    // P's environment carries only the channel's fd; the container's comes from the plan.
-    env: { _BERTH_SYNC_FD: String(syncFd) },
-    argv0: 'berth-init',
-  });
+  let child: ChildProcess;
+  try {
+    child = spawn(initBinaryPath(), [], {
+      stdio,
+      // P's environment carries only the channel's fd; the container's comes from the plan.
+      env: { _BERTH_SYNC_FD: String(syncFd) },
+      argv0: 'berth-init',
+    });
+  } finally {
+    // P has its own copy now (or spawn failed): ours would keep the pair open forever.
+    if (listenerSock) closeSync(listenerSock[1]);
+  }
+  const closeListenerSock = (): void => {
+    if (listenerSock) closeSync(listenerSock[0]);
+    listenerSock = undefined;
+  };
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
     child.once('error', (error) => resolve({ code: null, signal: null, error }));
     child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -203,6 +227,7 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
     kill(cpid);
     kill(child.pid);
     sock.destroy();
+    closeListenerSock();
     await exited;
     if (cause instanceof BerthError) throw cause;
     throw new BerthError('EINIT', message, { ...(cause !== undefined ? { cause } : {}), hint: hintFor(message) });
@@ -217,6 +242,18 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
     }
     if (f.type === FRAME_ERROR) return fail(initErrorMessage(f.payload));
     return f;
+  };
+
+  /** C loaded a filter with a listener and sent it on the listener socket: pass it on. */
+  const forwardListener = async (pid: number): Promise<void> => {
+    if (!listenerSock || !handlers.onSeccompListener) return fail('sync: unexpected SECCOMP frame (no listener was asked for)');
+    const { fd } = sys().recvFd(listenerSock[0]);
+    try {
+      await handlers.onSeccompListener(pid, fd);
+    } finally {
+      closeSync(fd);
+    }
+    sock.write(frame(FRAME_SECCOMP_DONE));
   };
 
   try {
@@ -235,14 +272,22 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
       for (;;) {
         const f = await expect('the container to be ready');
         if (f.type === FRAME_READY) break;
+        if (f.type === FRAME_SECCOMP) {
+          await forwardListener(cpid);
+          continue;
+        }
         if (f.type !== FRAME_HOOKS) return await fail(`sync: unexpected frame ${f.type}`);
         const state = handlers.onCreateRuntime ? await handlers.onCreateRuntime(cpid) : '{}';
         sock.write(frame(FRAME_STATE, state));
       }
     } else {
-      const f = await reader.next();
-      if (f?.type === FRAME_ERROR) return await fail(initErrorMessage(f.payload));
-      if (f !== null) return await fail(`sync: unexpected frame ${f.type} from the exec process`);
+      for (;;) {
+        const f = await reader.next();
+        if (f === null) break;
+        if (f.type === FRAME_ERROR) return await fail(initErrorMessage(f.payload));
+        if (f.type !== FRAME_SECCOMP) return await fail(`sync: unexpected frame ${f.type} from the exec process`);
+        await forwardListener(cpid);
+      }
     }
   } catch (e) {
     if (e instanceof BerthError && e.code === 'EINIT') throw e;
@@ -251,6 +296,7 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
 
   // Success: the CLI may exit while the container lives on.
   sock.destroy();
+  closeListenerSock();
   if (!opts.foreground) child.unref();
   const pid = cpid;
   return {

@@ -30,6 +30,7 @@ import {
   type PlanMount,
 } from './plan';
 import { planRlimits } from './rlimits';
+import type { SeccompProgram } from '../seccomp';
 import type { InitOptions } from './init-driver';
 
 export const CLONE_NEWTIME = 0x80;
@@ -99,10 +100,7 @@ const SCHED_FLAGS: Record<string, bigint> = {
 
 const IOPRIO_CLASSES: Record<string, number> = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 };
 
-export interface SeccompProgram {
-  filter: Buffer;
-  flags: number;
-}
+export type { SeccompProgram } from '../seccomp';
 
 export interface PlanDeps {
   /** BPF for linux.seccomp (src/seccomp); required when the config has a seccomp profile. */

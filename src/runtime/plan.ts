@@ -33,7 +33,7 @@ export const T = {
   EXEC_FIFO: 9, CONSOLE_SOCKET: 10, CONSOLE_SIZE: 11, PRESERVE_FDS: 12, ID: 13, HOSTNAME: 14, DOMAINNAME: 15,
   MOUNT: 16, DEVICE: 17, MASKED: 18, READONLY: 19, SYSCTL: 20, HOOK_CREATE_CONTAINER: 21, HOOK_START_CONTAINER: 22,
   ARG: 30, ENV: 31, CWD: 32, USER: 33, GIDS: 34, UMASK: 35, CAPS: 36, RLIMIT: 37, OOM: 38, PERSONALITY: 39,
-  IOPRIO: 40, SCHED: 41, SECCOMP: 42, APPARMOR: 43,
+  IOPRIO: 40, SCHED: 41, SECCOMP: 42, APPARMOR: 43, SECCOMP_LISTENER_SOCKET: 44,
 } as const;
 export const M = { DEST: 1, SOURCE: 2, TYPE: 3, FLAGS: 4, PROPAGATION: 5, DATA: 6, ATTR: 7, KIND: 8, UIDMAP: 9, GIDMAP: 10, IDMAP_RECURSIVE: 11, IDMAP: 12 } as const;
 export const D = { PATH: 1, TYPE: 2, MAJOR: 3, MINOR: 4, MODE: 5, UID: 6, GID: 7, FALLBACK: 8 } as const;
@@ -127,6 +127,8 @@ export interface Plan {
   ioPriority?: number;
   scheduler?: PlanSched;
   seccomp?: { filter: Buffer; flags: number };
+  /** fd (in berth-init) of the socket on which C sends the seccomp user-notification listener. */
+  seccompListenerSocket?: number;
   apparmorProfile?: string;
 }
 
@@ -252,6 +254,7 @@ export function encodePlan(p: Plan): Buffer {
     w.raw(T.SECCOMP, Buffer.concat([hdr, p.seccomp.filter]));
   }
   w.str(T.APPARMOR, p.apparmorProfile);
+  if (p.seccompListenerSocket !== undefined) w.u32(T.SECCOMP_LISTENER_SOCKET, p.seccompListenerSocket);
   const head = Buffer.alloc(8);
   head.writeUInt32LE(PLAN_MAGIC, 0);
   head.writeUInt32LE(PLAN_VERSION, 4);

@@ -6,9 +6,10 @@
  * operations hold an flock on the container directory: the kernel drops it if the holder
  * dies, so a killed CLI never leaves a stale lock behind.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync, constants as fsc, existsSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, constants as fsc, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, errnoCode } from '../core/errors';
+import { writeFileAtomicSync } from '../core/fs-atomic';
 import { LOCK_EX, LOCK_UN, sys } from '../sys';
 import type { RuntimeConfig } from '../spec/types';
 
@@ -138,17 +139,5 @@ export class StateStore {
   }
 }
 
-/** Writes `data` to `path` so that readers see either the old or the new content. */
-export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC, mode);
-  try {
-    const buf = Buffer.from(data);
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
+/** Readers see either the old or the new content (temp + fsync + rename). */
+export const writeFileAtomic = writeFileAtomicSync;

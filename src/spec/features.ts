@@ -4,7 +4,8 @@
  */
 import type { NamespaceType } from './types';
 import { ALL_CAPABILITIES } from './capabilities';
-import { NAMESPACE_TYPES, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from './schema';
+import { NAMESPACE_TYPES, SECCOMP_FLAGS } from './schema';
+import { SUPPORTED_ACTIONS, SUPPORTED_ARCHES, SUPPORTED_FLAGS, SUPPORTED_OPERATORS } from '../seccomp';
 import { OCI_VERSION } from './state';
 
 export interface Features {
@@ -55,15 +56,6 @@ export const MOUNT_OPTIONS = [
   'strictatime', 'suid', 'symfollow', 'sync', 'tmpcopyup', 'unbindable',
 ];
 
-// TODO: take these from src/seccomp/index.ts (SUPPORTED_ACTIONS, SUPPORTED_OPERATORS,
-// SUPPORTED_ARCHES, SUPPORTED_FLAGS) once it exists; until then we claim what the spec knows.
-const SECCOMP_SUPPORTED = {
-  actions: [...SECCOMP_ACTIONS] as string[],
-  operators: [...SECCOMP_OPERATORS] as string[],
-  archs: [...SECCOMP_ARCHES] as string[],
-  flags: [...SECCOMP_FLAGS] as string[],
-};
-
 export function runtimeFeatures(): Features {
   return {
     ociVersionMin: '1.0.0',
@@ -76,11 +68,12 @@ export function runtimeFeatures(): Features {
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
       seccomp: {
         enabled: true,
-        actions: [...SECCOMP_SUPPORTED.actions],
-        operators: [...SECCOMP_SUPPORTED.operators],
-        archs: [...SECCOMP_SUPPORTED.archs],
+        // What src/seccomp compiles; knownFlags are the ones the spec defines.
+        actions: [...SUPPORTED_ACTIONS],
+        operators: [...SUPPORTED_OPERATORS],
+        archs: [...SUPPORTED_ARCHES],
         knownFlags: [...SECCOMP_FLAGS],
-        supportedFlags: [...SECCOMP_SUPPORTED.flags],
+        supportedFlags: [...SUPPORTED_FLAGS],
       },
       apparmor: { enabled: false },
       selinux: { enabled: false },

@@ -45,6 +45,15 @@ export interface Sys {
     flags: number,
     api: OverlayMountApi,
   ): 'fsmount' | 'mount';
+  /** A connected AF_UNIX stream pair (close-on-exec), for passing fds to a child. */
+  socketpair(): [number, number];
+  /** Receives one message and the fd attached to it (SCM_RIGHTS) without blocking (EAGAIN if none). */
+  recvFd(sock: number): { fd: number; data: Buffer };
+  /**
+   * Connects to the unix stream socket at `path`, sends `data` with `fd` attached (SCM_RIGHTS,
+   * first sendmsg only) and closes the connection; ETIMEDOUT after `timeoutMs`.
+   */
+  sendFd(path: string, data: Buffer, fd: number, timeoutMs: number): void;
 }
 
 /** 0: new mount API, falling back to mount(2) on kernels without `lowerdir+`; 1: new API only; 2: mount(2) only. */

@@ -1,0 +1,276 @@
+/**
+ * The content store: blobs addressed by digest under `<root>/content/blobs/<alg>/<hex>`.
+ *
+ * A blob under its final name is always complete and verified: writers go through an ingest
+ * (see ingest.ts) that checks size and digest before an fsync + rename publishes the data.
+ * The store knows nothing about manifests; which blobs are still needed is decided by the
+ * caller that walks from its roots (see images/gc.ts), under the store's GC lock.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { BerthError, errnoCode } from '../core/errors';
+import { digestOf, parseDigest } from './digest';
+import { ContentWriter, dataLength, openAppend, type BlobInfo, type Expected, type IngestPaths } from './ingest';
+import { acquireLock, tryLock, type FileLock } from '../core/lock';
+
+export type { BlobInfo, Expected } from './ingest';
+export { ContentWriter } from './ingest';
+
+export interface IngestStatus {
+  digest: string;
+  size: number;
+  offset: number;
+  /** Another process is writing it right now. */
+  active: boolean;
+}
+
+export type OpenWriterResult = { status: 'exists'; info: BlobInfo } | { status: 'writer'; writer: ContentWriter };
+
+export class ContentStore {
+  /** `<root>/content` */
+  readonly dir: string;
+
+  constructor(stateRoot: string) {
+    this.dir = join(stateRoot, 'content');
+  }
+
+  blobPath(digest: string): string {
+    const { algorithm, hex } = parseDigest(digest);
+    return join(this.dir, 'blobs', algorithm, hex);
+  }
+
+  private ingestPaths(digest: string): IngestPaths {
+    const { algorithm, hex } = parseDigest(digest);
+    const dir = join(this.dir, 'ingest', `${algorithm}-${hex}`);
+    return { dir, data: join(dir, 'data'), meta: join(dir, 'meta.json'), lock: join(dir, 'lock') };
+  }
+
+  /** Creates the store directories (mode 0700: blobs may hold private images). */
+  async init(): Promise<void> {
+    for (const d of [this.dir, join(this.dir, 'blobs'), join(this.dir, 'blobs', 'sha256'), join(this.dir, 'ingest')]) {
+      await mkdir(d, { recursive: true, mode: 0o700 });
+    }
+  }
+
+  async stat(digest: string): Promise<BlobInfo | undefined> {
+    try {
+      const st = await stat(this.blobPath(digest));
+      return { digest, size: st.size };
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  async has(digest: string): Promise<boolean> {
+    return (await this.stat(digest)) !== undefined;
+  }
+
+  /** Streams a committed blob (optionally from byte `start`). */
+  async openRead(digest: string, start = 0): Promise<Readable> {
+    const path = this.blobPath(digest);
+    if (!(await this.stat(digest))) throw this.notFound(digest);
+    return createReadStream(path, { start });
+  }
+
+  /**
+   * Reads a small blob (manifest, config) whole, refusing anything over `maxBytes`, and checks
+   * its digest again: these bytes decide what else is trusted.
+   */
+  async readBlob(digest: string, maxBytes: number): Promise<Buffer> {
+    const info = await this.stat(digest);
+    if (!info) throw this.notFound(digest);
+    if (info.size > maxBytes) {
+      throw new BerthError('ELIMIT', `blob ${digest} is ${info.size} bytes, over the ${maxBytes}-byte limit for this kind of document`);
+    }
+    const data = await readFile(this.blobPath(digest));
+    const actual = digestOf(data, parseDigest(digest).algorithm);
+    if (actual !== digest) {
+      throw new BerthError('EDIGEST', `stored blob ${digest} is corrupt (its content hashes to ${actual})`, {
+        hint: 'remove it (berth image prune, or delete the image) and pull again',
+      });
+    }
+    return data;
+  }
+
+  /** Stores an in-memory blob (manifests, configs), verifying it when `expected` is given. */
+  async writeBlob(data: Buffer, expected?: Expected): Promise<BlobInfo> {
+    const want: Expected = expected ?? { digest: digestOf(data), size: data.length };
+    const opened = await this.openWriter(want);
+    if (opened.status === 'exists') return opened.info;
+    const w = opened.writer;
+    try {
+      // A resumed ingest of an in-memory blob: drop it, rewriting is cheaper than reading back.
+      if (w.offset > 0) {
+        await w.discard();
+        return this.writeBlob(data, want);
+      }
+      await w.write(data);
+    } catch (e) {
+      await w.discard();
+      throw e;
+    }
+    return w.commit();
+  }
+
+  /**
+   * Opens the ingest for `expected`, waiting while another process writes the same blob.
+   * Returns `exists` when the blob is (or meanwhile became) committed. A kept partial ingest
+   * for the same digest is resumed: `writer.offset` says how much of it is there.
+   */
+  async openWriter(expected: Expected, opts: { signal?: AbortSignal } = {}): Promise<OpenWriterResult> {
+    const paths = this.ingestPaths(expected.digest);
+    const existing = await this.stat(expected.digest);
+    if (existing) return { status: 'exists', info: existing };
+    await this.init();
+    let lock: FileLock;
+    for (;;) {
+      await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+      try {
+        lock = await acquireLock(paths.lock, opts.signal ? { signal: opts.signal } : {});
+        break;
+      } catch (e) {
+        // The directory was removed by a committing writer between mkdir and open: go again.
+        if (errnoCode(e) === 'ENOENT') continue;
+        throw e;
+      }
+    }
+    try {
+      const done = await this.stat(expected.digest);
+      if (done) {
+        // Committed by the writer we waited for; drop the directory our wait re-created.
+        if ((await dataLength(paths.data)) === 0) await rm(paths.dir, { recursive: true, force: true });
+        lock.release();
+        return { status: 'exists', info: done };
+      }
+      await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+      let offset = await dataLength(paths.data);
+      const meta = await readMeta(paths.meta);
+      if (offset > expected.size || (meta && (meta.digest !== expected.digest || meta.size !== expected.size))) {
+        await rm(paths.data, { force: true });
+        offset = 0;
+      }
+      if (!meta || offset === 0) {
+        await writeFile(paths.meta, JSON.stringify({ digest: expected.digest, size: expected.size, started: new Date().toISOString() }), { mode: 0o600 });
+      }
+      const fh = await openAppend(paths.data);
+      return { status: 'writer', writer: new ContentWriter(expected, offset, paths, this.blobPath(expected.digest), fh, lock) };
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+  }
+
+  /** Removes a committed blob (GC and tests; callers hold the GC lock). */
+  async delete(digest: string): Promise<void> {
+    await rm(this.blobPath(digest), { force: true });
+  }
+
+  /** Every committed blob. */
+  async list(): Promise<BlobInfo[]> {
+    const out: BlobInfo[] = [];
+    const blobs = join(this.dir, 'blobs');
+    for (const alg of await readdirOrEmpty(blobs)) {
+      if (alg !== 'sha256' && alg !== 'sha512') continue;
+      for (const hex of await readdirOrEmpty(join(blobs, alg))) {
+        if (hex.startsWith('.')) continue;
+        const digest = `${alg}:${hex}`;
+        const info = await this.stat(digest).catch(() => undefined);
+        if (info) out.push(info);
+      }
+    }
+    return out;
+  }
+
+  /** Partial downloads kept for resuming. */
+  async ingests(): Promise<IngestStatus[]> {
+    const out: IngestStatus[] = [];
+    for (const name of await readdirOrEmpty(join(this.dir, 'ingest'))) {
+      const dash = name.indexOf('-');
+      if (dash < 0) continue;
+      const digest = `${name.slice(0, dash)}:${name.slice(dash + 1)}`;
+      let paths: IngestPaths;
+      try {
+        paths = this.ingestPaths(digest);
+      } catch {
+        continue;
+      }
+      const meta = await readMeta(paths.meta);
+      const probe = tryLockQuiet(paths.lock);
+      probe?.release();
+      out.push({ digest, size: meta?.size ?? -1, offset: await dataLength(paths.data), active: probe === undefined });
+    }
+    return out;
+  }
+
+  /** Deletes the partial download of `digest` unless a writer holds it. Returns whether it did. */
+  async removeIngest(digest: string): Promise<boolean> {
+    const paths = this.ingestPaths(digest);
+    const lock = tryLockQuiet(paths.lock);
+    if (!lock) return false;
+    try {
+      await rm(paths.dir, { recursive: true, force: true });
+    } finally {
+      lock.release();
+    }
+    return true;
+  }
+
+  /**
+   * Holds the store's GC lock shared for the duration of `fn`: writers that create blobs not
+   * yet reachable from any image record (a pull in progress) keep GC from deleting them.
+   */
+  async withLease<T>(fn: () => Promise<T>, opts: { signal?: AbortSignal } = {}): Promise<T> {
+    await this.init();
+    const lock = await acquireLock(join(this.dir, 'gc.lock'), { shared: true, ...(opts.signal ? { signal: opts.signal } : {}) });
+    try {
+      return await fn();
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** Holds the GC lock exclusively (no lease is active) for the duration of `fn`. */
+  async exclusive<T>(fn: () => Promise<T>, opts: { signal?: AbortSignal } = {}): Promise<T> {
+    await this.init();
+    const lock = await acquireLock(join(this.dir, 'gc.lock'), opts.signal ? { signal: opts.signal } : {});
+    try {
+      return await fn();
+    } finally {
+      lock.release();
+    }
+  }
+
+  private notFound(digest: string): BerthError {
+    return new BerthError('ENOT_FOUND', `blob ${digest} is not in the content store (${this.dir})`);
+  }
+}
+
+async function readMeta(path: string): Promise<Expected | undefined> {
+  try {
+    const v = JSON.parse(await readFile(path, 'utf8')) as { digest?: unknown; size?: unknown };
+    if (typeof v.digest === 'string' && typeof v.size === 'number') return { digest: v.digest, size: v.size };
+  } catch {
+    /* absent or torn by a crash: treated as no metadata */
+  }
+  return undefined;
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+function tryLockQuiet(path: string): FileLock | undefined {
+  try {
+    return tryLock(path);
+  } catch {
+    return undefined;
+  }
+}

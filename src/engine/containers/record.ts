@@ -1,0 +1,145 @@
+/**
+ * The engine's container record: docker's ContainerInspectResponse fields (so `inspect` is the
+ * record itself, plus live state) and a `Berth` section for what only the engine needs.
+ */
+import type { ContainerConfig, HostConfig } from '../docker-types';
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface HealthLogEntry {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy' | 'none';
+  FailingStreak: number;
+  Log: HealthLogEntry[];
+}
+
+export interface ContainerState {
+  Status: ContainerStatus;
+  Running: boolean;
+  Paused: boolean;
+  Restarting: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+  Health?: HealthState;
+}
+
+export interface MountPoint {
+  Type: 'bind' | 'volume' | 'tmpfs';
+  Name?: string;
+  Source: string;
+  Destination: string;
+  Driver?: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+}
+
+export interface PortBindingState {
+  HostIp: string;
+  HostPort: string;
+}
+
+export interface NetworkEndpoint {
+  NetworkID: string;
+  EndpointID: string;
+  Gateway: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  MacAddress: string;
+  Aliases: string[] | null;
+}
+
+export interface NetworkSettings {
+  SandboxKey: string;
+  Ports: Record<string, PortBindingState[] | null>;
+  Networks: Record<string, NetworkEndpoint>;
+  IPAddress: string;
+  Gateway: string;
+  MacAddress: string;
+}
+
+/** Engine-only facts, kept next to the docker fields. */
+export interface BerthSection {
+  /** Snapshot key of the container's writable layer (undefined for --rootfs containers). */
+  snapshotKey?: string;
+  /** Top chain id of the image, the snapshot's parent. */
+  chainId?: string;
+  /** --rootfs: the exploded root filesystem the container runs from. */
+  rootfs?: string;
+  /** OCI runtime: "berth" (built in), "runc", "crun" or a path. */
+  runtime: string;
+  /** The monitor of the current run, identified by pid and start time (pid reuse). */
+  shimPid?: number;
+  shimStartTime?: number;
+  /** Start time of State.Pid, to tell a live container from a reused pid. */
+  pidStartTime?: number;
+  /** `stop`/`kill` by the user: `unless-stopped` and `always` do not restart it. */
+  stoppedByUser?: boolean;
+  /** The image reference the user asked for (docker keeps it in Config.Image). */
+  imageRef?: string;
+}
+
+export interface ContainerRecord {
+  Id: string;
+  /** With docker's leading slash: "/web". */
+  Name: string;
+  Created: string;
+  Path: string;
+  Args: string[];
+  State: ContainerState;
+  /** Image id (config digest), or "" for --rootfs containers. */
+  Image: string;
+  ResolvConfPath: string;
+  HostnamePath: string;
+  HostsPath: string;
+  LogPath: string;
+  RestartCount: number;
+  Driver: string;
+  Platform: string;
+  MountLabel: string;
+  ProcessLabel: string;
+  AppArmorProfile: string;
+  Config: ContainerConfig;
+  HostConfig: HostConfig;
+  Mounts: MountPoint[];
+  NetworkSettings: NetworkSettings;
+  Berth: BerthSection;
+}
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export function initialState(): ContainerState {
+  return {
+    Status: 'created',
+    Running: false,
+    Paused: false,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: 0,
+    ExitCode: 0,
+    Error: '',
+    StartedAt: ZERO_TIME,
+    FinishedAt: ZERO_TIME,
+  };
+}
+
+/** The boolean fields follow Status (docker reports both). */
+export function withStatus(s: ContainerState, status: ContainerStatus): ContainerState {
+  return { ...s, Status: status, Running: status === 'running' || status === 'paused' || status === 'restarting', Paused: status === 'paused', Restarting: status === 'restarting', Dead: status === 'dead' };
+}
+
+export function containerName(rec: ContainerRecord): string {
+  return rec.Name.replace(/^\//, '');
+}

@@ -1,0 +1,103 @@
+/**
+ * `Engine`: the library API that the `berth` CLI (and later the API server) are thin mappings
+ * onto. One engine works over one state root (`/var/lib/berth`: content, images, layers,
+ * containers, volumes) and one run root (`/run/berth`: what must not survive a reboot).
+ *
+ * Image operations go through `ImageService` plus the snapshotter, so that a pull unpacks
+ * layers while downloading and a removal also collects the layers nothing uses any more.
+ */
+import { BerthError } from '../core/errors';
+import { ImageService, type ServicePullOptions } from '../images/service';
+import type { PullResult } from '../images/pull';
+import type { ImageRecord } from '../images/store';
+import type { GcReport } from '../content/gc';
+import { openSnapshotter, SnapshotUnpackSink, type Snapshotter, type SnapshotterName } from '../snapshots';
+
+export const DEFAULT_STATE_ROOT = '/var/lib/berth';
+export const DEFAULT_RUN_ROOT = '/run/berth';
+
+export interface EngineOptions {
+  root?: string;
+  runRoot?: string;
+  /** overlay, copy, or auto (default: overlay where the kernel and filesystem allow it). */
+  snapshotter?: SnapshotterName | 'auto';
+  /** docker-compatible credentials file. */
+  authFile?: string;
+  insecureRegistries?: string[];
+}
+
+export interface ImageRemoval {
+  untagged: string[];
+  deleted: string[];
+  gc: GcReport;
+  layersRemoved: string[];
+}
+
+export class Engine {
+  readonly root: string;
+  readonly runRoot: string;
+  readonly images: ImageService;
+  private snapshotterInstance: Snapshotter | undefined;
+
+  constructor(readonly options: EngineOptions = {}) {
+    this.root = options.root ?? DEFAULT_STATE_ROOT;
+    this.runRoot = options.runRoot ?? DEFAULT_RUN_ROOT;
+    this.images = new ImageService({
+      root: this.root,
+      ...(options.authFile ? { authFile: options.authFile } : {}),
+      ...(options.insecureRegistries ? { insecureRegistries: options.insecureRegistries } : {}),
+    });
+  }
+
+  /** The snapshotter of this root, opened on first use. */
+  get snapshotter(): Snapshotter {
+    this.snapshotterInstance ??= openSnapshotter(this.root, { snapshotter: this.options.snapshotter ?? 'auto' });
+    return this.snapshotterInstance;
+  }
+
+  /** Releases connections and handles; the engine may be used again afterwards. */
+  close(): void {
+    this.images.close();
+  }
+
+  /** Pulls and unpacks (layers are extracted while they download). */
+  pullImage(reference: string, opts: Omit<ServicePullOptions, 'sink'> = {}): Promise<PullResult[]> {
+    return this.images.pull(reference, { ...opts, sink: new SnapshotUnpackSink(this.snapshotter) });
+  }
+
+  /** Whether a container uses the image (removal then needs force). Containers arrive later. */
+  imageInUse(_id: string): boolean {
+    return false;
+  }
+
+  async removeImages(queries: string[], opts: { force?: boolean } = {}): Promise<ImageRemoval> {
+    const r = await this.images.remove(queries, { ...opts, inUse: (id) => this.imageInUse(id) });
+    return { ...r, layersRemoved: await this.collectLayers() };
+  }
+
+  async pruneImages(opts: { all?: boolean; dryRun?: boolean } = {}): Promise<{ deleted: string[]; gc: GcReport; layersRemoved: string[] }> {
+    const r = await this.images.prune({ ...opts, inUse: (id) => this.imageInUse(id) });
+    return { ...r, layersRemoved: opts.dryRun ? [] : await this.collectLayers() };
+  }
+
+  /** Removes unpacked layers that no image needs (containers keep theirs: the snapshotter refuses). */
+  async collectLayers(): Promise<string[]> {
+    const roots = new Set<string>();
+    for (const rec of await this.images.images.list()) for (const l of rec.layers) roots.add(l.chainId);
+    return this.snapshotter.gc(roots);
+  }
+
+  /** The image a container would run: by name, id or digest; pulled when missing unless `never`. */
+  async imageForRun(reference: string, policy: 'always' | 'missing' | 'never', pull: (ref: string) => Promise<PullResult[]>): Promise<ImageRecord> {
+    if (policy !== 'always') {
+      try {
+        return await this.images.resolve(reference);
+      } catch (e) {
+        if (!(e instanceof BerthError && e.code === 'ENOT_FOUND') || policy === 'never') throw e;
+      }
+    }
+    const [result] = await pull(reference);
+    if (!result) throw new BerthError('EINTERNAL', `pull of ${reference} returned no image`);
+    return result.record;
+  }
+}

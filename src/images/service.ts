@@ -1,0 +1,192 @@
+/**
+ * The image use cases the `berth` commands map onto (pull, push, images, tag, rmi, inspect,
+ * history, image prune, login/logout, system df), over one state root:
+ *   <root>/content/   blobs and ingests (ContentStore)
+ *   <root>/images/    image records (ImageStore)
+ * Library code: it returns data and emits events; rendering is the caller's.
+ */
+import { BerthError } from '../core/errors';
+import { ContentStore } from '../content/store';
+import type { GcReport } from '../content/gc';
+import { collectImageGarbage, diskUsage, type DiskUsage } from './gc';
+import { imageHistory, readImageConfig, type HistoryLine } from './history';
+import type { ImageConfig } from './config';
+import { login, logout } from './login';
+import { MAX_MANIFEST_BYTES, parseManifestDocument, type ImageManifest } from './manifest';
+import { pull, pullAllTags, type PullOptions, type PullResult } from './pull';
+import { push, type PushOptions, type PushResult } from './push';
+import { familiarString, parseReference } from './reference';
+import { RegistryClient, type RegistryClientOptions } from './registry/client';
+import { DockerConfigCredentials, type Credentials } from './registry/credentials';
+import { ImageStore, type ImageRecord, type ImageSummary } from './store';
+
+export const DEFAULT_ROOT = '/var/lib/berth';
+
+export interface ImageServiceOptions {
+  /** State root (default /var/lib/berth). */
+  root?: string;
+  /** docker-compatible credentials file (default $DOCKER_CONFIG/config.json or ~/.docker/config.json). */
+  authFile?: string;
+  /** Registries reachable without TLS verification / over plain HTTP (loopback always is). */
+  insecureRegistries?: string[];
+  registry?: Omit<RegistryClientOptions, 'credentials' | 'insecureRegistries'>;
+}
+
+export type ServicePullOptions = Omit<PullOptions, 'content' | 'images' | 'client'> & { allTags?: boolean };
+export type ServicePushOptions = Omit<PushOptions, 'content' | 'images' | 'client'>;
+
+export interface InspectResult {
+  record: ImageRecord;
+  config: ImageConfig;
+  manifest: ImageManifest;
+  /** Every name of the image. */
+  names: string[];
+}
+
+export interface RemoveResult {
+  /** Names removed, familiar form. */
+  untagged: string[];
+  /** Image ids whose last name went. */
+  deleted: string[];
+  gc: GcReport;
+}
+
+export class ImageService {
+  readonly root: string;
+  readonly content: ContentStore;
+  readonly images: ImageStore;
+  readonly client: RegistryClient;
+
+  constructor(readonly options: ImageServiceOptions = {}) {
+    this.root = options.root ?? DEFAULT_ROOT;
+    this.content = new ContentStore(this.root);
+    this.images = new ImageStore(this.root);
+    this.client = new RegistryClient({
+      ...(options.registry ?? {}),
+      credentials: new DockerConfigCredentials(options.authFile),
+      insecureRegistries: options.insecureRegistries ?? [],
+    });
+  }
+
+  /** Releases the HTTP connections kept alive. */
+  close(): void {
+    this.client.close();
+  }
+
+  /** `pull [-a] [--platform P] REF`: one result per tag pulled. */
+  async pull(reference: string, opts: ServicePullOptions = {}): Promise<PullResult[]> {
+    const { allTags, ...rest } = opts;
+    const full: PullOptions = { ...rest, content: this.content, images: this.images, client: this.client };
+    return allTags ? pullAllTags(reference, full) : [await pull(reference, full)];
+  }
+
+  async push(name: string, opts: ServicePushOptions = {}): Promise<PushResult> {
+    return push(name, { ...opts, content: this.content, images: this.images, client: this.client });
+  }
+
+  /** `images`: grouped by image id, newest first. */
+  async list(opts: { all?: boolean; danglingOnly?: boolean } = {}): Promise<ImageSummary[]> {
+    const all = await this.images.summaries();
+    if (opts.danglingOnly) return all.filter((s) => s.dangling);
+    return all;
+  }
+
+  resolve(query: string): Promise<ImageRecord> {
+    return this.images.resolve(query);
+  }
+
+  async inspect(query: string): Promise<InspectResult> {
+    const record = await this.images.resolve(query);
+    const config = await readImageConfig(this.content, record);
+    const doc = parseManifestDocument(await this.content.readBlob(record.manifest.digest, MAX_MANIFEST_BYTES), record.manifest.mediaType, record.name);
+    if (doc.kind !== 'manifest') throw new BerthError('EINTERNAL', `image record ${record.name} points at an index as its manifest`);
+    const names = (await this.images.list()).filter((r) => r.id === record.id).map((r) => r.name);
+    return { record, config, manifest: doc.manifest, names };
+  }
+
+  history(query: string): Promise<HistoryLine[]> {
+    return imageHistory(this.content, this.images, query);
+  }
+
+  tag(source: string, target: string): Promise<ImageRecord> {
+    return this.images.tag(source, target);
+  }
+
+  /**
+   * `rmi`: a name removes that name; an id removes the image, which needs `force` when it has
+   * several names. An image whose last name goes is deleted and its content collected.
+   * `inUse` lets the engine refuse images that containers use (unless forced).
+   */
+  async remove(queries: string[], opts: { force?: boolean; inUse?: (id: string) => boolean } = {}): Promise<RemoveResult> {
+    const untagged: string[] = [];
+    const deleted: string[] = [];
+    for (const q of queries) {
+      const record = await this.images.resolve(q);
+      const byName = isNameQuery(q, record);
+      if (opts.inUse?.(record.id) && !opts.force) {
+        throw new BerthError('ESTATE', `image ${q} (${record.id.slice(7, 19)}) is used by a container`, { hint: 'remove the container first, or use --force' });
+      }
+      if (byName) {
+        const { removed, imageGone } = await this.images.removeName(record.name);
+        untagged.push(familiarString(parseReference(removed.name, { defaultTag: false })));
+        if (imageGone) deleted.push(removed.id);
+        continue;
+      }
+      const names = (await this.images.list()).filter((r) => r.id === record.id);
+      const tagged = names.filter((r) => parseReference(r.name, { defaultTag: false }).tag !== undefined);
+      if (tagged.length > 1 && !opts.force) {
+        throw new BerthError('ESTATE', `image ${q} is referenced by ${tagged.length} names (${tagged.map((r) => familiarString(parseReference(r.name))).join(', ')})`, {
+          hint: 'remove it by name, or use --force to remove all names',
+        });
+      }
+      for (const r of await this.images.removeImage(record.id)) untagged.push(familiarString(parseReference(r.name, { defaultTag: false })));
+      deleted.push(record.id);
+    }
+    const gc = await collectImageGarbage(this.content, this.images);
+    return { untagged, deleted, gc };
+  }
+
+  /**
+   * `image prune`: removes dangling images (with `all`, every image not `inUse`), then
+   * collects unreferenced content and abandoned partial downloads. `dryRun` only reports.
+   */
+  async prune(opts: { all?: boolean; inUse?: (id: string) => boolean; dryRun?: boolean } = {}): Promise<{ deleted: string[]; gc: GcReport }> {
+    const victims = (await this.images.summaries()).filter((s) => (opts.all || s.dangling) && !opts.inUse?.(s.id));
+    if (opts.dryRun) {
+      const report = await collectImageGarbage(this.content, this.images, { dryRun: true, removeIngests: true, excludeIds: new Set(victims.map((v) => v.id)) });
+      return { deleted: victims.map((v) => v.id), gc: report };
+    }
+    for (const v of victims) await this.images.removeImage(v.id).catch(() => undefined);
+    const gc = await collectImageGarbage(this.content, this.images, { removeIngests: true });
+    return { deleted: victims.map((v) => v.id), gc };
+  }
+
+  /** Content GC alone (`--dry-run` reports what would go). */
+  gc(opts: { dryRun?: boolean; removeIngests?: boolean } = {}): Promise<GcReport> {
+    return collectImageGarbage(this.content, this.images, opts);
+  }
+
+  df(): Promise<DiskUsage> {
+    return diskUsage(this.content, this.images);
+  }
+
+  login(registry: string, credentials: Credentials, signal?: AbortSignal): Promise<{ registry: string; authFile: string }> {
+    return login(registry, credentials, {
+      ...(this.options.registry ?? {}),
+      insecureRegistries: this.options.insecureRegistries ?? [],
+      ...(this.options.authFile ? { authFile: this.options.authFile } : {}),
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  logout(registry: string): Promise<boolean> {
+    return logout(registry, this.options.authFile ? { authFile: this.options.authFile } : {});
+  }
+}
+
+/** Whether the user named the image (rmi then removes just that name) rather than its id. */
+function isNameQuery(query: string, record: ImageRecord): boolean {
+  if (query.startsWith('sha256:') || query.startsWith('sha512:')) return false;
+  if (/^[0-9a-f]{4,64}$/.test(query) && record.id.slice(record.id.indexOf(':') + 1).startsWith(query)) return false;
+  return true;
+}
