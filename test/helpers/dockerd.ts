@@ -37,7 +37,7 @@ export function dockerdSkipReason(): string | undefined {
       ['containerd', 'containerd'],
       ['containerd-shim-runc-v2', 'containerd'],
       ['tar', 'tar'],
-    ]) ?? runtimeSkipReason()
+    ]) ?? runtimeSkipReason({ checker: true })
   );
 }
 

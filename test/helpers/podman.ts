@@ -37,7 +37,7 @@ export function podmanSkipReason(): string | undefined {
       ['podman', 'podman'],
       ['conmon', 'conmon'],
       ['tar', 'tar'],
-    ]) ?? runtimeSkipReason()
+    ]) ?? runtimeSkipReason({ checker: true })
   );
 }
 
