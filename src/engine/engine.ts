@@ -12,6 +12,8 @@ import type { PullResult } from '../images/pull';
 import type { ImageRecord } from '../images/store';
 import type { GcReport } from '../content/gc';
 import { openSnapshotter, SnapshotUnpackSink, type Snapshotter, type SnapshotterName } from '../snapshots';
+import { ContainerStore } from './containers/store';
+import { VolumeService } from './volumes/service';
 
 export const DEFAULT_STATE_ROOT = '/var/lib/berth';
 export const DEFAULT_RUN_ROOT = '/run/berth';
@@ -37,6 +39,8 @@ export class Engine {
   readonly root: string;
   readonly runRoot: string;
   readonly images: ImageService;
+  readonly containers: ContainerStore;
+  readonly volumes: VolumeService;
   private snapshotterInstance: Snapshotter | undefined;
 
   constructor(readonly options: EngineOptions = {}) {
@@ -47,6 +51,8 @@ export class Engine {
       ...(options.authFile ? { authFile: options.authFile } : {}),
       ...(options.insecureRegistries ? { insecureRegistries: options.insecureRegistries } : {}),
     });
+    this.containers = new ContainerStore(this.root);
+    this.volumes = new VolumeService(this.root, () => this.containers.list());
   }
 
   /** The snapshotter of this root, opened on first use. */
@@ -65,9 +71,9 @@ export class Engine {
     return this.images.pull(reference, { ...opts, sink: new SnapshotUnpackSink(this.snapshotter) });
   }
 
-  /** Whether a container uses the image (removal then needs force). Containers arrive later. */
-  imageInUse(_id: string): boolean {
-    return false;
+  /** Whether a container uses the image (removal then needs force). */
+  imageInUse(id: string): boolean {
+    return this.containers.list().some((c) => c.Image === id);
   }
 
   async removeImages(queries: string[], opts: { force?: boolean } = {}): Promise<ImageRemoval> {
