@@ -42,7 +42,7 @@ enum plan_flags {
   PF_SET_UMASK = 1u << 7,
 };
 
-enum mount_kind { MK_NORMAL = 0, MK_BIND = 1, MK_CGROUP = 2 };
+enum mount_kind { MK_NORMAL = 0, MK_BIND = 1, MK_CGROUP = 2, MK_TMPCOPYUP = 3 };
 
 struct idmap {
   uint32_t inside, outside, count;
@@ -178,6 +178,10 @@ char *fd_path(int fd, char buf[64]);
 /* mounts.c */
 void do_mounts(struct init_ctx *ctx);
 void make_idmap_userns(struct plan_mount *m);
+
+/* copyup.c: copies the tree under src_dir into dst_dir (a fresh, still detached tmpfs), and
+ * the owner and/or mode of src_dir itself onto dst_dir when asked */
+void copy_tree(int src_dir, int dst_dir, const char *dest, int root_owner, int root_mode);
 
 /* devices.c */
 void make_devices(struct init_ctx *ctx);

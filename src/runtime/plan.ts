@@ -25,6 +25,8 @@ export const PF_NEW_CGROUPNS = 1 << 6;
 export const MOUNT_NORMAL = 0;
 export const MOUNT_BIND = 1;
 export const MOUNT_CGROUP = 2;
+/** tmpfs with "tmpcopyup": berth-init fills it from the image before attaching it. */
+export const MOUNT_TMPCOPYUP = 3;
 
 export const T = {
   MODE: 1, FLAGS: 2, CLONE_FLAGS: 3, NS_JOIN: 4, JOIN_PID: 5, TIMENS: 6, ROOTFS: 7, ROOTFS_PROPAGATION: 8,

@@ -113,7 +113,7 @@ test('init: a failing create (missing mount source) reports the step and leaves 
     (e: unknown) => {
       assert.ok(e instanceof BerthError);
       assert.equal(e.code, 'EINIT');
-      assert.match(e.message, /^mount: \/data: open source .*does-not-exist: No such file or directory \(ENOENT\)$/);
+      assert.match(e.message, /^mount: \/data: open source .*does-not-exist: no such file or directory \(ENOENT\)$/);
       return true;
     },
   );
@@ -129,7 +129,7 @@ test('init: a missing executable fails create, and an exec error is reported', {
   let cpid = 0;
   await assert.rejects(
     startInit({ mode: 'create', id: 'noexe', config: cfg, rootfs: sb.rootfs, execFifo: sb.fifo }, { onPid: async (p) => void (cpid = p) }),
-    /exec: \/no\/such\/program: No such file or directory \(ENOENT\)/,
+    /exec: \/no\/such\/program: no such file or directory \(ENOENT\)/,
   );
   assert.ok(await waitGone(cpid));
   // and a cwd that escapes through a symlink is refused
