@@ -69,8 +69,14 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force: bo
         });
       }
     }
-    // Processes that outlived init (when the pid namespace is shared) still hold the cgroup.
+    // Processes that outlived init (when the pid namespace is shared) still hold the cgroup;
+    // thaw first if it is still frozen, or SIGKILL would wait for a thaw that never comes.
     if (cg.exists()) {
+      try {
+        if (cg.isFrozen()) await cg.thaw();
+      } catch {
+        /* no freezer */
+      }
       for (const p of cg.pids()) sendSignal(p, 9);
       await cg.destroy();
     }
