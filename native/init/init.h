@@ -40,6 +40,7 @@ enum plan_flags {
   PF_NO_NEW_PRIVS = 1u << 5,
   PF_NEW_CGROUPNS = 1u << 6,
   PF_SET_UMASK = 1u << 7,
+  PF_LOOPBACK_UP = 1u << 8, /* bring lo up in the new network namespace (engine containers) */
 };
 
 enum mount_kind { MK_NORMAL = 0, MK_BIND = 1, MK_CGROUP = 2, MK_TMPCOPYUP = 3 };
@@ -201,6 +202,7 @@ const char *lookup_executable(struct init_ctx *ctx);
 
 /* seccomp.c */
 void load_seccomp(struct init_ctx *ctx);
+void loopback_up(void); /* loopback.c */
 int seccomp_has_listener(const struct plan *p);
 
 /* console.c */

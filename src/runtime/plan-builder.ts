@@ -19,6 +19,7 @@ import {
   MOUNT_NORMAL,
   PF_FOREGROUND,
   PF_NEW_CGROUPNS,
+  PF_LOOPBACK_UP,
   PF_NO_NEW_KEYRING,
   PF_NO_NEW_PRIVS,
   PF_NO_PIVOT,
@@ -311,6 +312,7 @@ export function buildPlan(opts: InitOptions, deps: PlanDeps = {}): Plan {
     else if (ns.type === 'cgroup') plan.flags |= PF_NEW_CGROUPNS; // C unshares it once in its cgroup
     else plan.cloneFlags |= flag;
   }
+  if (opts.loopbackUp && fresh.has('network')) plan.flags |= PF_LOOPBACK_UP;
   if (!fresh.has('mount')) {
     throw invalid('linux.namespaces: berth needs a new mount namespace ("type": "mount" without a path)', 'add {"type": "mount"}');
   }

@@ -231,3 +231,15 @@ test('init: the pty master goes to the console socket (SCM_RIGHTS) with consoleS
   assert.match(out, /^name=\/dev\/pts\/0$/m);
   assert.match(out, /^33 99\r$/m);
 });
+
+test('init: loopbackUp brings lo up in a new network namespace (and only when asked)', { skip }, async (t) => {
+  const sb = sandbox('loopback');
+  t.after(() => sb.cleanup());
+  // IFF_UP is bit 0 of the interface flags.
+  const script = 'echo $(( $(cat /sys/class/net/lo/flags) & 1 ))';
+  const up = await createStartWait(sb, baseConfig(sb.rootfs, script), { loopbackUp: true });
+  assert.equal(up.status, 0, up.stdout);
+  assert.equal(up.stdout.trim(), '1');
+  const down = await createStartWait(sb, baseConfig(sb.rootfs, script));
+  assert.equal(down.stdout.trim(), '0', 'the bare runtime leaves lo as the kernel made it (as runc)');
+});
