@@ -15,10 +15,9 @@ import { login, logout } from './login';
 import { MAX_MANIFEST_BYTES, parseManifestDocument, type ImageManifest } from './manifest';
 import { pull, pullAllTags, type PullOptions, type PullResult } from './pull';
 import { push, type PushOptions, type PushResult } from './push';
-import { familiarString, parseReference } from './reference';
 import { RegistryClient, type RegistryClientOptions } from './registry/client';
 import { DockerConfigCredentials, type Credentials } from './registry/credentials';
-import { ImageStore, type ImageRecord, type ImageSummary } from './store';
+import { ImageStore, recordDisplayName, recordReference, type ImageRecord, type ImageSummary } from './store';
 
 export const DEFAULT_ROOT = '/var/lib/berth';
 
@@ -39,7 +38,7 @@ export interface InspectResult {
   record: ImageRecord;
   config: ImageConfig;
   manifest: ImageManifest;
-  /** Every name of the image. */
+  /** Every name of the image (none for an image known only by its id). */
   names: string[];
 }
 
@@ -100,7 +99,7 @@ export class ImageService {
     const config = await readImageConfig(this.content, record);
     const doc = parseManifestDocument(await this.content.readBlob(record.manifest.digest, MAX_MANIFEST_BYTES), record.manifest.mediaType, record.name);
     if (doc.kind !== 'manifest') throw new BerthError('EINTERNAL', `image record ${record.name} points at an index as its manifest`);
-    const names = (await this.images.list()).filter((r) => r.id === record.id).map((r) => r.name);
+    const names = (await this.images.list()).filter((r) => r.id === record.id && recordReference(r.name) !== undefined).map((r) => r.name);
     return { record, config, manifest: doc.manifest, names };
   }
 
@@ -128,18 +127,18 @@ export class ImageService {
       }
       if (byName) {
         const { removed, imageGone } = await this.images.removeName(record.name);
-        untagged.push(familiarString(parseReference(removed.name, { defaultTag: false })));
+        untagged.push(recordDisplayName(removed.name));
         if (imageGone) deleted.push(removed.id);
         continue;
       }
       const names = (await this.images.list()).filter((r) => r.id === record.id);
-      const tagged = names.filter((r) => parseReference(r.name, { defaultTag: false }).tag !== undefined);
+      const tagged = names.filter((r) => recordReference(r.name)?.tag !== undefined);
       if (tagged.length > 1 && !opts.force) {
-        throw new BerthError('ESTATE', `image ${q} is referenced by ${tagged.length} names (${tagged.map((r) => familiarString(parseReference(r.name))).join(', ')})`, {
+        throw new BerthError('ESTATE', `image ${q} is referenced by ${tagged.length} names (${tagged.map((r) => recordDisplayName(r.name)).join(', ')})`, {
           hint: 'remove it by name, or use --force to remove all names',
         });
       }
-      for (const r of await this.images.removeImage(record.id)) untagged.push(familiarString(parseReference(r.name, { defaultTag: false })));
+      for (const r of await this.images.removeImage(record.id)) if (recordReference(r.name)) untagged.push(recordDisplayName(r.name));
       deleted.push(record.id);
     }
     const gc = await collectImageGarbage(this.content, this.images);
