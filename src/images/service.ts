@@ -1,8 +1,10 @@
 /**
  * The image use cases the `berth` commands map onto (pull, push, images, tag, rmi, inspect,
- * history, image prune, login/logout, system df), over one state root:
+ * history, image prune, login/logout, system df, save, load, import, image copy), over one
+ * state root:
  *   <root>/content/   blobs and ingests (ContentStore)
  *   <root>/images/    image records (ImageStore)
+ *   <root>/tmp/       scratch space of archive operations (spooled input, decompressed layers)
  * Library code: it returns data and emits events; rendering is the caller's.
  */
 import { BerthError } from '../core/errors';
@@ -18,6 +20,16 @@ import { push, type PushOptions, type PushResult } from './push';
 import { RegistryClient, type RegistryClientOptions } from './registry/client';
 import { DockerConfigCredentials, type Credentials } from './registry/credentials';
 import { ImageStore, recordDisplayName, recordReference, type ImageRecord, type ImageSummary } from './store';
+import { createImage, type CreateImageOptions, type CreatedImage } from './create';
+import { imageCopy, type CopyOptions, type CopyResult } from './archive/copy';
+import { importRootfs, type ImportInput, type ImportOptions } from './archive/import';
+import type { ArchiveInput } from './archive/input';
+import { loadImages, type LoadOptions } from './archive/load';
+import type { LoadedImage } from './archive/local-dest';
+import { saveImages, type SaveOptions, type SavedImage } from './archive/save';
+import type { ArchiveTarget } from './archive/tar-output';
+import type { ImageLocation } from './archive/transport';
+import { join } from 'node:path';
 
 export const DEFAULT_ROOT = '/var/lib/berth';
 
@@ -176,6 +188,43 @@ export class ImageService {
       ...(this.options.authFile ? { authFile: this.options.authFile } : {}),
       ...(signal ? { signal } : {}),
     });
+  }
+
+  /** Scratch space of archive operations. */
+  get tmpRoot(): string {
+    return join(this.root, 'tmp');
+  }
+
+  /**
+   * A new image from a base and layers (import, commit, build); see create.ts. Pass the
+   * snapshotter's unpack sink as `sink` so the image can run at once.
+   */
+  createImage(opts: CreateImageOptions): Promise<CreatedImage> {
+    return createImage(this, opts);
+  }
+
+  /** `save IMAGE... [-o FILE]`: a docker-archive (or oci-archive) of local images. */
+  save(queries: string[], target: ArchiveTarget, opts: SaveOptions = {}): Promise<SavedImage[]> {
+    return saveImages({ ...this.stores(), tmpRoot: this.tmpRoot }, queries, target, opts);
+  }
+
+  /** `load [-i FILE]`: every image of a docker-archive / OCI archive (plain, gzip, zstd). */
+  load(input: ArchiveInput, opts: LoadOptions = {}): Promise<LoadedImage[]> {
+    return loadImages({ ...this.stores(), tmpRoot: this.tmpRoot }, input, opts);
+  }
+
+  /** `import SOURCE [NAME]`: a rootfs tarball (file, stream, http(s) URL) as a one-layer image. */
+  import(input: ImportInput, opts: ImportOptions = {}): Promise<CreatedImage> {
+    return importRootfs(this, input, opts);
+  }
+
+  /** `image copy SRC DST` between docker://, oci:, oci-archive:, docker-archive:, berth: */
+  copy(src: string | ImageLocation, dst: string | ImageLocation, opts: CopyOptions = {}): Promise<CopyResult> {
+    return imageCopy({ ...this.stores(), client: this.client, tmpRoot: this.tmpRoot }, src, dst, opts);
+  }
+
+  private stores(): { content: ContentStore; images: ImageStore } {
+    return { content: this.content, images: this.images };
   }
 
   logout(registry: string): Promise<boolean> {
