@@ -11,8 +11,9 @@ import { createReadStream } from 'node:fs';
 import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { BerthError, errnoCode } from '../../core/errors';
 import { DEFAULT_EXPANSION_LIMITS, decompressStages } from '../decompress';
 import { layerCompression } from '../media-types';
 import { digestVerifier, openVerified, type ImageSource, type SourceLayer } from './source';
@@ -22,17 +23,41 @@ export interface LayerTar {
   open(): Promise<Readable>;
 }
 
-/** Chains `stages` onto `input`, propagating errors to the last stream. */
-function chain(input: Readable, stages: NodeJS.ReadWriteStream[]): Readable {
+/** zlib's own errors ("incorrect header check") say nothing of which layer: name it. */
+function nameError(e: unknown, what: string): Error {
+  if (e instanceof BerthError) return e;
+  const err = e instanceof Error ? e : new Error(String(e));
+  if (errnoCode(e)?.startsWith('Z_')) return new BerthError('EDIGEST', `${what} is not valid compressed data: ${err.message}`, { cause: e });
+  return err;
+}
+
+/**
+ * Chains `stages` onto `input`; an error anywhere fails the last stream (named). Every
+ * stage keeps an error listener, so a late error (a digest check at the end of a stream
+ * whose consumer already gave up) cannot become an uncaught exception.
+ */
+function chain(input: Readable, stages: NodeJS.ReadWriteStream[], what: string): Readable {
   let cur: NodeJS.ReadableStream = input;
-  const all: (NodeJS.ReadableStream | NodeJS.ReadWriteStream)[] = [input];
+  const all: NodeJS.EventEmitter[] = [input];
   for (const s of stages) {
     cur = cur.pipe(s);
     all.push(s);
   }
   const last = cur as Readable;
-  for (const s of all.slice(0, -1)) (s as Readable).on('error', (e: Error) => last.destroy(e));
+  for (const s of all) s.on('error', (e: Error) => (s === last ? undefined : last.destroy(nameError(e, what))));
   return last;
+}
+
+/** Counts the bytes that pass (the compressed size read so far, for the expansion guard). */
+function counter(): { stage: Transform; read: () => number } {
+  let n = 0;
+  const stage = new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
+      n += chunk.length;
+      done(null, chunk);
+    },
+  });
+  return { stage, read: () => n };
 }
 
 export async function layerTar(source: ImageSource, layer: SourceLayer, scratch: string): Promise<LayerTar> {
@@ -42,25 +67,21 @@ export async function layerTar(source: ImageSource, layer: SourceLayer, scratch:
   const diffCheck = (size?: number): NodeJS.ReadWriteStream => digestVerifier({ digest: layer.diffId, ...(size !== undefined ? { size } : {}) }, `uncompressed ${what} (diff_id ${layer.diffId})`);
   const decompress = (read: () => number): NodeJS.ReadWriteStream[] => decompressStages(compression, DEFAULT_EXPANSION_LIMITS, read, what);
   if (compression === 'none') {
-    return { size: d.size, open: async () => chain(await openVerified(source, d), d.digest === layer.diffId ? [] : [diffCheck(d.size)]) };
+    return { size: d.size, open: async () => chain(await openVerified(source, d), d.digest === layer.diffId ? [] : [diffCheck(d.size)], what) };
   }
-  const opened = async (): Promise<{ stream: Readable; read: () => number }> => {
-    let read = 0;
-    const stream = (await openVerified(source, d)).on('data', (c: Buffer) => (read += c.length));
-    return { stream, read: () => read };
+  const stages = (size?: number): NodeJS.ReadWriteStream[] => {
+    const c = counter();
+    return [c.stage, ...decompress(c.read), diffCheck(size)];
   };
   if (layer.uncompressedSize !== undefined) {
     const size = layer.uncompressedSize;
-    return {
-      size,
-      open: async () => {
-        const { stream, read } = await opened();
-        return chain(stream, [...decompress(read), diffCheck(size)]);
-      },
-    };
+    return { size, open: async () => chain(await openVerified(source, d), stages(size), what) };
   }
   const file = join(scratch, `${layer.chainId.replace(':', '-')}.tar`);
-  const { stream, read } = await opened();
-  await pipeline([stream, ...decompress(read), diffCheck(), createWriteStream(file, { flags: 'wx', mode: 0o600 })]);
+  try {
+    await pipeline([chain(await openVerified(source, d), stages(), what), createWriteStream(file, { flags: 'wx', mode: 0o600 })]);
+  } catch (e) {
+    throw nameError(e, what);
+  }
   return { size: (await stat(file)).size, open: async () => createReadStream(file) };
 }

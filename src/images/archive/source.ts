@@ -81,6 +81,9 @@ export async function openVerified(source: ImageSource, d: Descriptor): Promise<
   const raw = await source.openBlob(d);
   const verifier = digestVerifier(d, `blob ${d.digest} from ${source.what}`);
   raw.on('error', (e) => verifier.destroy(e));
+  // Consumers listen for errors while they read; one that arrives after a consumer gave up
+  // (its pipeline failed on another stage first) must not become an uncaught exception.
+  verifier.on('error', () => undefined);
   return raw.pipe(verifier);
 }
 

@@ -16,6 +16,8 @@ export type ArchiveTarget = { path: string } | { stream: Writable };
 /** Runs `produce` against a tar writer whose bytes go to `target`. */
 export async function writeTar(target: ArchiveTarget, produce: (w: TarWriter) => Promise<void>): Promise<void> {
   const w = new TarWriter();
+  // A failed produce destroys the writer with its error, which the caller gets by rejection.
+  w.stream.on('error', () => undefined);
   if ('stream' in target) {
     const piped = new Promise<void>((resolve, reject) => {
       w.stream.on('end', resolve);
