@@ -234,3 +234,26 @@ test('a layer whose content does not match the config diff_id fails its verified
   t.after(() => src.close());
   await assert.rejects(drain(await openVerified(src, src.images[0]!.layers[0]!.descriptor)), code('EDIGEST', /does not match its digest/));
 });
+
+test('a docker save of Docker 25+ (OCI layout plus manifest.json): OCI manifests kept, RepoTags added as names', async (t) => {
+  const dir = tmp(t);
+  const a = await memoryImage([[{ name: 'f', content: 'f' }]]);
+  const layoutTar = join(dir, 'layout.tar');
+  await writeOciArchive({ path: layoutTar }, a.source, [{ image: a.image, annotations: { [CONTAINERD_NAME_ANNOTATION]: 'docker.io/library/app:1', [REF_NAME_ANNOTATION]: '1' } }]);
+  const entries = await readTarFile(layoutTar);
+  const manifestJson = [{ Config: `blobs/sha256/${a.image.config.descriptor.digest.slice(7)}`, RepoTags: ['app:1', 'app:also'], Layers: a.image.layers.map((l) => `blobs/sha256/${l.descriptor.digest.slice(7)}`) }];
+  const combined = await makeTar([
+    ...[...entries].filter(([, e]) => e.type === 'file').map(([name, e]) => ({ name, content: e.content })),
+    { name: 'manifest.json', content: JSON.stringify(manifestJson) },
+  ]);
+  const src = await openArchive(await TarFiles.open(put(dir, 'docker25.tar', combined), 'docker 25 save'));
+  t.after(() => src.close());
+  assert.equal(src.images.length, 1);
+  assert.equal(src.images[0]!.synthesized, false, 'the OCI manifest is used, not a made-up one');
+  assert.equal(src.images[0]!.manifest.descriptor.digest, a.image.manifest.descriptor.digest);
+  assert.deepEqual(src.images[0]!.names.sort(), ['docker.io/library/app:1', 'docker.io/library/app:also']);
+  // @N selects through manifest.json, as docker-archive:FILE:@N does.
+  const byIndex = await openArchive(await TarFiles.open(join(dir, 'docker25.tar'), 'docker 25 save'), { ref: '@0' });
+  assert.equal(byIndex.images[0]!.synthesized, true);
+  await byIndex.close();
+});

@@ -93,6 +93,8 @@ export async function writeOciLayoutDir(dir: string, source: ImageSource, images
     if (existing !== 'layout') {
       await mkdir(root, { recursive: true, mode: 0o755 });
       await writeFileAtomic(join(root, 'oci-layout'), LAYOUT_FILE, 0o644);
+      // An empty directory that gets no index.json must not be left looking like a layout.
+      if (existing === 'empty') added.push(join(root, 'oci-layout'));
     }
     let manifests: Descriptor[] = existing === 'layout' ? (await readLayoutIndex(new DirFiles(dir, `OCI layout ${dir}`))).manifests : [];
     for (const li of images) {
