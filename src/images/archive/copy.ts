@@ -4,7 +4,8 @@
  * destination, blobs streamed from one to the other with their digests checked on the way.
  * Blobs keep their bytes (and so the manifest its digest) except where a destination format
  * demands otherwise: a docker-archive holds uncompressed layers, and a docker-archive source
- * has no manifest (one is made up, see docker-archive-read.ts).
+ * has no manifest (one is made up, see docker-archive-read.ts). A multi-platform source
+ * gives the manifest of one platform (the host's, or `platform`), which is what is written.
  */
 import { BerthError } from '../../core/errors';
 import type { ArchiveEvent } from '../../core/events';

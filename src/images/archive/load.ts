@@ -4,6 +4,7 @@
  * under the names the archive gives them (or by id alone). All or nothing: records are
  * written only once every blob and layer of every image is verified and stored.
  */
+import { BerthError } from '../../core/errors';
 import type { ArchiveEvent } from '../../core/events';
 import type { ImageStores } from '../create';
 import { parsePlatform, type Platform } from '../platform';
@@ -38,6 +39,7 @@ export async function loadImages(deps: ImageStores & { tmpRoot: string }, input:
       if (!source) await files.close();
     }
     const s = source;
+    if (s.images.length === 0) throw new BerthError('EBAD_ARCHIVE', `${what} holds no images Berth can load`, { hint: 'its index lists only artifacts or other kinds of content' });
     return await writeToLocal(deps, s, s.images.map((image) => ({ image, names: image.names })), {
       ...(opts.sink ? { sink: opts.sink } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
