@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError, errnoCode } from '../core/errors';
 import { DigestCounter, digestOf, parseDigest, type DigestAlgorithm } from './digest';
-import { fsyncDir } from './fs-util';
+import { fsyncDir } from '../core/fs-atomic';
 import { ContentWriter, dataLength, openAppend, type BlobInfo, type Expected, type IngestPaths } from './ingest';
 import { acquireLock, tryLock, type FileLock } from '../core/lock';
 

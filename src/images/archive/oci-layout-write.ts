@@ -16,7 +16,7 @@ import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, errnoCode } from '../../core/errors';
 import type { ArchiveEvent } from '../../core/events';
-import { fsyncDir, writeFileAtomic } from '../../content/fs-util';
+import { fsyncDir, writeFileAtomic } from '../../core/fs-atomic';
 import type { Descriptor } from '../manifest';
 import { MediaType } from '../media-types';
 import { addTarDir, addTarFile } from './docker-archive-write';

@@ -8,7 +8,7 @@ import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
-import { fsyncDir, tempPathFor } from '../../content/fs-util';
+import { fsyncDir, tempPathFor } from '../../core/fs-atomic';
 import { TarWriter } from '../../snapshots/tar/writer';
 
 export type ArchiveTarget = { path: string } | { stream: Writable };
