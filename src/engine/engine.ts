@@ -10,6 +10,8 @@ import { BerthError } from '../core/errors';
 import { ImageService, type ServicePullOptions } from '../images/service';
 import type { PullResult } from '../images/pull';
 import type { ImageRecord } from '../images/store';
+import type { ArchiveInput, CopyOptions, CopyResult, ImportInput, ImportOptions, LoadOptions, LoadedImage } from '../images/archive';
+import type { CreateImageOptions, CreatedImage } from '../images/create';
 import type { GcReport } from '../content/gc';
 import { openSnapshotter, SnapshotUnpackSink, type Snapshotter, type SnapshotterName } from '../snapshots';
 import { ContainerStore } from './containers/store';
@@ -69,6 +71,27 @@ export class Engine {
   /** Pulls and unpacks (layers are extracted while they download). */
   pullImage(reference: string, opts: Omit<ServicePullOptions, 'sink'> = {}): Promise<PullResult[]> {
     return this.images.pull(reference, { ...opts, sink: new SnapshotUnpackSink(this.snapshotter) });
+  }
+
+  /** A sink that unpacks layers into this root's snapshotter (images are runnable at once). */
+  unpackSink(): SnapshotUnpackSink {
+    return new SnapshotUnpackSink(this.snapshotter);
+  }
+
+  loadImages(input: ArchiveInput, opts: Omit<LoadOptions, 'sink'> = {}): Promise<LoadedImage[]> {
+    return this.images.load(input, { ...opts, sink: this.unpackSink() });
+  }
+
+  importImage(input: ImportInput, opts: Omit<ImportOptions, 'sink'> = {}): Promise<CreatedImage> {
+    return this.images.import(input, { ...opts, sink: this.unpackSink() });
+  }
+
+  copyImage(src: string, dst: string, opts: Omit<CopyOptions, 'sink'> = {}): Promise<CopyResult> {
+    return this.images.copy(src, dst, { ...opts, sink: this.unpackSink() });
+  }
+
+  createImage(opts: Omit<CreateImageOptions, 'sink'>): Promise<CreatedImage> {
+    return this.images.createImage({ ...opts, sink: this.unpackSink() });
   }
 
   /** Whether a container uses the image (removal then needs force). */
