@@ -13,7 +13,7 @@ import { registerVolumeCommands } from './engine/commands/volumes';
 import { registerArchiveCommands } from './engine/commands/archives';
 import { registerContainerCommands } from './engine/commands/containers';
 import { registerRunCommands, ExitStatusError } from './engine/commands/run';
-import { registerExecCommand } from './engine/commands/exec';
+import { registerExecCommand, registerHealthcheckCommand } from './engine/commands/exec';
 import { registerInspectCommands } from './engine/commands/inspect';
 
 export const VERSION = '0.1.0';
@@ -70,6 +70,7 @@ async function main(argv: string[]): Promise<void> {
   registerRunCommands(program, container, env);
   registerContainerCommands(program, container, env);
   registerExecCommand(program, container, env);
+  registerHealthcheckCommand(program, env);
   registerInspectCommands(program, container, env);
   registerVolumeCommands(program, env);
   registerSystemCommands(program, env, VERSION);

@@ -319,5 +319,9 @@ export function registerContainerCommands(program: Command, container: Command, 
     .command('cleanup', { hidden: true })
     .argument('<container>')
     .description('settle an exited container: record its status, tear down, restart or remove it')
-    .action(async (id: string) => env.engine().containers.cleanup(id));
+    .action(async (id: string) => {
+      // Our cwd may be the shim's directory, which a restart replaces.
+      process.chdir('/');
+      await env.engine().containers.cleanup(id);
+    });
 }

@@ -1,6 +1,7 @@
 /** `exec`: run a command in a running container (-i -t -d -e -u -w --privileged). */
 import { Command } from 'commander';
 import { execInRunning } from '../../../engine/containers/exec';
+import { runHealthCheck } from '../../../engine/containers/health';
 import { parseEnvEntry, readEnvFile } from '../../../engine/parse/values';
 import { rawTerminal } from '../../../engine/shim';
 import { collect } from '../../parse';
@@ -78,4 +79,19 @@ export function registerExecCommand(program: Command, container: Command, env: C
       });
   exec(program.command('exec'));
   exec(container.command('exec'));
+}
+
+/** `healthcheck run`: what berth-shim runs on the container's schedule (as podman's). */
+export function registerHealthcheckCommand(program: Command, env: CliEnv): void {
+  const hc = program.command('healthcheck').description('container health checks');
+  hc.command('run')
+    .argument('<container>')
+    .description('run the health check of a container once; exit 0 when healthy')
+    .action(async (name: string) => {
+      const r = await runHealthCheck(env.engine(), name);
+      env.out.write(`${r.status}\n`);
+      env.exit(r.status === 'unhealthy' || r.exitCode !== 0 ? 1 : 0);
+    });
+  hc.exitOverride();
+  for (const c of hc.commands) c.exitOverride();
 }
