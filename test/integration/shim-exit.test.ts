@@ -1,0 +1,219 @@
+/**
+ * berth-shim's lifecycle with real containers: exit codes and signals in exit.json, the
+ * exit command, signal forwarding, reaping orphans, OOM, a failed create leaving nothing,
+ * a killed shim (the engine's "lost" rule), and a shim outliving the Node process that
+ * launched it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BerthError } from '../../src/core/errors';
+import { deleteContainer } from '../../src/runtime/kill-delete';
+import { isSameProcessAlive, readProcStat } from '../../src/runtime/process-info';
+import { readExit, recordLostExit, shimAlive, shimState } from '../../src/engine/shim/exit';
+import { readShimPid } from '../../src/engine/shim/exit';
+import { OUT, readyThenSleep, sh } from '../helpers/bundle';
+import { eventually, shimCase, shimSkipReason } from '../helpers/shim';
+
+const skip = shimSkipReason();
+
+test('shim exit: exit code, then 128+N and the signal number for a killed process', { skip }, async () => {
+  const a = shimCase('exit-code', (cfg) => {
+    cfg.process!.args = sh('exit 42');
+  });
+  const b = shimCase('exit-signal', (cfg) => {
+    cfg.process!.args = readyThenSleep();
+  });
+  try {
+    const la = await a.launch();
+    await a.run();
+    const ea = await a.waitExit();
+    assert.equal(ea.exitCode, 42);
+    assert.equal(ea.signal, 0);
+    assert.equal(ea.oomKilled, false);
+    assert.equal(ea.pid, la.containerPid);
+    assert.ok(Date.parse(ea.exitedAt) > 0);
+
+    const lb = await b.launch();
+    await b.run();
+    await b.bundle.waitForOut('ready');
+    process.kill(lb.containerPid, 'SIGKILL');
+    const eb = await b.waitExit();
+    assert.equal(eb.exitCode, 137);
+    assert.equal(eb.signal, 9);
+    // the shim is gone after the container, and left no socket behind
+    await eventually('the shim to exit', () => (shimAlive(lb.shimPid, lb.shimStartTime) ? undefined : true));
+    assert.equal(existsSync(join(b.dir, 'attach.sock')), false);
+  } finally {
+    await a.cleanup();
+    await b.cleanup();
+  }
+});
+
+test('shim exit: the exit command runs after exit.json is written, with its argv intact', { skip }, async () => {
+  const c = shimCase('exit-cmd', (cfg) => {
+    cfg.process!.args = sh('exit 7');
+  });
+  try {
+    const record = join(c.dir, 'exit-command.txt');
+    // the command sees exit.json (it is written first) and gets its arguments verbatim
+    const script = `{ for a in "$@"; do printf '[%s]' "$a"; done; echo; cat "${c.dir}/exit.json"; } > "${record}.tmp" && mv "${record}.tmp" "${record}"`;
+    await c.launch({ exitCommand: ['/bin/sh', '-c', script, 'sh', 'container', 'cleanup', 'two words', '--flag', ''] });
+    await c.run();
+    const text = await eventually('the exit command', () => (existsSync(record) ? readFileSync(record, 'utf8') : undefined));
+    const [argv, json] = text.split('\n');
+    assert.equal(argv, '[container][cleanup][two words][--flag][]');
+    assert.equal(JSON.parse(json!).exitCode, 7);
+  } finally {
+    await c.cleanup();
+  }
+});
+
+test('shim exit: TERM, INT, HUP, QUIT, USR1, USR2 sent to the shim reach the container process', { skip }, async () => {
+  const sigs = ['TERM', 'INT', 'HUP', 'QUIT', 'USR1', 'USR2'] as const;
+  const trap = sigs.map((s, i) => `trap 'echo ${s} >> ${OUT}/got; [ ${i} = ${sigs.length - 1} ] && exit 42' ${s};`).join(' ');
+  const c = shimCase('exit-forward', (cfg) => {
+    cfg.process!.args = sh(`${trap} echo ready > ${OUT}/ready; while :; do sleep 0.05; done`);
+  });
+  try {
+    const l = await c.launch();
+    await c.run();
+    await c.bundle.waitForOut('ready');
+    for (let i = 0; i < sigs.length; i++) {
+      process.kill(l.shimPid, `SIG${sigs[i]}` as NodeJS.Signals);
+      // one at a time: the shell runs one trap per loop iteration
+      await eventually(`SIG${sigs[i]} to arrive`, () => ((c.bundle.readOut('got') ?? '').split('\n').length > i + 1 ? true : undefined));
+    }
+    assert.equal((await c.waitExit()).exitCode, 42);
+    assert.deepEqual(c.bundle.readOut('got')!.trim().split('\n'), [...sigs]);
+  } finally {
+    await c.cleanup();
+  }
+});
+
+test('shim exit: orphans re-parented to the shim (no pid namespace) are reaped while the container runs', { skip }, async () => {
+  const c = shimCase('exit-reap', (cfg) => {
+    cfg.linux!.namespaces = cfg.linux!.namespaces!.filter((n) => n.type !== 'pid');
+    // the subshell exits at once; its background job becomes an orphan that exits soon after
+    cfg.process!.args = sh(`(sleep 0.2 & echo $! > ${OUT}/orphan); echo ready > ${OUT}/ready; exec sleep 1000`);
+  });
+  try {
+    const l = await c.launch();
+    await c.run();
+    const orphan = Number((await c.bundle.waitForOut('orphan')).trim());
+    assert.ok(orphan > 0);
+    // while it lives, it is ours: its parent is the shim, not init
+    const ppid = Number(readFileSync(`/proc/${orphan}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+    if (readProcStat(orphan)?.state !== 'Z') assert.equal(ppid, l.shimPid, 'the orphan was adopted by the shim (subreaper)');
+    await eventually('the orphan to be reaped', () => (existsSync(`/proc/${orphan}`) ? undefined : true));
+    assert.ok(isSameProcessAlive(l.containerPid, l.containerStartTime), 'the container still runs');
+    process.kill(l.containerPid, 'SIGKILL');
+    assert.equal((await c.waitExit()).signal, 9);
+  } finally {
+    await c.cleanup();
+  }
+});
+
+test('shim exit: a container killed by the OOM killer is recorded as oomKilled', { skip }, async () => {
+  const c = shimCase('exit-oom', (cfg) => {
+    cfg.linux!.resources = { ...cfg.linux!.resources, memory: { limit: 16 * 1024 * 1024, swap: 16 * 1024 * 1024 } };
+    // tail keeps the whole "line" of an endless zero stream in memory
+    cfg.process!.args = sh('tail /dev/zero');
+  });
+  try {
+    await c.launch();
+    await c.run();
+    const e = await c.waitExit();
+    assert.equal(e.exitCode, 137);
+    assert.equal(e.oomKilled, true);
+  } finally {
+    await c.cleanup();
+  }
+});
+
+test('shim exit: a failed create reports berth-init\'s error and leaves no shim, state or cgroup', { skip }, async () => {
+  const c = shimCase('exit-badcreate', (cfg) => {
+    cfg.process!.args = ['/no/such/program'];
+  });
+  try {
+    await assert.rejects(c.launch(), (e: unknown) => e instanceof BerthError && e.code === 'EINIT' && /no such file/i.test(e.message));
+    const pid = readShimPid(c.dir);
+    assert.ok(pid, 'the shim had started');
+    await eventually('the shim to exit', () => (shimAlive(pid.pid, pid.startTime) ? undefined : true));
+    assert.equal(readExit(c.dir), undefined, 'no exit.json: nothing ran');
+    assert.equal(c.ctx.store.exists(c.id), false, 'the runtime state is rolled back');
+    assert.equal(existsSync(`/sys/fs/cgroup/pids${c.bundle.cgroupsPath}`), false, 'no cgroup left');
+  } finally {
+    await c.cleanup();
+  }
+});
+
+test('shim exit: a shim killed with SIGKILL is "lost"; the engine kills the container and records 255', { skip }, async () => {
+  const c = shimCase('exit-lost', (cfg) => {
+    cfg.process!.args = readyThenSleep();
+  });
+  try {
+    const l = await c.launch();
+    await c.run();
+    await c.bundle.waitForOut('ready');
+    assert.deepEqual(shimState(c.dir, l.shimPid, l.shimStartTime), { state: 'running' });
+    process.kill(l.shimPid, 'SIGKILL');
+    await eventually('the shim to die', () => (shimAlive(l.shimPid, l.shimStartTime) ? undefined : true));
+    // The container itself runs on (re-parented): this is what must not go unnoticed.
+    assert.ok(isSameProcessAlive(l.containerPid, l.containerStartTime));
+    assert.deepEqual(shimState(c.dir, l.shimPid, l.shimStartTime), { state: 'lost' });
+    // The engine's rule: kill it through its runtime, then record 255.
+    await deleteContainer(c.ctx, c.id, true);
+    assert.equal(isSameProcessAlive(l.containerPid, l.containerStartTime), false);
+    const rec = recordLostExit(c.dir);
+    assert.equal(rec.exitCode, 255);
+    const st = shimState(c.dir, l.shimPid, l.shimStartTime);
+    assert.equal(st.state, 'exited');
+    assert.equal(st.state === 'exited' && st.exit.exitCode, 255);
+    assert.equal(st.state === 'exited' && st.exit.lost, true);
+  } finally {
+    await c.cleanup();
+  }
+});
+
+test('shim exit: the shim and its container outlive the Node process that launched them', { skip }, async () => {
+  const c = shimCase('exit-survive', (cfg) => {
+    cfg.process!.args = sh(`echo ready > ${OUT}/ready; trap 'echo bye; exit 5' TERM; while :; do sleep 0.05; done`);
+  });
+  try {
+    // A child Node launches and starts the container, prints the shim's identity and exits.
+    const script = join(c.dir, '..', 'launcher.js');
+    const out = join(__dirname, '..', '..');
+    writeFileSync(
+      script,
+      `const { launchShim, startMonitored } = require(${JSON.stringify(join(out, 'src/engine/shim/launch.js'))});
+const { StateStore } = require(${JSON.stringify(join(out, 'src/runtime/state-store.js'))});
+(async () => {
+  const ctx = { store: new StateStore(${JSON.stringify(c.ctx.store.root)}), warn: () => {}, systemdCgroup: false };
+  const l = await launchShim({ id: ${JSON.stringify(c.id)}, dir: ${JSON.stringify(c.dir)}, bundle: ${JSON.stringify(c.bundle.dir)},
+    runtime: { kind: 'builtin', ctx }, log: { path: ${JSON.stringify(c.logPath)} } });
+  await startMonitored(${JSON.stringify(c.dir)}, ${JSON.stringify(c.id)}, { kind: 'builtin', ctx });
+  process.stdout.write(JSON.stringify(l));
+})().catch((e) => { console.error(e); process.exit(1); });
+`,
+    );
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    assert.equal(code, 0, 'the launching process exits by itself (nothing holds it)');
+    const l = JSON.parse(text) as { shimPid: number; shimStartTime: number; containerPid: number };
+    c.launched = { ...l, containerStartTime: undefined, terminal: false };
+    await c.bundle.waitForOut('ready');
+    assert.ok(shimAlive(l.shimPid, l.shimStartTime), 'the shim runs on');
+    assert.equal(Number(readFileSync(`/proc/${l.shimPid}/stat`, 'utf8').split(') ')[1]!.split(' ')[3]), l.shimPid, 'in its own session');
+    process.kill(l.shimPid, 'SIGTERM');
+    const e = await c.waitExit();
+    assert.equal(e.exitCode, 5);
+    assert.deepEqual(c.readLog().map((x) => x.log), ['bye\n']);
+  } finally {
+    await c.cleanup();
+  }
+});
