@@ -217,3 +217,28 @@ const { StateStore } = require(${JSON.stringify(join(out, 'src/runtime/state-sto
     await c.cleanup();
   }
 });
+
+test('shim exit: a restart in the same directory starts a fresh exit record and appends to the log', { skip }, async () => {
+  const c = shimCase('exit-restart', (cfg) => {
+    cfg.process!.args = sh('echo run; exit 3');
+  });
+  try {
+    await c.launch();
+    await c.run();
+    assert.equal((await c.waitExit()).exitCode, 3);
+    // what the engine's cleanup (the exit command) does before restarting it
+    await deleteContainer(c.ctx, c.id, true);
+    c.bundle.config.process!.args = sh(`echo ready > ${OUT}/ready; echo again; exec sleep 1000`);
+    c.bundle.save();
+    const l = await c.launch();
+    assert.equal(readExit(c.dir), undefined, 'the previous exit.json is gone');
+    await c.run();
+    await c.bundle.waitForOut('ready');
+    assert.equal(readExit(c.dir), undefined);
+    process.kill(l.containerPid, 'SIGKILL');
+    assert.equal((await c.waitExit()).exitCode, 137);
+    assert.deepEqual(c.readLog().map((e) => e.log), ['run\n', 'again\n']);
+  } finally {
+    await c.cleanup();
+  }
+});

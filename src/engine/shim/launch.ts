@@ -14,7 +14,7 @@
  * started and exits) and the runtime's half-made container is deleted.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, readFileSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { BerthError } from '../../core/errors';
@@ -25,7 +25,7 @@ import { initBinaryPath, type InitLauncher } from '../../runtime/init-driver';
 import { readProcStat } from '../../runtime/process-info';
 import { startContainer } from '../../runtime/start';
 import { ShimProcess } from './control';
-import { CONSOLE_SOCKET, MAX_SOCKET_PATH, RUNTIME_LOG } from './paths';
+import { CONSOLE_SOCKET, CONTAINER_PID_FILE, EXIT_FILE, MAX_SOCKET_PATH, RUNTIME_LOG } from './paths';
 import { notifyStarted } from './attach';
 
 export interface LogOptions {
@@ -89,6 +89,12 @@ export type StartRuntime =
   | { kind: 'external'; binary: string; root: string; args?: string[] };
 
 export async function launchShim(opts: LaunchShimOptions): Promise<ShimLaunch> {
+  if (!existsSync(opts.dir)) {
+    throw new BerthError('ENOT_FOUND', `shim directory ${opts.dir} does not exist`, { hint: 'create the container directory first (mode 0700)' });
+  }
+  // A new run: what a previous run of this container left must not be mistaken for ours
+  // (a restart relaunches in the same directory once the old exit.json has been read).
+  for (const f of [EXIT_FILE, CONTAINER_PID_FILE, RUNTIME_LOG]) rmSync(join(opts.dir, f), { force: true });
   const terminal = bundleTerminal(opts.bundle);
   if (terminal) {
     const sock = join(opts.dir, CONSOLE_SOCKET);
