@@ -14,7 +14,7 @@ import { deleteContainer } from '../../src/runtime/kill-delete';
 import { isSameProcessAlive, readProcStat } from '../../src/runtime/process-info';
 import { readExit, recordLostExit, shimAlive, shimState } from '../../src/engine/shim/exit';
 import { readShimPid } from '../../src/engine/shim/exit';
-import { OUT, readyThenSleep, sh } from '../helpers/bundle';
+import { OUT, readyThenSleep, sh, type CheckerReport } from '../helpers/bundle';
 import { eventually, shimCase, shimSkipReason } from '../helpers/shim';
 
 const skip = shimSkipReason();
@@ -238,6 +238,24 @@ test('shim exit: a restart in the same directory starts a fresh exit record and 
     process.kill(l.containerPid, 'SIGKILL');
     assert.equal((await c.waitExit()).exitCode, 137);
     assert.deepEqual(c.readLog().map((e) => e.log), ['run\n', 'again\n']);
+  } finally {
+    await c.cleanup();
+  }
+});
+
+test('shim exit: the container gets only its stdio: pipes to the shim, nothing else of the shim or the engine', { skip }, async () => {
+  // the bundle's default process is `berth-checker report > /out/report.json`; keep stdout a pipe
+  const c = shimCase('exit-fds', (cfg) => {
+    cfg.process!.args = sh(`berth-checker report > ${OUT}/report.json.tmp; mv ${OUT}/report.json.tmp ${OUT}/report.json; ls -l /proc/self/fd/ >&2`);
+  });
+  try {
+    await c.launch({ stdin: true });
+    await c.run();
+    await c.waitExit();
+    const report = c.bundle.readJson<CheckerReport>('report.json');
+    assert.deepEqual(report.fds.map((f) => f.fd).sort((a, b) => a - b), [0, 1, 2], JSON.stringify(report.fds));
+    assert.match(report.fds.find((f) => f.fd === 0)!.target!, /^pipe:/, 'stdin is the shim\'s pipe (--stdin)');
+    assert.match(report.fds.find((f) => f.fd === 2)!.target!, /^pipe:/);
   } finally {
     await c.cleanup();
   }
