@@ -145,7 +145,7 @@ static void client_send(struct client *c, const void *a, size_t alen, const void
   if (sent < alen) {
     memcpy(c->out + c->outlen, (const char *)a + sent, alen - sent);
     c->outlen += alen - sent;
-    memcpy(c->out + c->outlen, b, blen);
+    if (blen) memcpy(c->out + c->outlen, b, blen);
     c->outlen += blen;
   } else {
     memcpy(c->out + c->outlen, (const char *)b + (sent - alen), total - sent);

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../../src/core/errors';
@@ -257,6 +257,62 @@ test('shim exit: the container gets only its stdio: pipes to the shim, nothing e
     assert.match(report.fds.find((f) => f.fd === 0)!.target!, /^pipe:/, 'stdin is the shim\'s pipe (--stdin)');
     assert.match(report.fds.find((f) => f.fd === 2)!.target!, /^pipe:/);
   } finally {
+    await c.cleanup();
+  }
+});
+
+const python = (() => {
+  try {
+    execFileSync('python3', ['-c', 'import socket; socket.recv_fds'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+// Receives one listener (SCM_RIGHTS) with the state JSON, records what it got and closes it
+// (the kernel then answers the notified syscalls with ENOSYS).
+const AGENT = String.raw`
+import json, os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(1)
+print("ready", flush=True)
+c, _ = s.accept()
+msg, fds, _, _ = socket.recv_fds(c, 65536, 4)
+while True:
+    more = c.recv(65536)
+    if not more: break
+    msg += more
+rec = {"state": json.loads(msg), "links": [os.readlink("/proc/self/fd/%d" % f) for f in fds]}
+for f in fds: os.close(f)
+open(sys.argv[2] + ".tmp", "w").write(json.dumps(rec)); os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+`;
+
+test('shim exit: a seccomp notification listener travels through the shim to the agent', { skip: skip ?? (python ? undefined : 'python3 with socket.recv_fds needed') }, async () => {
+  let agent: ChildProcess | undefined;
+  const c = shimCase('exit-notify', (cfg) => {
+    cfg.linux!.seccomp = {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      listenerPath: '/dev/null', // replaced below, once the scratch directory is known
+      syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }],
+    };
+    cfg.process!.args = sh(`mkdir /tmp/x 2> ${OUT}/mkdir.err; echo $? > ${OUT}/mkdir.status`);
+  });
+  try {
+    const sock = join(c.dir, '..', 'agent.sock');
+    const out = join(c.dir, '..', 'agent.json');
+    c.bundle.config.linux!.seccomp!.listenerPath = sock;
+    c.bundle.save();
+    agent = spawn('python3', ['-c', AGENT, sock, out], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((r) => agent!.stdout!.once('data', r));
+    const l = await c.launch();
+    await c.run();
+    assert.equal((await c.waitExit()).exitCode, 0);
+    const rec = JSON.parse(readFileSync(out, 'utf8')) as { state: { pid: number; fds: string[] }; links: string[] };
+    assert.deepEqual(rec.links, ['anon_inode:seccomp notify']);
+    assert.equal(rec.state.pid, l.containerPid);
+    assert.equal(c.bundle.readOut('mkdir.status')?.trim(), '1', 'mkdir was notified (and refused once the agent let go)');
+  } finally {
+    agent?.kill('SIGKILL');
     await c.cleanup();
   }
 });
