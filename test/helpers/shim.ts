@@ -5,7 +5,7 @@
  * everything and checks that no shim process is left.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RuntimeConfig } from '../../src/spec/types';
 import { StateStore } from '../../src/runtime/state-store';
@@ -33,7 +33,7 @@ export function findRunc(): string | undefined {
 export interface ShimCase {
   id: string;
   bundle: Bundle;
-  /** The shim's directory. */
+  /** The shim's directory (a test may point it elsewhere before launching). */
   dir: string;
   logPath: string;
   ctx: RuntimeContext;
@@ -77,7 +77,7 @@ export function shimCase(name: string, mutate?: (cfg: RuntimeConfig, b: Bundle) 
     async launch(extra = {}) {
       c.launched = await launchShim({
         id,
-        dir,
+        dir: c.dir,
         bundle: bundle.dir,
         runtime: external ? { kind: 'external', binary: external.runc, root: runcRoot } : { kind: 'builtin', ctx },
         log: { path: c.logPath },
@@ -86,14 +86,14 @@ export function shimCase(name: string, mutate?: (cfg: RuntimeConfig, b: Bundle) 
       return c.launched;
     },
     async run() {
-      await startMonitored(dir, id, start);
+      await startMonitored(c.dir, id, start);
     },
     async waitExit(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const e = readExit(dir);
+        const e = readExit(c.dir);
         if (e) return e;
-        if (Date.now() > deadline) throw new Error(`${id}: no exit.json within ${timeoutMs} ms; shim.log: ${shimLog(dir)}`);
+        if (Date.now() > deadline) throw new Error(`${id}: no exit.json within ${timeoutMs} ms; shim.log: ${shimLog(c.dir)}`);
         await new Promise((r) => setTimeout(r, 20));
       }
     },
@@ -117,6 +117,17 @@ export function shimCase(name: string, mutate?: (cfg: RuntimeConfig, b: Bundle) 
         spawnSync(external.runc, ['--root', runcRoot, 'delete', '--force', id], { stdio: 'ignore' });
       } else if (ctx.store.exists(id) || existsSync(ctx.store.dir(id))) {
         await deleteContainer(ctx, id, true);
+      }
+      // a create that died half-way leaves its cgroup to the engine's GC: remove it here
+      for (const ctrl of readdirSync('/sys/fs/cgroup')) {
+        const cg = join('/sys/fs/cgroup', ctrl, bundle.cgroupsPath);
+        if (existsSync(cg)) {
+          try {
+            rmdirSync(cg);
+          } catch {
+            /* still in use: the leak check of the suite will name it */
+          }
+        }
       }
       rmSync(t.path, { recursive: true, force: true });
       bundle.cleanup();

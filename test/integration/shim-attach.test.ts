@@ -259,3 +259,22 @@ test('attach: a slow reader gets every byte; one that stops reading is disconnec
     await c.cleanup();
   }
 });
+
+test('attach: a container directory too long for a socket path still works (relative bind, /proc/self/fd connect)', { skip }, async () => {
+  const c = shimCase('attach-longdir', (cfg) => {
+    cfg.process!.args = sh('echo far away');
+  });
+  try {
+    const deep = require('node:path').join(c.dir, 'd'.repeat(60), 'e'.repeat(60)) as string;
+    require('node:fs').mkdirSync(deep, { recursive: true, mode: 0o700 });
+    assert.ok(Buffer.byteLength(`${deep}/attach.sock`) > 107);
+    c.dir = deep;
+    await c.launch({ log: { path: `${deep}/ctr.log` } });
+    const out = sink();
+    const p = attach(deep, { stdout: out.stream, tty: false, onAttached: () => c.run() });
+    assert.deepEqual(await p, { detached: false });
+    assert.equal(out.text(), 'far away\n');
+  } finally {
+    await c.cleanup();
+  }
+});

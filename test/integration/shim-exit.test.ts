@@ -316,3 +316,46 @@ test('shim exit: a seccomp notification listener travels through the shim to the
     await c.cleanup();
   }
 });
+
+test('shim exit: if the engine dies in the middle of create, the shim kills what it started and exits', { skip }, async () => {
+  const c = shimCase('exit-engine-dies', (cfg, b) => {
+    cfg.process!.args = readyThenSleep();
+    // createRuntime hooks run in the engine (Node) while the container process waits: the
+    // hook records the state (with the container's pid) and hangs, and we kill the engine
+    cfg.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${b.dir}/state.json.tmp; mv ${b.dir}/state.json.tmp ${b.dir}/state.json; exec sleep 1000`] }] };
+  });
+  let hookPid: number | undefined;
+  try {
+    const script = join(c.dir, '..', 'launcher.js');
+    const out = join(__dirname, '..', '..');
+    writeFileSync(
+      script,
+      `const { launchShim } = require(${JSON.stringify(join(out, 'src/engine/shim/launch.js'))});
+const { StateStore } = require(${JSON.stringify(join(out, 'src/runtime/state-store.js'))});
+const ctx = { store: new StateStore(${JSON.stringify(c.ctx.store.root)}), warn: () => {}, systemdCgroup: false };
+launchShim({ id: ${JSON.stringify(c.id)}, dir: ${JSON.stringify(c.dir)}, bundle: ${JSON.stringify(c.bundle.dir)}, runtime: { kind: 'builtin', ctx }, log: null });
+`,
+    );
+    const engine = spawn(process.execPath, [script], { stdio: 'ignore' });
+    const stateFile = join(c.bundle.dir, 'state.json');
+    const state = await eventually('the createRuntime hook', () => (existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as { pid: number }) : undefined));
+    const shim = readShimPid(c.dir)!;
+    assert.ok(shimAlive(shim.pid, shim.startTime));
+    assert.ok(existsSync(`/proc/${state.pid}`), 'the container process exists, waiting');
+    hookPid = Number(execFileSync('pgrep', ['-f', `sleep 1000`, '-P', String(engine.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
+    engine.kill('SIGKILL');
+    await eventually('the shim to give up', () => (shimAlive(shim.pid, shim.startTime) ? undefined : true));
+    await eventually('the container process to be gone', () => (existsSync(`/proc/${state.pid}`) ? undefined : true));
+    assert.equal(readExit(c.dir), undefined, 'no exit.json: it never ran');
+    assert.match(readFileSync(join(c.dir, 'shim.log'), 'utf8'), /closed the control channel before the container was created/);
+  } finally {
+    if (hookPid) {
+      try {
+        process.kill(hookPid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await c.cleanup();
+  }
+});
