@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The full test suite on a fresh Debian 12 machine, as root: installs the Debian packages the
-# tests use (busybox-static for test root filesystems; runc, crun, podman, docker.io, skopeo and
+# tests use (busybox-static for test root filesystems; runc, crun, podman with conmon,
+# docker.io with containerd (dockerd, the docker client, containerd-shim-runc-v2), skopeo and
 # docker-registry for interop and drop-in tests; apache2-utils (htpasswd), openssl and zstd for
 # the registry tests; nftables/iptables and the CNI plugins for
 # networking), installs the npm dependencies and builds (TypeScript and the C programs), then
@@ -8,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(busybox-static runc crun podman docker.io containerd skopeo docker-registry
+packages=(busybox-static runc crun podman conmon docker.io containerd skopeo docker-registry
   containernetworking-plugins nftables iptables uidmap iproute2 procps psmisc
   apache2-utils openssl zstd)
 # python3: the seccomp-agent and console-socket tests receive fds with it. The cross headers let

@@ -34,6 +34,7 @@ static void create_container_setup(struct init_ctx *ctx) {
     /* after Node put us in our cgroup, so the namespace is rooted there */
     if (unshare(CLONE_NEWCGROUP) < 0) fail("cgroupns", "unshare(CLONE_NEWCGROUP)");
   }
+  if (p->flags & PF_LOOPBACK_UP) loopback_up();
   prepare_root(ctx);
   do_mounts(ctx);
   make_devices(ctx);

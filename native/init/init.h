@@ -40,9 +40,10 @@ enum plan_flags {
   PF_NO_NEW_PRIVS = 1u << 5,
   PF_NEW_CGROUPNS = 1u << 6,
   PF_SET_UMASK = 1u << 7,
+  PF_LOOPBACK_UP = 1u << 8, /* bring lo up in the new network namespace (engine containers) */
 };
 
-enum mount_kind { MK_NORMAL = 0, MK_BIND = 1, MK_CGROUP = 2 };
+enum mount_kind { MK_NORMAL = 0, MK_BIND = 1, MK_CGROUP = 2, MK_TMPCOPYUP = 3 };
 
 struct idmap {
   uint32_t inside, outside, count;
@@ -179,6 +180,10 @@ char *fd_path(int fd, char buf[64]);
 void do_mounts(struct init_ctx *ctx);
 void make_idmap_userns(struct plan_mount *m);
 
+/* copyup.c: copies the tree under src_dir into dst_dir (a fresh, still detached tmpfs), and
+ * the owner and/or mode of src_dir itself onto dst_dir when asked */
+void copy_tree(int src_dir, int dst_dir, const char *dest, int root_owner, int root_mode);
+
 /* devices.c */
 void make_devices(struct init_ctx *ctx);
 
@@ -197,6 +202,7 @@ const char *lookup_executable(struct init_ctx *ctx);
 
 /* seccomp.c */
 void load_seccomp(struct init_ctx *ctx);
+void loopback_up(void); /* loopback.c */
 int seccomp_has_listener(const struct plan *p);
 
 /* console.c */

@@ -290,6 +290,51 @@ static void normal_mount(struct init_ctx *ctx, struct plan_mount *m) {
   close(dst);
 }
 
+/* tmpfs with "tmpcopyup": made detached (fsopen/fsmount), filled with a copy of what the
+ * image has at the destination (copyup.c), made read-only if asked, then attached. */
+static void tmpcopyup_mount(struct init_ctx *ctx, struct plan_mount *m) {
+  int dst = mkdir_in_root(ctx->rootfd, m->dest, 0755);
+  if (dst < 0) fail("tmpcopyup", "%s: create the destination in the rootfs", m->dest);
+  int fs = b_fsopen("tmpfs", B_FSOPEN_CLOEXEC);
+  if (fs < 0) fail("tmpcopyup", "%s: fsopen tmpfs", m->dest);
+  if (m->source && *m->source && b_fsconfig(fs, B_FSCONFIG_SET_STRING, "source", m->source, 0) < 0)
+    fail("tmpcopyup", "%s: tmpfs source %s", m->dest, m->source);
+  int opt_mode = 0, opt_owner = 0;
+  if (m->data && *m->data) {
+    /* the comma-separated data string, one fsconfig call per option, as mount(2) would */
+    char opts[4096];
+    if (strlen(m->data) >= sizeof opts) failx("tmpcopyup", "%s: options too long", m->dest);
+    snprintf(opts, sizeof opts, "%s", m->data);
+    char *save, *tok;
+    for (tok = strtok_r(opts, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+      char *eq = strchr(tok, '=');
+      if (eq) *eq = 0;
+      if (!strcmp(tok, "mode")) opt_mode = 1;
+      if (!strcmp(tok, "uid") || !strcmp(tok, "gid")) opt_owner = 1;
+      int r = eq ? b_fsconfig(fs, B_FSCONFIG_SET_STRING, tok, eq + 1, 0) : b_fsconfig(fs, B_FSCONFIG_SET_FLAG, tok, NULL, 0);
+      if (r < 0) fail("tmpcopyup", "%s: tmpfs option %s%s%s", m->dest, tok, eq ? "=" : "", eq ? eq + 1 : "");
+    }
+  }
+  if (b_fsconfig(fs, B_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) fail("tmpcopyup", "%s: create tmpfs", m->dest);
+  uint64_t clr = 0;
+  uint64_t attrs = attrs_of(m->flags & ~(uint32_t)MS_RDONLY, &clr);
+  int mnt = b_fsmount(fs, B_FSMOUNT_CLOEXEC, (unsigned)attrs);
+  if (mnt < 0) fail("tmpcopyup", "%s: fsmount", m->dest);
+  close(fs);
+  int src = open_in_root(ctx->rootfd, m->dest, O_PATH | O_DIRECTORY);
+  if (src < 0) fail("tmpcopyup", "%s: open the image's directory", m->dest);
+  copy_tree(src, mnt, m->dest, !opt_owner, !opt_mode);
+  close(src);
+  if (m->flags & MS_RDONLY) {
+    struct b_mount_attr a = {.attr_set = B_MOUNT_ATTR_RDONLY};
+    if (b_mount_setattr(mnt, "", AT_EMPTY_PATH, &a) < 0) fail("tmpcopyup", "%s: make read-only", m->dest);
+  }
+  if (b_move_mount(mnt, "", dst, "", B_MOVE_MOUNT_F_EMPTY_PATH | B_MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    fail("tmpcopyup", "%s: attach the tmpfs", m->dest);
+  close(mnt);
+  close(dst);
+}
+
 void do_mounts(struct init_ctx *ctx) {
   struct plan *p = &ctx->plan;
   for (int i = 0; i < p->nmounts; i++) {
@@ -297,6 +342,7 @@ void do_mounts(struct init_ctx *ctx) {
     switch (m->kind) {
     case MK_BIND: bind_mount(ctx, m); break;
     case MK_CGROUP: cgroup_mount(ctx, m); break;
+    case MK_TMPCOPYUP: tmpcopyup_mount(ctx, m); break;
     default: normal_mount(ctx, m); break;
     }
     apply_propagation_and_attrs(ctx, m);

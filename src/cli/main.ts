@@ -9,6 +9,8 @@ import { Engine } from '../engine/engine';
 import { engineOptionsFrom, type CliEnv, type GlobalOptions } from './engine/env';
 import { registerImageCommands } from './engine/commands/images';
 import { registerSystemCommands } from './engine/commands/system';
+import { registerVolumeCommands } from './engine/commands/volumes';
+import { registerArchiveCommands } from './engine/commands/archives';
 
 export const VERSION = '0.1.0';
 
@@ -49,6 +51,8 @@ async function main(argv: string[]): Promise<void> {
   };
   const image = program.command('image').description('manage images');
   registerImageCommands(program, image, env);
+  registerArchiveCommands(program, image, env);
+  registerVolumeCommands(program, env);
   registerSystemCommands(program, env, VERSION);
   // Subcommands fail the same way as the program (no process.exit from commander).
   for (const c of [image, ...program.commands, ...image.commands]) c.exitOverride();

@@ -6,12 +6,14 @@
  * The store knows nothing about manifests; which blobs are still needed is decided by the
  * caller that walks from its roots (see images/gc.ts), under the store's GC lock.
  */
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError, errnoCode } from '../core/errors';
-import { digestOf, parseDigest } from './digest';
+import { DigestCounter, digestOf, parseDigest, type DigestAlgorithm } from './digest';
+import { fsyncDir } from '../core/fs-atomic';
 import { ContentWriter, dataLength, openAppend, type BlobInfo, type Expected, type IngestPaths } from './ingest';
 import { acquireLock, tryLock, type FileLock } from '../core/lock';
 
@@ -19,12 +21,16 @@ export type { BlobInfo, Expected } from './ingest';
 export { ContentWriter } from './ingest';
 
 export interface IngestStatus {
+  /** The blob's digest, or `.tmp-<pid>-<hex>` for a stream stored by `ingestStream` (size -1). */
   digest: string;
   size: number;
   offset: number;
   /** Another process is writing it right now. */
   active: boolean;
 }
+
+/** Prefix of the private ingest directories of `ingestStream` (digest not known in advance). */
+const TEMP_INGEST_PREFIX = '.tmp-';
 
 export type OpenWriterResult = { status: 'exists'; info: BlobInfo } | { status: 'writer'; writer: ContentWriter };
 
@@ -44,6 +50,12 @@ export class ContentStore {
   private ingestPaths(digest: string): IngestPaths {
     const { algorithm, hex } = parseDigest(digest);
     const dir = join(this.dir, 'ingest', `${algorithm}-${hex}`);
+    return { dir, data: join(dir, 'data'), meta: join(dir, 'meta.json'), lock: join(dir, 'lock') };
+  }
+
+  private tempIngestPaths(name: string): IngestPaths {
+    if (!/^\.tmp-[0-9]+-[0-9a-f]+$/.test(name)) throw new BerthError('EINVALID_ARGUMENT', `not a temporary ingest name: ${name}`);
+    const dir = join(this.dir, 'ingest', name);
     return { dir, data: join(dir, 'data'), meta: join(dir, 'meta.json'), lock: join(dir, 'lock') };
   }
 
@@ -113,6 +125,50 @@ export class ContentStore {
       throw e;
     }
     return w.commit();
+  }
+
+  /**
+   * Stores a stream whose digest is not known in advance (a layer being compressed while it
+   * is produced): the bytes go to a private ingest (`ingest/.tmp-<pid>-<random>/data`, flock'd
+   * like the others, so GC with `removeIngests` skips it while it is written and removes it
+   * if the process dies), are hashed on the way, and are published by fsync + rename under
+   * the digest they turned out to have. Nothing appears under `blobs/` unless the whole
+   * stream was read.
+   */
+  async ingestStream(source: AsyncIterable<Buffer | Uint8Array>, opts: { algorithm?: DigestAlgorithm; signal?: AbortSignal } = {}): Promise<BlobInfo & { created: boolean }> {
+    await this.init();
+    const dir = join(this.dir, 'ingest', `${TEMP_INGEST_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+    await mkdir(dir, { mode: 0o700 });
+    const lock = await acquireLock(join(dir, 'lock'));
+    try {
+      const data = join(dir, 'data');
+      const fh = await open(data, 'wx', 0o600);
+      const counter = new DigestCounter(opts.algorithm ?? 'sha256');
+      try {
+        for await (const raw of source) {
+          if (opts.signal?.aborted) throw new BerthError('EABORTED', 'cancelled while storing a blob', { cause: opts.signal.reason });
+          const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
+          counter.update(chunk);
+          let done = 0;
+          while (done < chunk.length) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
+        }
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      const info = { digest: counter.digest(), size: counter.bytes, created: false };
+      if (!(await this.stat(info.digest))) {
+        const blob = this.blobPath(info.digest);
+        await mkdir(join(blob, '..'), { recursive: true, mode: 0o700 });
+        await rename(data, blob);
+        await fsyncDir(join(blob, '..'));
+        info.created = true;
+      }
+      return info;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      lock.release();
+    }
   }
 
   /**
@@ -188,6 +244,14 @@ export class ContentStore {
   async ingests(): Promise<IngestStatus[]> {
     const out: IngestStatus[] = [];
     for (const name of await readdirOrEmpty(join(this.dir, 'ingest'))) {
+      if (name.startsWith(TEMP_INGEST_PREFIX)) {
+        // A blob of not-yet-known digest (ingestStream): reported under its directory name.
+        const paths = this.tempIngestPaths(name);
+        const probe = tryLockQuiet(paths.lock);
+        probe?.release();
+        out.push({ digest: name, size: -1, offset: await dataLength(paths.data), active: probe === undefined });
+        continue;
+      }
       const dash = name.indexOf('-');
       if (dash < 0) continue;
       const digest = `${name.slice(0, dash)}:${name.slice(dash + 1)}`;
@@ -207,7 +271,7 @@ export class ContentStore {
 
   /** Deletes the partial download of `digest` unless a writer holds it. Returns whether it did. */
   async removeIngest(digest: string): Promise<boolean> {
-    const paths = this.ingestPaths(digest);
+    const paths = digest.startsWith(TEMP_INGEST_PREFIX) ? this.tempIngestPaths(digest) : this.ingestPaths(digest);
     const lock = tryLockQuiet(paths.lock);
     if (!lock) return false;
     try {
@@ -225,6 +289,21 @@ export class ContentStore {
   async withLease<T>(fn: () => Promise<T>, opts: { signal?: AbortSignal } = {}): Promise<T> {
     await this.init();
     const lock = await acquireLock(join(this.dir, 'gc.lock'), { shared: true, ...(opts.signal ? { signal: opts.signal } : {}) });
+    try {
+      return await fn();
+    } finally {
+      lock.release();
+    }
+  }
+
+  /**
+   * Runs `fn` under the exclusive GC lock if no lease is active right now; returns undefined
+   * without running it otherwise (rollbacks that must not wait for someone else's pull).
+   */
+  async tryExclusive<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    await this.init();
+    const lock = tryLock(join(this.dir, 'gc.lock'));
+    if (!lock) return undefined;
     try {
       return await fn();
     } finally {

@@ -41,7 +41,31 @@ export type PushEvent =
   | { type: 'blob-retrying'; digest: string; attempt: number; reason: string }
   | { type: 'manifest-pushed'; ref: string; digest: string; size: number };
 
-export type ProgressEvent = PullEvent | PushEvent;
+/**
+ * Events of creating an image from layers (import, commit, build), of load, save and image
+ * copy between transports. Layer unpacking reuses pull's names so reporters render both.
+ */
+export type ArchiveEvent =
+  /** A source is being opened and its images listed (an archive, a layout, a registry). */
+  | { type: 'reading'; source: string }
+  /** createImage: layer `index` of the new ones is being compressed and stored. */
+  | { type: 'layer-storing'; index: number }
+  | { type: 'layer-stored'; index: number; digest: string; diffId: string; size: number }
+  /** A blob moves from the source to the destination (load, save, copy). */
+  | { type: 'blob-copying'; digest: string; size: number }
+  | { type: 'blob-copied'; digest: string }
+  /** The destination has the blob already. */
+  | { type: 'blob-skipped'; digest: string }
+  | { type: 'layer-extracting'; digest: string }
+  | { type: 'layer-complete'; digest: string }
+  | { type: 'layer-already-exists'; digest: string }
+  /** An image (manifest `digest`, config `id`) was written to a destination under `ref`. */
+  | { type: 'image-written'; ref: string; id: string; digest: string }
+  /** An image was recorded in the local store (docker's "Loaded image: NAME" / "Loaded image ID: ID"). */
+  | { type: 'image-loaded'; name?: string; id: string }
+  | { type: 'warning'; message: string };
+
+export type ProgressEvent = PullEvent | PushEvent | ArchiveEvent;
 
 export type EventSink<E> = (event: E) => void;
 

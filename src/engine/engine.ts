@@ -10,8 +10,12 @@ import { BerthError } from '../core/errors';
 import { ImageService, type ServicePullOptions } from '../images/service';
 import type { PullResult } from '../images/pull';
 import type { ImageRecord } from '../images/store';
+import type { ArchiveInput, CopyOptions, CopyResult, ImportInput, ImportOptions, LoadOptions, LoadedImage } from '../images/archive';
+import type { CreateImageOptions, CreatedImage } from '../images/create';
 import type { GcReport } from '../content/gc';
 import { openSnapshotter, SnapshotUnpackSink, type Snapshotter, type SnapshotterName } from '../snapshots';
+import { ContainerStore } from './containers/store';
+import { VolumeService } from './volumes/service';
 
 export const DEFAULT_STATE_ROOT = '/var/lib/berth';
 export const DEFAULT_RUN_ROOT = '/run/berth';
@@ -37,6 +41,8 @@ export class Engine {
   readonly root: string;
   readonly runRoot: string;
   readonly images: ImageService;
+  readonly containers: ContainerStore;
+  readonly volumes: VolumeService;
   private snapshotterInstance: Snapshotter | undefined;
 
   constructor(readonly options: EngineOptions = {}) {
@@ -47,6 +53,8 @@ export class Engine {
       ...(options.authFile ? { authFile: options.authFile } : {}),
       ...(options.insecureRegistries ? { insecureRegistries: options.insecureRegistries } : {}),
     });
+    this.containers = new ContainerStore(this.root);
+    this.volumes = new VolumeService(this.root, () => this.containers.list());
   }
 
   /** The snapshotter of this root, opened on first use. */
@@ -65,9 +73,30 @@ export class Engine {
     return this.images.pull(reference, { ...opts, sink: new SnapshotUnpackSink(this.snapshotter) });
   }
 
-  /** Whether a container uses the image (removal then needs force). Containers arrive later. */
-  imageInUse(_id: string): boolean {
-    return false;
+  /** A sink that unpacks layers into this root's snapshotter (images are runnable at once). */
+  unpackSink(): SnapshotUnpackSink {
+    return new SnapshotUnpackSink(this.snapshotter);
+  }
+
+  loadImages(input: ArchiveInput, opts: Omit<LoadOptions, 'sink'> = {}): Promise<LoadedImage[]> {
+    return this.images.load(input, { ...opts, sink: this.unpackSink() });
+  }
+
+  importImage(input: ImportInput, opts: Omit<ImportOptions, 'sink'> = {}): Promise<CreatedImage> {
+    return this.images.import(input, { ...opts, sink: this.unpackSink() });
+  }
+
+  copyImage(src: string, dst: string, opts: Omit<CopyOptions, 'sink'> = {}): Promise<CopyResult> {
+    return this.images.copy(src, dst, { ...opts, sink: this.unpackSink() });
+  }
+
+  createImage(opts: Omit<CreateImageOptions, 'sink'>): Promise<CreatedImage> {
+    return this.images.createImage({ ...opts, sink: this.unpackSink() });
+  }
+
+  /** Whether a container uses the image (removal then needs force). */
+  imageInUse(id: string): boolean {
+    return this.containers.list().some((c) => c.Image === id);
   }
 
   async removeImages(queries: string[], opts: { force?: boolean } = {}): Promise<ImageRemoval> {

@@ -5,7 +5,7 @@ export { pull, pullAllTags, DEFAULT_PULL_CONCURRENCY } from './pull';
 export type { PullOptions, PullResult } from './pull';
 export { push } from './push';
 export type { PushOptions, PushResult } from './push';
-export { ImageStore } from './store';
+export { ImageStore, isIdOnlyName, recordReference, recordDisplayName } from './store';
 export type { ImageRecord, ImageSummary, LayerRecord } from './store';
 export type { LayerInfo, LayerWriter, UnpackSink } from './unpack-sink';
 export * from './reference';
@@ -30,3 +30,9 @@ export { DockerConfigCredentials, StaticCredentials, defaultAuthFile } from './r
 export type { Credentials, CredentialStore } from './registry/credentials';
 export { parseWwwAuthenticate } from './registry/www-authenticate';
 export { readRegistriesConfig } from './registry/registries-config';
+export { createImage, imageNameFor } from './create';
+export type { CreateImageOptions, CreatedImage, ImageStores, NewLayerSource, ManifestFormat } from './create';
+export { parseChanges, applyChanges, applyChangeStrings, CHANGE_INSTRUCTIONS } from './config-changes';
+export type { ConfigChange, ChangeInstruction, RunConfig } from './config-changes';
+export type { LayerBlobCompression } from './layer-blob';
+export * from './archive';

@@ -8,13 +8,12 @@
  * from disk (through the same hashing and decompression), and the rest is requested with a
  * Range header; a connection that breaks mid-layer is re-requested from where it stopped.
  */
-import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { BerthError, errnoCode } from '../core/errors';
+import { Readable } from 'node:stream';
+import { BerthError } from '../core/errors';
 import type { PullEvent } from '../core/events';
 import type { ContentStore, ContentWriter } from '../content/store';
-import { DigestCounter, parseDigest } from '../content/digest';
-import { decompressStages, type ExpansionLimits } from './decompress';
+import type { ExpansionLimits } from './decompress';
+import { runLayerStream } from './layer-stream';
 import type { Compression } from './media-types';
 import type { LayerInfo, LayerWriter } from './unpack-sink';
 import type { RegistryClient, Repository } from './registry/client';
@@ -75,7 +74,7 @@ async function downloadInto(ctx: FetchContext, job: LayerJob, w: ContentWriter, 
   try {
     writer = makeWriter ? await makeWriter() : undefined;
     const source = Readable.from(downloadChunks(ctx, job, w), { objectMode: false });
-    const unpackedSize = await runLayerStream(ctx, job, source, () => w.received, writer);
+    const unpackedSize = await runJobStream(ctx, job, source, () => w.received, writer);
     w.verify();
     await w.commit();
     stored = true;
@@ -109,7 +108,7 @@ export async function unpackFromStore(ctx: FetchContext, job: LayerJob, makeWrit
   try {
     let read = 0;
     const source = (await ctx.content.openRead(digest)).on('data', (c: Buffer) => (read += c.length));
-    const unpackedSize = await runLayerStream(ctx, job, source, () => read, writer);
+    const unpackedSize = await runJobStream(ctx, job, source, () => read, writer);
     await writer.commit();
     committed = true;
     ctx.emit({ type: 'layer-complete', digest });
@@ -119,71 +118,21 @@ export async function unpackFromStore(ctx: FetchContext, job: LayerJob, makeWrit
   }
 }
 
-/**
- * Decompresses `source`, hashes the tar for the diff_id and hands it to the writer (or
- * discards it). Resolves with the tar's size once everything was read and the diff_id matched.
- */
-async function runLayerStream(ctx: FetchContext, job: LayerJob, source: Readable, compressedBytes: () => number, writer: LayerWriter | undefined): Promise<number> {
-  const what = `layer ${job.info.digest} of ${job.repo.domain}/${job.repo.path}`;
-  const diff = new DigestCounter(parseDigest(job.info.diffId).algorithm);
-  const hashing = new Transform({
-    transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
-      diff.update(chunk);
-      done(null, chunk);
-    },
+/** Decompresses, verifies the diff_id and feeds the writer (see layer-stream.ts). */
+function runJobStream(ctx: FetchContext, job: LayerJob, source: Readable, compressedBytes: () => number, writer: LayerWriter | undefined): Promise<number> {
+  const digest = job.info.digest;
+  return runLayerStream({
+    source,
+    compression: job.compression,
+    diffId: job.info.diffId,
+    limits: ctx.limits,
+    compressedBytes,
+    signal: ctx.signal,
+    what: `layer ${digest} of ${job.repo.domain}/${job.repo.path}`,
+    operation: 'pull',
+    writer,
+    onVerifying: () => ctx.emit({ type: 'layer-verifying', digest }),
   });
-  const out = new PassThrough();
-  const streams: NodeJS.ReadWriteStream[] = [...decompressStages(job.compression, ctx.limits, compressedBytes, what), hashing, out];
-  const piped = pipeline([source, ...streams], { signal: ctx.signal });
-  // When the sink fails, the pipeline is torn down because of it: report the sink's error.
-  // When the pipeline fails (network, corrupt data, limits), the sink sees that error too:
-  // report the pipeline's.
-  let sinkError: unknown;
-  const applied = writer
-    ? writer.apply(out).then(
-        () => void out.resume(), // a tar reader may stop at the end-of-archive blocks: hash the rest too
-        (e: unknown) => {
-          sinkError ??= e;
-          out.destroy(e instanceof Error ? e : new Error(String(e)));
-          throw e;
-        },
-      )
-    : Promise.resolve(void out.resume());
-  let pipeError: unknown;
-  const pipeFirst = piped.then(
-    () => undefined,
-    (e: unknown) => {
-      if (sinkError === undefined) pipeError = e;
-      throw e;
-    },
-  );
-  const [p, a] = await Promise.allSettled([pipeFirst, applied]);
-  if (ctx.signal.aborted) throw new BerthError('EABORTED', `pull cancelled during ${what}`, { cause: ctx.signal.reason });
-  if (p.status === 'rejected' && pipeError !== undefined) throw nameStreamError(pipeError, what, ctx.signal);
-  if (a.status === 'rejected') throw wrapSinkError(a.reason, what);
-  if (p.status === 'rejected') throw nameStreamError(p.reason, what, ctx.signal);
-  ctx.emit({ type: 'layer-verifying', digest: job.info.digest });
-  const actual = diff.digest();
-  if (actual !== job.info.diffId) {
-    throw new BerthError('EDIGEST', `${what}: uncompressed content does not match the image config's diff_id: expected ${job.info.diffId}, got ${actual}`, {
-      hint: 'the image is inconsistent (its config lists other layers than its manifest); nothing was stored',
-    });
-  }
-  return diff.bytes;
-}
-
-function wrapSinkError(e: unknown, what: string): BerthError {
-  if (e instanceof BerthError) return e;
-  return new BerthError('EINTERNAL', `unpacking ${what} failed: ${(e as Error).message}`, { cause: e });
-}
-
-function nameStreamError(e: unknown, what: string, signal: AbortSignal): unknown {
-  if (signal.aborted) return new BerthError('EABORTED', `pull cancelled during ${what}`, { cause: e });
-  if (e instanceof BerthError) return e;
-  const code = errnoCode(e);
-  if (code?.startsWith('Z_')) return new BerthError('EDIGEST', `${what} is not valid gzip data: ${(e as Error).message}`, { cause: e });
-  if (isConnectionError(e)) return new BerthError('ENETWORK', `download of ${what} failed: ${(e as Error).message}`, { cause: e, hint: 'pull again: the download resumes where it stopped' });
-  return e;
 }
 
 /**

@@ -13,6 +13,8 @@ export const MediaType = {
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  /** Uncompressed layer in a Docker manifest (what docker load / containerd write for uncompressed layers). */
+  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar',
   dockerLayerForeignGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
   dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
   dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
@@ -48,8 +50,28 @@ export function layerCompression(mt: string): Compression | undefined {
       return 'zstd';
     case MediaType.ociLayer:
     case MediaType.ociLayerNondistributable:
+    case MediaType.dockerLayer:
       return 'none';
     default:
       return undefined;
   }
+}
+
+/** The layer media type for a compression in an OCI or a Docker manifest. */
+export function layerMediaType(compression: Compression, format: 'oci' | 'docker'): string {
+  switch (compression) {
+    case 'gzip':
+      return format === 'oci' ? MediaType.ociLayerGzip : MediaType.dockerLayerGzip;
+    case 'zstd':
+      return MediaType.ociLayerZstd; // Docker's format has no zstd type; containerd and docker accept the OCI one
+    case 'none':
+      return format === 'oci' ? MediaType.ociLayer : MediaType.dockerLayer;
+  }
+}
+
+/** How a blob is compressed, from its first bytes (archives do not say). */
+export function sniffCompression(head: Buffer): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  return 'none';
 }

@@ -16,7 +16,7 @@ import { familiarString, formatReference, parseReference, repositoryName, type I
 import type { RegistryClient, Repository } from './registry/client';
 import { putManifest, startUpload, uploadBlob } from './registry/upload';
 import { Semaphore } from './semaphore';
-import type { ImageStore } from './store';
+import { recordReference, type ImageStore } from './store';
 
 export interface PushOptions {
   content: ContentStore;
@@ -51,8 +51,8 @@ export async function push(name: string, opts: PushOptions): Promise<PushResult>
   // Another repository of the same registry that this image came from can lend its blobs.
   const mountFrom: Repository | undefined = (await opts.images.list())
     .filter((r) => r.id === record.id)
-    .map((r) => parseReference(r.name, { defaultTag: false }))
-    .find((r) => r.domain === dest.domain && r.path !== dest.path);
+    .map((r) => recordReference(r.name))
+    .find((r): r is ImageReference => r !== undefined && r.domain === dest.domain && r.path !== dest.path);
   const reference = dest.tag ?? dest.digest ?? 'latest';
 
   return opts.content.withLease(async () => {

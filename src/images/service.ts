@@ -1,8 +1,10 @@
 /**
  * The image use cases the `berth` commands map onto (pull, push, images, tag, rmi, inspect,
- * history, image prune, login/logout, system df), over one state root:
+ * history, image prune, login/logout, system df, save, load, import, image copy), over one
+ * state root:
  *   <root>/content/   blobs and ingests (ContentStore)
  *   <root>/images/    image records (ImageStore)
+ *   <root>/tmp/       scratch space of archive operations (spooled input, decompressed layers)
  * Library code: it returns data and emits events; rendering is the caller's.
  */
 import { BerthError } from '../core/errors';
@@ -15,10 +17,19 @@ import { login, logout } from './login';
 import { MAX_MANIFEST_BYTES, parseManifestDocument, type ImageManifest } from './manifest';
 import { pull, pullAllTags, type PullOptions, type PullResult } from './pull';
 import { push, type PushOptions, type PushResult } from './push';
-import { familiarString, parseReference } from './reference';
 import { RegistryClient, type RegistryClientOptions } from './registry/client';
 import { DockerConfigCredentials, type Credentials } from './registry/credentials';
-import { ImageStore, type ImageRecord, type ImageSummary } from './store';
+import { ImageStore, recordDisplayName, recordReference, type ImageRecord, type ImageSummary } from './store';
+import { createImage, type CreateImageOptions, type CreatedImage } from './create';
+import { imageCopy, type CopyOptions, type CopyResult } from './archive/copy';
+import { importRootfs, type ImportInput, type ImportOptions } from './archive/import';
+import type { ArchiveInput } from './archive/input';
+import { loadImages, type LoadOptions } from './archive/load';
+import type { LoadedImage } from './archive/local-dest';
+import { saveImages, type SaveOptions, type SavedImage } from './archive/save';
+import type { ArchiveTarget } from './archive/tar-output';
+import type { ImageLocation } from './archive/transport';
+import { join } from 'node:path';
 
 export const DEFAULT_ROOT = '/var/lib/berth';
 
@@ -39,7 +50,7 @@ export interface InspectResult {
   record: ImageRecord;
   config: ImageConfig;
   manifest: ImageManifest;
-  /** Every name of the image. */
+  /** Every name of the image (none for an image known only by its id). */
   names: string[];
 }
 
@@ -100,7 +111,7 @@ export class ImageService {
     const config = await readImageConfig(this.content, record);
     const doc = parseManifestDocument(await this.content.readBlob(record.manifest.digest, MAX_MANIFEST_BYTES), record.manifest.mediaType, record.name);
     if (doc.kind !== 'manifest') throw new BerthError('EINTERNAL', `image record ${record.name} points at an index as its manifest`);
-    const names = (await this.images.list()).filter((r) => r.id === record.id).map((r) => r.name);
+    const names = (await this.images.list()).filter((r) => r.id === record.id && recordReference(r.name) !== undefined).map((r) => r.name);
     return { record, config, manifest: doc.manifest, names };
   }
 
@@ -128,18 +139,18 @@ export class ImageService {
       }
       if (byName) {
         const { removed, imageGone } = await this.images.removeName(record.name);
-        untagged.push(familiarString(parseReference(removed.name, { defaultTag: false })));
+        untagged.push(recordDisplayName(removed.name));
         if (imageGone) deleted.push(removed.id);
         continue;
       }
       const names = (await this.images.list()).filter((r) => r.id === record.id);
-      const tagged = names.filter((r) => parseReference(r.name, { defaultTag: false }).tag !== undefined);
+      const tagged = names.filter((r) => recordReference(r.name)?.tag !== undefined);
       if (tagged.length > 1 && !opts.force) {
-        throw new BerthError('ESTATE', `image ${q} is referenced by ${tagged.length} names (${tagged.map((r) => familiarString(parseReference(r.name))).join(', ')})`, {
+        throw new BerthError('ESTATE', `image ${q} is referenced by ${tagged.length} names (${tagged.map((r) => recordDisplayName(r.name)).join(', ')})`, {
           hint: 'remove it by name, or use --force to remove all names',
         });
       }
-      for (const r of await this.images.removeImage(record.id)) untagged.push(familiarString(parseReference(r.name, { defaultTag: false })));
+      for (const r of await this.images.removeImage(record.id)) if (recordReference(r.name)) untagged.push(recordDisplayName(r.name));
       deleted.push(record.id);
     }
     const gc = await collectImageGarbage(this.content, this.images);
@@ -177,6 +188,43 @@ export class ImageService {
       ...(this.options.authFile ? { authFile: this.options.authFile } : {}),
       ...(signal ? { signal } : {}),
     });
+  }
+
+  /** Scratch space of archive operations. */
+  get tmpRoot(): string {
+    return join(this.root, 'tmp');
+  }
+
+  /**
+   * A new image from a base and layers (import, commit, build); see create.ts. Pass the
+   * snapshotter's unpack sink as `sink` so the image can run at once.
+   */
+  createImage(opts: CreateImageOptions): Promise<CreatedImage> {
+    return createImage(this, opts);
+  }
+
+  /** `save IMAGE... [-o FILE]`: a docker-archive (or oci-archive) of local images. */
+  save(queries: string[], target: ArchiveTarget, opts: SaveOptions = {}): Promise<SavedImage[]> {
+    return saveImages({ ...this.stores(), tmpRoot: this.tmpRoot }, queries, target, opts);
+  }
+
+  /** `load [-i FILE]`: every image of a docker-archive / OCI archive (plain, gzip, zstd). */
+  load(input: ArchiveInput, opts: LoadOptions = {}): Promise<LoadedImage[]> {
+    return loadImages({ ...this.stores(), tmpRoot: this.tmpRoot }, input, opts);
+  }
+
+  /** `import SOURCE [NAME]`: a rootfs tarball (file, stream, http(s) URL) as a one-layer image. */
+  import(input: ImportInput, opts: ImportOptions = {}): Promise<CreatedImage> {
+    return importRootfs(this, input, opts);
+  }
+
+  /** `image copy SRC DST` between docker://, oci:, oci-archive:, docker-archive:, berth: */
+  copy(src: string | ImageLocation, dst: string | ImageLocation, opts: CopyOptions = {}): Promise<CopyResult> {
+    return imageCopy({ ...this.stores(), client: this.client, tmpRoot: this.tmpRoot }, src, dst, opts);
+  }
+
+  private stores(): { content: ContentStore; images: ImageStore } {
+    return { content: this.content, images: this.images };
   }
 
   logout(registry: string): Promise<boolean> {

@@ -29,7 +29,11 @@ export interface LayerRecord {
 }
 
 export interface ImageRecord {
-  /** Normalized reference: with a tag, or with only a digest (pulled by digest / left untagged). */
+  /**
+   * Normalized reference: with a tag, or with only a digest (pulled by digest / left
+   * untagged); or the image id itself (`sha256:<hex>`) for an image that never had a
+   * repository name (imported, loaded or committed without one; docker's `<none>:<none>`).
+   */
   name: string;
   /** What the name resolved to in the registry: an index or a manifest. */
   target: Descriptor;
@@ -139,6 +143,8 @@ export class ImageStore {
     return this.mutate((f) => {
       const old = f.images[record.name];
       f.images[record.name] = record;
+      // A name now names this image: its id-only record is subsumed.
+      if (!isIdOnlyName(record.name) && f.images[record.id]?.name === record.id) delete f.images[record.id];
       // A tag now names this image: a dangling `repo@digest` record of it in the repository is subsumed.
       if (isTagged(record.name)) {
         const repo = nameRepository(record.name);
@@ -198,8 +204,9 @@ export class ImageStore {
     const out: ImageSummary[] = [];
     for (const [id, records] of byId) {
       const first = records[0]!;
-      const repoTags = records.filter((r) => parseReference(r.name).tag !== undefined).map((r) => familiarString(r.name)).sort();
-      const repoDigests = [...new Set(records.map((r) => `${familiarName(parseReference(r.name))}@${r.target.digest}`))].sort();
+      const named = records.filter((r) => !isIdOnlyName(r.name));
+      const repoTags = named.filter((r) => isTagged(r.name)).map((r) => familiarString(r.name)).sort();
+      const repoDigests = [...new Set(named.map((r) => `${familiarName(parseReference(r.name))}@${r.target.digest}`))].sort();
       const sizes = first.layers.map((l) => f.diffSizes[l.diffId]);
       const summary: ImageSummary = {
         id,
@@ -263,18 +270,43 @@ export class ImageStore {
 
 function keepDangling(f: StoreFile, old: ImageRecord): void {
   if (Object.values(f.images).some((r) => r.id === old.id)) return;
+  if (isIdOnlyName(old.name)) {
+    f.images[old.name] = old;
+    return;
+  }
   const name = `${nameRepository(old.name)}@${old.target.digest}`;
   f.images[name] = { ...old, name };
 }
 
 /** `docker.io/library/busybox` of `docker.io/library/busybox:latest` or `...@sha256:...`. */
 function nameRepository(name: string): string {
+  if (isIdOnlyName(name)) return '';
   const r = parseReference(name, { defaultTag: false });
   return repositoryName(r);
 }
 
 function isTagged(name: string): boolean {
-  return parseReference(name, { defaultTag: false }).tag !== undefined;
+  return !isIdOnlyName(name) && parseReference(name, { defaultTag: false }).tag !== undefined;
+}
+
+/**
+ * Whether a record name is an image id: the record of an image without any repository name.
+ * (A reference never looks like `sha256:<hex>`: that would be repository "sha256" with a
+ * 64-character tag, and `formatReference` always adds the domain.)
+ */
+export function isIdOnlyName(name: string): boolean {
+  return isDigest(name);
+}
+
+/** The reference a record name stands for, or undefined for an id-only record. */
+export function recordReference(name: string): ImageReference | undefined {
+  return isIdOnlyName(name) ? undefined : parseReference(name, { defaultTag: false });
+}
+
+/** What to show for a record name: `busybox:latest`, `host/repo@sha256:...`, or the image id. */
+export function recordDisplayName(name: string): string {
+  const r = recordReference(name);
+  return r ? familiarName(r) + (r.tag ? `:${r.tag}` : r.digest ? `@${r.digest}` : '') : name;
 }
 
 function familiarString(name: string): string {

@@ -27,4 +27,10 @@ export interface LayerWriter {
 export interface UnpackSink {
   has(chainId: string): boolean;
   begin(layer: LayerInfo): Promise<LayerWriter>;
+  /**
+   * Removes a layer the caller committed through this sink moments ago, when the operation
+   * it belonged to failed later (a load whose next layer is corrupt): nothing of a failed
+   * load stays behind. A layer something else uses meanwhile is kept. Optional.
+   */
+  discard?(chainId: string): Promise<void>;
 }

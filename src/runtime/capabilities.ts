@@ -41,3 +41,20 @@ export function capabilityMasks(caps: Capabilities | undefined): CapabilityMasks
     ambient: capabilityMask(caps?.ambient, 'process.capabilities.ambient'),
   };
 }
+
+/**
+ * The kernel raises an ambient capability only if it is both permitted and inheritable.
+ * runc's own `runc spec` lists ambient capabilities without an inheritable set, and runc
+ * (through its capability library) ignores the failed raise, so such bundles run with an
+ * empty ambient set. We do the same, but say which capabilities were dropped.
+ */
+export function raisableAmbient(masks: CapabilityMasks, warn: (msg: string) => void): CapabilityMasks {
+  const raisable = masks.ambient & masks.permitted & masks.inheritable;
+  const dropped = masks.ambient & ~raisable;
+  if (dropped === 0n) return masks;
+  const names = Object.entries(CAPABILITY_NUMBERS)
+    .filter(([, n]) => (dropped >> BigInt(n)) & 1n)
+    .map(([name]) => name);
+  warn(`process.capabilities.ambient: ${names.join(', ')} not raised: an ambient capability must also be permitted and inheritable`);
+  return { ...masks, ambient: raisable };
+}

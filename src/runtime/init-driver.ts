@@ -53,6 +53,8 @@ export interface InitOptions {
   preserveFds?: number;
   noPivot?: boolean;
   noNewKeyring?: boolean;
+  /** Bring `lo` up in a new network namespace (engine containers; runc-compatible CLI: off). */
+  loopbackUp?: boolean;
   /** P stays, forwards signals, and exits with the container process's status. */
   foreground?: boolean;
   /** exec: host pid of the container's init, whose namespaces are joined. */
@@ -275,7 +277,7 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
       const how = ex ? (ex.code !== null ? `with status ${ex.code}` : `on signal ${ex.signal}`) : 'its channel';
       return fail(`berth-init exited ${how} while waiting for ${what}`);
     }
-    if (f.type === FRAME_ERROR) return fail(f.payload.toString('utf8'));
+    if (f.type === FRAME_ERROR) return fail(initErrorMessage(f.payload));
     return f;
   };
 
@@ -319,7 +321,7 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
       for (;;) {
         const f = await reader.next();
         if (f === null) break;
-        if (f.type === FRAME_ERROR) return await fail(f.payload.toString('utf8'));
+        if (f.type === FRAME_ERROR) return await fail(initErrorMessage(f.payload));
         if (f.type !== FRAME_SECCOMP) return await fail(`sync: unexpected frame ${f.type} from the exec process`);
         await forwardListener(cpid);
       }
@@ -366,6 +368,16 @@ export const spawnInit: InitLauncher = (req) => {
     release: () => child.unref(),
   };
 };
+
+/**
+ * berth-init reports "<step>: <detail>: <strerror> (<ERRNO>)" with C's capitalised strerror.
+ * We lower-case the errno text to read as Go's (and so runc's) does, because callers match
+ * it: the docker CLI picks exit status 127 or 126 for a failed start by a case-sensitive
+ * search for "no such file or directory" / "permission denied" in the runtime's error.
+ */
+export function initErrorMessage(payload: Buffer): string {
+  return payload.toString('utf8').replace(/: ([A-Z])([^:()]*) \((E[A-Z0-9]+)\)$/, (_m, first: string, rest: string, name: string) => `: ${first.toLowerCase()}${rest} (${name})`);
+}
 
 function hintFor(message: string): string | undefined {
   if (/^mount: .*open source/.test(message)) return 'check that the mount source exists on the host';

@@ -5,8 +5,12 @@ import { containerCgroup, type RuntimeContext } from './context';
 import { containerStatus, stateOf } from './status';
 import type { CgroupStats } from '../cgroups';
 
-export function containerState(ctx: RuntimeContext, id: string): ContainerState {
-  return stateOf(ctx, ctx.store.load(id));
+/** `state`: the OCI document plus the fields runc adds (rootfs, created, owner) that tools read. */
+export type StateOutput = ContainerState & { rootfs: string; created: string; owner: string };
+
+export function containerState(ctx: RuntimeContext, id: string): StateOutput {
+  const rec = ctx.store.load(id);
+  return { ...stateOf(ctx, rec), rootfs: rec.rootfs, created: rec.created, owner: rec.owner };
 }
 
 export interface ListEntry {

@@ -5,7 +5,7 @@ import { containerStatus, stateOf } from './status';
 import { waitForExit } from './process-info';
 import { runHooksBestEffort } from './hooks';
 import { existsSync } from 'node:fs';
-import type { ContainerRecord } from './state-store';
+import { validateId, type ContainerRecord } from './state-store';
 
 export async function killContainer(ctx: RuntimeContext, id: string, signal: number, all: boolean): Promise<void> {
   const rec = ctx.store.load(id);
@@ -37,9 +37,13 @@ function signalAll(ctx: RuntimeContext, rec: ContainerRecord, signal: number): v
 
 export async function deleteContainer(ctx: RuntimeContext, id: string, force: boolean): Promise<void> {
   if (!ctx.store.exists(id)) {
-    // A create killed between reserving the id and writing state.json leaves a bare directory.
-    if (force && existsSync(ctx.store.dir(id))) {
-      ctx.store.remove(id);
+    // --force of an id we do not know is a successful no-op, as in runc: containerd's shim
+    // and podman call `delete --force` after a failed create (when nothing is left) and
+    // treat an error there as a second failure. A create killed between reserving the id
+    // and writing state.json leaves a bare directory, which goes too.
+    if (force) {
+      validateId(id);
+      if (existsSync(ctx.store.dir(id))) ctx.store.remove(id);
       return;
     }
     ctx.store.load(id); // throws the not-found error
@@ -65,8 +69,14 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force: bo
         });
       }
     }
-    // Processes that outlived init (when the pid namespace is shared) still hold the cgroup.
+    // Processes that outlived init (when the pid namespace is shared) still hold the cgroup;
+    // thaw first if it is still frozen, or SIGKILL would wait for a thaw that never comes.
     if (cg.exists()) {
+      try {
+        if (cg.isFrozen()) await cg.thaw();
+      } catch {
+        /* no freezer */
+      }
       for (const p of cg.pids()) sendSignal(p, 9);
       await cg.destroy();
     }

@@ -120,6 +120,8 @@ export interface ParsedMountOptions {
   bind: boolean;
   idmap: boolean;
   recursiveIdmap: boolean;
+  /** "tmpcopyup" (runc extension): a tmpfs that starts with a copy of the image's directory. */
+  copyUp: boolean;
   /** Filesystem-specific options, comma-joined, or undefined. */
   data: string | undefined;
 }
@@ -129,7 +131,7 @@ export interface ParsedMountOptions {
  * (e.g. `mounts[3] (/data)`).
  */
 export function parseMountOptions(options: readonly string[] | undefined, where: string): ParsedMountOptions {
-  const r: ParsedMountOptions = { flags: 0, propagation: [], attrSet: 0n, attrClr: 0n, bind: false, idmap: false, recursiveIdmap: false, data: undefined };
+  const r: ParsedMountOptions = { flags: 0, propagation: [], attrSet: 0n, attrClr: 0n, bind: false, idmap: false, recursiveIdmap: false, copyUp: false, data: undefined };
   const data: string[] = [];
   for (const opt of options ?? []) {
     const flag = FLAG_OPTIONS[opt];
@@ -168,9 +170,8 @@ export function parseMountOptions(options: readonly string[] | undefined, where:
         r.recursiveIdmap = true;
         continue;
       case 'tmpcopyup':
-        throw new BerthError('EINVALID_CONFIG', `${where}: mount option "tmpcopyup" is not supported by berth`, {
-          hint: 'drop "tmpcopyup" (populate the tmpfs from the image yourself) or use runc/crun for this bundle',
-        });
+        r.copyUp = true;
+        continue;
       case '':
         throw new BerthError('EINVALID_CONFIG', `${where}: empty mount option`, { hint: 'remove the empty string from "options"' });
       default:

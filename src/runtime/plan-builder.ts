@@ -8,16 +8,18 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { BerthError } from '../core/errors';
 import type { Device, Hook, IdMapping, NamespaceType, RuntimeConfig } from '../spec/types';
-import { capabilityMasks } from './capabilities';
+import { capabilityMasks, raisableAmbient } from './capabilities';
 import { parseMountOptions, MS_BIND, MS_PRIVATE, MS_REC, MS_SHARED, MS_SLAVE, MS_UNBINDABLE } from './mount-options';
 import {
   MODE_CREATE,
   MODE_EXEC,
   MOUNT_BIND,
   MOUNT_CGROUP,
+  MOUNT_TMPCOPYUP,
   MOUNT_NORMAL,
   PF_FOREGROUND,
   PF_NEW_CGROUPNS,
+  PF_LOOPBACK_UP,
   PF_NO_NEW_KEYRING,
   PF_NO_NEW_PRIVS,
   PF_NO_PIVOT,
@@ -133,6 +135,10 @@ function planMounts(config: RuntimeConfig, bundle: string): PlanMount[] {
     if (bind) kind = MOUNT_BIND;
     else if (m.type === 'cgroup' || m.type === 'cgroup2') kind = MOUNT_CGROUP;
     if (o.idmap && !bind) throw invalid(`${where}: "idmap" is only supported on bind mounts`);
+    if (o.copyUp) {
+      if (m.type !== 'tmpfs' || bind) throw invalid(`${where}: "tmpcopyup" is only supported on tmpfs mounts`, 'drop "tmpcopyup" or make it a tmpfs mount');
+      kind = MOUNT_TMPCOPYUP;
+    }
     const pm: PlanMount = {
       destination: m.destination,
       kind,
@@ -191,7 +197,9 @@ function planDevices(config: RuntimeConfig): PlanDevice[] {
       type,
       major: d.major ?? 0,
       minor: d.minor ?? 0,
-      mode: d.fileMode ?? 0o666,
+      // Only the permission bits: the type comes from `type` (the validator checked that any
+      // type bits in fileMode agree with it).
+      mode: (d.fileMode ?? 0o666) & 0o7777,
       uid: d.uid ?? 0,
       gid: d.gid ?? 0,
       fallbackBind: isDefault,
@@ -224,7 +232,7 @@ export function buildPlan(opts: InitOptions, deps: PlanDeps = {}): Plan {
   if (proc.terminal) flags |= PF_TERMINAL;
   if (proc.noNewPrivileges) flags |= PF_NO_NEW_PRIVS;
 
-  const caps = proc.capabilities ? capabilityMasks(proc.capabilities) : undefined;
+  const caps = proc.capabilities ? raisableAmbient(capabilityMasks(proc.capabilities), warn) : undefined;
   const plan: Plan = {
     mode: exec ? MODE_EXEC : MODE_CREATE,
     flags,
@@ -304,6 +312,7 @@ export function buildPlan(opts: InitOptions, deps: PlanDeps = {}): Plan {
     else if (ns.type === 'cgroup') plan.flags |= PF_NEW_CGROUPNS; // C unshares it once in its cgroup
     else plan.cloneFlags |= flag;
   }
+  if (opts.loopbackUp && fresh.has('network')) plan.flags |= PF_LOOPBACK_UP;
   if (!fresh.has('mount')) {
     throw invalid('linux.namespaces: berth needs a new mount namespace ("type": "mount" without a path)', 'add {"type": "mount"}');
   }

@@ -21,10 +21,14 @@ export const PF_ROOT_READONLY = 1 << 3;
 export const PF_TERMINAL = 1 << 4;
 export const PF_NO_NEW_PRIVS = 1 << 5;
 export const PF_NEW_CGROUPNS = 1 << 6;
+/** Bring `lo` up in the new network namespace (the engine's containers; not the bare runtime). */
+export const PF_LOOPBACK_UP = 1 << 8;
 
 export const MOUNT_NORMAL = 0;
 export const MOUNT_BIND = 1;
 export const MOUNT_CGROUP = 2;
+/** tmpfs with "tmpcopyup": berth-init fills it from the image before attaching it. */
+export const MOUNT_TMPCOPYUP = 3;
 
 export const T = {
   MODE: 1, FLAGS: 2, CLONE_FLAGS: 3, NS_JOIN: 4, JOIN_PID: 5, TIMENS: 6, ROOTFS: 7, ROOTFS_PROPAGATION: 8,

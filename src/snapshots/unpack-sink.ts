@@ -55,6 +55,16 @@ export class SnapshotUnpackSink implements UnpackSink {
     }
   }
 
+  /** Removes a layer committed through this sink, unless a container or a child layer uses it. */
+  async discard(chainId: string): Promise<void> {
+    try {
+      await this.snapshotter.removeLayer(chainId);
+    } catch (e) {
+      if (e instanceof BerthError && (e.code === 'EIN_USE' || e.code === 'ENOT_FOUND')) return;
+      throw e;
+    }
+  }
+
   async begin(layer: LayerInfo): Promise<LayerWriter> {
     // Registered before the first await, so a child begun right after us finds us.
     const mine = pending();

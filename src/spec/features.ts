@@ -42,8 +42,8 @@ export const HOOK_NAMES = ['prestart', 'createRuntime', 'createContainer', 'star
 /**
  * The mount options of the runtime-spec's list (config-linux.md, "Mount options") that
  * runtime/mount-options.ts turns into mount(2)/mount_setattr(2) flags, propagation or
- * bind/idmap requests; anything else is passed to the filesystem as data (e.g. "size=64k").
- * "tmpcopyup" is in the spec's list but not supported, so it is not advertised.
+ * bind/idmap requests, plus "tmpcopyup" (tmpfs filled from the image, done by berth-init);
+ * anything else is passed to the filesystem as data (e.g. "size=64k").
  */
 export const MOUNT_OPTIONS = [
   'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'idmap',
@@ -53,7 +53,7 @@ export const MOUNT_OPTIONS = [
   'rnoatime', 'rnodev', 'rnodiratime', 'rnoexec', 'rnorelatime', 'rnostrictatime', 'rnosuid',
   'rnosymfollow', 'ro', 'rprivate', 'rrelatime', 'rro', 'rrw', 'rshared', 'rslave',
   'rstrictatime', 'rsuid', 'rsymfollow', 'runbindable', 'rw', 'shared', 'silent', 'slave',
-  'strictatime', 'suid', 'symfollow', 'sync', 'unbindable',
+  'strictatime', 'suid', 'symfollow', 'sync', 'tmpcopyup', 'unbindable',
 ];
 
 export function runtimeFeatures(): Features {

@@ -96,6 +96,9 @@ export const ROOTFS_PROPAGATIONS = [
 ] as const;
 export const PERSONALITY_DOMAINS = ['LINUX', 'LINUX32'] as const;
 export const DEVICE_TYPES = ['c', 'b', 'u', 'p'] as const;
+
+/** S_IFCHR, S_IFBLK, S_IFIFO: the st_mode type bits of each device type. */
+export const DEVICE_FILE_TYPE_BITS: Record<(typeof DEVICE_TYPES)[number], number> = { c: 0o020000, u: 0o020000, b: 0o060000, p: 0o010000 };
 export const DEVICE_RULE_TYPES = ['a', 'c', 'b'] as const;
 export const MEMORY_POLICY_MODES = [
   'MPOL_DEFAULT',
@@ -240,11 +243,21 @@ const device = z
     path: absolutePath,
     major: int64.optional(),
     minor: int64.optional(),
-    fileMode: int().min(0).max(0o7777).optional(),
+    // Permission bits, optionally with the file-type bits of `type` (podman passes the whole
+    // st_mode of the host node, e.g. 0o20666, and runc accepts that).
+    fileMode: int().min(0).max(0o177777).optional(),
     uid: uint32.optional(),
     gid: uint32.optional(),
   })
   .superRefine((d, ctx) => {
+    const typeBits = (d.fileMode ?? 0) & ~0o7777;
+    if (typeBits !== 0 && typeBits !== DEVICE_FILE_TYPE_BITS[d.type]) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['fileMode'],
+        message: `file-type bits 0o${typeBits.toString(8)} do not match type "${d.type}" (expected none or 0o${DEVICE_FILE_TYPE_BITS[d.type].toString(8)})`,
+      });
+    }
     if (d.type === 'p') return;
     for (const k of ['major', 'minor'] as const) {
       if (d[k] === undefined) {

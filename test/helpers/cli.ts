@@ -25,7 +25,7 @@ export class BerthCli {
     this.runRoot = join(this.root, 'run');
   }
 
-  run(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliResult {
+  run(args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliResult {
     const r: SpawnSyncReturns<string> = spawnSync(BERTH, ['--root', this.root, '--runroot', this.runRoot, ...args], {
       encoding: 'utf8',
       input: opts.input ?? '',
@@ -36,7 +36,7 @@ export class BerthCli {
   }
 
   /** Runs and fails the test with the full output when the exit status is not 0. */
-  ok(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): string {
+  ok(args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): string {
     const r = this.run(args, opts);
     if (r.code !== 0) throw new Error(`berth ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
     return r.stdout;

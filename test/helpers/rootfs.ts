@@ -46,3 +46,18 @@ export function tempDir(name: string): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), `berth-${name.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 40)}-`));
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
+
+/**
+ * A busybox root filesystem as an uncompressed tar at `tarPath`, the input `podman import` and
+ * `docker import` turn into an image (there are no public images here). Returns `tarPath`.
+ */
+export function makeBusyboxImageTar(tarPath: string): string {
+  const tmp = tempDir('image-rootfs');
+  try {
+    const rootfs = makeBusyboxRootfs(join(tmp.path, 'rootfs'));
+    execFileSync('tar', ['--numeric-owner', '-C', rootfs, '-cf', tarPath, '.'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } finally {
+    tmp.cleanup();
+  }
+  return tarPath;
+}

@@ -31,6 +31,20 @@ export function runtimeBinary(): string {
   return wanted;
 }
 
+/** This checkout's berth-runtime, whatever BERTH_TEST_RUNTIME says (for interop tests). */
+export const BERTH_RUNTIME = join(REPO, 'bin', 'berth-runtime');
+
+/** Why this checkout's berth-runtime cannot run here (not built, not root, no busybox), or undefined. */
+export function berthSkipReason(): string | undefined {
+  if (!existsSync(join(REPO, 'dist', 'berth-runtime.js'))) return 'bin/berth-runtime needs dist/berth-runtime.js: run `npm run build`';
+  if (!existsSync(join(REPO, 'build', 'Release', 'berth-init'))) return 'build/Release/berth-init missing: run `npm run install`';
+  const broken = runtimeUnusable(BERTH_RUNTIME);
+  if (broken) return broken;
+  if (!busyboxAvailable()) return 'busybox (/bin/busybox from busybox-static) not installed';
+  if (process.getuid?.() !== 0) return 'needs root';
+  return undefined;
+}
+
 /** Base name of the runtime under test ("runc", "berth-runtime"), for runtime-specific expectations. */
 export function runtimeName(): string {
   return basename(runtimeBinary());
@@ -69,16 +83,16 @@ export function skipReason(opts: { checker?: boolean } = {}): string | undefined
   return undefined;
 }
 
-let probed: { bin: string; problem: string | undefined } | undefined;
-/** Runs `BIN --version` once: a binary that cannot even do that (e.g. not built) counts as missing. */
+const probed = new Map<string, string | undefined>();
+/** Runs `BIN --version` once per binary: one that cannot even do that (e.g. not built) counts as missing. */
 function runtimeUnusable(bin: string): string | undefined {
-  if (probed?.bin !== bin) {
+  if (!probed.has(bin)) {
     const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 30_000 });
     const problem =
       r.status === 0 ? undefined : `runtime ${bin} is not usable: \`--version\` exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout || String(r.error ?? '')).trim().slice(0, 200)}`;
-    probed = { bin, problem };
+    probed.set(bin, problem);
   }
-  return probed.problem;
+  return probed.get(bin);
 }
 
 export interface RtResult {
@@ -99,6 +113,12 @@ export interface RtOptions {
   extraFds?: number[];
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /**
+   * Where the runtime's stdout goes (default: a file per call). A container created without a
+   * terminal inherits it, so passing a file the test owns lets it read what the container
+   * printed after `start`.
+   */
+  stdoutFile?: string;
 }
 
 export interface CreateOptions {
@@ -110,13 +130,16 @@ export interface CreateOptions {
 export class RuntimeSession {
   readonly root: string;
   readonly scratch: string;
+  /** The runtime this session drives (default: the one under test, see runtimeBinary). */
+  readonly binary: string;
   private readonly prefix: string;
   private readonly ids = new Set<string>();
   private readonly pids = new Set<number>();
   private readonly bundles: Bundle[] = [];
   private calls = 0;
 
-  constructor(testName: string) {
+  constructor(testName: string, opts: { binary?: string } = {}) {
+    this.binary = opts.binary ?? runtimeBinary();
     this.prefix = sanitize(testName).slice(0, 32);
     this.scratch = mkdtempSync(join(tmpdir(), `berth-rt-${this.prefix}-`));
     this.root = join(this.scratch, 'root');
@@ -165,15 +188,15 @@ export class RuntimeSession {
    */
   rt(args: string[], opts: RtOptions = {}): RtResult {
     const n = ++this.calls;
-    const outPath = join(this.scratch, `call-${n}.out`);
+    const outPath = opts.stdoutFile ?? join(this.scratch, `call-${n}.out`);
     const errPath = join(this.scratch, `call-${n}.err`);
     const inPath = join(this.scratch, `call-${n}.in`);
     if (opts.input !== undefined) writeFileSync(inPath, opts.input);
-    const out = openSync(outPath, 'w');
+    const out = openSync(outPath, opts.stdoutFile ? 'a' : 'w');
     const err = openSync(errPath, 'w');
     const stdin = opts.input !== undefined ? openSync(inPath, 'r') : 'ignore';
     try {
-      const r = spawnSync(runtimeBinary(), ['--root', this.root, ...args], {
+      const r = spawnSync(this.binary, ['--root', this.root, ...args], {
         stdio: [stdin, out, err, ...(opts.extraFds ?? [])],
         timeout: opts.timeoutMs ?? 60_000,
         killSignal: 'SIGKILL',
@@ -199,7 +222,7 @@ export class RuntimeSession {
   /** Like rt() but throws (with both streams) when the runtime exits non-zero. */
   rtOk(args: string[], opts: RtOptions = {}): RtResult {
     const r = this.rt(args, opts);
-    if (r.code !== 0) throw new Error(`${runtimeName()} ${args.join(' ')} exited ${r.code}${r.timedOut ? ' (timed out)' : ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    if (r.code !== 0) throw new Error(`${basename(this.binary)} ${args.join(' ')} exited ${r.code}${r.timedOut ? ' (timed out)' : ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
     return r;
   }
 
@@ -312,8 +335,8 @@ export class RuntimeSession {
 }
 
 /** A session whose cleanup runs after the test (registered with t.after). */
-export function session(t: { name: string; after: (fn: () => Promise<void> | void) => void }): RuntimeSession {
-  const s = new RuntimeSession(t.name);
+export function session(t: { name: string; after: (fn: () => Promise<void> | void) => void }, opts: { binary?: string } = {}): RuntimeSession {
+  const s = new RuntimeSession(t.name, opts);
   t.after(() => s.cleanup());
   return s;
 }
@@ -352,7 +375,8 @@ export function cgroupHostPaths(cgroupsPath: string): Record<string, string> {
   return paths;
 }
 
-function removeCgroupTree(dir: string): void {
+/** rmdir of a cgroup directory and its children, deepest first; busy ones (with tasks) stay. */
+export function removeCgroupTree(dir: string): void {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) removeCgroupTree(p);
@@ -419,7 +443,7 @@ export async function waitUntil(cond: () => boolean, timeoutMs: number): Promise
   return cond();
 }
 
-function sanitize(s: string): string {
+export function sanitize(s: string): string {
   return s.replace(/[^a-zA-Z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').toLowerCase() || 'test';
 }
 

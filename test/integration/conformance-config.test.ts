@@ -5,9 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { session, skipReason, berthOnly, cgroupHostPaths, type RuntimeSession } from '../helpers/runtime';
+import { session, skipReason, berthOnly, cgroupHostPaths, removeCgroupTree, type RuntimeSession } from '../helpers/runtime';
 import { OUT, readyThenSleep, sh, type Bundle, type CheckerReport, type OpenResult, type StatResult, type SyscallResult } from '../helpers/bundle';
 import type { RuntimeConfig } from '../../src/spec/types';
 
@@ -233,6 +233,17 @@ test('config: ambient capabilities reach a non-root process', { skip }, async (t
   assert.deepEqual(r.caps.effective.names, ['CAP_NET_RAW']);
 });
 
+test('config: ambient capabilities missing from inheritable are not raised, and the container still runs', { skip }, async (t) => {
+  // `runc spec` writes exactly this: ambient = permitted, no inheritable set.
+  const s = session(t);
+  const r = await reportWith(s, 'ambient-not-inh', (cfg) => {
+    const set = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
+    cfg.process!.capabilities = { bounding: set, permitted: set, effective: set, ambient: set };
+  });
+  assert.deepEqual(r.caps.ambient.names, []);
+  assert.deepEqual(sorted(r.caps.effective.names), ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE']);
+});
+
 test('config: user with additionalGids and umask', { skip }, async (t) => {
   const s = session(t);
   const r = await reportWith(s, 'user', (cfg) => {
@@ -348,19 +359,22 @@ test('config: linux.devices are created with type, numbers and mode', { skip }, 
   const b = await runChecks(
     s,
     'devices',
-    { 'stat.json': 'berth-checker stat /dev/fuse /dev/custom-null', 'write.json': 'berth-checker open-write /dev/custom-null' },
+    { 'stat.json': 'berth-checker stat /dev/fuse /dev/custom-null /dev/typed-zero', 'write.json': 'berth-checker open-write /dev/custom-null' },
     (cfg) => {
       cfg.linux!.devices = [
         { type: 'c', path: '/dev/fuse', major: 10, minor: 229, fileMode: 0o640, uid: 0, gid: 0 },
         { type: 'c', path: '/dev/custom-null', major: 1, minor: 3, fileMode: 0o666 },
+        // fileMode with the node's type bits too, as podman writes it (st_mode of the host node).
+        { type: 'c', path: '/dev/typed-zero', major: 1, minor: 5, fileMode: 0o20644 },
       ];
       cfg.linux!.resources!.devices = [...cfg.linux!.resources!.devices!, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }];
     },
   );
-  const [fuse, custom] = b.readJson<StatResult[]>('stat.json');
+  const [fuse, custom, typed] = b.readJson<StatResult[]>('stat.json');
   assert.equal(fuse!.type, 'char');
   assert.deepEqual([fuse!.major, fuse!.minor, fuse!.mode], [10, 229, '0640']);
   assert.deepEqual([custom!.major, custom!.minor, custom!.mode], [1, 3, '0666']);
+  assert.deepEqual([typed!.type, typed!.major, typed!.minor, typed!.mode], ['char', 1, 5, '0644']);
   assert.equal(b.readJson<OpenResult>('write.json').ok, true);
 });
 
@@ -397,6 +411,67 @@ test('config: tmpfs and read-only bind mounts', { skip }, async (t) => {
   const [scratchStat, dataStat] = b.readJson<StatResult[]>('stat.json');
   assert.equal(scratchStat!.mode, '1777');
   assert.equal(dataStat!.readonly, true);
+});
+
+test(
+  'config: with --systemd-cgroup, cgroupsPath "slice:prefix:name" is the cgroup /slice/prefix-name.scope',
+  { skip: skip ?? berthOnly('runc needs a running systemd for --systemd-cgroup') },
+  async (t) => {
+    // What podman (cgroup_manager = "systemd") and containerd (SystemdCgroup) pass.
+    const s = session(t);
+    const slice = `berth-conformance-${process.pid}.slice`;
+    t.after(() => {
+      for (const dir of Object.values(cgroupHostPaths(slice))) if (existsSync(dir)) removeCgroupTree(dir);
+    });
+    const { id, bundle } = s.bundle('systemd', (cfg) => {
+      cfg.process!.args = readyThenSleep();
+      cfg.linux!.cgroupsPath = `${slice}:berth:x`;
+      cfg.linux!.resources = { ...cfg.linux!.resources, pids: { limit: 33 } };
+    });
+    const c = s.rt(['--systemd-cgroup', 'create', '--bundle', bundle.dir, id]);
+    s.track(id);
+    assert.equal(c.code, 0, c.stderr);
+    s.rtOk(['--systemd-cgroup', 'start', id]);
+    await bundle.waitForOut('ready');
+    const pid = s.stateOk(id).pid!;
+    const pids = cgroupHostPaths(`/${slice}/berth-x.scope`).pids!;
+    assert.equal(readFileSync(join(pids, 'pids.max'), 'utf8').trim(), '33');
+    assert.ok(readFileSync(join(pids, 'cgroup.procs'), 'utf8').split('\n').includes(String(pid)), 'the init process is in the scope');
+    s.rtOk(['--systemd-cgroup', 'delete', '--force', id]);
+    assert.ok(!existsSync(pids), 'delete removes the scope cgroup');
+  },
+);
+
+test('config: a tmpfs with tmpcopyup starts with the image\'s files, and writes stay in the tmpfs', { skip }, async (t) => {
+  // runc's extension, used by podman for --tmpfs and for the tmpfs mounts of --read-only.
+  const s = session(t);
+  const b = await runChecks(
+    s,
+    'tmpcopyup',
+    {
+      'report.json': 'berth-checker report',
+      'seed.txt': '{ cat /seed/top.txt /seed/sub/deep.txt; readlink /seed/link; stat -c "%a %u:%g" /seed /seed/sub /seed/sub/deep.txt; }',
+      'write.txt': '{ echo changed > /seed/top.txt && echo new > /seed/new.txt && echo written; }',
+    },
+    (cfg, bundle) => {
+      const seed = join(bundle.rootfs, 'seed');
+      mkdirSync(join(seed, 'sub'), { recursive: true });
+      writeFileSync(join(seed, 'top.txt'), 'top\n');
+      writeFileSync(join(seed, 'sub', 'deep.txt'), 'deep\n');
+      symlinkSync('/etc/passwd', join(seed, 'link'));
+      chmodSync(join(seed, 'sub'), 0o750);
+      chmodSync(seed, 0o751);
+      chownSync(join(seed, 'sub', 'deep.txt'), 123, 456);
+      cfg.mounts!.push({ destination: '/seed', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'rprivate', 'nosuid', 'nodev', 'tmpcopyup'] });
+    },
+  );
+  const seedMount = b.readJson<CheckerReport>('report.json').mounts.find((m) => m.mount_point === '/seed');
+  assert.equal(seedMount?.fstype, 'tmpfs');
+  // The tmpfs root takes the image directory's mode (not tmpfs's default 1777), as with runc.
+  assert.equal(b.readOut('seed.txt'), 'top\ndeep\n/etc/passwd\n751 0:0\n750 0:0\n644 123:456\n');
+  assert.equal(b.readOut('write.txt'), 'written\n');
+  assert.equal(readFileSync(join(b.rootfs, 'seed', 'top.txt'), 'utf8'), 'top\n', 'the image\'s file is untouched');
+  assert.ok(!existsSync(join(b.rootfs, 'seed', 'new.txt')), 'new files live in the tmpfs only');
 });
 
 test('config: cgroup memory and pids limits apply to the container\'s cgroup', { skip }, async (t) => {

@@ -61,6 +61,26 @@ test('errors: a missing executable fails at create (or at start) and leaves noth
   assert.deepEqual(s.leftovers(id, undefined, bundle.rootfs), []);
 });
 
+// The docker CLI turns a failed start into exit status 127 or 126 only when the runtime's
+// message contains Go's (lower-case) errno text, matched case-sensitively: so these wordings
+// are part of the runtime's interface, not cosmetics.
+for (const [what, args, expected] of [
+  ['a missing executable', ['/no/such/binary'], /no such file or directory|executable file not found/],
+  ['a command not in PATH', ['no-such-command'], /no such file or directory|executable file not found/],
+  ['a file that is not executable', ['/etc/passwd'], /permission denied/],
+] as const) {
+  test(`errors: create with ${what} says so in Go's errno words (docker maps them to 127/126)`, { skip }, (t) => {
+    const s = session(t);
+    const { id, bundle } = s.bundle('exe-words', (cfg) => {
+      cfg.process!.args = [...args];
+    });
+    const r = s.createContainer(id, bundle.dir);
+    assert.notEqual(r.code, 0, `create with ${what} must fail`);
+    assert.match(r.stderr, expected);
+    assert.deepEqual(s.leftovers(id, undefined, bundle.rootfs), []);
+  });
+}
+
 test('errors: create with malformed config.json fails and leaves nothing', { skip }, (t) => {
   const s = session(t);
   const { id, bundle } = s.bundle('malformed');

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { session, skipReason, processAlive, processesRootedAt, waitUntil, runtimeName } from '../helpers/runtime';
 import { readyThenSleep, sh, OUT } from '../helpers/bundle';
@@ -61,6 +61,20 @@ test('lifecycle: create -> created with pid, start -> running, exit -> stopped, 
   const d = s.rt(['delete', id]);
   assert.equal(d.code, 0, d.stderr);
   assert.deepEqual(s.leftovers(id, created.pid), []);
+});
+
+test('lifecycle: state also carries rootfs, created and owner, as runc prints them', { skip }, (t) => {
+  // Not in the OCI state schema, but runc prints them and clients (go-runc's State) read them.
+  const s = session(t);
+  const { id, bundle } = s.bundle('state-extra');
+  const before = Date.now();
+  assert.equal(s.createContainer(id, bundle.dir).code, 0);
+  const st = s.stateOk(id) as ContainerState & { rootfs?: string; created?: string; owner?: string };
+  assert.equal(st.rootfs, bundle.rootfs);
+  assert.equal(typeof st.owner, 'string');
+  const created = Date.parse(st.created ?? '');
+  assert.ok(Number.isFinite(created), `created is an RFC 3339 time: ${st.created}`);
+  assert.ok(created >= before - 1000 && created <= Date.now() + 1000, 'created is the time of create (same clock)');
 });
 
 for (const signal of ['TERM', 'SIGTERM', '15', 'USR1', '10']) {
@@ -215,13 +229,24 @@ for (const verb of [['state'], ['start'], ['kill', '#', 'KILL'], ['delete'], ['p
   });
 }
 
-test('lifecycle: delete --force of an unknown id succeeds quietly or fails cleanly', { skip }, (t) => {
-  // runc treats a missing container under --force as success; either way nothing may be left.
+test('lifecycle: delete --force of an unknown id succeeds quietly', { skip }, (t) => {
+  // runc treats a missing container under --force as success, and containerd's shim and
+  // podman rely on it: they call `delete --force` after a failed create and log the error.
   const s = session(t);
   const id = s.newId('nope');
   const r = s.deleteForce(id);
-  assert.ok(!r.timedOut);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr.trim(), '');
   assert.deepEqual(s.leftovers(id), []);
+});
+
+test('lifecycle: delete --force of a bare state directory (an interrupted create) removes it', { skip }, (t) => {
+  const s = session(t);
+  const id = s.newId('half');
+  mkdirSync(join(s.root, id), { recursive: true });
+  const r = s.deleteForce(id);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(!existsSync(join(s.root, id)), 'the directory is gone');
 });
 
 test('lifecycle: create --pid-file writes the init pid', { skip }, async (t) => {

@@ -113,7 +113,7 @@ test('init: a failing create (missing mount source) reports the step and leaves 
     (e: unknown) => {
       assert.ok(e instanceof BerthError);
       assert.equal(e.code, 'EINIT');
-      assert.match(e.message, /^mount: \/data: open source .*does-not-exist: No such file or directory \(ENOENT\)$/);
+      assert.match(e.message, /^mount: \/data: open source .*does-not-exist: no such file or directory \(ENOENT\)$/);
       return true;
     },
   );
@@ -129,7 +129,7 @@ test('init: a missing executable fails create, and an exec error is reported', {
   let cpid = 0;
   await assert.rejects(
     startInit({ mode: 'create', id: 'noexe', config: cfg, rootfs: sb.rootfs, execFifo: sb.fifo }, { onPid: async (p) => void (cpid = p) }),
-    /exec: \/no\/such\/program: No such file or directory \(ENOENT\)/,
+    /exec: \/no\/such\/program: no such file or directory \(ENOENT\)/,
   );
   assert.ok(await waitGone(cpid));
   // and a cwd that escapes through a symlink is refused
@@ -230,4 +230,16 @@ test('init: the pty master goes to the console socket (SCM_RIGHTS) with consoleS
   assert.equal(r.status, 0);
   assert.match(out, /^name=\/dev\/pts\/0$/m);
   assert.match(out, /^33 99\r$/m);
+});
+
+test('init: loopbackUp brings lo up in a new network namespace (and only when asked)', { skip }, async (t) => {
+  const sb = sandbox('loopback');
+  t.after(() => sb.cleanup());
+  // IFF_UP is bit 0 of the interface flags.
+  const script = 'echo $(( $(cat /sys/class/net/lo/flags) & 1 ))';
+  const up = await createStartWait(sb, baseConfig(sb.rootfs, script), { loopbackUp: true });
+  assert.equal(up.status, 0, up.stdout);
+  assert.equal(up.stdout.trim(), '1');
+  const down = await createStartWait(sb, baseConfig(sb.rootfs, script));
+  assert.equal(down.stdout.trim(), '0', 'the bare runtime leaves lo as the kernel made it (as runc)');
 });

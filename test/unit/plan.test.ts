@@ -1,7 +1,7 @@
 /** Plan encoding and the OCI -> plan mapping (mount options, capabilities, rlimits). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodePlan, readRecords, PLAN_MAGIC, PLAN_VERSION, T, M, D, MODE_CREATE, MOUNT_BIND, MOUNT_CGROUP, PF_NEW_CGROUPNS, PF_ROOT_READONLY } from '../../src/runtime/plan';
+import { encodePlan, readRecords, PLAN_MAGIC, PLAN_VERSION, T, M, D, MODE_CREATE, MOUNT_BIND, MOUNT_CGROUP, MOUNT_TMPCOPYUP, PF_NEW_CGROUPNS, PF_ROOT_READONLY } from '../../src/runtime/plan';
 import { buildPlan, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS, idMapFiles } from '../../src/runtime/plan-builder';
 import {
   parseMountOptions,
@@ -32,7 +32,7 @@ import {
   MOUNT_ATTR__ATIME,
   MOUNT_ATTR_NOATIME,
 } from '../../src/runtime/mount-options';
-import { capabilityMask, capabilityMasks } from '../../src/runtime/capabilities';
+import { capabilityMask, capabilityMasks, raisableAmbient } from '../../src/runtime/capabilities';
 import { parseProcLimits, planRlimits, RLIM_INFINITY } from '../../src/runtime/rlimits';
 import { BerthError } from '../../src/core/errors';
 import type { RuntimeConfig } from '../../src/spec/types';
@@ -125,8 +125,8 @@ test('plan: config errors name the field', () => {
   c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== 'uts');
   assert.throws(() => buildPlan(opts(c), { hostHardLimits: noLimits }), /hostname: setting it needs a new UTS namespace/);
   const d = config();
-  d.mounts!.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup'] });
-  assert.throws(() => buildPlan(opts(d), { hostHardLimits: noLimits }), (e: unknown) => e instanceof BerthError && /mounts\[3\] \(\/t\): mount option "tmpcopyup" is not supported/.test(e.message));
+  d.mounts!.push({ destination: '/t', type: 'bind', source: '/tmp', options: ['rbind', 'tmpcopyup'] });
+  assert.throws(() => buildPlan(opts(d), { hostHardLimits: noLimits }), (e: unknown) => e instanceof BerthError && /mounts\[3\] \(\/t\): "tmpcopyup" is only supported on tmpfs mounts/.test(e.message));
   const e = config();
   e.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW' };
   assert.deepEqual(buildPlan(opts(e), { hostHardLimits: noLimits, compileSeccomp: () => ({ filter: Buffer.alloc(8), flags: 2 }) }).seccomp, { filter: Buffer.alloc(8), flags: 2 });
@@ -141,6 +141,11 @@ test('plan: devices are skipped for a bind-mounted /dev; linux.devices override 
   const devs = buildPlan(opts(d), { hostHardLimits: noLimits }).devices;
   assert.equal(devs.find((x) => x.path === '/dev/null')!.mode, 0o600);
   assert.equal(devs.find((x) => x.path === '/dev/fifo')!.type, 0o010000);
+  const withType = config();
+  withType.linux!.devices = [{ type: 'c', path: '/dev/fuse', major: 10, minor: 229, fileMode: 0o20640 }];
+  const fuse = buildPlan(opts(withType), { hostHardLimits: noLimits }).devices.find((x) => x.path === '/dev/fuse')!;
+  assert.equal(fuse.mode, 0o640, 'the type bits of fileMode are dropped; the type comes from "type"');
+  assert.equal(fuse.type, 0o020000);
 });
 
 test('plan: user namespace id maps', () => {
@@ -187,7 +192,19 @@ test('mount options: propagation, recursive attributes, idmap, data', () => {
   assert.ok(parseMountOptions(['idmap'], 'm').idmap);
   assert.equal(parseMountOptions(['nosuid', 'mode=755', 'size=65536k'], 'm').data, 'mode=755,size=65536k');
   assert.equal(parseMountOptions([], 'm').data, undefined);
-  assert.throws(() => parseMountOptions(['tmpcopyup'], 'mounts[0] (/x)'), /mounts\[0\] \(\/x\): mount option "tmpcopyup"/);
+  const copyUp = parseMountOptions(['rw', 'nosuid', 'tmpcopyup', 'size=1m'], 'm');
+  assert.ok(copyUp.copyUp);
+  assert.equal(copyUp.data, 'size=1m', 'tmpcopyup is not passed to the filesystem');
+});
+
+test('plan: a tmpfs with tmpcopyup is its own mount kind, with its options', () => {
+  const c = config();
+  c.mounts!.push({ destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'rprivate', 'nosuid', 'nodev', 'tmpcopyup', 'mode=755'] });
+  const m = buildPlan(opts(c), { hostHardLimits: noLimits }).mounts.at(-1)!;
+  assert.equal(m.kind, MOUNT_TMPCOPYUP);
+  assert.equal(m.flags, MS_NOSUID | MS_NODEV);
+  assert.equal(m.data, 'mode=755');
+  assert.deepEqual(m.propagation, [MS_PRIVATE | MS_REC]);
 });
 
 test('capabilities: names to masks', () => {
@@ -197,6 +214,23 @@ test('capabilities: names to masks', () => {
   assert.throws(() => capabilityMask(['CAP_NOPE'], 'process.capabilities.bounding'), /process.capabilities.bounding: unknown capability "CAP_NOPE"/);
   const m = capabilityMasks({ bounding: ['CAP_SYS_ADMIN'], ambient: ['CAP_NET_RAW'] });
   assert.deepEqual(m, { bounding: 1n << 21n, effective: 0n, inheritable: 0n, permitted: 0n, ambient: 1n << 13n });
+});
+
+test('capabilities: ambient keeps only what is permitted and inheritable, and says what it dropped', () => {
+  const warnings: string[] = [];
+  const m = capabilityMasks({
+    permitted: ['CAP_KILL', 'CAP_NET_RAW', 'CAP_CHOWN'],
+    inheritable: ['CAP_NET_RAW', 'CAP_CHOWN'],
+    ambient: ['CAP_KILL', 'CAP_NET_RAW', 'CAP_AUDIT_WRITE'],
+  });
+  const r = raisableAmbient(m, (w) => warnings.push(w));
+  assert.equal(r.ambient, 1n << 13n, 'only CAP_NET_RAW is both permitted and inheritable');
+  assert.equal(r.permitted, m.permitted);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /CAP_KILL, CAP_AUDIT_WRITE not raised/);
+  const quiet: string[] = [];
+  raisableAmbient(capabilityMasks({ permitted: ['CAP_KILL'], inheritable: ['CAP_KILL'], ambient: ['CAP_KILL'] }), (w) => quiet.push(w));
+  assert.deepEqual(quiet, []);
 });
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units

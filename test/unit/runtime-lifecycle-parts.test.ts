@@ -8,6 +8,7 @@ import { parseBytes, parseUser, parseIntFlag } from '../../src/cli/parse';
 import { mergeResources } from '../../src/runtime/resources';
 import { StateStore, validateId, writeFileAtomic } from '../../src/runtime/state-store';
 import { runHook, runHooks } from '../../src/runtime/hooks';
+import { initErrorMessage } from '../../src/runtime/init-driver';
 import { readProcStat, isSameProcessAlive } from '../../src/runtime/process-info';
 import { BerthError } from '../../src/core/errors';
 
@@ -109,4 +110,12 @@ test('process identity uses the start time', () => {
   assert.equal(isSameProcessAlive(process.pid, st!.startTime), true);
   assert.equal(isSameProcessAlive(process.pid, st!.startTime + 1), false);
   assert.equal(isSameProcessAlive(2 ** 22 + 12345, undefined), false);
+});
+
+test('init errors: the errno text reads as Go writes it (lower case), the rest is untouched', () => {
+  const msg = (s: string) => initErrorMessage(Buffer.from(s));
+  assert.equal(msg('exec: /x: No such file or directory (ENOENT)'), 'exec: /x: no such file or directory (ENOENT)');
+  assert.equal(msg('exec: /etc/passwd: Permission denied (EACCES)'), 'exec: /etc/passwd: permission denied (EACCES)');
+  assert.equal(msg('mount: /Data: Operation not permitted (EPERM)'), 'mount: /Data: operation not permitted (EPERM)');
+  assert.equal(msg('sync: expected frame 3, got 4'), 'sync: expected frame 3, got 4', 'messages without errno stay as they are');
 });

@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { BerthError } from '../../core/errors';
 import type { ContainerConfig, HealthConfig, HostConfig, MountSpec } from '../../engine/docker-types';
+import type { CreateRequest } from '../../engine/containers/request';
 import { parseDeviceFlag, parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from '../../engine/parse/mounts';
 import { parseExpose, parsePublish } from '../../engine/parse/ports';
 import {
@@ -246,18 +247,6 @@ function cgroupnsMode(v: string | undefined): HostConfig['CgroupnsMode'] {
   if (v === undefined) return '';
   if (v === 'host' || v === 'private') return v;
   throw invalidFlag('--cgroupns', v, 'private or host');
-}
-
-/** What `run`/`create` asked for, in the engine's shapes. */
-export interface CreateRequest {
-  name?: string;
-  image?: string;
-  rootfs?: string;
-  config: ContainerConfig;
-  hostConfig: HostConfig;
-  pull: 'always' | 'missing' | 'never';
-  platform?: string;
-  networkAliases: string[];
 }
 
 /**

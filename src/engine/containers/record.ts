@@ -88,6 +88,8 @@ export interface BerthSection {
   stoppedByUser?: boolean;
   /** The image reference the user asked for (docker keeps it in Config.Image). */
   imageRef?: string;
+  /** Anonymous volumes made for this container: target path -> volume name. */
+  anonymousVolumes?: Record<string, string>;
 }
 
 export interface ContainerRecord {

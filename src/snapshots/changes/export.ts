@@ -20,7 +20,8 @@ import { TarWriter, type TarWriteEntry } from '../tar/writer';
 import type { ChangesArchive } from '../types';
 import type { ChangeOp } from './ops';
 
-function readXattrs(sys: Sys, path: string): Map<string, Buffer> | undefined {
+/** xattrs of `path` (not following a final symlink), without overlayfs' own; undefined where unsupported. */
+export function readXattrs(sys: Sys, path: string): Map<string, Buffer> | undefined {
   let names: string[];
   try {
     names = sys.llistxattr(path);

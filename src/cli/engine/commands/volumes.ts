@@ -1,0 +1,98 @@
+/** volume create / ls / inspect / rm / prune, with docker's flags and output. */
+import { Command } from 'commander';
+import { BerthError } from '../../../core/errors';
+import type { VolumeFilter } from '../../../engine/volumes/service';
+import { parseKeyValue, parseLabel } from '../../../engine/parse/values';
+import { humanSize } from '../../format/human';
+import { formatRows } from '../../format/template';
+import { collect } from '../../parse';
+import type { CliEnv } from '../env';
+import { confirm } from '../prompt';
+import { eachOf } from '../each';
+
+function volumeFilter(filters: string[]): VolumeFilter {
+  const f: VolumeFilter = {};
+  for (const raw of filters) {
+    const [k, v] = parseKeyValue('--filter', raw);
+    if (k === 'dangling') {
+      if (!['true', 'false', '1', '0'].includes(v)) throw new BerthError('EINVALID_ARGUMENT', `invalid filter "${raw}"`, { hint: 'use dangling=true or dangling=false' });
+      f.dangling = v === 'true' || v === '1';
+    } else if (k === 'name') (f.name ??= []).push(v);
+    else if (k === 'label') (f.label ??= []).push(v);
+    else if (k === 'driver') (f.driver ??= []).push(v);
+    else throw new BerthError('EINVALID_ARGUMENT', `invalid filter "${k}"`, { hint: 'volume filters: dangling=true|false, name=, label=KEY[=VALUE], driver=' });
+  }
+  return f;
+}
+
+export function registerVolumeCommands(program: Command, env: CliEnv): void {
+  const volume = program.command('volume').description('manage volumes');
+  volume
+    .command('create')
+    .argument('[name]', 'volume name (random when omitted)')
+    .option('--name <name>', 'volume name')
+    .option('-d, --driver <driver>', 'volume driver (local)', 'local')
+    .option('-l, --label <KEY=VALUE>', 'metadata', collect, [])
+    .option('-o, --opt <KEY=VALUE>', 'driver options', collect, [])
+    .description('create a volume')
+    .action((name: string | undefined, o: { name?: string; driver: string; label: string[]; opt: string[] }) => {
+      if (o.driver !== 'local') throw new BerthError('EINVALID_ARGUMENT', `volume driver "${o.driver}" is not available`, { hint: 'use the local driver' });
+      if (name && o.name && name !== o.name) throw new BerthError('EINVALID_ARGUMENT', `conflicting names "${name}" and --name "${o.name}"`);
+      const labels = Object.fromEntries(o.label.map(parseLabel));
+      const opts = Object.fromEntries(o.opt.map((x) => parseKeyValue('--opt', x)));
+      env.out.write(`${env.engine().volumes.create(name ?? o.name, labels, opts).Name}\n`);
+    });
+  volume
+    .command('ls')
+    .alias('list')
+    .option('-f, --filter <filter>', 'dangling=true|false, name=, label=, driver=', collect, [])
+    .option('--format <template>', "Go template, 'table TEMPLATE' or 'json'")
+    .option('-q, --quiet', 'only names')
+    .description('list volumes')
+    .action((o: { filter: string[]; format?: string; quiet?: boolean }) => {
+      const vols = env.engine().volumes.list(volumeFilter(o.filter));
+      if (o.quiet) return void env.out.write(vols.map((v) => `${v.Name}\n`).join(''));
+      const rows = vols.map((v) => ({ Name: v.Name, Driver: v.Driver, Mountpoint: v.Mountpoint, Scope: v.Scope, CreatedAt: v.CreatedAt, Labels: Object.entries(v.Labels).map(([k, x]) => `${k}=${x}`).join(',') }));
+      env.out.write(formatRows(o.format ?? 'table {{.Driver}}\t{{.Name}}', rows, { headers: { Name: 'VOLUME NAME', Driver: 'DRIVER', Mountpoint: 'MOUNTPOINT', Scope: 'SCOPE', CreatedAt: 'CREATED', Labels: 'LABELS' } }));
+    });
+  volume
+    .command('inspect')
+    .argument('<names...>')
+    .option('-f, --format <template>', 'Go template')
+    .description('detailed information on volumes (JSON)')
+    .action((names: string[], o: { format?: string }) => {
+      const docs = names.map((n) => {
+        const v = env.engine().volumes.inspect(n);
+        return { CreatedAt: v.CreatedAt, Driver: v.Driver, Labels: v.Labels, Mountpoint: v.Mountpoint, Name: v.Name, Options: v.Options, Scope: v.Scope };
+      });
+      env.out.write(o.format ? formatRows(o.format, docs, { headers: {} }) : `${JSON.stringify(docs, null, 4)}\n`);
+    });
+  volume
+    .command('rm')
+    .alias('remove')
+    .argument('<names...>')
+    .option('-f, --force', 'also remove volumes of stopped containers; ignore missing ones')
+    .description('remove volumes')
+    .action((names: string[], o: { force?: boolean }) =>
+      eachOf(env, names, (n) => {
+        if (env.engine().volumes.remove(n, { force: o.force === true })) env.out.write(`${n}\n`);
+      }),
+    );
+  volume
+    .command('prune')
+    .option('-a, --all', 'all unused volumes, not just anonymous ones')
+    .option('-f, --force', 'do not ask for confirmation')
+    .option('--filter <filter>', 'label=...', collect, [])
+    .option('--dry-run', 'list what would be removed and remove nothing')
+    .description('remove unused volumes')
+    .action(async (o: { all?: boolean; force?: boolean; filter: string[]; dryRun?: boolean }) => {
+      if (!o.force && !o.dryRun) {
+        const what = o.all ? 'all local volumes not used by at least one container' : 'anonymous local volumes not used by at least one container';
+        if (!(await confirm(env, `WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `))) return;
+      }
+      const r = env.engine().volumes.prune({ all: o.all === true, dryRun: o.dryRun === true, filter: volumeFilter(o.filter) });
+      if (r.deleted.length) env.out.write(`${o.dryRun ? 'Would delete' : 'Deleted'} Volumes:\n${r.deleted.join('\n')}\n\n`);
+      env.out.write(`Total ${o.dryRun ? 'reclaimable' : 'reclaimed'} space: ${humanSize(r.reclaimed)}\n`);
+    });
+  for (const c of [volume, ...volume.commands]) c.exitOverride();
+}

@@ -1,0 +1,158 @@
+/**
+ * `create`: everything a container needs before it can start, in an order that can be
+ * rolled back at every step: image (pulled when the policy says so), merged configuration,
+ * a checked OCI spec (so bad flags fail now, not at start), the record and its name, the
+ * writable snapshot, and volumes (with image content copied into new ones).
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { BerthError, errnoCode } from '../../core/errors';
+import type { PullEvent } from '../../core/events';
+import { readImageConfig } from '../../images/history';
+import type { ImageRecord } from '../../images/store';
+import type { CreateRequest } from './request';
+import type { Engine } from '../engine';
+import { mergeImageConfig, type ImageRunConfig } from '../spec/image-merge';
+import { buildOciSpec, processArgs } from '../spec/oci';
+import { copyUp } from '../volumes/copy-up';
+import { planMounts, volumeNeeds } from './mounts';
+import { initialState, type ContainerRecord } from './record';
+import { newContainerId } from './store';
+import { CONTAINER_NAME_RE, randomName } from './names';
+
+export interface CreateOptions {
+  onPullEvent?: (e: PullEvent) => void;
+}
+
+/** Paths of a container's files in the state root. */
+export function containerFiles(engine: Engine, id: string): { dir: string; log: string; hosts: string; hostname: string; resolvConf: string } {
+  const dir = engine.containers.containerDir(id);
+  return { dir, log: join(dir, `${id}-json.log`), hosts: join(dir, 'hosts'), hostname: join(dir, 'hostname'), resolvConf: join(dir, 'resolv.conf') };
+}
+
+async function imageFor(engine: Engine, req: CreateRequest, opts: CreateOptions): Promise<{ image?: ImageRecord; run: ImageRunConfig | undefined }> {
+  if (req.rootfs) {
+    let st;
+    try {
+      st = statSync(req.rootfs);
+    } catch (e) {
+      throw new BerthError('EINVALID_ARGUMENT', `--rootfs ${req.rootfs}: ${errnoCode(e) === 'ENOENT' ? 'no such directory' : String(e)}`, { hint: 'give the path of an exploded root filesystem' });
+    }
+    if (!st.isDirectory()) throw new BerthError('EINVALID_ARGUMENT', `--rootfs ${req.rootfs} is not a directory`, { hint: 'give the path of an exploded root filesystem' });
+    return { run: undefined };
+  }
+  const ref = req.image!;
+  const image = await engine.imageForRun(ref, req.pull, (r) =>
+    engine.pullImage(r, { ...(req.platform ? { platform: req.platform } : {}), ...(opts.onPullEvent ? { onEvent: opts.onPullEvent } : {}) }),
+  );
+  const config = await readImageConfig(engine.images.content, image);
+  return { image, run: (config.config ?? undefined) as ImageRunConfig | undefined };
+}
+
+function pickName(engine: Engine, requested: string | undefined): string {
+  if (requested !== undefined) {
+    if (!CONTAINER_NAME_RE.test(requested)) {
+      throw new BerthError('EINVALID_ARGUMENT', `invalid container name "${requested}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`, { hint: 'choose a name such as web-1' });
+    }
+    return requested;
+  }
+  for (let i = 0; i < 20; i++) {
+    const n = randomName();
+    try {
+      engine.containers.resolve(n);
+    } catch {
+      return n;
+    }
+  }
+  return `${randomName()}_${Date.now() % 1000}`;
+}
+
+export async function createContainer(engine: Engine, req: CreateRequest, opts: CreateOptions = {}): Promise<ContainerRecord> {
+  const { image, run } = await imageFor(engine, req, opts);
+  const config = mergeImageConfig(run, req.config);
+  if (req.image) config.Image = req.image;
+  const args = processArgs(config);
+  const id = newContainerId();
+  const name = pickName(engine, req.name);
+  // Build the spec once now, with stand-in paths, so that invalid options fail at create.
+  buildOciSpec({
+    id, config, hostConfig: req.hostConfig, rootfs: '/', user: { uid: 0, gid: 0, additionalGids: [], home: '/' },
+    cgroupsPath: '/berth/check', cgroupV2: false, seccomp: undefined,
+  });
+  const files = containerFiles(engine, id);
+  const rec: ContainerRecord = {
+    Id: id,
+    Name: `/${name}`,
+    Created: new Date().toISOString(),
+    Path: args[0]!,
+    Args: args.slice(1),
+    State: initialState(),
+    Image: image?.id ?? '',
+    ResolvConfPath: files.resolvConf,
+    HostnamePath: files.hostname,
+    HostsPath: files.hosts,
+    LogPath: req.hostConfig.LogConfig?.Type === 'none' ? '' : files.log,
+    RestartCount: 0,
+    Driver: req.rootfs ? 'rootfs' : engine.snapshotter.name,
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    Config: config,
+    HostConfig: req.hostConfig,
+    Mounts: [],
+    NetworkSettings: { SandboxKey: '', Ports: {}, Networks: {}, IPAddress: '', Gateway: '', MacAddress: '' },
+    Berth: {
+      runtime: req.hostConfig.Runtime || 'berth',
+      ...(req.rootfs ? { rootfs: resolve(req.rootfs) } : { snapshotKey: id }),
+      ...(image ? { chainId: image.layers[image.layers.length - 1]?.chainId } : {}),
+      ...(req.image ? { imageRef: req.image } : {}),
+      anonymousVolumes: {},
+    },
+  };
+  engine.containers.create(rec);
+  const createdVolumes: string[] = [];
+  try {
+    if (rec.Berth.snapshotKey) await engine.snapshotter.prepare(id, rec.Berth.chainId, { container: id });
+    const needs = volumeNeeds(config, req.hostConfig);
+    let rootfs: string | undefined;
+    try {
+      for (const need of needs) {
+        const { volume, created } = engine.volumes.store.create(need.name === undefined ? {} : { name: need.name });
+        if (created) createdVolumes.push(volume.Name);
+        if (need.name === undefined) rec.Berth.anonymousVolumes![need.target] = volume.Name;
+        if (created && !need.noCopy) {
+          rootfs ??= rec.Berth.rootfs ?? (await engine.snapshotter.mount(id));
+          copyUp(rootfs, need.target, volume.Mountpoint);
+        }
+      }
+    } finally {
+      if (rootfs && rec.Berth.snapshotKey) await engine.snapshotter.unmount(id);
+    }
+    rec.Mounts = planMounts(rec, rec.Berth.anonymousVolumes ?? {}, engine.volumes.store, (n) => engine.containers.resolve(n)).map((m) => m.point);
+    engine.containers.save(rec);
+    return rec;
+  } catch (e) {
+    await rollback(engine, rec, createdVolumes);
+    throw e;
+  }
+}
+
+async function rollback(engine: Engine, rec: ContainerRecord, volumes: string[]): Promise<void> {
+  if (rec.Berth.snapshotKey && engine.snapshotter.active(rec.Berth.snapshotKey)) {
+    await engine.snapshotter.removeActive(rec.Berth.snapshotKey).catch(() => undefined);
+  }
+  for (const v of volumes) {
+    try {
+      engine.volumes.store.remove(v);
+    } catch {
+      /* best effort: a volume created here and already gone */
+    }
+  }
+  engine.containers.remove(rec);
+}
+
+/** Whether a path given as --rootfs still exists (a removed rootfs makes start fail clearly). */
+export function rootfsExists(rec: ContainerRecord): boolean {
+  return rec.Berth.rootfs === undefined || existsSync(rec.Berth.rootfs);
+}
