@@ -135,6 +135,8 @@ napi_value js_mount_overlay(napi_env env, napi_callback_info info);             
 napi_value js_socketpair(napi_env env, napi_callback_info info);                 /* fdpass.c */
 napi_value js_recv_fd(napi_env env, napi_callback_info info);
 napi_value js_send_fd(napi_env env, napi_callback_info info);
+napi_value js_dup_fd(napi_env env, napi_callback_info info);                      /* tty.c */
+napi_value js_set_window_size(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -153,6 +155,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"socketpair", NULL, js_socketpair, NULL, NULL, NULL, napi_default, NULL},
     {"recvFd", NULL, js_recv_fd, NULL, NULL, NULL, napi_default, NULL},
     {"sendFd", NULL, js_send_fd, NULL, NULL, NULL, napi_default, NULL},
+    {"dupFd", NULL, js_dup_fd, NULL, NULL, NULL, napi_default, NULL},
+    {"setWindowSize", NULL, js_set_window_size, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

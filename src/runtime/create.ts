@@ -11,7 +11,7 @@ import { BerthError } from '../core/errors';
 import { loadBundle } from '../spec/validate';
 // Node opens every file with O_CLOEXEC (libuv does), so no fd of ours leaks into berth-init.
 import { sys } from '../sys';
-import { startInit, type InitHandle } from './init-driver';
+import { startInit, type InitHandle, type InitLauncher } from './init-driver';
 import { containerCgroup, type RuntimeContext } from './context';
 import { readProcStat } from './process-info';
 import { runHooks } from './hooks';
@@ -35,6 +35,8 @@ export interface CreateOptions {
   loopbackUp?: boolean;
   /** `run` without --detach: berth-init's first stage stays to report the exit status. */
   foreground?: boolean;
+  /** Who starts berth-init (default: this process; the engine passes berth-shim's). */
+  launcher?: InitLauncher;
 }
 
 export async function createContainer(
@@ -92,6 +94,7 @@ export async function createContainer(
           loopbackUp: opts.loopbackUp ?? false,
           foreground: opts.foreground ?? false,
           warn: ctx.warn,
+          ...(opts.launcher ? { launcher: opts.launcher } : {}),
         },
         {
           onPid: async (p) => {

@@ -20,8 +20,12 @@
  * For exec there is no READY: the channel is close-on-exec in C, so EOF without ERROR means
  * execve succeeded. Whatever fails, no process is left behind: P and C are SIGKILLed before
  * the returned promise rejects.
+ *
+ * Who starts P is pluggable (`InitOptions.launcher`): by default Node spawns it (the runtime
+ * CLI); the engine has berth-shim spawn it, so that the container process ends up a child of
+ * its monitor (src/engine/shim). The protocol on the sync channel is the same either way.
  */
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
 import { chmodSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
@@ -61,7 +65,42 @@ export interface InitOptions {
   warn?: (msg: string) => void;
   /** Precompiled linux.seccomp (e.g. cached by the engine); compiled with src/seccomp when absent. */
   seccomp?: SeccompProgram;
+  /** Starts P; default: spawned by this process (`spawnInit`). */
+  launcher?: InitLauncher;
 }
+
+/** What a launcher must arrange for P. */
+export interface InitLaunchRequest {
+  /** fd number of the sync channel in P (always 3 + preserveFds). */
+  syncFd: number;
+  /** Our end of the seccomp listener socketpair's far side, to become fd syncFd + 1 in P. */
+  listenerFd?: number;
+  /** fds 0..2 of P (and so of the container process), when the caller chose them. */
+  stdio?: Array<'inherit' | number>;
+  preserveFds: number;
+  foreground: boolean;
+}
+
+export interface InitExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** P could not be started at all. */
+  error?: Error;
+}
+
+/** A started P, as the driver needs it. */
+export interface LaunchedInit {
+  /** Our end of the sync channel. */
+  sync: Socket;
+  /** Resolves when P has exited (or could not start). */
+  exited: Promise<InitExit>;
+  /** SIGKILL P, if it still runs (the driver's failure path). */
+  kill(): void;
+  /** The container is set up: let P (and whatever holds it) outlive this process. */
+  release(): void;
+}
+
+export type InitLauncher = (req: InitLaunchRequest) => LaunchedInit;
 
 export interface InitHandlers {
   /** C exists but has done nothing yet: put it in its cgroup here. */
@@ -106,13 +145,13 @@ export function frame(type: number, payload: Buffer | string = Buffer.alloc(0)):
   return Buffer.concat([hdr, body]);
 }
 
-interface Frame {
+export interface Frame {
   type: number;
   payload: Buffer;
 }
 
 /** Turns the socket's byte stream into a queue of frames; `next()` yields null at EOF. */
-class FrameReader {
+export class FrameReader {
   private buf = Buffer.alloc(0);
   private readonly frames: Frame[] = [];
   private ended = false;
@@ -196,38 +235,34 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
     // its 0622 creation mode intended before the umask took its share.
     chmodSync(opts.execFifo, 0o622);
   }
-  const stdio: StdioOptions = [...(opts.stdio ?? ['inherit', 'inherit', 'inherit'])];
-  for (let fd = 3; fd < syncFd; fd++) stdio.push(fd);
-  stdio.push('pipe');
-  if (listenerSock) stdio.push(listenerSock[1]);
-
-  let child: ChildProcess;
+  let child: LaunchedInit;
   try {
-    child = spawn(initBinaryPath(), [], {
-      stdio,
-      // P's environment carries only the channel's fd; the container's comes from the plan.
-      env: { _BERTH_SYNC_FD: String(syncFd) },
-      argv0: 'berth-init',
+    child = (opts.launcher ?? spawnInit)({
+      syncFd,
+      ...(listenerSock ? { listenerFd: listenerSock[1] } : {}),
+      ...(opts.stdio ? { stdio: opts.stdio } : {}),
+      preserveFds: preserve,
+      foreground: opts.foreground ?? false,
     });
+  } catch (e) {
+    if (listenerSock) closeSync(listenerSock[0]);
+    throw e;
   } finally {
-    // P has its own copy now (or spawn failed): ours would keep the pair open forever.
+    // P has its own copy now (or was not started): ours would keep the pair open forever.
     if (listenerSock) closeSync(listenerSock[1]);
   }
   const closeListenerSock = (): void => {
     if (listenerSock) closeSync(listenerSock[0]);
     listenerSock = undefined;
   };
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
-    child.once('error', (error) => resolve({ code: null, signal: null, error }));
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  const sock = child.stdio[syncFd] as Socket;
+  const exited = child.exited;
+  const sock = child.sync;
   const reader = new FrameReader(sock);
   let cpid: number | undefined;
 
   const fail = async (message: string, cause?: unknown): Promise<never> => {
     kill(cpid);
-    kill(child.pid);
+    child.kill();
     sock.destroy();
     closeListenerSock();
     await exited;
@@ -299,7 +334,7 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
   // Success: the CLI may exit while the container lives on.
   sock.destroy();
   closeListenerSock();
-  if (!opts.foreground) child.unref();
+  if (!opts.foreground) child.release();
   const pid = cpid;
   return {
     pid,
@@ -309,6 +344,30 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
     },
   };
 }
+
+/** The default launcher: this process spawns berth-init with the caller's stdio. */
+export const spawnInit: InitLauncher = (req) => {
+  const stdio: StdioOptions = [...(req.stdio ?? ['inherit', 'inherit', 'inherit'])];
+  for (let fd = 3; fd < req.syncFd; fd++) stdio.push(fd);
+  stdio.push('pipe');
+  if (req.listenerFd !== undefined) stdio.push(req.listenerFd);
+  const child = spawn(initBinaryPath(), [], {
+    stdio,
+    // P's environment carries only the channel's fd; the container's comes from the plan.
+    env: { _BERTH_SYNC_FD: String(req.syncFd) },
+    argv0: 'berth-init',
+  });
+  const exited = new Promise<InitExit>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, signal: null, error }));
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return {
+    sync: child.stdio[req.syncFd] as Socket,
+    exited,
+    kill: () => kill(child.pid),
+    release: () => child.unref(),
+  };
+};
 
 /**
  * berth-init reports "<step>: <detail>: <strerror> (<ERRNO>)" with C's capitalised strerror.

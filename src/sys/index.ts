@@ -54,6 +54,11 @@ export interface Sys {
    * first sendmsg only) and closes the connection; ETIMEDOUT after `timeoutMs`.
    */
   sendFd(path: string, data: Buffer, fd: number, timeoutMs: number): void;
+  /** fcntl(F_DUPFD_CLOEXEC): a second fd for the same open file (e.g. a pty master read and
+   * written by two Node streams, each of which closes its own fd). */
+  dupFd(fd: number): number;
+  /** ioctl(TIOCSWINSZ) on a terminal (a pty master: the container's terminal size). */
+  setWindowSize(fd: number, rows: number, cols: number): void;
 }
 
 /** 0: new mount API, falling back to mount(2) on kernels without `lowerdir+`; 1: new API only; 2: mount(2) only. */
