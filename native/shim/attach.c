@@ -7,8 +7,10 @@
  * (the engine started the container: health checks begin). A client that disconnects just
  * goes away; the container does not notice. Formats: PROTOCOL.md.
  *
- * A client that stops reading gets its output queued up to a limit, then is disconnected:
- * one stalled reader must neither block the container nor grow the shim without bound.
+ * Backpressure as docker's: while a client has more than HIGH_WATER bytes queued, the
+ * container's output is not read (it blocks in write, the log waits too), so a slow reader
+ * still gets every byte. A client that takes nothing for STALL_MS while it holds the
+ * container up is disconnected: one stalled reader must not freeze a container forever.
  * While the container does not read its stdin, clients that send stdin are not read.
  */
 #include "shim.h"
@@ -20,12 +22,15 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #define ATTACH_SOCK "attach.sock"
-#define OUT_LIMIT (1u << 20)
+#define HIGH_WATER (256u << 10)
+#define LOW_WATER (64u << 10)
+#define STALL_MS 5000
 
 enum { MSG_HELLO = 1, MSG_STDIN = 2, MSG_STDIN_CLOSE = 3, MSG_RESIZE = 4, MSG_STARTED = 5, MSG_ATTACHED = 0x80 };
 enum { WANT_STDOUT = 1, WANT_STDERR = 2, WANT_STDIN = 4 };
@@ -46,6 +51,8 @@ struct client {
   size_t smalllen;
   char *out;
   size_t outlen, outcap;
+  int blocked; /* over HIGH_WATER: the container's output waits for this client */
+  long long last_progress_ms;
   struct client *next;
 };
 
@@ -53,6 +60,36 @@ static struct watch listen_w = {.fd = -1};
 static int listen_fd = -1;
 static struct client *clients, *dead;
 static int stdin_ready = 1;
+static int nblocked;
+static struct watch stall_w = {.fd = -1};
+static int stall_fd = -1;
+
+static void arm_stall_timer(int on) {
+  if (stall_fd < 0) return;
+  struct itimerspec its = {{0, 0}, {0, 0}};
+  if (on) its.it_interval.tv_sec = its.it_value.tv_sec = 1;
+  timerfd_settime(stall_fd, 0, &its, NULL);
+}
+
+static void set_blocked(struct client *c, int blocked) {
+  if (c->blocked == blocked) return;
+  c->blocked = blocked;
+  nblocked += blocked ? 1 : -1;
+  if (blocked) c->last_progress_ms = monotonic_ms();
+  if (blocked && nblocked == 1) {
+    io_pause_output(1);
+    arm_stall_timer(1);
+  } else if (!blocked && nblocked == 0) {
+    io_pause_output(0);
+    arm_stall_timer(0);
+  }
+}
+
+/* Hysteresis: block above HIGH_WATER, release at LOW_WATER. */
+static void account(struct client *c) {
+  if (c->fd < 0 || c->outlen <= LOW_WATER) set_blocked(c, 0);
+  else if (c->outlen > HIGH_WATER) set_blocked(c, 1);
+}
 
 static void update_events(struct client *c) {
   uint32_t ev = c->outlen ? EPOLLOUT : 0;
@@ -69,6 +106,7 @@ static void drop(struct client *c) {
   loop_del(&c->w);
   close(c->fd);
   c->fd = -1;
+  account(c);
   /* freed after the current batch of events: a later event in it may still point here */
   c->next = dead;
   dead = c;
@@ -100,11 +138,6 @@ static void client_send(struct client *c, const void *a, size_t alen, const void
   size_t total = alen + blen;
   if (sent == total) return;
   size_t rest = total - sent;
-  if (c->outlen + rest > OUT_LIMIT) {
-    diag("attach client does not read its output: disconnected");
-    drop(c);
-    return;
-  }
   if (c->outlen + rest > c->outcap) {
     c->outcap = c->outlen + rest + 4096;
     c->out = xrealloc(c->out, c->outcap);
@@ -112,13 +145,14 @@ static void client_send(struct client *c, const void *a, size_t alen, const void
   if (sent < alen) {
     memcpy(c->out + c->outlen, (const char *)a + sent, alen - sent);
     c->outlen += alen - sent;
-    memcpy(c->out + c->outlen, b, blen);
+    if (blen) memcpy(c->out + c->outlen, b, blen);
     c->outlen += blen;
   } else {
     memcpy(c->out + c->outlen, (const char *)b + (sent - alen), total - sent);
     c->outlen += total - sent;
   }
   update_events(c);
+  account(c);
 }
 
 static int flush_out(struct client *c) {
@@ -129,7 +163,9 @@ static int flush_out(struct client *c) {
     if (n <= 0) return -1;
     memmove(c->out, c->out + n, c->outlen - (size_t)n);
     c->outlen -= (size_t)n;
+    c->last_progress_ms = monotonic_ms();
   }
+  account(c);
   if (c->outlen == 0 && c->outcap > 65536) { /* give back a burst's buffer */
     free(c->out);
     c->out = NULL;
@@ -298,7 +334,26 @@ static void on_accept(struct watch *w, uint32_t events) {
   }
 }
 
+static void on_stall_timer(struct watch *w, uint32_t events) {
+  (void)w;
+  (void)events;
+  uint64_t ticks;
+  if (read(stall_fd, &ticks, sizeof ticks) < 0) return;
+  long long now = monotonic_ms();
+  struct client *next;
+  for (struct client *c = clients; c; c = next) {
+    next = c->next;
+    if (c->blocked && now - c->last_progress_ms >= STALL_MS) {
+      diag("an attach client has read nothing for %d s while the container waits for it: disconnected", STALL_MS / 1000);
+      drop(c);
+    }
+  }
+}
+
 void attach_listen(void) {
+  stall_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (stall_fd < 0) shim_abort("timerfd_create: %m");
+  loop_add(&stall_w, stall_fd, EPOLLIN, on_stall_timer);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   strcpy(sa.sun_path, ATTACH_SOCK); /* relative to the container directory (our cwd) */
   unlink(ATTACH_SOCK);

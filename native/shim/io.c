@@ -38,6 +38,7 @@ static struct watch console_w = {.fd = -1}, console_conn_w = {.fd = -1};
 static int console_listen = -1, console_conn = -1;
 
 static char readbuf[8192];
+static int output_paused; /* an attach client is behind: the container's output waits */
 
 static void close_output(int stream) {
   if (out_fd[stream] < 0) return;
@@ -66,15 +67,24 @@ static int read_output(int stream) {
 static void on_output(struct watch *w, uint32_t events) {
   (void)events;
   int stream = w == &out_w[STREAM_STDOUT] ? STREAM_STDOUT : STREAM_STDERR;
-  /* a bounded number of reads per wakeup keeps one chatty stream from starving the rest */
-  for (int i = 0; i < 8 && out_fd[stream] >= 0; i++)
+  /* a bounded number of reads per wakeup keeps one chatty stream from starving the rest;
+   * paused (a slow attach client) we still get HUP, which the next read turns into EOF */
+  for (int i = 0; i < 8 && out_fd[stream] >= 0; i++) {
     if (read_output(stream) <= 0) break;
+    if (output_paused) break;
+  }
 }
 
 static void watch_output(int stream, int fd) {
   set_nonblock(fd, 1);
   out_fd[stream] = fd;
-  loop_add(&out_w[stream], fd, EPOLLIN, on_output);
+  loop_add(&out_w[stream], fd, output_paused ? 0 : EPOLLIN, on_output);
+}
+
+void io_pause_output(int paused) {
+  output_paused = paused;
+  for (int s = STREAM_STDOUT; s <= STREAM_STDERR; s++)
+    if (out_fd[s] >= 0) loop_mod(&out_w[s], paused ? 0 : EPOLLIN);
 }
 
 /* ---- stdin ---- */

@@ -173,7 +173,7 @@ static void emit(int stream, const char *data, size_t len, int complete, const s
     rotate();
     if (log_fd < 0) return;
   }
-  char when[48];
+  char when[48] = "";
   format_time(when, sizeof when, ts);
   puts_("{\"log\":\"");
   put_escaped(data, len);

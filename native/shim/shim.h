@@ -127,6 +127,8 @@ int io_stdin_open(void);
 int io_stdin_busy(void);
 void io_close_stdin(void);
 void io_resize(unsigned rows, unsigned cols);
+/* Stop (1) or resume (0) reading the container's output: an attach client is behind. */
+void io_pause_output(int paused);
 /* The container has exited: read what is left (to EOF, bounded), flush logs. */
 void io_drain(void);
 void io_cleanup(void);

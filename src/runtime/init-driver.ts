@@ -345,16 +345,6 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
   };
 }
 
-/**
- * berth-init reports "<step>: <detail>: <strerror> (<ERRNO>)" with C's capitalised strerror.
- * We lower-case the errno text to read as Go's (and so runc's) does, because callers match
- * it: the docker CLI picks exit status 127 or 126 for a failed start by a case-sensitive
- * search for "no such file or directory" / "permission denied" in the runtime's error.
- */
-export function initErrorMessage(payload: Buffer): string {
-  return payload.toString('utf8').replace(/: ([A-Z])([^:()]*) \((E[A-Z0-9]+)\)$/, (_m, first: string, rest: string, name: string) => `: ${first.toLowerCase()}${rest} (${name})`);
-}
-
 /** The default launcher: this process spawns berth-init with the caller's stdio. */
 export const spawnInit: InitLauncher = (req) => {
   const stdio: StdioOptions = [...(req.stdio ?? ['inherit', 'inherit', 'inherit'])];
@@ -378,6 +368,16 @@ export const spawnInit: InitLauncher = (req) => {
     release: () => child.unref(),
   };
 };
+
+/**
+ * berth-init reports "<step>: <detail>: <strerror> (<ERRNO>)" with C's capitalised strerror.
+ * We lower-case the errno text to read as Go's (and so runc's) does, because callers match
+ * it: the docker CLI picks exit status 127 or 126 for a failed start by a case-sensitive
+ * search for "no such file or directory" / "permission denied" in the runtime's error.
+ */
+export function initErrorMessage(payload: Buffer): string {
+  return payload.toString('utf8').replace(/: ([A-Z])([^:()]*) \((E[A-Z0-9]+)\)$/, (_m, first: string, rest: string, name: string) => `: ${first.toLowerCase()}${rest} (${name})`);
+}
 
 function hintFor(message: string): string | undefined {
   if (/^mount: .*open source/.test(message)) return 'check that the mount source exists on the host';

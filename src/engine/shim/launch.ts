@@ -14,9 +14,9 @@
  * started and exits) and the runtime's half-made container is deleted.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, readFileSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { BerthError } from '../../core/errors';
 import { createContainer } from '../../runtime/create';
 import { deleteContainer } from '../../runtime/kill-delete';
@@ -25,7 +25,7 @@ import { initBinaryPath, type InitLauncher } from '../../runtime/init-driver';
 import { readProcStat } from '../../runtime/process-info';
 import { startContainer } from '../../runtime/start';
 import { ShimProcess } from './control';
-import { CONSOLE_SOCKET, MAX_SOCKET_PATH, RUNTIME_LOG } from './paths';
+import { CONSOLE_SOCKET, CONTAINER_PID_FILE, EXIT_FILE, MAX_SOCKET_PATH, RUNTIME_LOG } from './paths';
 import { notifyStarted } from './attach';
 
 export interface LogOptions {
@@ -88,7 +88,23 @@ export type StartRuntime =
   | { kind: 'builtin'; ctx: RuntimeContext }
   | { kind: 'external'; binary: string; root: string; args?: string[] };
 
-export async function launchShim(opts: LaunchShimOptions): Promise<ShimLaunch> {
+export async function launchShim(options: LaunchShimOptions): Promise<ShimLaunch> {
+  const env = options.env ?? process.env;
+  // The shim execs by path and wants absolute ones: resolve here, where errors can be told.
+  const opts: LaunchShimOptions = {
+    ...options,
+    dir: resolve(options.dir),
+    bundle: resolve(options.bundle),
+    ...(options.log ? { log: { ...options.log, path: resolve(options.log.path) } } : {}),
+    ...(options.exitCommand?.length ? { exitCommand: absoluteArgv(options.exitCommand, env) } : {}),
+    ...(options.health ? { health: { ...options.health, command: absoluteArgv(options.health.command, env) } } : {}),
+  };
+  if (!existsSync(opts.dir)) {
+    throw new BerthError('ENOT_FOUND', `shim directory ${opts.dir} does not exist`, { hint: 'create the container directory first (mode 0700)' });
+  }
+  // A new run: what a previous run of this container left must not be mistaken for ours
+  // (a restart relaunches in the same directory once the old exit.json has been read).
+  for (const f of [EXIT_FILE, CONTAINER_PID_FILE, RUNTIME_LOG]) rmSync(join(opts.dir, f), { force: true });
   const terminal = bundleTerminal(opts.bundle);
   if (terminal) {
     const sock = join(opts.dir, CONSOLE_SOCKET);
@@ -99,10 +115,18 @@ export async function launchShim(opts: LaunchShimOptions): Promise<ShimLaunch> {
     }
   }
   const args = commonArgs(opts, terminal);
-  const env = opts.env ?? process.env;
   return opts.runtime.kind === 'builtin'
     ? launchBuiltin(opts, opts.runtime, terminal, args, env)
     : launchExternal(opts, opts.runtime, terminal, args, env);
+}
+
+function absoluteArgv(argv: string[], env: NodeJS.ProcessEnv): string[] {
+  return [resolveBinary(argv[0]!, env), ...argv.slice(1)];
+}
+
+function ms(n: number, what: string): string {
+  if (!Number.isFinite(n) || n < 1) throw new BerthError('EINVALID_ARGUMENT', `health check ${what} must be at least 1 ms (got ${n})`);
+  return String(Math.round(n));
 }
 
 function bundleTerminal(bundle: string): boolean {
@@ -118,8 +142,15 @@ function commonArgs(opts: LaunchShimOptions, terminal: boolean): string[] {
   const a = ['--id', opts.id, '--dir', opts.dir, '--control-fd', '3'];
   if (opts.log) {
     a.push('--log-path', opts.log.path);
-    if (opts.log.maxSize !== undefined) a.push('--log-max-size', String(opts.log.maxSize));
-    if (opts.log.maxFiles !== undefined) a.push('--log-max-files', String(opts.log.maxFiles));
+    const { maxSize, maxFiles } = opts.log;
+    if (maxSize !== undefined) {
+      if (!Number.isInteger(maxSize) || maxSize < 0) throw new BerthError('EINVALID_ARGUMENT', `log max-size must be a whole number of bytes (got ${maxSize})`);
+      a.push('--log-max-size', String(maxSize));
+    }
+    if (maxFiles !== undefined) {
+      if (!Number.isInteger(maxFiles) || maxFiles < 1) throw new BerthError('EINVALID_ARGUMENT', `log max-file must be at least 1 (got ${maxFiles})`);
+      a.push('--log-max-files', String(maxFiles));
+    }
   }
   if (terminal) a.push('--terminal');
   if (opts.stdin) a.push('--stdin');
@@ -128,9 +159,9 @@ function commonArgs(opts: LaunchShimOptions, terminal: boolean): string[] {
   if (opts.health) {
     const h = opts.health;
     for (const arg of h.command) a.push('--health-cmd', arg);
-    a.push('--health-interval', String(h.intervalMs), '--health-timeout', String(h.timeoutMs));
-    if (h.startPeriodMs) a.push('--health-start-period', String(h.startPeriodMs));
-    if (h.startIntervalMs) a.push('--health-start-interval', String(h.startIntervalMs));
+    a.push('--health-interval', ms(h.intervalMs, 'interval'), '--health-timeout', ms(h.timeoutMs, 'timeout'));
+    if (h.startPeriodMs) a.push('--health-start-period', ms(h.startPeriodMs, 'start period'));
+    if (h.startIntervalMs) a.push('--health-start-interval', ms(h.startIntervalMs, 'start interval'));
   }
   return a;
 }

@@ -42,10 +42,17 @@ export interface ReadLogsOptions {
 
 const CHUNK = 64 * 1024;
 
-/** Existing log files, oldest first. */
+/** Existing log files, oldest first (a rotation in progress leaves at most one gap). */
 export function logFiles(logPath: string): string[] {
   const rotated: string[] = [];
-  for (let i = 1; existsSync(`${logPath}.${i}`); i++) rotated.push(`${logPath}.${i}`);
+  for (let i = 1, misses = 0; misses < 2; i++) {
+    if (existsSync(`${logPath}.${i}`)) {
+      rotated.push(`${logPath}.${i}`);
+      misses = 0;
+    } else {
+      misses++;
+    }
+  }
   rotated.reverse();
   if (existsSync(logPath)) rotated.push(logPath);
   return rotated;
@@ -248,9 +255,11 @@ export async function* readLogs(logPath: string, opts: ReadLogsOptions = {}): As
         }
       }
       if (!opts.follow) return;
-      // Rotated (or first created) since we opened it?
-      const ino = await inodeOf(logPath);
-      if (ino !== undefined && ino !== current?.ino) {
+      // Rotated (or first created) since we opened it? Then move on to the file that came
+      // next, which is not necessarily <log>: it may have rotated several times since.
+      const next = await nextFile(logPath, current?.ino);
+      if (next === 'wait' && finished) return;
+      if (next !== 'same' && next !== 'wait') {
         if (current) {
           // the old file is complete: take its end, then move on
           for await (const line of current.lines()) {
@@ -261,8 +270,7 @@ export async function* readLogs(logPath: string, opts: ReadLogsOptions = {}): As
           }
           await current.fh.close();
         }
-        const fh = await openQuiet(logPath);
-        current = fh ? new Cursor(fh, 0, (await fh.stat()).ino) : undefined;
+        current = new Cursor(next.fh, 0, next.ino);
         continue;
       }
       if (current && (await current.truncated())) {
@@ -284,6 +292,51 @@ function containerFinished(opts: ReadLogsOptions): boolean {
   if (opts.untilExit && existsSync(join(opts.untilExit, EXIT_FILE))) return true;
   // a gone shim writes nothing more (lost, or it exited after writing exit.json)
   return opts.shim !== undefined && !isSameProcessAlive(opts.shim.pid, opts.shim.startTime);
+}
+
+/**
+ * The file written after the one with inode `ino`: 'same' if that is still <log>, 'wait'
+ * if there is none yet (no log yet, or a rotation half done). A file keeps its inode when
+ * renamed, so ours is found at <log>.k and its successor at <log>.(k-1); both are checked
+ * again after opening, and everything is retried if a rotation moved them meanwhile. If
+ * ours was rotated away entirely (we fell more than max-file behind), the oldest file left
+ * is next: what was in between is gone, as with docker.
+ */
+async function nextFile(logPath: string, ino: number | undefined): Promise<'same' | 'wait' | { fh: FileHandle; ino: number }> {
+  const name = (k: number): string => (k === 0 ? logPath : `${logPath}.${k}`);
+  for (;;) {
+    const head = await inodeOf(logPath);
+    if (ino === undefined) {
+      if (head === undefined) return 'wait';
+    } else if (head === ino) {
+      return 'same';
+    }
+    let k = 0;
+    let oldest = 0;
+    if (ino !== undefined) {
+      // a rotation in progress leaves at most one gap in the names: stop at the second
+      for (let i = 1, misses = 0; misses < 2; i++) {
+        const x = await inodeOf(name(i));
+        if (x === undefined) {
+          misses++;
+          continue;
+        }
+        misses = 0;
+        oldest = i;
+        if (x === ino) {
+          k = i;
+          break;
+        }
+      }
+    }
+    const target = k > 0 ? k - 1 : oldest;
+    const fh = await openQuiet(name(target));
+    if (!fh) return 'wait';
+    const got = (await fh.stat()).ino;
+    const stillThere = (await inodeOf(name(target))) === got && (k === 0 || (await inodeOf(name(k))) === ino);
+    if (stillThere) return { fh, ino: got };
+    await fh.close();
+  }
 }
 
 async function inodeOf(path: string): Promise<number | undefined> {
