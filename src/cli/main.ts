@@ -11,6 +11,10 @@ import { registerImageCommands } from './engine/commands/images';
 import { registerSystemCommands } from './engine/commands/system';
 import { registerVolumeCommands } from './engine/commands/volumes';
 import { registerArchiveCommands } from './engine/commands/archives';
+import { registerContainerCommands } from './engine/commands/containers';
+import { registerRunCommands, ExitStatusError } from './engine/commands/run';
+import { registerExecCommand, registerHealthcheckCommand } from './engine/commands/exec';
+import { registerInspectCommands } from './engine/commands/inspect';
 
 export const VERSION = '0.1.0';
 
@@ -25,7 +29,17 @@ function render(e: unknown, debug: boolean): string {
   return debug && err.stack ? `Error: ${err.stack}\n` : `Error: ${err.message}\n`;
 }
 
+/** `berth logs x | head`: the reader went away; stop quietly, as docker does. */
+function quietOnBrokenPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 async function main(argv: string[]): Promise<void> {
+  quietOnBrokenPipe(process.stdout);
+  quietOnBrokenPipe(process.stderr);
   const program = new Command('berth')
     .description('Berth: a daemonless, docker-compatible container engine')
     .version(`berth version ${VERSION}`, '-v, --version')
@@ -50,18 +64,29 @@ async function main(argv: string[]): Promise<void> {
     },
   };
   const image = program.command('image').description('manage images');
+  const container = program.command('container').description('manage containers');
   registerImageCommands(program, image, env);
   registerArchiveCommands(program, image, env);
+  registerRunCommands(program, container, env);
+  registerContainerCommands(program, container, env);
+  registerExecCommand(program, container, env);
+  registerHealthcheckCommand(program, env);
+  registerInspectCommands(program, container, env);
   registerVolumeCommands(program, env);
   registerSystemCommands(program, env, VERSION);
   // Subcommands fail the same way as the program (no process.exit from commander).
-  for (const c of [image, ...program.commands, ...image.commands]) c.exitOverride();
+  for (const c of [image, container, ...program.commands, ...image.commands, ...container.commands]) c.exitOverride();
 
   try {
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
       process.exitCode = e.exitCode;
+      return;
+    }
+    if (e instanceof ExitStatusError) {
+      process.stderr.write(render(e.cause, program.opts<GlobalOptions>().debug === true));
+      process.exitCode = e.status;
       return;
     }
     process.stderr.write(render(e, program.opts<GlobalOptions>().debug === true));

@@ -15,6 +15,8 @@ import type { CreateImageOptions, CreatedImage } from '../images/create';
 import type { GcReport } from '../content/gc';
 import { openSnapshotter, SnapshotUnpackSink, type Snapshotter, type SnapshotterName } from '../snapshots';
 import { ContainerStore } from './containers/store';
+import { ContainerService } from './containers/service';
+import { EventLog } from './events';
 import { VolumeService } from './volumes/service';
 
 export const DEFAULT_STATE_ROOT = '/var/lib/berth';
@@ -41,8 +43,10 @@ export class Engine {
   readonly root: string;
   readonly runRoot: string;
   readonly images: ImageService;
-  readonly containers: ContainerStore;
+  readonly containerStore: ContainerStore;
+  readonly containers: ContainerService;
   readonly volumes: VolumeService;
+  readonly events: EventLog;
   private snapshotterInstance: Snapshotter | undefined;
 
   constructor(readonly options: EngineOptions = {}) {
@@ -53,8 +57,10 @@ export class Engine {
       ...(options.authFile ? { authFile: options.authFile } : {}),
       ...(options.insecureRegistries ? { insecureRegistries: options.insecureRegistries } : {}),
     });
-    this.containers = new ContainerStore(this.root);
-    this.volumes = new VolumeService(this.root, () => this.containers.list());
+    this.containerStore = new ContainerStore(this.root);
+    this.containers = new ContainerService(this);
+    this.volumes = new VolumeService(this.root, () => this.containerStore.list());
+    this.events = new EventLog(this.root);
   }
 
   /** The snapshotter of this root, opened on first use. */
@@ -96,7 +102,7 @@ export class Engine {
 
   /** Whether a container uses the image (removal then needs force). */
   imageInUse(id: string): boolean {
-    return this.containers.list().some((c) => c.Image === id);
+    return this.containerStore.list().some((c) => c.Image === id);
   }
 
   async removeImages(queries: string[], opts: { force?: boolean } = {}): Promise<ImageRemoval> {

@@ -20,6 +20,8 @@ export interface ExecOptions {
   pidFile?: string;
   detach: boolean;
   preserveFds?: number;
+  /** fds 0..2 of the process (default: ours). */
+  stdio?: Array<'inherit' | number>;
 }
 
 /** Returns the exit status in the foreground, or 0 once a detached process has started. */
@@ -48,6 +50,7 @@ export async function execInContainer(ctx: RuntimeContext, opts: ExecOptions): P
       preserveFds: opts.preserveFds ?? 0,
       foreground: !opts.detach,
       warn: ctx.warn,
+      ...(opts.stdio ? { stdio: opts.stdio } : {}),
     },
     {
       onPid: async (pid) => {

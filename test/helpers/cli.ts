@@ -3,7 +3,7 @@
  * of commands, flags, output and exit codes.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -22,7 +22,8 @@ export class BerthCli {
   constructor(name: string) {
     const safe = name.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 32);
     this.root = mkdtempSync(join(tmpdir(), `berth-cli-${safe}-`));
-    this.runRoot = join(this.root, 'run');
+    // Short: the shim's sockets live under it, and unix socket paths are limited to 108 bytes.
+    this.runRoot = mkdtempSync('/tmp/br-');
   }
 
   run(args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliResult {
@@ -42,7 +43,57 @@ export class BerthCli {
     return r.stdout;
   }
 
-  cleanup(): void {
-    rmSync(this.root, { recursive: true, force: true });
+  /** Mounts and cgroups this CLI's containers left behind (expected empty after rm). */
+  leaks(): string[] {
+    const out: string[] = [];
+    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const mp = line.split(' ')[4];
+      if (mp && (mp.startsWith(this.root) || mp.startsWith(this.runRoot))) out.push(`mount ${mp}`);
+    }
+    for (const id of this.ids) {
+      for (const ctl of ['memory', 'pids', 'cpu', 'freezer']) {
+        const dir = join('/sys/fs/cgroup', ctl, 'berth', id);
+        if (existsSync(dir)) out.push(`cgroup ${dir}`);
+      }
+    }
+    return out;
   }
+
+  /** Ids of every container this CLI ever listed (for leak checks after removal). */
+  private readonly ids = new Set<string>();
+
+  containerIds(): string[] {
+    const ids = this.run(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
+    for (const id of ids) this.ids.add(id);
+    return ids;
+  }
+
+  cleanup(): void {
+    const ids = this.containerIds();
+    if (ids.length) this.run(['rm', '-f', '-v', ...ids]);
+    for (const leak of this.leaks()) {
+      if (leak.startsWith('mount ')) spawnSync('umount', ['-l', leak.slice(6)]);
+    }
+    rmSync(this.root, { recursive: true, force: true });
+    rmSync(this.runRoot, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A busybox image in the CLI's store, made with `berth import` from a rootfs tarball built
+ * once per process (the tarball is shared; each CLI imports it into its own root).
+ */
+let busyboxTar: string | undefined;
+export function importBusybox(cli: BerthCli, name = 'busybox:test'): string {
+  if (!busyboxTar) {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { makeBusyboxRootfs } = require('./rootfs') as typeof import('./rootfs');
+    const dir = mkdtempSync(join(tmpdir(), 'berth-bbtar-'));
+    makeBusyboxRootfs(join(dir, 'rootfs'));
+    spawnSync('tar', ['-C', join(dir, 'rootfs'), '-cf', join(dir, 'rootfs.tar'), '.']);
+    busyboxTar = join(dir, 'rootfs.tar');
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  cli.ok(['import', '-c', 'CMD ["sh"]', busyboxTar, name]);
+  return name;
 }

@@ -26,7 +26,7 @@ export interface CreateOptions {
 
 /** Paths of a container's files in the state root. */
 export function containerFiles(engine: Engine, id: string): { dir: string; log: string; hosts: string; hostname: string; resolvConf: string } {
-  const dir = engine.containers.containerDir(id);
+  const dir = engine.containerStore.containerDir(id);
   return { dir, log: join(dir, `${id}-json.log`), hosts: join(dir, 'hosts'), hostname: join(dir, 'hostname'), resolvConf: join(dir, 'resolv.conf') };
 }
 
@@ -59,7 +59,7 @@ function pickName(engine: Engine, requested: string | undefined): string {
   for (let i = 0; i < 20; i++) {
     const n = randomName();
     try {
-      engine.containers.resolve(n);
+      engine.containerStore.resolve(n);
     } catch {
       return n;
     }
@@ -110,7 +110,7 @@ export async function createContainer(engine: Engine, req: CreateRequest, opts: 
       anonymousVolumes: {},
     },
   };
-  engine.containers.create(rec);
+  engine.containerStore.create(rec);
   const createdVolumes: string[] = [];
   try {
     if (rec.Berth.snapshotKey) await engine.snapshotter.prepare(id, rec.Berth.chainId, { container: id });
@@ -129,8 +129,8 @@ export async function createContainer(engine: Engine, req: CreateRequest, opts: 
     } finally {
       if (rootfs && rec.Berth.snapshotKey) await engine.snapshotter.unmount(id);
     }
-    rec.Mounts = planMounts(rec, rec.Berth.anonymousVolumes ?? {}, engine.volumes.store, (n) => engine.containers.resolve(n)).map((m) => m.point);
-    engine.containers.save(rec);
+    rec.Mounts = planMounts(rec, rec.Berth.anonymousVolumes ?? {}, engine.volumes.store, (n) => engine.containerStore.resolve(n)).map((m) => m.point);
+    engine.containerStore.save(rec);
     return rec;
   } catch (e) {
     await rollback(engine, rec, createdVolumes);
@@ -149,7 +149,7 @@ async function rollback(engine: Engine, rec: ContainerRecord, volumes: string[])
       /* best effort: a volume created here and already gone */
     }
   }
-  engine.containers.remove(rec);
+  engine.containerStore.remove(rec);
 }
 
 /** Whether a path given as --rootfs still exists (a removed rootfs makes start fail clearly). */

@@ -2,7 +2,7 @@
  * The engine's side of berth-shim, the per-container monitor (native/shim, PROTOCOL.md):
  * launch a container under a shim, start it, attach to it, read its logs and how it ended.
  */
-export { launchShim, startMonitored, type LaunchShimOptions, type ShimLaunch, type ShimRuntime, type StartRuntime, type LogOptions, type HealthSchedule } from './launch';
+export { launchShim, startMonitored, resolveBinary, type LaunchShimOptions, type ShimLaunch, type ShimRuntime, type StartRuntime, type LogOptions, type HealthSchedule } from './launch';
 export { attach, openAttach, notifyStarted, type AttachOptions, type AttachConnection, type ResizeHook } from './attach';
 export { readExit, shimAlive, shimState, recordLostExit, readShimPid, type ExitInfo, type ShimState } from './exit';
 export { readLogs, logFiles, type ReadLogsOptions } from './logs';

@@ -1,0 +1,327 @@
+/**
+ * Container lifecycle commands with docker's flags, output and exit codes: start, stop,
+ * restart, kill, rm, ps, logs, wait, pause, unpause, rename, attach, and the hidden
+ * `container cleanup` the shim runs when a container exits.
+ */
+import { Command } from 'commander';
+import { BerthError } from '../../../core/errors';
+import type { ContainerRecord } from '../../../engine/containers/record';
+import { runPaths } from '../../../engine/containers/runtime';
+import { attach, rawTerminal, readLogs } from '../../../engine/shim';
+import { formatRows } from '../../format/template';
+import { collect, parseIntFlag } from '../../parse';
+import { CONTAINER_HEADERS, containerRow } from '../container-format';
+import { eachOf } from '../each';
+import type { CliEnv } from '../env';
+import { runAttached, ExitStatusError } from './run';
+import { startFailureCode } from '../../../engine/containers/start';
+import { parseLogTime } from '../log-time';
+
+/** `ps --filter`: id, name, label, status, exited, ancestor, before, since, volume, health. */
+function psFilter(filters: string[], all: ContainerRecord[]): (r: ContainerRecord) => boolean {
+  const tests: Array<(r: ContainerRecord) => boolean> = [];
+  for (const raw of filters) {
+    const i = raw.indexOf('=');
+    if (i <= 0) throw new BerthError('EINVALID_ARGUMENT', `invalid filter "${raw}"`, { hint: 'use KEY=VALUE, e.g. status=exited' });
+    const key = raw.slice(0, i);
+    const value = raw.slice(i + 1);
+    switch (key) {
+      case 'id':
+        tests.push((r) => r.Id.startsWith(value));
+        break;
+      case 'name':
+        tests.push((r) => r.Name.slice(1).includes(value.replace(/^\//, '')));
+        break;
+      case 'label': {
+        const j = value.indexOf('=');
+        const [k, v] = j < 0 ? [value, undefined] : [value.slice(0, j), value.slice(j + 1)];
+        tests.push((r) => k in (r.Config.Labels ?? {}) && (v === undefined || r.Config.Labels![k] === v));
+        break;
+      }
+      case 'status': {
+        const ok = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+        if (!ok.includes(value)) throw new BerthError('EINVALID_ARGUMENT', `invalid filter "status=${value}"`, { hint: `status is one of ${ok.join(', ')}` });
+        tests.push((r) => r.State.Status === value);
+        break;
+      }
+      case 'exited':
+        tests.push((r) => r.State.Status === 'exited' && String(r.State.ExitCode) === value);
+        break;
+      case 'ancestor':
+        tests.push((r) => r.Config.Image === value || r.Image.includes(value) || (r.Config.Image ?? '').split(':')[0] === value);
+        break;
+      case 'before':
+      case 'since': {
+        const ref = all.find((r) => r.Id.startsWith(value) || r.Name === `/${value}`);
+        if (!ref) throw new BerthError('ENOT_FOUND', `No such container: ${value}`);
+        const t = Date.parse(ref.Created);
+        tests.push((r) => (key === 'before' ? Date.parse(r.Created) < t : Date.parse(r.Created) > t));
+        break;
+      }
+      case 'volume':
+        tests.push((r) => r.Mounts.some((m) => m.Name === value || m.Destination === value || m.Source === value));
+        break;
+      case 'health':
+        tests.push((r) => (r.State.Health?.Status ?? 'none') === value);
+        break;
+      default:
+        throw new BerthError('EINVALID_ARGUMENT', `invalid filter "${key}"`, { hint: 'container filters: id, name, label, status, exited, ancestor, before, since, volume, health' });
+    }
+  }
+  return (r) => tests.every((t) => t(r));
+}
+
+export function registerContainerCommands(program: Command, container: Command, env: CliEnv): void {
+  const both = (name: string, setup: (c: Command) => Command, alias?: string) => {
+    setup(program.command(name));
+    const sub = setup(container.command(name));
+    if (alias) sub.alias(alias);
+  };
+
+  both('start', (c) =>
+    c
+      .argument('<containers...>')
+      .option('-a, --attach', 'attach stdout/stderr and forward signals')
+      .option('-i, --interactive', "attach the container's stdin")
+      .option('--detach-keys <keys>', 'key sequence to detach')
+      .description('start stopped containers')
+      .action(async (names: string[], o: { attach?: boolean; interactive?: boolean; detachKeys?: string }) => {
+        const engine = env.engine();
+        if (o.attach || o.interactive) {
+          if (names.length > 1) throw new BerthError('EINVALID_ARGUMENT', 'you cannot start and attach multiple containers at once');
+          let prepared;
+          try {
+            prepared = await engine.containers.prepare(names[0]!);
+          } catch (e) {
+            throw new ExitStatusError(startFailureCode(e), e);
+          }
+          if (!prepared) return;
+          const code = await runAttached(env, prepared, {
+            stdin: o.interactive === true,
+            tty: prepared.rec.Config.Tty === true,
+            ...(o.detachKeys !== undefined ? { detachKeys: o.detachKeys } : {}),
+            sigProxy: true,
+            rm: prepared.rec.HostConfig.AutoRemove === true,
+          });
+          env.exit(code);
+          return;
+        }
+        await eachOf(env, names, async (n) => {
+          await engine.containers.start(n);
+          env.out.write(`${n}\n`);
+        });
+      }),
+  );
+
+  both('stop', (c) =>
+    c
+      .argument('<containers...>')
+      .option('-t, --time <seconds>', 'seconds to wait before killing (default: the container\'s stop timeout, 10)')
+      .option('-s, --signal <signal>', 'signal to send (default: the image\'s STOPSIGNAL or SIGTERM)')
+      .description('stop running containers (stop signal, then SIGKILL after the timeout)')
+      .action(async (names: string[], o: { time?: string; signal?: string }) => {
+        const t = o.time === undefined ? undefined : parseIntFlag('--time', o.time, -1);
+        await eachOf(env, names, async (n) => {
+          if (o.signal) await env.engine().containerStore.update(env.engine().containerStore.resolve(n).Id, (r) => (r.Config.StopSignal = o.signal));
+          const r = await env.engine().containers.stop(n, t);
+          if (r.killed) env.err.write(`${r.killed}\n`);
+          env.out.write(`${n}\n`);
+        });
+      }),
+  );
+
+  both('restart', (c) =>
+    c
+      .argument('<containers...>')
+      .option('-t, --time <seconds>', 'seconds to wait before killing')
+      .description('restart containers')
+      .action(async (names: string[], o: { time?: string }) => {
+        const t = o.time === undefined ? undefined : parseIntFlag('--time', o.time, -1);
+        await eachOf(env, names, async (n) => {
+          await env.engine().containers.restart(n, t);
+          env.out.write(`${n}\n`);
+        });
+      }),
+  );
+
+  both('kill', (c) =>
+    c
+      .argument('<containers...>')
+      .option('-s, --signal <signal>', 'signal to send', 'KILL')
+      .description('send a signal to running containers')
+      .action(async (names: string[], o: { signal: string }) => {
+        await eachOf(env, names, async (n) => {
+          await env.engine().containers.kill(n, o.signal);
+          env.out.write(`${n}\n`);
+        });
+      }),
+  );
+
+  both(
+    'rm',
+    (c) =>
+      c
+        .argument('<containers...>')
+        .option('-f, --force', 'kill a running container first')
+        .option('-v, --volumes', 'also remove anonymous volumes')
+        .option('-l, --link', 'accepted for compatibility')
+        .description('remove containers')
+        .action(async (names: string[], o: { force?: boolean; volumes?: boolean }) => {
+          await eachOf(env, names, async (n) => {
+            await env.engine().containers.remove(n, { force: o.force === true, volumes: o.volumes === true });
+            env.out.write(`${n}\n`);
+          });
+        }),
+    'remove',
+  );
+
+  const ps = (c: Command) =>
+    c
+      .option('-a, --all', 'show all containers (default: running)')
+      .option('-q, --quiet', 'only ids')
+      .option('-l, --latest', 'only the latest created container')
+      .option('-n, --last <n>', 'the n last created containers')
+      .option('-s, --size', 'show sizes')
+      .option('-f, --filter <filter>', 'id, name, label, status, exited, ancestor, before, since, volume, health', collect, [])
+      .option('--format <template>', "Go template, 'table TEMPLATE' or 'json'")
+      .option('--no-trunc', 'do not truncate output')
+      .description('list containers')
+      .action(async (o: { all?: boolean; quiet?: boolean; latest?: boolean; last?: string; size?: boolean; filter: string[]; format?: string; trunc: boolean }) => {
+        const engine = env.engine();
+        const all = await engine.containers.list();
+        let shown = all.filter(psFilter(o.filter, all));
+        const n = o.latest ? 1 : o.last !== undefined ? parseIntFlag('--last', o.last, 0) : undefined;
+        if (!o.all && n === undefined && !o.filter.some((f) => f.startsWith('status=') || f.startsWith('exited='))) shown = shown.filter((r) => r.State.Running);
+        if (n !== undefined) shown = shown.slice(0, n);
+        if (o.quiet) return void env.out.write(shown.map((r) => `${o.trunc ? r.Id.slice(0, 12) : r.Id}\n`).join(''));
+        const rows = [];
+        for (const r of shown) {
+          let size: { rw: number; rootfs: number } | undefined;
+          if (o.size && r.Berth.snapshotKey) {
+            const u = await engine.snapshotter.usage({ key: r.Berth.snapshotKey }).catch(() => ({ size: 0 }));
+            const img = r.Berth.chainId ? await engine.snapshotter.usage({ chainId: r.Berth.chainId }).catch(() => ({ size: 0 })) : { size: 0 };
+            size = { rw: u.size, rootfs: u.size + img.size };
+          }
+          rows.push(containerRow(r, { noTrunc: !o.trunc, ...(size ? { size } : {}) }));
+        }
+        const format =
+          o.format ??
+          (o.size
+            ? 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}'
+            : 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}');
+        env.out.write(formatRows(format, rows, { headers: CONTAINER_HEADERS }));
+      });
+  ps(program.command('ps'));
+  ps(container.command('ls').alias('list').alias('ps'));
+
+  both('logs', (c) =>
+    c
+      .argument('<container>')
+      .option('-f, --follow', 'follow the output until the container exits')
+      .option('-t, --timestamps', 'show timestamps')
+      .option('--since <time>', 'only since this time (RFC 3339, unix seconds, or relative: 10m)')
+      .option('--until <time>', 'only until this time')
+      .option('-n, --tail <n>', 'only the last n lines ("all" for all)', 'all')
+      .option('--details', 'accepted for compatibility')
+      .description("a container's output")
+      .action(async (name: string, o: { follow?: boolean; timestamps?: boolean; since?: string; until?: string; tail: string }) => {
+        const engine = env.engine();
+        const rec = await engine.containers.get(name);
+        if (!rec.LogPath) throw new BerthError('EUNSUPPORTED', `container ${name} was created with --log-driver none: there are no logs to read`);
+        const tail = o.tail === 'all' ? undefined : parseIntFlag('--tail', o.tail, 0);
+        const { dir } = runPaths(engine.runRoot, rec.Id);
+        for await (const entry of readLogs(rec.LogPath, {
+          follow: o.follow === true && rec.State.Running,
+          timestamps: o.timestamps === true,
+          ...(o.since ? { since: parseLogTime('--since', o.since) } : {}),
+          ...(o.until ? { until: parseLogTime('--until', o.until) } : {}),
+          ...(tail !== undefined ? { tail } : {}),
+          untilExit: dir,
+          ...(rec.Berth.shimPid ? { shim: { pid: rec.Berth.shimPid, ...(rec.Berth.shimStartTime ? { startTime: rec.Berth.shimStartTime } : {}) } } : {}),
+        })) {
+          (entry.stream === 'stderr' ? process.stderr : process.stdout).write(entry.line);
+        }
+      }),
+  );
+
+  both('wait', (c) =>
+    c
+      .argument('<containers...>')
+      .description('block until containers stop, then print their exit codes')
+      .action(async (names: string[]) => {
+        await eachOf(env, names, async (n) => {
+          env.out.write(`${await env.engine().containers.wait(n)}\n`);
+        });
+      }),
+  );
+
+  both('pause', (c) =>
+    c
+      .argument('<containers...>')
+      .description('freeze all processes of containers')
+      .action(async (names: string[]) => eachOf(env, names, async (n) => {
+        await env.engine().containers.pause(n);
+        env.out.write(`${n}\n`);
+      })),
+  );
+  both('unpause', (c) =>
+    c
+      .argument('<containers...>')
+      .description('thaw paused containers')
+      .action(async (names: string[]) => eachOf(env, names, async (n) => {
+        await env.engine().containers.unpause(n);
+        env.out.write(`${n}\n`);
+      })),
+  );
+  both('rename', (c) =>
+    c
+      .argument('<container>')
+      .argument('<new-name>')
+      .description('rename a container')
+      .action(async (name: string, newName: string) => env.engine().containers.rename(name, newName)),
+  );
+
+  both('attach', (c) =>
+    c
+      .argument('<container>')
+      .option('--no-stdin', 'do not attach stdin')
+      .option('--detach-keys <keys>', 'key sequence to detach (default ctrl-p,ctrl-q)')
+      .option('--sig-proxy', 'accepted for compatibility', true)
+      .description("attach to a running container's input and output")
+      .action(async (name: string, o: { stdin: boolean; detachKeys?: string }) => {
+        const engine = env.engine();
+        const rec = await engine.containers.get(name);
+        if (!rec.State.Running) throw new BerthError('ESTATE', 'you cannot attach to a stopped container, start it first');
+        const tty = rec.Config.Tty === true;
+        const term = tty && process.stdin.isTTY ? rawTerminal() : undefined;
+        try {
+          const r = await attach(runPaths(engine.runRoot, rec.Id).dir, {
+            ...(o.stdin && rec.Config.OpenStdin ? { stdin: process.stdin } : {}),
+            stdout: process.stdout,
+            stderr: process.stderr,
+            tty,
+            ...(o.detachKeys !== undefined ? { detachKeys: o.detachKeys } : {}),
+            ...(term ? { onResize: term.onResize } : {}),
+          });
+          if (!r.detached) {
+            const done = await engine.containers.waitExit(rec.Id);
+            env.exit(done?.State.ExitCode ?? 0);
+          }
+        } finally {
+          term?.restore();
+          process.stdin.pause();
+        }
+      }),
+  );
+
+  // What berth-shim runs when a container exits (docker has no such command; podman does).
+  container
+    .command('cleanup', { hidden: true })
+    .argument('<container>')
+    .description('settle an exited container: record its status, tear down, restart or remove it')
+    .action(async (id: string) => {
+      // Our cwd may be the shim's directory, which a restart replaces.
+      process.chdir('/');
+      await env.engine().containers.cleanup(id);
+    });
+}

@@ -1,0 +1,75 @@
+/**
+ * `inspect` (any object: container, image, volume, by name or id) and `container inspect`:
+ * docker's JSON documents, or `-f TEMPLATE` per object.
+ */
+import { Command } from 'commander';
+import { BerthError, isBerthError } from '../../../core/errors';
+import type { ContainerRecord } from '../../../engine/containers/record';
+import { formatRows } from '../../format/template';
+import type { CliEnv } from '../env';
+import { imageInspectDocument } from '../inspect-image';
+
+/** The record as docker shows it (without the engine's private section). */
+export function containerInspectDocument(rec: ContainerRecord): Record<string, unknown> {
+  const { Berth: _engineOnly, ...doc } = rec;
+  void _engineOnly;
+  return { ...doc, RestartCount: rec.RestartCount, ExecIDs: null, SizeRw: undefined };
+}
+
+async function inspectAny(env: CliEnv, query: string, type: string | undefined): Promise<Record<string, unknown>> {
+  const engine = env.engine();
+  const tryIt = async <T>(fn: () => Promise<T> | T): Promise<T | undefined> => {
+    try {
+      return await fn();
+    } catch (e) {
+      if (isBerthError(e) && e.code === 'ENOT_FOUND') return undefined;
+      throw e;
+    }
+  };
+  if (!type || type === 'container') {
+    const c = await tryIt(() => engine.containers.get(query));
+    if (c) return containerInspectDocument(c);
+  }
+  if (!type || type === 'image') {
+    const i = await tryIt(() => imageInspectDocument(engine, query));
+    if (i) return i;
+  }
+  if (!type || type === 'volume') {
+    const v = await tryIt(() => engine.volumes.inspect(query));
+    if (v) return { CreatedAt: v.CreatedAt, Driver: v.Driver, Labels: v.Labels, Mountpoint: v.Mountpoint, Name: v.Name, Options: v.Options, Scope: v.Scope };
+  }
+  throw new BerthError('ENOT_FOUND', `No such object: ${query}`, { hint: 'give a container, image or volume name or id' });
+}
+
+export function registerInspectCommands(program: Command, container: Command, env: CliEnv): void {
+  const run = async (names: string[], o: { format?: string; type?: string }, type?: string) => {
+    const docs: Record<string, unknown>[] = [];
+    let failed = false;
+    for (const n of names) {
+      try {
+        docs.push(await inspectAny(env, n, type ?? o.type));
+      } catch (e) {
+        failed = true;
+        env.err.write(`Error: ${e instanceof Error ? e.message : String(e)}\n`);
+      }
+    }
+    if (o.format) env.out.write(formatRows(o.format, docs, { headers: {} }));
+    else env.out.write(`${JSON.stringify(docs, null, 4)}\n`);
+    if (failed) env.exit(1);
+  };
+  program
+    .command('inspect')
+    .argument('<names...>')
+    .option('-f, --format <template>', 'Go template applied to each object')
+    .option('--type <type>', 'container, image or volume')
+    .option('-s, --size', 'accepted for compatibility')
+    .description('low-level information on containers, images or volumes (JSON)')
+    .action((names: string[], o: { format?: string; type?: string }) => run(names, o));
+  container
+    .command('inspect')
+    .argument('<containers...>')
+    .option('-f, --format <template>', 'Go template applied to each container')
+    .option('-s, --size', 'accepted for compatibility')
+    .description('low-level information on containers (JSON)')
+    .action((names: string[], o: { format?: string }) => run(names, o, 'container'));
+}

@@ -1,0 +1,84 @@
+/**
+ * What happens when a container's process is gone. The shim runs `berth container cleanup ID`
+ * after writing exit.json; any other command that finds a container recorded as running but
+ * whose shim has finished (or was killed) does the same bookkeeping, so a killed CLI, shim or
+ * cleanup never leaves a container that claims to run:
+ *   - the exit status comes from exit.json, or is 255 when the shim was lost (then whatever
+ *     is left of the container is killed first);
+ *   - the runtime container (process, cgroup, state) is deleted and the rootfs unmounted;
+ *   - the record becomes "exited" and a `die` event is logged.
+ * Only the shim's own cleanup then applies the restart policy and `--rm`.
+ */
+import { BerthError } from '../../core/errors';
+import type { Engine } from '../engine';
+import { readExit, recordLostExit, shimState } from '../shim';
+import { withStatus, type ContainerRecord } from './record';
+import { deleteRuntimeContainer, runPaths } from './runtime';
+
+/** Running or paused: a process should exist ("restarting" was settled already). */
+function isLive(rec: ContainerRecord): boolean {
+  return rec.State.Status === 'running' || rec.State.Status === 'paused';
+}
+
+/** Whether the record says running but the process has ended (settled here if so). */
+export async function settleExit(engine: Engine, rec: ContainerRecord): Promise<boolean> {
+  if (!isLive(rec) || !rec.Berth.shimPid) return false;
+  const { dir } = runPaths(engine.runRoot, rec.Id);
+  const st = shimState(dir, rec.Berth.shimPid, rec.Berth.shimStartTime);
+  if (st.state === 'running') return false;
+  let exit = st.state === 'exited' ? st.exit : undefined;
+  if (!exit) {
+    // The monitor died without recording an exit: the container has nobody holding its
+    // output or reaping it. Kill it and record 255, as the shim's documented rule says.
+    await deleteRuntimeContainer(engine.runRoot, rec).catch(() => undefined);
+    exit = readExit(dir) ?? recordLostExit(dir);
+  }
+  await deleteRuntimeContainer(engine.runRoot, rec).catch((e: unknown) => {
+    throw new BerthError('ECGROUP', `cleaning up container ${rec.Id.slice(0, 12)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  });
+  if (rec.Berth.snapshotKey) await engine.snapshotter.unmount(rec.Berth.snapshotKey).catch(() => undefined);
+  rec.State = {
+    ...withStatus(rec.State, 'exited'),
+    Pid: 0,
+    ExitCode: exit.exitCode,
+    OOMKilled: exit.oomKilled,
+    FinishedAt: exit.exitedAt || new Date().toISOString(),
+    ...(exit.lost ? { Error: 'the container monitor (berth-shim) was killed; exit status unknown' } : {}),
+  };
+  engine.events.emit('container', 'die', rec.Id, { name: rec.Name.slice(1), image: rec.Config.Image ?? '', exitCode: String(exit.exitCode) });
+  return true;
+}
+
+/** Brings a record up to date with reality (used by every read path: ps, inspect, ...). */
+export async function refresh(engine: Engine, rec: ContainerRecord): Promise<ContainerRecord> {
+  if (!isLive(rec)) return rec;
+  const { dir } = runPaths(engine.runRoot, rec.Id);
+  if (shimState(dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime).state === 'running') return rec;
+  return engine.containerStore.withLock(rec.Id, async (fresh) => {
+    if (await settleExit(engine, fresh)) engine.containerStore.save(fresh);
+    return fresh;
+  });
+}
+
+/** docker's restart rules, given how the container ended. */
+export function shouldRestart(rec: ContainerRecord): boolean {
+  const p = rec.HostConfig.RestartPolicy;
+  if (!p || rec.Berth.stoppedByUser) return false;
+  switch (p.Name) {
+    case 'always':
+    case 'unless-stopped':
+      return true;
+    case 'on-failure':
+      return rec.State.ExitCode !== 0 && (!p.MaximumRetryCount || rec.RestartCount < p.MaximumRetryCount);
+    default:
+      return false;
+  }
+}
+
+/** Backoff before restart number `n` (docker: 100 ms doubling, at most a minute). */
+export function restartDelayMs(rec: ContainerRecord): number {
+  const ran = Date.parse(rec.State.FinishedAt) - Date.parse(rec.State.StartedAt);
+  // A container that ran a while starts the backoff over.
+  const n = ran > 10_000 ? 0 : rec.RestartCount;
+  return Math.min(60_000, 100 * 2 ** n);
+}

@@ -1,0 +1,97 @@
+/**
+ * One health check: berth-shim runs `berth healthcheck run ID` on the container's schedule
+ * (no daemon, no systemd timers). The check is an exec of the HEALTHCHECK test with its
+ * output captured (4 KiB kept) and a timeout; the result lands in State.Health with docker's
+ * rules: the last five results, `healthy` after a success, `unhealthy` after Retries failures
+ * in a row, and failures during the start period not counted.
+ */
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { BerthError } from '../../core/errors';
+import { execInContainer } from '../../runtime/exec';
+import type { Engine } from '../engine';
+import { execProcess } from './exec';
+import { containerName, type HealthState } from './record';
+import { builtinContext, isBuiltin } from './runtime';
+
+const MAX_OUTPUT = 4096;
+const KEEP = 5;
+
+export interface HealthResult {
+  status: HealthState['Status'];
+  exitCode: number;
+  output: string;
+}
+
+function testCommand(test: string[], shell: string[] | undefined): string[] {
+  if (test[0] === 'CMD') return test.slice(1);
+  if (test[0] === 'CMD-SHELL') return [...(shell?.length ? shell : ['/bin/sh', '-c']), test.slice(1).join(' ')];
+  return test;
+}
+
+export async function runHealthCheck(engine: Engine, query: string): Promise<HealthResult> {
+  const rec = await engine.containers.get(query);
+  const hc = rec.Config.Healthcheck;
+  if (!hc?.Test?.length || hc.Test[0] === 'NONE') throw new BerthError('EINVALID_ARGUMENT', `container ${containerName(rec)} has no health check`, { hint: 'create it with --health-cmd or from an image with HEALTHCHECK' });
+  if (!rec.State.Running || rec.State.Paused) throw new BerthError('ESTATE', `container ${containerName(rec)} is not running`);
+  if (!isBuiltin(rec)) throw new BerthError('EUNSUPPORTED', 'health checks on external runtimes are not supported yet');
+  const timeoutMs = hc.Timeout && hc.Timeout > 0 ? hc.Timeout / 1e6 : 30_000;
+  const dir = mkdtempSync(join(tmpdir(), 'berth-health-'));
+  const start = new Date();
+  let exitCode: number;
+  let output = '';
+  try {
+    const outFile = join(dir, 'out');
+    const pidFile = join(dir, 'pid');
+    const out = openSync(outFile, 'w');
+    const nul = openSync('/dev/null', 'r');
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+      } catch {
+        /* not started yet, or gone */
+      }
+    }, timeoutMs);
+    try {
+      const proc = { ...execProcess(engine, rec, { cmd: testCommand(hc.Test, rec.Config.Shell) }), terminal: false };
+      exitCode = await execInContainer(builtinContext(engine.runRoot), { id: rec.Id, process: proc, detach: false, pidFile, stdio: [nul, out, out] });
+    } catch (e) {
+      exitCode = 1;
+      output = e instanceof Error ? e.message : String(e);
+    } finally {
+      clearTimeout(timer);
+      closeSync(out);
+      closeSync(nul);
+    }
+    if (!output) output = readFileSync(outFile).subarray(0, MAX_OUTPUT).toString('utf8');
+    if (timedOut) {
+      exitCode = -1;
+      output = `Health check exceeded timeout (${timeoutMs / 1000}s)`;
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const end = new Date();
+  const retries = hc.Retries && hc.Retries > 0 ? hc.Retries : 3;
+  const startPeriodMs = hc.StartPeriod ? hc.StartPeriod / 1e6 : 0;
+  let result: HealthResult | undefined;
+  await engine.containerStore.update(rec.Id, (r) => {
+    const h: HealthState = r.State.Health ?? { Status: 'starting', FailingStreak: 0, Log: [] };
+    h.Log = [...h.Log, { Start: start.toISOString(), End: end.toISOString(), ExitCode: exitCode, Output: output }].slice(-KEEP);
+    const before = h.Status;
+    if (exitCode === 0) {
+      h.Status = 'healthy';
+      h.FailingStreak = 0;
+    } else if (Date.now() - Date.parse(r.State.StartedAt) >= startPeriodMs || h.Status === 'healthy') {
+      h.FailingStreak += 1;
+      if (h.FailingStreak >= retries) h.Status = 'unhealthy';
+    }
+    r.State.Health = h;
+    if (h.Status !== before) engine.events.emit('container', `health_status: ${h.Status}`, r.Id, { name: containerName(r) });
+    result = { status: h.Status, exitCode, output };
+  });
+  return result!;
+}

@@ -1,0 +1,68 @@
+/**
+ * Where a container's run-time pieces live and how the engine talks to its OCI runtime.
+ *   <runRoot>/c/<id>/            the shim's directory: attach.sock, console.sock, exit.json, shim.pid
+ *   <runRoot>/c/<id>/bundle/     config.json (root.path points at the mounted rootfs)
+ *   <runRoot>/runtime/           the built-in runtime's state (`berth-runtime --root` of it lists them)
+ * The run root is volatile (tmpfs under /run): after a reboot nothing there is stale.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { RuntimeContext } from '../../runtime/context';
+import { StateStore } from '../../runtime/state-store';
+import { deleteContainer, killContainer } from '../../runtime/kill-delete';
+import { resolveBinary, type ShimRuntime, type StartRuntime } from '../shim';
+import type { ContainerRecord } from './record';
+
+export interface RunPaths {
+  dir: string;
+  bundle: string;
+}
+
+export function runPaths(runRoot: string, id: string): RunPaths {
+  const dir = join(runRoot, 'c', id);
+  return { dir, bundle: join(dir, 'bundle') };
+}
+
+export function builtinContext(runRoot: string, warn: (m: string) => void = () => undefined): RuntimeContext {
+  return { store: new StateStore(join(runRoot, 'runtime')), warn, systemdCgroup: false };
+}
+
+/** The external runtimes' own state roots, per runtime, under the run root. */
+function externalRoot(runRoot: string, binary: string): string {
+  return join(runRoot, 'runtimes', binary.replace(/[^A-Za-z0-9_.-]/g, '_'));
+}
+
+export function isBuiltin(rec: ContainerRecord): boolean {
+  return rec.Berth.runtime === 'berth' || rec.Berth.runtime === '';
+}
+
+export function shimRuntime(runRoot: string, rec: ContainerRecord, warn: (m: string) => void): ShimRuntime {
+  if (isBuiltin(rec)) return { kind: 'builtin', ctx: builtinContext(runRoot, warn), loopbackUp: true };
+  const binary = resolveBinary(rec.Berth.runtime);
+  return { kind: 'external', binary, root: externalRoot(runRoot, binary) };
+}
+
+export function startRuntime(runRoot: string, rec: ContainerRecord, warn: (m: string) => void): StartRuntime {
+  const rt = shimRuntime(runRoot, rec, warn);
+  return rt.kind === 'builtin' ? { kind: 'builtin', ctx: rt.ctx } : rt;
+}
+
+/** Sends a signal to the container's init (or to all its processes). */
+export async function signalContainer(runRoot: string, rec: ContainerRecord, signal: number, all = false): Promise<void> {
+  if (isBuiltin(rec)) {
+    await killContainer(builtinContext(runRoot), rec.Id, signal, all);
+    return;
+  }
+  const binary = resolveBinary(rec.Berth.runtime);
+  spawnSync(binary, ['--root', externalRoot(runRoot, binary), 'kill', ...(all ? ['--all'] : []), rec.Id, String(signal)], { stdio: 'ignore' });
+}
+
+/** Removes the runtime's container (killing what is left of it), its cgroup and state. */
+export async function deleteRuntimeContainer(runRoot: string, rec: ContainerRecord): Promise<void> {
+  if (isBuiltin(rec)) {
+    await deleteContainer(builtinContext(runRoot), rec.Id, true);
+    return;
+  }
+  const binary = resolveBinary(rec.Berth.runtime);
+  spawnSync(binary, ['--root', externalRoot(runRoot, binary), 'delete', '--force', rec.Id], { stdio: 'ignore' });
+}

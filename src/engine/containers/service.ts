@@ -1,0 +1,284 @@
+/**
+ * Container use cases on top of the store, the snapshotter, the volumes and berth-shim:
+ * create, start (in two halves for attach), stop, kill, restart, remove, wait, pause,
+ * unpause, rename, list and inspect (refreshed against reality), and the shim's cleanup.
+ */
+import { rmSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BerthError } from '../../core/errors';
+import { pauseContainer, resumeContainer } from '../../runtime/control';
+import { isSameProcessAlive } from '../../runtime/process-info';
+import type { Engine } from '../engine';
+import { readExit } from '../shim';
+import { createContainer, type CreateOptions } from './create';
+import { refresh, restartDelayMs, settleExit, shouldRestart } from './exit';
+import { containerName, withStatus, type ContainerRecord } from './record';
+import type { CreateRequest } from './request';
+import { builtinContext, isBuiltin, runPaths, signalContainer } from './runtime';
+import { markRunning, markStartFailed, prepareStart, release, type PreparedStart } from './start';
+
+/** Signal number from a name ("TERM", "SIGKILL") or number ("9"). */
+export function signalNumber(sig: string | undefined, fallback = 'SIGTERM'): number {
+  const s = (sig || fallback).toUpperCase();
+  if (/^\d+$/.test(s)) return Number(s);
+  const name = (s.startsWith('SIG') ? s : `SIG${s}`) as keyof typeof osConstants.signals;
+  const n = osConstants.signals[name];
+  if (n === undefined) throw new BerthError('EINVALID_ARGUMENT', `invalid signal "${sig}"`, { hint: 'use a name such as TERM, KILL, HUP or a number' });
+  return n;
+}
+
+function signalName(n: number): string {
+  return Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0] ?? String(n);
+}
+
+export class ContainerService {
+  constructor(private readonly engine: Engine) {}
+
+  private get store() {
+    return this.engine.containerStore;
+  }
+
+  async create(req: CreateRequest, opts: CreateOptions = {}): Promise<ContainerRecord> {
+    const rec = await createContainer(this.engine, req, opts);
+    this.engine.events.emit('container', 'create', rec.Id, { name: containerName(rec), image: rec.Config.Image ?? '' });
+    return rec;
+  }
+
+  /** The record, brought up to date (a process that ended is settled first). */
+  async get(query: string): Promise<ContainerRecord> {
+    return refresh(this.engine, this.store.resolve(query));
+  }
+
+  async list(): Promise<ContainerRecord[]> {
+    const out: ContainerRecord[] = [];
+    for (const r of this.store.list()) out.push(await refresh(this.engine, r));
+    return out.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
+  }
+
+  /**
+   * First half of start (under the container's lock): the process exists, stopped before
+   * execve. Returns undefined when it already runs (docker's start is then a no-op).
+   */
+  async prepare(query: string): Promise<PreparedStart | undefined> {
+    const rec = await this.get(query);
+    return this.store.withLock(rec.Id, async (fresh) => {
+      if (fresh.State.Running) {
+        if (fresh.State.Paused) throw new BerthError('ESTATE', `cannot start a paused container, try unpause instead`, { hint: `berth unpause ${containerName(fresh)}` });
+        return undefined;
+      }
+      try {
+        const prepared = await prepareStart(this.engine, fresh);
+        markRunning(fresh, prepared.launch);
+        this.store.save(fresh);
+        return prepared;
+      } catch (e) {
+        markStartFailed(fresh, e);
+        this.store.save(fresh);
+        throw e;
+      }
+    });
+  }
+
+  /** Second half: the process runs. */
+  async release(prepared: PreparedStart): Promise<ContainerRecord> {
+    try {
+      await release(this.engine, prepared);
+    } catch (e) {
+      await this.store.update(prepared.rec.Id, (r) => {
+        r.State = withStatus(r.State, 'created');
+        r.State.Pid = 0;
+        markStartFailed(r, e);
+      });
+      throw e;
+    }
+    this.engine.events.emit('container', 'start', prepared.rec.Id, { name: containerName(prepared.rec), image: prepared.rec.Config.Image ?? '' });
+    return prepared.rec;
+  }
+
+  async start(query: string): Promise<ContainerRecord> {
+    const prepared = await this.prepare(query);
+    if (!prepared) return this.get(query);
+    return this.release(prepared);
+  }
+
+  /** Waits until the process has ended and is settled; returns the record. */
+  async waitExit(id: string, timeoutMs = Infinity): Promise<ContainerRecord | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    let delay = 10;
+    for (;;) {
+      const rec = await refresh(this.engine, this.store.resolve(id));
+      if (rec.State.Status !== 'running' && rec.State.Status !== 'paused') return rec;
+      if (Date.now() > deadline) return undefined;
+      await sleep(delay);
+      delay = Math.min(delay * 2, 100);
+    }
+  }
+
+  /**
+   * docker stop: the stop signal, then SIGKILL after the timeout. Returns a note when the
+   * timeout ran out (the container's PID 1 ignored the signal), for the CLI to show.
+   */
+  async stop(query: string, timeoutSec?: number): Promise<{ rec: ContainerRecord; killed?: string }> {
+    let rec = await this.get(query);
+    if (rec.State.Status === 'restarting') {
+      // Waiting out a restart backoff: stopping cancels the restart.
+      rec = await this.store.update(rec.Id, (r) => {
+        r.Berth.stoppedByUser = true;
+        r.State = withStatus(r.State, 'exited');
+      });
+      return { rec };
+    }
+    if (!rec.State.Running) return { rec };
+    rec = await this.store.update(rec.Id, (r) => {
+      r.Berth.stoppedByUser = true;
+    });
+    if (rec.State.Paused) await this.unpause(rec.Id);
+    const sig = signalNumber(rec.Config.StopSignal);
+    const timeout = timeoutSec ?? rec.Config.StopTimeout ?? 10;
+    await signalContainer(this.engine.runRoot, rec, sig).catch(() => undefined);
+    let done = timeout < 0 ? await this.waitExit(rec.Id) : await this.waitExit(rec.Id, timeout * 1000);
+    let killed: string | undefined;
+    if (!done) {
+      killed = `container ${containerName(rec)} did not stop within ${timeout}s: its PID 1 ignored ${signalName(sig)} (it has no handler for it, or is stuck); killed it with SIGKILL`;
+      await signalContainer(this.engine.runRoot, rec, 9, true).catch(() => undefined);
+      done = await this.waitExit(rec.Id, 30_000);
+      if (!done) throw new BerthError('ESTATE', `container ${containerName(rec)} did not exit after SIGKILL`, { hint: 'a process may be stuck in uninterruptible sleep (D state); retry later' });
+    }
+    this.engine.events.emit('container', 'stop', rec.Id, { name: containerName(rec) });
+    return { rec: done, ...(killed ? { killed } : {}) };
+  }
+
+  async kill(query: string, signal?: string): Promise<ContainerRecord> {
+    const rec = await this.get(query);
+    if (!rec.State.Running) {
+      throw new BerthError('ESTATE', `cannot kill container ${query}: container ${rec.Id} is not running`, { hint: 'start it first' });
+    }
+    const sig = signalNumber(signal, 'SIGKILL');
+    if (sig === 9 || sig === 15) await this.store.update(rec.Id, (r) => (r.Berth.stoppedByUser = true));
+    if (rec.State.Paused && sig === 9) await this.unpause(rec.Id);
+    await signalContainer(this.engine.runRoot, rec, sig);
+    this.engine.events.emit('container', 'kill', rec.Id, { name: containerName(rec), signal: String(sig) });
+    return rec;
+  }
+
+  async restart(query: string, timeoutSec?: number): Promise<ContainerRecord> {
+    await this.stop(query, timeoutSec);
+    const rec = await this.start(query);
+    this.engine.events.emit('container', 'restart', rec.Id, { name: containerName(rec) });
+    return rec;
+  }
+
+  async pause(query: string): Promise<void> {
+    const rec = await this.get(query);
+    if (!rec.State.Running) throw new BerthError('ESTATE', `container ${rec.Id} is not running`, { hint: 'only running containers can be paused' });
+    if (rec.State.Paused) throw new BerthError('ESTATE', `container ${rec.Id} is already paused`);
+    if (!isBuiltin(rec)) throw new BerthError('EUNSUPPORTED', 'pause of containers on an external runtime is not supported yet');
+    await pauseContainer(builtinContext(this.engine.runRoot), rec.Id);
+    await this.store.update(rec.Id, (r) => (r.State = withStatus(r.State, 'paused')));
+    this.engine.events.emit('container', 'pause', rec.Id, { name: containerName(rec) });
+  }
+
+  async unpause(query: string): Promise<void> {
+    const rec = await this.get(query);
+    if (!rec.State.Paused) throw new BerthError('ESTATE', `container ${rec.Id} is not paused`);
+    await resumeContainer(builtinContext(this.engine.runRoot), rec.Id);
+    await this.store.update(rec.Id, (r) => (r.State = withStatus(r.State, 'running')));
+    this.engine.events.emit('container', 'unpause', rec.Id, { name: containerName(rec) });
+  }
+
+  async rename(query: string, newName: string): Promise<void> {
+    const rec = await this.get(query);
+    await this.store.withLock(rec.Id, (fresh) => this.store.rename(fresh, newName));
+    this.engine.events.emit('container', 'rename', rec.Id, { name: newName, oldName: containerName(rec) });
+  }
+
+  /** docker rm: refuses a running container unless forced; -v also removes anonymous volumes. */
+  async remove(query: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<ContainerRecord> {
+    let rec = await this.get(query);
+    if (rec.State.Running) {
+      if (!opts.force) {
+        throw new BerthError('ESTATE', `cannot remove container "${containerName(rec)}": container is running`, {
+          hint: 'stop the container before removing it, or force remove (-f)',
+        });
+      }
+      await this.store.update(rec.Id, (r) => (r.Berth.stoppedByUser = true));
+      if (rec.State.Paused) await this.unpause(rec.Id).catch(() => undefined);
+      await signalContainer(this.engine.runRoot, rec, 9, true).catch(() => undefined);
+      rec = (await this.waitExit(rec.Id, 30_000)) ?? rec;
+    }
+    await this.store.withLock(rec.Id, async (fresh) => {
+      if (fresh.State.Running && !(await settleExit(this.engine, fresh))) {
+        throw new BerthError('ESTATE', `container ${containerName(fresh)} is still running`, { hint: 'retry the removal' });
+      }
+      fresh.State = withStatus(fresh.State, 'removing');
+      this.store.save(fresh);
+      if (fresh.Berth.snapshotKey && this.engine.snapshotter.active(fresh.Berth.snapshotKey)) {
+        await this.engine.snapshotter.removeActive(fresh.Berth.snapshotKey);
+      }
+      rmSync(runPaths(this.engine.runRoot, fresh.Id).dir, { recursive: true, force: true });
+      this.store.remove(fresh);
+    });
+    if (opts.volumes) {
+      for (const name of Object.values(rec.Berth.anonymousVolumes ?? {})) {
+        try {
+          this.engine.volumes.remove(name, { force: true });
+        } catch {
+          /* still used by another container (--volumes-from): docker keeps it too */
+        }
+      }
+    }
+    this.engine.events.emit('container', 'destroy', rec.Id, { name: containerName(rec) });
+    return rec;
+  }
+
+  /** `wait`: blocks until the container stops; its exit code. */
+  async wait(query: string): Promise<number> {
+    const rec = await this.get(query);
+    const done = await this.waitExit(rec.Id);
+    return done?.State.ExitCode ?? 0;
+  }
+
+  /**
+   * The shim's exit command: settle the exit, then apply --rm or the restart policy. The
+   * restart backoff is slept here, in this detached process, not in any user's command.
+   */
+  async cleanup(id: string): Promise<void> {
+    const rec = this.store.resolve(id);
+    let settled: ContainerRecord | undefined;
+    await this.store.withLock(rec.Id, async (fresh) => {
+      if (await settleExit(this.engine, fresh)) this.store.save(fresh);
+      settled = fresh;
+    });
+    const r = settled!;
+    if (r.State.Running) return;
+    if (r.HostConfig.AutoRemove) {
+      await this.remove(r.Id, { volumes: true }).catch(() => undefined);
+      return;
+    }
+    if (!shouldRestart(r)) return;
+    const delay = restartDelayMs(r);
+    await this.store.update(r.Id, (x) => {
+      x.State = withStatus(x.State, 'restarting');
+    });
+    await sleep(delay);
+    const again = this.store.load(r.Id);
+    // Stopped or removed by the user during the backoff: do not bring it back.
+    if (!again || again.Berth.stoppedByUser || again.State.Status !== 'restarting') return;
+    await this.store.update(r.Id, (x) => {
+      x.RestartCount += 1;
+      x.State = withStatus(x.State, 'exited');
+    });
+    await this.start(r.Id).catch(() => undefined);
+  }
+
+  /** Whether the container's process still runs (pid + start time), independent of the record. */
+  processAlive(rec: ContainerRecord): boolean {
+    return rec.State.Pid > 0 && isSameProcessAlive(rec.State.Pid, rec.Berth.pidStartTime);
+  }
+
+  /** exit.json of the current or last run. */
+  lastExit(rec: ContainerRecord) {
+    return readExit(runPaths(this.engine.runRoot, rec.Id).dir);
+  }
+}

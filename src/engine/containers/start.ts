@@ -1,0 +1,237 @@
+/**
+ * `start`: from a created (or exited) container to a running one. Under the container's lock:
+ * mount its root filesystem, write /etc/hosts, hostname and resolv.conf, resolve the user
+ * inside the image, plan mounts and namespaces, build the OCI spec with the default seccomp
+ * profile, write the bundle, and hand the container to a new berth-shim. The process is
+ * then released (its exec fifo opened) — after the caller attached, when it wants to see the
+ * first byte of output, which is why start comes in two halves: `prepareStart` and `release`.
+ *
+ * If anything fails, whatever was set up is taken down again (runtime container, cgroup,
+ * mounts) and the reason is recorded in State.Error, as `ps -a`/`inspect` show it.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { arch } from 'node:os';
+import { join } from 'node:path';
+import { BerthError, isBerthError } from '../../core/errors';
+import { writeFileAtomicSync } from '../../core/fs-atomic';
+import { detectLayout } from '../../cgroups/layout';
+import { defaultSeccompProfile } from '../../seccomp';
+import type { LinuxSeccomp, NamespaceType } from '../../spec/types';
+import { validateConfig } from '../../spec/validate';
+import type { Engine } from '../engine';
+import { hostnameFile, hostsFile, resolvConf } from '../etc-files';
+import { buildOciSpec, seccompChoice } from '../spec/oci';
+import { computeCapabilities } from '../spec/capabilities';
+import { resolveUser } from '../spec/user';
+import { launchShim, startMonitored, type ShimLaunch } from '../shim';
+import { parseBytes } from '../../core/units';
+import { planMounts } from './mounts';
+import { withStatus, ZERO_TIME, type ContainerRecord } from './record';
+import { deleteRuntimeContainer, runPaths, shimRuntime, startRuntime } from './runtime';
+import { nativeDir } from '../../sys';
+
+/** Node + the CLI entry, for the commands the shim runs (exit command, health checks). */
+export function berthCommand(engine: Engine): string[] {
+  const cli = process.env.BERTH_CLI ?? join(nativeDir(), '..', '..', 'dist', 'berth.js');
+  return [process.execPath, cli, '--root', engine.root, '--runroot', engine.runRoot];
+}
+
+function seccompFor(rec: ContainerRecord): LinuxSeccomp | undefined {
+  const choice = seccompChoice(rec.HostConfig);
+  if (choice.kind === 'unconfined') return undefined;
+  if (choice.kind === 'file') {
+    let text: string;
+    try {
+      text = readFileSync(choice.path, 'utf8');
+    } catch (e) {
+      throw new BerthError('EINVALID_ARGUMENT', `--security-opt seccomp=${choice.path}: cannot read the profile`, { cause: e, hint: 'give the path of a JSON seccomp profile' });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new BerthError('EINVALID_ARGUMENT', `--security-opt seccomp=${choice.path}: not valid JSON`, { cause: e });
+    }
+    return json as LinuxSeccomp;
+  }
+  const caps = computeCapabilities({ capAdd: rec.HostConfig.CapAdd, capDrop: rec.HostConfig.CapDrop, privileged: rec.HostConfig.Privileged });
+  return defaultSeccompProfile({ capabilities: caps, arch: nativeArchFor() });
+}
+
+function nativeArchFor(): string {
+  const map: Record<string, string> = { x64: 'SCMP_ARCH_X86_64', arm64: 'SCMP_ARCH_AARCH64', arm: 'SCMP_ARCH_ARM', ia32: 'SCMP_ARCH_X86', riscv64: 'SCMP_ARCH_RISCV64', ppc64: 'SCMP_ARCH_PPC64LE', s390x: 'SCMP_ARCH_S390X' };
+  return map[arch()] ?? 'SCMP_ARCH_X86_64';
+}
+
+/** Namespace paths of other containers for `container:NAME` modes (they must be running). */
+function joinedNamespaces(engine: Engine, rec: ContainerRecord): Partial<Record<NamespaceType, string>> {
+  const out: Partial<Record<NamespaceType, string>> = {};
+  const hc = rec.HostConfig;
+  const modes: Array<[NamespaceType, string | undefined, string]> = [
+    ['network', hc.NetworkMode, 'net'],
+    ['pid', hc.PidMode, 'pid'],
+    ['ipc', hc.IpcMode, 'ipc'],
+  ];
+  for (const [type, mode, file] of modes) {
+    if (!mode?.startsWith('container:')) continue;
+    const other = engine.containerStore.resolve(mode.slice('container:'.length));
+    if (!other.State.Running || !other.State.Pid) {
+      throw new BerthError('ESTATE', `cannot join the ${type} namespace of container ${other.Name.slice(1)}: it is not running`, { hint: `start ${other.Name.slice(1)} first` });
+    }
+    out[type] = `/proc/${other.State.Pid}/ns/${file}`;
+  }
+  return out;
+}
+
+function writeEtcFiles(rec: ContainerRecord, hostname: string): void {
+  const hc = rec.HostConfig;
+  const hostNet = hc.NetworkMode === 'host';
+  let hostResolv = '';
+  let hostHosts = '';
+  try {
+    hostResolv = readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    /* no resolver configured */
+  }
+  if (hostNet) {
+    try {
+      hostHosts = readFileSync('/etc/hosts', 'utf8');
+    } catch {
+      /* none */
+    }
+  }
+  writeFileAtomicSync(rec.HostsPath, hostsFile({ hostname, domainname: rec.Config.Domainname || '', addresses: [], extraHosts: hc.ExtraHosts ?? [], hostNetwork: hostNet, hostHostsFile: hostHosts }), 0o644);
+  writeFileAtomicSync(rec.HostnamePath, hostnameFile(hostname), 0o644);
+  writeFileAtomicSync(rec.ResolvConfPath, resolvConf({ host: hostResolv, dns: hc.Dns ?? [], dnsSearch: hc.DnsSearch ?? [], dnsOptions: hc.DnsOptions ?? [], hostNetwork: hostNet }), 0o644);
+}
+
+function logOptions(rec: ContainerRecord): { path: string; maxSize?: number; maxFiles?: number } | null {
+  if (!rec.LogPath) return null;
+  const cfg = rec.HostConfig.LogConfig?.Config ?? {};
+  return {
+    path: rec.LogPath,
+    maxSize: cfg['max-size'] ? parseBytes('--log-opt max-size', cfg['max-size']) : 10 * 1024 * 1024,
+    maxFiles: cfg['max-file'] ? Number(cfg['max-file']) : 3,
+  };
+}
+
+function healthSchedule(engine: Engine, rec: ContainerRecord): Parameters<typeof launchShim>[0]['health'] {
+  const h = rec.Config.Healthcheck;
+  if (!h?.Test?.length || h.Test[0] === 'NONE') return undefined;
+  const ms = (ns: number | undefined, dflt: number) => (ns && ns > 0 ? Math.round(ns / 1e6) : dflt);
+  const timeoutMs = ms(h.Timeout, 30_000);
+  return {
+    command: [...berthCommand(engine), 'healthcheck', 'run', rec.Id],
+    intervalMs: ms(h.Interval, 30_000),
+    timeoutMs: timeoutMs + 10_000,
+    ...(h.StartPeriod ? { startPeriodMs: ms(h.StartPeriod, 0) } : {}),
+    ...(h.StartInterval ? { startIntervalMs: ms(h.StartInterval, 5_000) } : {}),
+  };
+}
+
+export interface PreparedStart {
+  rec: ContainerRecord;
+  launch: ShimLaunch;
+  dir: string;
+}
+
+/** The first half of start: the container exists under its shim, blocked before execve. */
+export async function prepareStart(engine: Engine, rec: ContainerRecord): Promise<PreparedStart> {
+  const { dir, bundle } = runPaths(engine.runRoot, rec.Id);
+  // A previous run's leftovers (exit.json, sockets) must not be mistaken for this run's.
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(bundle, { recursive: true, mode: 0o700 });
+  let mounted = false;
+  try {
+    let rootfs: string;
+    if (rec.Berth.rootfs) rootfs = rec.Berth.rootfs;
+    else {
+      rootfs = await engine.snapshotter.mount(rec.Berth.snapshotKey!);
+      mounted = true;
+    }
+    const hostname = rec.Config.Hostname || rec.Id.slice(0, 12);
+    writeEtcFiles(rec, hostname);
+    const user = resolveUser(rootfs, rec.Config.User, rec.HostConfig.GroupAdd ?? []);
+    const planned = planMounts(rec, rec.Berth.anonymousVolumes ?? {}, engine.volumes.store, (n) => engine.containerStore.resolve(n));
+    rec.Mounts = planned.map((p) => p.point);
+    const cgroupParent = rec.HostConfig.CgroupParent || '/berth';
+    const spec = buildOciSpec({
+      id: rec.Id,
+      config: rec.Config,
+      hostConfig: rec.HostConfig,
+      rootfs,
+      user,
+      etcFiles: { hosts: rec.HostsPath, hostname: rec.HostnamePath, resolvConf: rec.ResolvConfPath },
+      mounts: planned.map((p) => p.oci),
+      joinNamespaces: joinedNamespaces(engine, rec),
+      cgroupsPath: `${cgroupParent.startsWith('/') ? '' : '/'}${cgroupParent.replace(/\/$/, '')}/${rec.Id}`,
+      cgroupV2: detectLayout() === 'v2',
+      seccomp: seccompFor(rec),
+      ...(rec.HostConfig.Init ? { initBinary: join(nativeDir(), 'berth-reaper') } : {}),
+    });
+    validateConfig(JSON.parse(JSON.stringify(spec)), 'the generated config.json');
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec, null, 1), { mode: 0o600 });
+    const warnings: string[] = [];
+    const launch = await launchShim({
+      id: rec.Id,
+      dir,
+      bundle,
+      runtime: shimRuntime(engine.runRoot, rec, (m) => warnings.push(m)),
+      log: logOptions(rec),
+      stdin: rec.Config.OpenStdin === true,
+      stdinOnce: rec.Config.StdinOnce === true,
+      exitCommand: [...berthCommand(engine), 'container', 'cleanup', rec.Id],
+      ...(healthSchedule(engine, rec) ? { health: healthSchedule(engine, rec)! } : {}),
+    });
+    return { rec, launch, dir };
+  } catch (e) {
+    await deleteRuntimeContainer(engine.runRoot, rec).catch(() => undefined);
+    if (mounted) await engine.snapshotter.unmount(rec.Berth.snapshotKey!).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Exit code docker reports for a container that could not start. */
+export function startFailureCode(e: unknown): number {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/no such file or directory|not found/i.test(msg) && /^exec/m.test(msg)) return 127;
+  if (/permission denied/i.test(msg) && /^exec/m.test(msg)) return 126;
+  return 128;
+}
+
+/** The second half: let the process run, and record it as running. */
+export async function release(engine: Engine, prepared: PreparedStart): Promise<ContainerRecord> {
+  const { rec, dir } = prepared;
+  try {
+    await startMonitored(dir, rec.Id, startRuntime(engine.runRoot, rec, () => undefined));
+  } catch (e) {
+    await deleteRuntimeContainer(engine.runRoot, rec).catch(() => undefined);
+    if (rec.Berth.snapshotKey) await engine.snapshotter.unmount(rec.Berth.snapshotKey).catch(() => undefined);
+    throw e;
+  }
+  return rec;
+}
+
+/** Records a successful launch (under the caller's lock). */
+export function markRunning(rec: ContainerRecord, launch: ShimLaunch): void {
+  rec.State = {
+    ...withStatus(rec.State, 'running'),
+    Pid: launch.containerPid,
+    ExitCode: 0,
+    Error: '',
+    OOMKilled: false,
+    StartedAt: new Date().toISOString(),
+    FinishedAt: ZERO_TIME,
+    ...(rec.Config.Healthcheck?.Test?.length && rec.Config.Healthcheck.Test[0] !== 'NONE' ? { Health: { Status: 'starting', FailingStreak: 0, Log: [] } } : {}),
+  };
+  rec.Berth.shimPid = launch.shimPid;
+  rec.Berth.shimStartTime = launch.shimStartTime;
+  if (launch.containerStartTime !== undefined) rec.Berth.pidStartTime = launch.containerStartTime;
+  delete rec.Berth.stoppedByUser;
+}
+
+/** Records a failed start as docker does (status unchanged, error and exit code set). */
+export function markStartFailed(rec: ContainerRecord, e: unknown): void {
+  rec.State = { ...rec.State, Error: isBerthError(e) || e instanceof Error ? e.message : String(e), ExitCode: startFailureCode(e) };
+}
