@@ -137,6 +137,7 @@ napi_value js_recv_fd(napi_env env, napi_callback_info info);
 napi_value js_send_fd(napi_env env, napi_callback_info info);
 napi_value js_dup_fd(napi_env env, napi_callback_info info);                      /* tty.c */
 napi_value js_set_window_size(napi_env env, napi_callback_info info);
+napi_value js_set_output_processing(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -157,6 +158,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"sendFd", NULL, js_send_fd, NULL, NULL, NULL, napi_default, NULL},
     {"dupFd", NULL, js_dup_fd, NULL, NULL, NULL, napi_default, NULL},
     {"setWindowSize", NULL, js_set_window_size, NULL, NULL, NULL, napi_default, NULL},
+    {"setOutputProcessing", NULL, js_set_output_processing, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

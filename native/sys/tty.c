@@ -4,8 +4,13 @@
  *   dupFd(fd)                       -> fd   F_DUPFD_CLOEXEC: one fd for reading, one for
  *                                           writing, each owned by its own Node stream
  *   setWindowSize(fd, rows, cols)        TIOCSWINSZ (Node can only read a tty's size)
+ *   setOutputProcessing(fd, on)          OPOST in c_oflag: libuv's raw mode keeps ONLCR, so
+ *                                        a container's "\r\n" would reach the screen as
+ *                                        "\r\r\n" and a bare "\n" (cursor down, as curses
+ *                                        programs use it) as a new line; docker clears it
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +20,7 @@
 
 napi_value js_dup_fd(napi_env env, napi_callback_info info);
 napi_value js_set_window_size(napi_env env, napi_callback_info info);
+napi_value js_set_output_processing(napi_env env, napi_callback_info info);
 
 static napi_value tty_throw(napi_env env, const char *what, int err) {
   char msg[256];
@@ -60,5 +66,23 @@ napi_value js_set_window_size(napi_env env, napi_callback_info info) {
   }
   struct winsize ws = {.ws_row = (unsigned short)a[1], .ws_col = (unsigned short)a[2]};
   if (ioctl(a[0], TIOCSWINSZ, &ws) < 0) return tty_throw(env, "ioctl(TIOCSWINSZ)", errno);
+  return NULL;
+}
+
+napi_value js_set_output_processing(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  bool on;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_bool(env, argv[1], &on) != napi_ok) {
+    napi_throw_error(env, "EINVAL", "setOutputProcessing(fd, on)");
+    return NULL;
+  }
+  struct termios t;
+  if (tcgetattr(fd, &t) < 0) return tty_throw(env, "tcgetattr", errno);
+  if (on) t.c_oflag |= OPOST;
+  else t.c_oflag &= ~(tcflag_t)OPOST;
+  if (tcsetattr(fd, TCSANOW, &t) < 0) return tty_throw(env, "tcsetattr", errno);
   return NULL;
 }

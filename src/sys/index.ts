@@ -59,6 +59,8 @@ export interface Sys {
   dupFd(fd: number): number;
   /** ioctl(TIOCSWINSZ) on a terminal (a pty master: the container's terminal size). */
   setWindowSize(fd: number, rows: number, cols: number): void;
+  /** Sets or clears OPOST (output post-processing such as ONLCR) of a terminal. */
+  setOutputProcessing(fd: number, on: boolean): void;
 }
 
 /** 0: new mount API, falling back to mount(2) on kernels without `lowerdir+`; 1: new API only; 2: mount(2) only. */

@@ -29,6 +29,8 @@ export interface ExecRequest {
   interactive?: boolean;
   detach?: boolean;
   privileged?: boolean;
+  /** With tty: the terminal's size before the process runs (no race with a later resize). */
+  consoleSize?: { rows: number; cols: number };
 }
 
 export interface ExecIo {
@@ -53,6 +55,7 @@ export function execProcess(engine: Engine, rec: ContainerRecord, req: ExecReque
   return {
     ...base,
     terminal: req.tty === true,
+    ...(req.tty && req.consoleSize ? { consoleSize: { height: req.consoleSize.rows, width: req.consoleSize.cols } } : {}),
     args: req.cmd,
     env: mergeEnv(base.env, req.env ?? []),
     cwd: req.workdir || base.cwd,

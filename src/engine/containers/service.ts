@@ -16,7 +16,7 @@ import { refresh, restartDelayMs, settleExit, shouldRestart } from './exit';
 import { containerName, withStatus, type ContainerRecord } from './record';
 import type { CreateRequest } from './request';
 import { builtinContext, isBuiltin, runPaths, signalContainer } from './runtime';
-import { markRunning, markStartFailed, prepareStart, release, type PreparedStart } from './start';
+import { markRunning, markStartFailed, prepareStart, release, type PreparedStart, type StartOptions } from './start';
 
 /** Signal number from a name ("TERM", "SIGKILL") or number ("9"). */
 export function signalNumber(sig: string | undefined, fallback = 'SIGTERM'): number {
@@ -60,7 +60,7 @@ export class ContainerService {
    * First half of start (under the container's lock): the process exists, stopped before
    * execve. Returns undefined when it already runs (docker's start is then a no-op).
    */
-  async prepare(query: string): Promise<PreparedStart | undefined> {
+  async prepare(query: string, opts: StartOptions = {}): Promise<PreparedStart | undefined> {
     const rec = await this.get(query);
     return this.store.withLock(rec.Id, async (fresh) => {
       if (fresh.State.Running) {
@@ -68,7 +68,7 @@ export class ContainerService {
         return undefined;
       }
       try {
-        const prepared = await prepareStart(this.engine, fresh);
+        const prepared = await prepareStart(this.engine, fresh, opts);
         markRunning(fresh, prepared.launch);
         this.store.save(fresh);
         return prepared;

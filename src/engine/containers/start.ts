@@ -135,8 +135,17 @@ export interface PreparedStart {
   dir: string;
 }
 
+export interface StartOptions {
+  /**
+   * The size of the terminal the user starts from (run -t, start -a): the container's pty has
+   * it before the process runs, so its first `stty size` is right. A resize sent after attach
+   * races with the program starting. Without it: HostConfig.ConsoleSize from create, if any.
+   */
+  consoleSize?: { rows: number; cols: number };
+}
+
 /** The first half of start: the container exists under its shim, blocked before execve. */
-export async function prepareStart(engine: Engine, rec: ContainerRecord): Promise<PreparedStart> {
+export async function prepareStart(engine: Engine, rec: ContainerRecord, opts: StartOptions = {}): Promise<PreparedStart> {
   const { dir, bundle } = runPaths(engine.runRoot, rec.Id);
   // A previous run's leftovers (exit.json, sockets) must not be mistaken for this run's.
   rmSync(dir, { recursive: true, force: true });
@@ -169,6 +178,7 @@ export async function prepareStart(engine: Engine, rec: ContainerRecord): Promis
       seccomp: seccompFor(rec),
       ...(rec.HostConfig.Init ? { initBinary: join(nativeDir(), 'berth-reaper') } : {}),
     });
+    if (opts.consoleSize && spec.process?.terminal) spec.process.consoleSize = { height: opts.consoleSize.rows, width: opts.consoleSize.cols };
     validateConfig(JSON.parse(JSON.stringify(spec)), 'the generated config.json');
     writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec, null, 1), { mode: 0o600 });
     const warnings: string[] = [];

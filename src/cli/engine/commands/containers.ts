@@ -13,7 +13,7 @@ import { collect, parseIntFlag } from '../../parse';
 import { CONTAINER_HEADERS, containerRow } from '../container-format';
 import { eachOf } from '../each';
 import type { CliEnv } from '../env';
-import { runAttached, ExitStatusError } from './run';
+import { runAttached, ExitStatusError, terminalSize } from './run';
 import { startFailureCode } from '../../../engine/containers/start';
 import { parseLogTime } from '../log-time';
 
@@ -91,7 +91,8 @@ export function registerContainerCommands(program: Command, container: Command, 
           if (names.length > 1) throw new BerthError('EINVALID_ARGUMENT', 'you cannot start and attach multiple containers at once');
           let prepared;
           try {
-            prepared = await engine.containers.prepare(names[0]!);
+            const size = terminalSize();
+            prepared = await engine.containers.prepare(names[0]!, size ? { consoleSize: size } : {});
           } catch (e) {
             throw new ExitStatusError(startFailureCode(e), e);
           }

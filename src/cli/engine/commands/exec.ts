@@ -6,7 +6,7 @@ import { parseEnvEntry, readEnvFile } from '../../../engine/parse/values';
 import { rawTerminal } from '../../../engine/shim';
 import { collect } from '../../parse';
 import type { CliEnv } from '../env';
-import { ExitStatusError } from './run';
+import { ExitStatusError, terminalSize } from './run';
 
 interface ExecFlags {
   interactive?: boolean;
@@ -44,6 +44,7 @@ export function registerExecCommand(program: Command, container: Command, env: C
           if (v !== undefined) envs.push(v);
         }
         const term = f.tty && !f.detach && process.stdin.isTTY ? rawTerminal() : undefined;
+        const size = f.tty ? terminalSize() : undefined;
         try {
           const code = await execInRunning(
             env.engine(),
@@ -57,6 +58,7 @@ export function registerExecCommand(program: Command, container: Command, env: C
               interactive: f.interactive === true,
               detach: f.detach === true,
               privileged: f.privileged === true,
+              ...(size ? { consoleSize: size } : {}),
             },
             {
               stdin: process.stdin,

@@ -27,6 +27,12 @@ export class ExitStatusError extends Error {
   }
 }
 
+/** Our terminal's size, when stdout is one (for -t: the container's pty starts with it). */
+export function terminalSize(): { rows: number; cols: number } | undefined {
+  const out = process.stdout;
+  return out.isTTY && out.rows && out.columns ? { rows: out.rows, cols: out.columns } : undefined;
+}
+
 const PROXIED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
 /** Attaches (before release), releases, waits; returns the exit status (0 when detached). */
@@ -54,12 +60,14 @@ export async function runAttached(
   };
   try {
     await Promise.race([attachedOnce, session]);
+    // Before release: the container may print (and the user react with ctrl-c) before
+    // release returns, and an unhandled SIGINT would kill us instead of reaching it.
+    if (opts.sigProxy && !opts.tty) for (const s of PROXIED) process.on(s, forward);
     try {
       await engine.containers.release(prepared);
     } catch (e) {
       throw new ExitStatusError(startFailureCode(e), e);
     }
-    if (opts.sigProxy && !opts.tty) for (const s of PROXIED) process.on(s, forward);
     const { detached } = await session;
     if (detached) return 0;
     const done = await engine.containers.waitExit(prepared.rec.Id);
@@ -78,6 +86,9 @@ async function createFromFlags(env: CliEnv, f: ContainerFlags, args: string[]): 
     throw new BerthError('EEXISTS', `container ID file found, make sure the other container isn't running or delete ${f.cidfile}`);
   }
   const req = createRequestFromFlags(f, args);
+  const size = f.tty ? terminalSize() : undefined;
+  // docker records it too (inspect shows it); each start then uses the size of its own terminal
+  if (size) req.hostConfig.ConsoleSize = [size.rows, size.cols];
   const reporter = createProgressReporter(env.err, { quiet: f.quiet === true });
   let announced = false;
   const rec = await env.engine().containers.create(req, {
@@ -116,7 +127,8 @@ export function registerRunCommands(program: Command, container: Command, env: C
         }
         let prepared: PreparedStart | undefined;
         try {
-          prepared = await engine.containers.prepare(rec.Id);
+          const size = f.tty ? terminalSize() : undefined;
+          prepared = await engine.containers.prepare(rec.Id, size ? { consoleSize: size } : {});
         } catch (e) {
           if (f.rm) await engine.containers.remove(rec.Id, { force: true, volumes: true }).catch(() => undefined);
           throw new ExitStatusError(startFailureCode(e) === 128 ? 125 : startFailureCode(e), e);
