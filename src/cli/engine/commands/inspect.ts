@@ -6,8 +6,11 @@ import { Command } from 'commander';
 import { BerthError, isBerthError } from '../../../core/errors';
 import type { ContainerRecord } from '../../../engine/containers/record';
 import { formatRows } from '../../format/template';
+import { eachOf } from '../each';
 import type { CliEnv } from '../env';
 import { imageInspectDocument } from '../inspect-image';
+import { containerAnatomy } from '../../../engine/anatomy/collect';
+import { renderAnatomy } from '../anatomy-format';
 
 /** The record as docker shows it (without the engine's private section). */
 export function containerInspectDocument(rec: ContainerRecord): Record<string, unknown> {
@@ -41,8 +44,21 @@ async function inspectAny(env: CliEnv, query: string, type: string | undefined):
   throw new BerthError('ENOT_FOUND', `No such object: ${query}`, { hint: 'give a container, image or volume name or id' });
 }
 
+/** `--anatomy`: the running container as the kernel shows it (text, or --format json). */
+async function anatomy(env: CliEnv, names: string[], format: string | undefined): Promise<void> {
+  if (format !== undefined && format !== 'json') {
+    throw new BerthError('EINVALID_ARGUMENT', `--anatomy takes no template (got --format ${format})`, { hint: 'use --format json for the data, or no --format for the text' });
+  }
+  const width = env.out.columns && env.out.columns > 60 ? env.out.columns : 100;
+  await eachOf(env, names, async (n) => {
+    const a = await containerAnatomy(env.engine(), n);
+    env.out.write(format === 'json' ? `${JSON.stringify(a, null, 2)}\n` : renderAnatomy(a, width));
+  });
+}
+
 export function registerInspectCommands(program: Command, container: Command, env: CliEnv): void {
-  const run = async (names: string[], o: { format?: string; type?: string }, type?: string) => {
+  const run = async (names: string[], o: { format?: string; type?: string; anatomy?: boolean }, type?: string) => {
+    if (o.anatomy) return anatomy(env, names, o.format);
     const docs: Record<string, unknown>[] = [];
     let failed = false;
     for (const n of names) {
@@ -63,13 +79,15 @@ export function registerInspectCommands(program: Command, container: Command, en
     .option('-f, --format <template>', 'Go template applied to each object')
     .option('--type <type>', 'container, image or volume')
     .option('-s, --size', 'accepted for compatibility')
+    .option('--anatomy', 'how a running container is made: namespaces, cgroups, mounts, capabilities, seccomp (from the kernel)')
     .description('low-level information on containers, images or volumes (JSON)')
-    .action((names: string[], o: { format?: string; type?: string }) => run(names, o));
+    .action((names: string[], o: { format?: string; type?: string; anatomy?: boolean }) => run(names, o));
   container
     .command('inspect')
     .argument('<containers...>')
     .option('-f, --format <template>', 'Go template applied to each container')
     .option('-s, --size', 'accepted for compatibility')
+    .option('--anatomy', 'how a running container is made (see berth inspect --anatomy)')
     .description('low-level information on containers (JSON)')
-    .action((names: string[], o: { format?: string }) => run(names, o, 'container'));
+    .action((names: string[], o: { format?: string; anatomy?: boolean }) => run(names, o, 'container'));
 }

@@ -1,0 +1,202 @@
+/**
+ * `inspect --anatomy`: how a running container is made on this machine, read from the kernel
+ * (not from our own records, which say what we asked for): its namespaces next to ours, its
+ * cgroups with their limit files, its mounts with the root filesystem's layers, capability
+ * sets, seccomp, no_new_privs, id maps, and its monitor's memory. The engine's records only
+ * name things (which profile we chose, which layer a directory holds).
+ */
+import { readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { BerthError } from '../../core/errors';
+import type { LinuxSeccomp, RuntimeConfig } from '../../spec/types';
+import { DEFAULT_CAPABILITIES } from '../../spec/capabilities';
+import type { Engine } from '../engine';
+import { containerName, type ContainerRecord } from '../containers/record';
+import { runPaths } from '../containers/runtime';
+import { seccompChoice } from '../spec/oci';
+import { cgroupPlaces, type CgroupPlace } from './cgroups';
+import {
+  classifyMount, isIdentityMap, namespaceInode, parseIdMap, parseKbLines, parseMountinfo, parseOverlayOptions, parseProcCgroup,
+  parseProcStatus, type IdMapEntry, type MountEntry, type ProcessSecurity,
+} from './decode';
+
+export const NAMESPACE_TYPES = ['mnt', 'pid', 'net', 'ipc', 'uts', 'user', 'cgroup', 'time'] as const;
+
+export interface NamespaceView {
+  type: (typeof NAMESPACE_TYPES)[number];
+  container: number | undefined;
+  host: number | undefined;
+  /** Same inode as ours: the container shares it with the host (e.g. --pid host). */
+  shared: boolean;
+}
+
+export interface LayerView {
+  /** The overlay lowerdir as mounted. */
+  dir: string;
+  chainId?: string;
+  diffId?: string;
+  size?: number;
+}
+
+export interface RootfsView {
+  fstype: string;
+  source: string;
+  readOnly: boolean;
+  /** Top first. */
+  layers: LayerView[];
+  upperdir?: string;
+  workdir?: string;
+}
+
+export interface SeccompView {
+  /** From the kernel: 0 disabled, 1 strict, 2 filter. */
+  mode: 0 | 1 | 2;
+  filters: number | undefined;
+  /** What the engine chose: Berth's default profile, none, or the user's file. */
+  profile: 'default' | 'unconfined' | 'custom';
+  file?: string;
+  defaultAction?: string;
+  /** Rules (syscalls entries) and the syscall names they cover. */
+  rules: number;
+  syscalls: number;
+  architectures: string[];
+}
+
+export interface ContainerAnatomy {
+  id: string;
+  name: string;
+  pid: number;
+  runtime: string;
+  namespaces: NamespaceView[];
+  cgroups: CgroupPlace[];
+  rootfs: RootfsView | undefined;
+  mounts: MountEntry[];
+  masked: string[];
+  readonlyPaths: string[];
+  security: ProcessSecurity;
+  /** Capabilities beyond / missing from docker's default set (effective). */
+  capabilityDelta: { added: string[]; dropped: string[] };
+  seccomp: SeccompView;
+  idMaps: { uid: IdMapEntry[]; gid: IdMapEntry[]; identity: boolean };
+  shim: { pid: number; rssKiB?: number; pssKiB?: number } | undefined;
+}
+
+function read(path: string): string {
+  return readFileSync(path, 'utf8');
+}
+
+function readOptional(path: string): string | undefined {
+  try {
+    return read(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function nsInode(pid: number | 'self', type: string): number | undefined {
+  try {
+    return namespaceInode(readlinkSync(`/proc/${pid}/ns/${type}`));
+  } catch {
+    return undefined;
+  }
+}
+
+function bundleConfig(engine: Engine, rec: ContainerRecord): RuntimeConfig | undefined {
+  const text = readOptional(join(runPaths(engine.runRoot, rec.Id).bundle, 'config.json'));
+  return text ? (JSON.parse(text) as RuntimeConfig) : undefined;
+}
+
+function seccompView(rec: ContainerRecord, security: ProcessSecurity, profile: LinuxSeccomp | undefined): SeccompView {
+  const choice = seccompChoice(rec.HostConfig);
+  const rules = profile?.syscalls ?? [];
+  return {
+    mode: security.seccompMode,
+    filters: security.seccompFilters,
+    profile: choice.kind === 'file' ? 'custom' : choice.kind,
+    ...(choice.kind === 'file' ? { file: choice.path } : {}),
+    ...(profile ? { defaultAction: profile.defaultAction } : {}),
+    rules: rules.length,
+    syscalls: rules.reduce((n, r) => n + (r.names?.length ?? 0), 0),
+    architectures: profile?.architectures ?? [],
+  };
+}
+
+/** The layer a lowerdir holds, through the snapshotter's index link (l/<hex> -> ../sha256/<hex>/fs). */
+function layerOf(engine: Engine, dir: string): LayerView {
+  const abs = isAbsolute(dir) ? dir : join(engine.snapshotter.dir, dir);
+  let real = abs;
+  try {
+    real = realpathSync(abs);
+  } catch {
+    return { dir };
+  }
+  const hex = basename(dirname(real));
+  if (basename(real) !== 'fs' || !/^[0-9a-f]{64}$/.test(hex)) return { dir };
+  const layer = engine.snapshotter.layer(`sha256:${hex}`);
+  return { dir, chainId: `sha256:${hex}`, ...(layer ? { diffId: layer.diffId, size: layer.size } : {}) };
+}
+
+function rootfsView(engine: Engine, mounts: MountEntry[]): RootfsView | undefined {
+  const root = [...mounts].reverse().find((m) => m.target === '/');
+  if (!root) return undefined;
+  const view: RootfsView = { fstype: root.fstype, source: root.source, readOnly: root.options.includes('ro'), layers: [] };
+  if (root.fstype === 'overlay') {
+    const o = parseOverlayOptions(root.superOptions);
+    view.layers = o.lowerdirs.map((d) => layerOf(engine, d));
+    if (o.upperdir) view.upperdir = o.upperdir;
+    if (o.workdir) view.workdir = o.workdir;
+  }
+  return view;
+}
+
+/** The anatomy of a running container; ESTATE when it does not run. */
+export async function containerAnatomy(engine: Engine, query: string): Promise<ContainerAnatomy> {
+  const rec = await engine.containers.get(query);
+  const pid = rec.State.Pid;
+  if (!rec.State.Running || !pid) {
+    throw new BerthError('ESTATE', `container ${containerName(rec)} is not running: its anatomy is read from its live process`, { hint: `start it first: berth start ${containerName(rec)}` });
+  }
+  let status: string;
+  let mountinfo: string;
+  let cgroup: string;
+  try {
+    status = read(`/proc/${pid}/status`);
+    mountinfo = read(`/proc/${pid}/mountinfo`);
+    cgroup = read(`/proc/${pid}/cgroup`);
+  } catch (e) {
+    throw new BerthError('ESTATE', `container ${containerName(rec)}: its process ${pid} is gone`, { cause: e, hint: 'it exited while we looked; see berth ps -a' });
+  }
+  const security = parseProcStatus(status);
+  const mounts = parseMountinfo(mountinfo);
+  const hostMounts = parseMountinfo(read('/proc/self/mountinfo'));
+  const config = bundleConfig(engine, rec);
+  const uid = parseIdMap(readOptional(`/proc/${pid}/uid_map`) ?? '');
+  const gid = parseIdMap(readOptional(`/proc/${pid}/gid_map`) ?? '');
+  const eff = security.capabilities.effective;
+  let shim: ContainerAnatomy['shim'];
+  if (rec.Berth.shimPid) {
+    const smaps = parseKbLines(readOptional(`/proc/${rec.Berth.shimPid}/smaps_rollup`) ?? '');
+    shim = { pid: rec.Berth.shimPid, ...(smaps.Rss !== undefined ? { rssKiB: smaps.Rss } : {}), ...(smaps.Pss !== undefined ? { pssKiB: smaps.Pss } : {}) };
+  }
+  return {
+    id: rec.Id,
+    name: containerName(rec),
+    pid,
+    runtime: rec.Berth.runtime,
+    namespaces: NAMESPACE_TYPES.map((type) => {
+      const container = nsInode(pid, type);
+      const host = nsInode('self', type);
+      return { type, container, host, shared: container !== undefined && container === host };
+    }),
+    cgroups: cgroupPlaces(parseProcCgroup(cgroup), hostMounts).sort((x, y) => x.version - y.version || x.controllers.join().localeCompare(y.controllers.join())),
+    rootfs: rootfsView(engine, mounts),
+    mounts: mounts.filter((m) => m.target !== '/' && classifyMount(m) === 'mount'),
+    masked: mounts.filter((m) => classifyMount(m) === 'masked').map((m) => m.target),
+    readonlyPaths: mounts.filter((m) => classifyMount(m) === 'readonly').map((m) => m.target),
+    security,
+    capabilityDelta: { added: eff.filter((c) => !DEFAULT_CAPABILITIES.includes(c)), dropped: DEFAULT_CAPABILITIES.filter((c) => !eff.includes(c)) },
+    seccomp: seccompView(rec, security, config?.linux?.seccomp),
+    idMaps: { uid, gid, identity: isIdentityMap(uid) && isIdentityMap(gid) },
+    shim,
+  };
+}
