@@ -67,3 +67,9 @@ test('run flags: bad values name the flag and the accepted forms', () => {
   rejects(['--stop-signal', 'sig term', 'img'], /--stop-signal/);
   rejects([], /an image is required/);
 });
+
+test('--network and its alias --net both set the network mode (commander keeps only one long name per option)', () => {
+  assert.equal(parseRun(['--network', 'host', 'img']).hostConfig.NetworkMode, 'host');
+  assert.equal(parseRun(['--net', 'container:db', 'img']).hostConfig.NetworkMode, 'container:db');
+  assert.equal(parseRun(['img']).hostConfig.NetworkMode, 'bridge');
+});

@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { computeCapabilities } from '../../src/engine/spec/capabilities';
-import { buildOciSpec, containerEnv, type SpecInput } from '../../src/engine/spec/oci';
-import { buildResources, parseDeviceCgroupRule } from '../../src/engine/spec/resources';
+import { buildOciSpec, checkNamespaceModes, containerEnv, type SpecInput } from '../../src/engine/spec/oci';
+import { buildResources, parseDeviceCgroupRule, privilegedDevices } from '../../src/engine/spec/resources';
 import { resolveUser } from '../../src/engine/spec/user';
 import { readFileInRoot, resolveInRoot } from '../../src/engine/spec/root-files';
 import { validateConfig } from '../../src/spec/validate';
@@ -157,4 +157,27 @@ test('image config merge: entrypoint/cmd rules, env by key, unions, health overr
   assert.equal(u.User, 'root');
   assert.deepEqual(mergeImageConfig(img, { Healthcheck: { Interval: 5e9 } }).Healthcheck, { Test: ['CMD', 'true'], Interval: 5e9, Retries: 3 });
   assert.deepEqual(mergeImageConfig(img, { Healthcheck: { Test: ['NONE'] } }).Healthcheck, { Test: ['NONE'] });
+});
+
+test('capabilities: "all" is what the engine holds; naming one it lacks fails at create', () => {
+  const available = DEFAULT_CAPABILITIES.concat(['CAP_SYS_ADMIN', 'CAP_NET_ADMIN']);
+  assert.deepEqual(new Set(computeCapabilities({ privileged: true, available })), new Set(available));
+  assert.ok(!computeCapabilities({ capAdd: ['ALL'], capDrop: ['NET_ADMIN'], available }).includes('CAP_NET_ADMIN'));
+  assert.ok(computeCapabilities({ capAdd: ['SYS_ADMIN'], available }).includes('CAP_SYS_ADMIN'));
+  assert.throws(() => computeCapabilities({ capAdd: ['SYS_RESOURCE'], available }), isInvalid(/--cap-add SYS_RESOURCE: this engine does not hold CAP_SYS_RESOURCE/));
+});
+
+test('namespace modes: unknown values and --userns are refused, container:NAME and host accepted', () => {
+  const hc = (over: Record<string, string>) => ({ ...over }) as unknown as import('../../src/engine/docker-types').HostConfig;
+  assert.doesNotThrow(() => checkNamespaceModes(hc({ PidMode: 'host', IpcMode: 'shareable', UTSMode: 'container:x', UsernsMode: 'host' })));
+  assert.throws(() => checkNamespaceModes(hc({ PidMode: 'sideways' })), isInvalid(/invalid --pid "sideways"/));
+  assert.throws(() => checkNamespaceModes(hc({ IpcMode: 'container:' })), isInvalid(/invalid --ipc/));
+  assert.throws(() => checkNamespaceModes(hc({ UsernsMode: 'auto' })), (e: unknown) => e instanceof BerthError && e.code === 'EUNSUPPORTED' && /--userns auto/.test(e.message));
+});
+
+test('privileged devices: every char and block node under /dev, not pts/shm/mqueue or symlinks', () => {
+  const devs = privilegedDevices();
+  assert.ok(devs.some((d) => d.path === '/dev/null' && d.type === 'c' && d.major === 1 && d.minor === 3));
+  assert.ok(devs.every((d) => !d.path.startsWith('/dev/pts/') && !d.path.startsWith('/dev/shm/') && d.path !== '/dev/console'));
+  assert.ok(devs.every((d) => d.type === 'c' || d.type === 'b'));
 });

@@ -90,6 +90,7 @@ export interface ContainerFlags {
   publishAll?: boolean;
   expose: string[];
   network?: string;
+  net?: string;
   networkAlias: string[];
   attach: string[];
   sigProxy?: boolean;
@@ -180,7 +181,9 @@ export function addContainerOptions(cmd: Command): Command {
   list('-p, --publish <[ip:][hostPort:]port[/proto]>', 'publish a port');
   cmd.option('-P, --publish-all', 'publish every exposed port to a random host port');
   list('--expose <port[/proto]>', 'expose a port');
-  cmd.option('--network, --net <mode>', 'network: bridge, host, none, container:NAME or a network name');
+  // Two long names in one option make commander store only the last ("net"): declare both.
+  cmd.option('--network <mode>', 'network: bridge, host, none, container:NAME or a network name');
+  cmd.addOption(new Option('--net <mode>', 'same as --network').hideHelp());
   list('--network-alias <alias>', 'name on the network');
   list('-a, --attach <stream>', 'attach to stdin, stdout or stderr');
   cmd
@@ -357,7 +360,7 @@ export function createRequestFromFlags(f: ContainerFlags, positional: string[], 
   const hostConfig: HostConfig = {
     Binds: binds,
     LogConfig: logConfig(f),
-    NetworkMode: f.network ?? 'bridge',
+    NetworkMode: f.network ?? f.net ?? 'bridge',
     PortBindings: bindings,
     RestartPolicy: restart,
     AutoRemove: f.rm === true,

@@ -19,6 +19,11 @@ export interface CliEnv {
   exit(code: number): void;
 }
 
+/** A warning line on stderr (docker's "WARNING: ..." form): the command goes on. */
+export function warning(env: CliEnv, message: string): void {
+  env.err.write(`WARNING: ${message}\n`);
+}
+
 export interface GlobalOptions {
   root?: string;
   runroot?: string;

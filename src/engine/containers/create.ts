@@ -10,6 +10,7 @@ import { BerthError, errnoCode } from '../../core/errors';
 import type { PullEvent } from '../../core/events';
 import { readImageConfig } from '../../images/history';
 import type { ImageRecord } from '../../images/store';
+import type { NamespaceType } from '../../spec/types';
 import type { CreateRequest } from './request';
 import type { Engine } from '../engine';
 import { mergeImageConfig, type ImageRunConfig } from '../spec/image-merge';
@@ -67,6 +68,22 @@ function pickName(engine: Engine, requested: string | undefined): string {
   return `${randomName()}_${Date.now() % 1000}`;
 }
 
+/**
+ * container:NAME modes: the other container must exist now (docker checks at create); its
+ * namespaces are looked up at each start, when it must be running. Stand-in paths here.
+ */
+function joinedAtCreate(engine: Engine, req: CreateRequest): Partial<Record<NamespaceType, string>> {
+  const hc = req.hostConfig;
+  const out: Partial<Record<NamespaceType, string>> = {};
+  const modes: Array<[NamespaceType, string | undefined]> = [['pid', hc.PidMode], ['ipc', hc.IpcMode], ['uts', hc.UTSMode], ['network', hc.NetworkMode]];
+  for (const [type, mode] of modes) {
+    if (!mode?.startsWith('container:')) continue;
+    engine.containerStore.resolve(mode.slice('container:'.length));
+    out[type] = `/proc/self/ns/${type}`;
+  }
+  return out;
+}
+
 export async function createContainer(engine: Engine, req: CreateRequest, opts: CreateOptions = {}): Promise<ContainerRecord> {
   const { image, run } = await imageFor(engine, req, opts);
   const config = mergeImageConfig(run, req.config);
@@ -77,7 +94,7 @@ export async function createContainer(engine: Engine, req: CreateRequest, opts: 
   // Build the spec once now, with stand-in paths, so that invalid options fail at create.
   buildOciSpec({
     id, config, hostConfig: req.hostConfig, rootfs: '/', user: { uid: 0, gid: 0, additionalGids: [], home: '/' },
-    cgroupsPath: '/berth/check', cgroupV2: false, seccomp: undefined,
+    cgroupsPath: '/berth/check', cgroupV2: false, seccomp: undefined, joinNamespaces: joinedAtCreate(engine, req),
   });
   const files = containerFiles(engine, id);
   const rec: ContainerRecord = {

@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { BerthError } from '../../core/errors';
 import { execInContainer } from '../../runtime/exec';
-import { ALL_CAPABILITIES } from '../../spec/capabilities';
 import type { Process, RuntimeConfig } from '../../spec/types';
 import type { Engine } from '../engine';
 import { mergeEnv } from '../spec/image-merge';
 import { resolveUser } from '../spec/user';
+import { computeCapabilities } from '../spec/capabilities';
 import { listenConsole, proxyConsole, resolveBinary, type ResizeHook } from '../shim';
 import { containerName, type ContainerRecord } from './record';
 import { builtinContext, isBuiltin, runPaths } from './runtime';
@@ -51,7 +51,7 @@ function containerConfig(engine: Engine, rec: ContainerRecord): RuntimeConfig {
 export function execProcess(engine: Engine, rec: ContainerRecord, req: ExecRequest): Process {
   const base = containerConfig(engine, rec).process!;
   const user = req.user ? resolveUser(`/proc/${rec.State.Pid}/root`, req.user) : undefined;
-  const caps = req.privileged ? [...ALL_CAPABILITIES] : undefined;
+  const caps = req.privileged ? computeCapabilities({ privileged: true }) : undefined;
   return {
     ...base,
     terminal: req.tty === true,

@@ -96,8 +96,8 @@ export class ContainerService {
     return prepared.rec;
   }
 
-  async start(query: string): Promise<ContainerRecord> {
-    const prepared = await this.prepare(query);
+  async start(query: string, opts: StartOptions = {}): Promise<ContainerRecord> {
+    const prepared = await this.prepare(query, opts);
     if (!prepared) return this.get(query);
     return this.release(prepared);
   }

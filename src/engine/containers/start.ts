@@ -71,6 +71,7 @@ function joinedNamespaces(engine: Engine, rec: ContainerRecord): Partial<Record<
     ['network', hc.NetworkMode, 'net'],
     ['pid', hc.PidMode, 'pid'],
     ['ipc', hc.IpcMode, 'ipc'],
+    ['uts', hc.UTSMode, 'uts'],
   ];
   for (const [type, mode, file] of modes) {
     if (!mode?.startsWith('container:')) continue;
@@ -133,6 +134,7 @@ export interface PreparedStart {
   rec: ContainerRecord;
   launch: ShimLaunch;
   dir: string;
+  warn: (message: string) => void;
 }
 
 export interface StartOptions {
@@ -142,11 +144,14 @@ export interface StartOptions {
    * races with the program starting. Without it: HostConfig.ConsoleSize from create, if any.
    */
   consoleSize?: { rows: number; cols: number };
+  /** What the runtime adjusted instead of failing (an rlimit clamped to the host's): for the user. */
+  onWarning?: (message: string) => void;
 }
 
 /** The first half of start: the container exists under its shim, blocked before execve. */
 export async function prepareStart(engine: Engine, rec: ContainerRecord, opts: StartOptions = {}): Promise<PreparedStart> {
   const { dir, bundle } = runPaths(engine.runRoot, rec.Id);
+  const warn = (m: string): void => opts.onWarning?.(m);
   // A previous run's leftovers (exit.json, sockets) must not be mistaken for this run's.
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(bundle, { recursive: true, mode: 0o700 });
@@ -181,19 +186,18 @@ export async function prepareStart(engine: Engine, rec: ContainerRecord, opts: S
     if (opts.consoleSize && spec.process?.terminal) spec.process.consoleSize = { height: opts.consoleSize.rows, width: opts.consoleSize.cols };
     validateConfig(JSON.parse(JSON.stringify(spec)), 'the generated config.json');
     writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec, null, 1), { mode: 0o600 });
-    const warnings: string[] = [];
     const launch = await launchShim({
       id: rec.Id,
       dir,
       bundle,
-      runtime: shimRuntime(engine.runRoot, rec, (m) => warnings.push(m)),
+      runtime: shimRuntime(engine.runRoot, rec, warn),
       log: logOptions(rec),
       stdin: rec.Config.OpenStdin === true,
       stdinOnce: rec.Config.StdinOnce === true,
       exitCommand: [...berthCommand(engine), 'container', 'cleanup', rec.Id],
       ...(healthSchedule(engine, rec) ? { health: healthSchedule(engine, rec)! } : {}),
     });
-    return { rec, launch, dir };
+    return { rec, launch, dir, warn };
   } catch (e) {
     await deleteRuntimeContainer(engine.runRoot, rec).catch(() => undefined);
     if (mounted) await engine.snapshotter.unmount(rec.Berth.snapshotKey!).catch(() => undefined);
@@ -214,7 +218,7 @@ export function startFailureCode(e: unknown): number {
 export async function release(engine: Engine, prepared: PreparedStart): Promise<ContainerRecord> {
   const { rec, dir } = prepared;
   try {
-    await startMonitored(dir, rec.Id, startRuntime(engine.runRoot, rec, () => undefined));
+    await startMonitored(dir, rec.Id, startRuntime(engine.runRoot, rec, prepared.warn));
   } catch (e) {
     await deleteRuntimeContainer(engine.runRoot, rec).catch(() => undefined);
     if (rec.Berth.snapshotKey) await engine.snapshotter.unmount(rec.Berth.snapshotKey).catch(() => undefined);

@@ -5,13 +5,14 @@
  * and read-only paths, device rules, /dev/shm of 64 MiB, a private cgroup namespace on cgroup
  * v2 hosts, and the default seccomp profile unless `--security-opt seccomp=unconfined`.
  */
+import { readFileSync } from 'node:fs';
 import { BerthError } from '../../core/errors';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../spec/default-spec';
 import { OCI_VERSION } from '../../spec/state';
 import type { LinuxSeccomp, Mount, Namespace, NamespaceType, Rlimit, RuntimeConfig } from '../../spec/types';
 import type { ContainerConfig, HostConfig } from '../docker-types';
 import { computeCapabilities } from './capabilities';
-import { buildResources, deviceFromHost } from './resources';
+import { buildResources, deviceFromHost, privilegedDevices } from './resources';
 import type { ResolvedUser } from './user';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -90,6 +91,30 @@ function namespaceMode(mode: string | undefined): 'private' | 'host' | 'containe
   return 'private';
 }
 
+/** Namespace modes each flag takes; anything else is refused rather than quietly made private. */
+const NAMESPACE_MODES: Record<string, { field: string; modes: string[] }> = {
+  pid: { field: 'PidMode', modes: ['', 'private', 'host'] },
+  ipc: { field: 'IpcMode', modes: ['', 'private', 'shareable', 'host', 'none'] },
+  uts: { field: 'UTSMode', modes: ['', 'private', 'host'] },
+};
+
+/** Checks --pid/--ipc/--uts values and refuses --userns, which the engine does not implement. */
+export function checkNamespaceModes(hc: HostConfig): void {
+  for (const [flag, { field, modes }] of Object.entries(NAMESPACE_MODES)) {
+    const v = (hc as unknown as Record<string, string | undefined>)[field] ?? '';
+    if (modes.includes(v)) continue;
+    if (v.startsWith('container:') && v.length > 'container:'.length) continue;
+    throw invalid(`invalid --${flag} "${v}"`, `use ${modes.filter(Boolean).join(', ')} or container:NAME`);
+  }
+  const userns = hc.UsernsMode ?? '';
+  if (userns !== '' && userns !== 'host') {
+    // Accepting it would run the container as real root while the user asked for remapped ids.
+    throw new BerthError('EUNSUPPORTED', `--userns ${userns}: user namespaces are not supported by the engine yet (the runtime has them; the engine does not map ids or chown layers)`, {
+      hint: 'drop --userns (containers then run without a user namespace, as docker does by default), or use berth-runtime with a config.json that has linux.uidMappings',
+    });
+  }
+}
+
 function namespaces(input: SpecInput): Namespace[] {
   const hc = input.hostConfig;
   const join = input.joinNamespaces ?? {};
@@ -127,6 +152,29 @@ function baseMounts(hc: HostConfig): Mount[] {
   return mounts;
 }
 
+/**
+ * label= and apparmor= are accepted where the host has no SELinux / AppArmor (docker ignores
+ * them there too: there is nothing to confine with). Where the host has one, the engine would
+ * have to apply the profile and does not yet: refusing beats running unconfined unnoticed.
+ */
+function checkLsmOption(key: 'label' | 'apparmor', value: string): void {
+  const lsmActive = (path: string, want?: string): boolean => {
+    try {
+      const v = readFileSync(path, 'utf8').trim();
+      return want === undefined || v === want;
+    } catch {
+      return false;
+    }
+  };
+  const harmless = key === 'apparmor' ? value === 'unconfined' : value === 'disable';
+  const active = key === 'apparmor' ? lsmActive('/sys/module/apparmor/parameters/enabled', 'Y') : lsmActive('/sys/fs/selinux/enforce');
+  if (active && !harmless) {
+    throw new BerthError('EUNSUPPORTED', `--security-opt ${key}=${value}: this host has ${key === 'apparmor' ? 'AppArmor' : 'SELinux'} but Berth cannot apply ${key === 'apparmor' ? 'profiles' : 'labels'} yet`, {
+      hint: `drop the option, or use ${key === 'apparmor' ? 'apparmor=unconfined' : 'label=disable'} to say so explicitly`,
+    });
+  }
+}
+
 function securityOptions(hc: HostConfig): { noNewPrivileges: boolean; seccompUnconfined: boolean; seccompFile?: string } {
   let noNewPrivileges = false;
   let seccompUnconfined = false;
@@ -143,7 +191,7 @@ function securityOptions(hc: HostConfig): { noNewPrivileges: boolean; seccompUnc
         break;
       case 'label':
       case 'apparmor':
-        // Accepted: this host has neither SELinux nor AppArmor; labels apply only where it does.
+        checkLsmOption(key, value ?? '');
         break;
       default:
         throw invalid(`invalid --security-opt "${opt}"`, 'use no-new-privileges[=true], seccomp=unconfined|PATH, label=..., apparmor=...');
@@ -172,6 +220,7 @@ export function buildOciSpec(input: SpecInput): RuntimeConfig {
   const hostname = config.Hostname || input.id.slice(0, 12);
   const caps = computeCapabilities({ capAdd: hc.CapAdd, capDrop: hc.CapDrop, privileged: hc.Privileged });
   const sec = securityOptions(hc);
+  checkNamespaceModes(hc);
   const hostNet = namespaceMode(hc.NetworkMode) === 'host';
   checkSysctls(hc.Sysctls ?? {}, hostNet, namespaceMode(hc.IpcMode) === 'host');
 
@@ -191,6 +240,8 @@ export function buildOciSpec(input: SpecInput): RuntimeConfig {
 
   const rlimits: Rlimit[] = (hc.Ulimits ?? []).map((u) => ({ type: ulimitType(u.Name), soft: u.Soft, hard: u.Hard }));
   const hostDevices = (hc.Devices ?? []).map(deviceFromHost);
+  // --privileged: all the host's nodes (the device cgroup allows everything); --device entries win.
+  const devices = [...(hc.Privileged ? privilegedDevices().filter((d) => !hostDevices.some((h) => h.device.path === d.path)) : []), ...hostDevices.map((d) => d.device)];
 
   const spec: RuntimeConfig = {
     ociVersion: OCI_VERSION,
@@ -212,7 +263,7 @@ export function buildOciSpec(input: SpecInput): RuntimeConfig {
       namespaces: namespaces(input),
       resources: buildResources(hc, hostDevices),
       cgroupsPath: input.cgroupsPath,
-      ...(hostDevices.length ? { devices: hostDevices.map((d) => d.device) } : {}),
+      ...(devices.length ? { devices } : {}),
       ...(hc.Sysctls && Object.keys(hc.Sysctls).length ? { sysctl: { ...hc.Sysctls } } : {}),
       ...(input.seccomp ? { seccomp: input.seccomp } : {}),
       maskedPaths: hc.Privileged ? [] : (hc.MaskedPaths ?? DEFAULT_MASKED_PATHS),
@@ -221,7 +272,8 @@ export function buildOciSpec(input: SpecInput): RuntimeConfig {
     },
     ...(hc.Annotations && Object.keys(hc.Annotations).length ? { annotations: { ...hc.Annotations } } : {}),
   };
-  if (namespaceMode(hc.UTSMode) !== 'host') {
+  // Only in a UTS namespace of its own: joining another container's must not rename that one.
+  if (namespaceMode(hc.UTSMode) === 'private') {
     spec.hostname = hostname;
     if (config.Domainname) spec.domainname = config.Domainname;
   }

@@ -4,7 +4,8 @@
  * except the standard nodes, swap twice the memory limit when only `--memory` is given, and
  * `--cpus` as a quota over a 100 ms period.
  */
-import { statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { BerthError, errnoCode } from '../../core/errors';
 import type { Device, DeviceRule, LinuxResources } from '../../spec/types';
 import type { DeviceMapping, HostConfig } from '../docker-types';
@@ -53,14 +54,57 @@ export function deviceFromHost(map: DeviceMapping): { device: Device; rule: Devi
   }
   const type = st.isCharacterDevice() ? 'c' : st.isBlockDevice() ? 'b' : undefined;
   if (!type) throw invalid(`--device ${map.PathOnHost} is not a device node`, 'give a character or block device such as /dev/fuse');
-  const major = Number((BigInt(st.rdev) >> 8n) & 0xfffn) | Number((BigInt(st.rdev) >> 32n) & ~0xfffn);
-  const minor = Number(BigInt(st.rdev) & 0xffn) | Number((BigInt(st.rdev) >> 12n) & ~0xffn);
+  const { major, minor } = rdevParts(st.rdev);
   const access = map.CgroupPermissions || 'rwm';
   if (!/^[rwm]{1,3}$/.test(access)) throw invalid(`--device ${map.PathOnHost}: invalid permissions "${access}"`, 'use a combination of r, w and m');
   return {
     device: { type, path: map.PathInContainer || map.PathOnHost, major, minor, fileMode: st.mode & 0o7777, uid: st.uid, gid: st.gid },
     rule: { allow: true, type, major, minor, access },
   };
+}
+
+function rdevParts(rdev: number): { major: number; minor: number } {
+  const r = BigInt(rdev);
+  return { major: Number((r >> 8n) & 0xfffn) | Number((r >> 32n) & ~0xfffn), minor: Number(r & 0xffn) | Number((r >> 12n) & ~0xffn) };
+}
+
+/** Directories of /dev that are mounts of their own in a container (or runtime bookkeeping). */
+const SKIP_DEV_DIRS = new Set(['pts', 'shm', 'mqueue', 'fd', '.lxc', '.lxd-mounts', '.udev']);
+
+/**
+ * `--privileged`: every device node of the host, at its host path (as docker and runc's
+ * HostDevices do). Symlinks and the console are left out; /dev/console is the container's.
+ */
+export function privilegedDevices(devDir = '/dev'): Device[] {
+  const out: Device[] = [];
+  const walk = (dir: string, rel: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const path = join(dir, name);
+      let st;
+      try {
+        st = lstatSync(path);
+      } catch {
+        continue; // gone while we looked
+      }
+      const inside = `/dev${rel}/${name}`;
+      if (st.isDirectory()) {
+        if (!(rel === '' && SKIP_DEV_DIRS.has(name))) walk(path, `${rel}/${name}`);
+        continue;
+      }
+      if (inside === '/dev/console') continue;
+      const type = st.isCharacterDevice() ? 'c' : st.isBlockDevice() ? 'b' : undefined;
+      if (!type) continue;
+      out.push({ type, path: inside, ...rdevParts(st.rdev), fileMode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
+    }
+  };
+  walk(devDir, '');
+  return out;
 }
 
 export function buildResources(hc: HostConfig, devices: { rule: DeviceRule }[]): LinuxResources {

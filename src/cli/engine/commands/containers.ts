@@ -12,7 +12,7 @@ import { formatRows } from '../../format/template';
 import { collect, parseIntFlag } from '../../parse';
 import { CONTAINER_HEADERS, containerRow } from '../container-format';
 import { eachOf } from '../each';
-import type { CliEnv } from '../env';
+import { warning, type CliEnv } from '../env';
 import { runAttached, ExitStatusError, terminalSize } from './run';
 import { startFailureCode } from '../../../engine/containers/start';
 import { parseLogTime } from '../log-time';
@@ -92,7 +92,7 @@ export function registerContainerCommands(program: Command, container: Command, 
           let prepared;
           try {
             const size = terminalSize();
-            prepared = await engine.containers.prepare(names[0]!, size ? { consoleSize: size } : {});
+            prepared = await engine.containers.prepare(names[0]!, { ...(size ? { consoleSize: size } : {}), onWarning: (m) => warning(env, m) });
           } catch (e) {
             throw new ExitStatusError(startFailureCode(e), e);
           }
@@ -108,7 +108,7 @@ export function registerContainerCommands(program: Command, container: Command, 
           return;
         }
         await eachOf(env, names, async (n) => {
-          await engine.containers.start(n);
+          await engine.containers.start(n, { onWarning: (m) => warning(env, m) });
           env.out.write(`${n}\n`);
         });
       }),

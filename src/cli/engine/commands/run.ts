@@ -14,7 +14,7 @@ import { startFailureCode } from '../../../engine/containers/start';
 import { attach, rawTerminal, type TerminalSession } from '../../../engine/shim';
 import { familiarString, parseReference } from '../../../images/reference';
 import { addContainerOptions, createRequestFromFlags, type ContainerFlags } from '../container-options';
-import type { CliEnv } from '../env';
+import { warning, type CliEnv } from '../env';
 import { createProgressReporter } from '../progress';
 
 /** Errors before the container's process ran exit 125; failures to exec it 126/127. */
@@ -86,6 +86,12 @@ async function createFromFlags(env: CliEnv, f: ContainerFlags, args: string[]): 
     throw new BerthError('EEXISTS', `container ID file found, make sure the other container isn't running or delete ${f.cidfile}`);
   }
   const req = createRequestFromFlags(f, args);
+  for (const p of f.publish) warning(env, `-p ${p}: recorded (inspect shows it) but not forwarded: port publishing arrives with networking; the container has a network namespace with loopback only`);
+  if (f.publishAll) warning(env, '-P: recorded but not forwarded: port publishing arrives with networking');
+  const net = f.network ?? f.net ?? 'bridge';
+  if (!['bridge', 'default', 'host', 'none'].includes(net) && !net.startsWith('container:')) {
+    warning(env, `--network ${net}: networks arrive with networking; the container gets a network namespace with loopback only`);
+  }
   const size = f.tty ? terminalSize() : undefined;
   // docker records it too (inspect shows it); each start then uses the size of its own terminal
   if (size) req.hostConfig.ConsoleSize = [size.rows, size.cols];
@@ -118,7 +124,7 @@ export function registerRunCommands(program: Command, container: Command, env: C
         const engine = env.engine();
         if (f.detach) {
           try {
-            await engine.containers.start(rec.Id);
+            await engine.containers.start(rec.Id, { onWarning: (m) => warning(env, m) });
           } catch (e) {
             throw new ExitStatusError(startFailureCode(e) === 128 ? 125 : startFailureCode(e), e);
           }
@@ -128,7 +134,7 @@ export function registerRunCommands(program: Command, container: Command, env: C
         let prepared: PreparedStart | undefined;
         try {
           const size = f.tty ? terminalSize() : undefined;
-          prepared = await engine.containers.prepare(rec.Id, size ? { consoleSize: size } : {});
+          prepared = await engine.containers.prepare(rec.Id, { ...(size ? { consoleSize: size } : {}), onWarning: (m) => warning(env, m) });
         } catch (e) {
           if (f.rm) await engine.containers.remove(rec.Id, { force: true, volumes: true }).catch(() => undefined);
           throw new ExitStatusError(startFailureCode(e) === 128 ? 125 : startFailureCode(e), e);
