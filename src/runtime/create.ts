@@ -19,6 +19,7 @@ import { sendSeccompListener } from './seccomp-listener';
 import { stateOf } from './status';
 import { writeFileAtomic, type ContainerRecord } from './state-store';
 import type { CgroupManager } from '../cgroups';
+import { crashPoint } from '../core/crash-point';
 import { effectiveResources } from './resources';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
@@ -75,10 +76,14 @@ export async function createContainer(
   let pid = 0;
   try {
     return await ctx.store.withLock(opts.id, async () => {
+      // State "creating" (no pid yet) before the cgroup exists: a create killed from here on
+      // leaves a state.json that `delete` understands, so its cgroup is found and removed.
+      ctx.store.save(rec);
       const fifo = ctx.store.fifoPath(opts.id);
       sys().mkfifo(fifo, 0o622);
       cgroup = containerCgroup(ctx, rec);
       cgroup.create(effectiveResources(config));
+      crashPoint('runtime:cgroup-created');
       const cg = cgroup;
       const handle = await startInit(
         {

@@ -21,6 +21,7 @@ export async function killContainer(ctx: RuntimeContext, id: string, signal: num
 }
 
 function sendSignal(pid: number, signal: number): void {
+  if (pid <= 0) return; // never a process group
   try {
     process.kill(pid, signal);
   } catch (e) {
@@ -31,8 +32,9 @@ function sendSignal(pid: number, signal: number): void {
 function signalAll(ctx: RuntimeContext, rec: ContainerRecord, signal: number): void {
   const cg = containerCgroup(ctx, rec);
   const pids = new Set(cg.exists() ? cg.pids() : []);
-  pids.add(rec.pid);
-  for (const p of pids) sendSignal(p, signal);
+  // pid 0 is a create that never got its process ("creating"): kill(0) would hit our own group
+  if (rec.pid > 0) pids.add(rec.pid);
+  for (const p of pids) if (p > 0) sendSignal(p, signal);
 }
 
 export async function deleteContainer(ctx: RuntimeContext, id: string, force: boolean): Promise<void> {
@@ -63,7 +65,7 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force: bo
       signalAll(ctx, rec, 9);
       // A frozen task cannot act on SIGKILL; thaw so it dies.
       if (status === 'paused') await cg.thaw();
-      if (!(await waitForExit(rec.pid, rec.pidStartTime, 10_000))) {
+      if (rec.pid > 0 && !(await waitForExit(rec.pid, rec.pidStartTime, 10_000))) {
         throw new BerthError('ESTATE', `container "${id}" did not exit after SIGKILL within 10s`, {
           hint: 'the process may be stuck in uninterruptible sleep (D state); try again',
         });

@@ -3,7 +3,7 @@
  * of commands, flags, output and exit codes.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,6 +12,8 @@ export const BERTH = join(REPO, 'bin', 'berth');
 
 export interface CliResult {
   code: number;
+  /** The signal that ended the CLI (e.g. SIGKILL from a BERTH_CRASH_AT crash point), or null. */
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -33,7 +35,7 @@ export class BerthCli {
       env: { ...process.env, ...(opts.env ?? {}) },
       timeout: opts.timeoutMs ?? 120_000,
     });
-    return { code: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
+    return { code: r.status ?? 128, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
   }
 
   /** Runs and fails the test with the full output when the exit status is not 0. */
@@ -45,6 +47,7 @@ export class BerthCli {
 
   /** Mounts and cgroups this CLI's containers left behind (expected empty after rm). */
   leaks(): string[] {
+    this.noteIds();
     const out: string[] = [];
     for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
       const mp = line.split(' ')[4];
@@ -61,6 +64,31 @@ export class BerthCli {
 
   /** Ids of every container this CLI ever listed (for leak checks after removal). */
   private readonly ids = new Set<string>();
+
+  /** Remembers the ids that have state on disk, even those no command lists (half-made ones). */
+  private noteIds(): void {
+    for (const d of [join(this.root, 'containers'), join(this.runRoot, 'c'), join(this.runRoot, 'runtime')]) {
+      for (const id of existsSync(d) ? readdirSync(d) : []) if (/^[0-9a-f]{64}$/.test(id)) this.ids.add(id);
+    }
+  }
+
+  /**
+   * Everything `leaks()` finds plus state that should be gone once no container exists:
+   * records, name claims, shim and runtime directories, writable snapshots, volumes.
+   */
+  residue(opts: { volumes?: boolean } = {}): string[] {
+    const out = this.leaks();
+    const list = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
+    for (const e of list(join(this.root, 'containers'))) out.push(`state containers/${e}`);
+    for (const e of list(join(this.root, 'names'))) out.push(`state names/${e}`);
+    for (const e of list(join(this.runRoot, 'c'))) out.push(`state runroot c/${e}`);
+    for (const e of list(join(this.runRoot, 'runtime'))) out.push(`state runroot runtime/${e}`);
+    for (const driver of list(join(this.root, 'layers'))) {
+      for (const e of list(join(this.root, 'layers', driver, 'active'))) out.push(`snapshot ${driver}/active/${e}`);
+    }
+    if (opts.volumes !== false) for (const e of list(join(this.root, 'volumes'))) out.push(`volume ${e}`);
+    return out;
+  }
 
   containerIds(): string[] {
     const ids = this.run(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);

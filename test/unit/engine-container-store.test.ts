@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ContainerStore, newContainerId } from '../../src/engine/containers/store';
@@ -25,19 +25,24 @@ function store(t: { after: (fn: () => void) => void }): ContainerStore {
 
 const code = (c: string) => (e: unknown) => e instanceof BerthError && e.code === c;
 
+/** A finished create: record, name, lock released. */
+function create(s: ContainerStore, r: ContainerRecord): void {
+  s.begin(r).release();
+}
+
 test('container store: create, resolve by id, name and unique prefix; conflicts', (t) => {
   const s = store(t);
   const a = rec('web', 'a'.repeat(64));
   const b = rec('db', 'ab' + 'c'.repeat(62));
-  s.create(a);
-  s.create(b);
+  create(s, a);
+  create(s, b);
   assert.equal(s.resolve('web').Id, a.Id);
   assert.equal(s.resolve('/db').Id, b.Id);
   assert.equal(s.resolve(a.Id).Name, '/web');
   assert.equal(s.resolve('abc').Id, b.Id);
   assert.throws(() => s.resolve('a'), (e: unknown) => e instanceof BerthError && /multiple containers/.test(e.message));
   assert.throws(() => s.resolve('nope'), (e: unknown) => e instanceof BerthError && e.code === 'ENOT_FOUND' && e.message === 'No such container: nope');
-  assert.throws(() => s.create(rec('web')), (e: unknown) => e instanceof BerthError && e.code === 'EEXISTS' && /name "\/web" is already in use/.test(e.message));
+  assert.throws(() => create(s, rec('web')), (e: unknown) => e instanceof BerthError && e.code === 'EEXISTS' && /name "\/web" is already in use/.test(e.message));
   assert.equal(s.list().length, 2, 'the refused create left nothing behind');
 });
 
@@ -46,7 +51,7 @@ test('container store: a stale name (no record) is reclaimed; rename; remove fre
   mkdirSync(s.namesDir, { recursive: true });
   writeFileSync(join(s.namesDir, 'ghost'), 'f'.repeat(64));
   const c = rec('ghost');
-  s.create(c);
+  create(s, c);
   assert.equal(s.resolve('ghost').Id, c.Id);
   s.rename(s.resolve('ghost'), 'spirit');
   assert.equal(s.resolve('spirit').Id, c.Id);
@@ -58,9 +63,41 @@ test('container store: a stale name (no record) is reclaimed; rename; remove fre
   assert.equal(s.resolve(c.Id).RestartCount, 3);
   s.remove(s.resolve('spirit'));
   assert.equal(s.list().length, 0);
-  s.create(rec('spirit'));
+  create(s, rec('spirit'));
 });
 
 test('random names look like docker names and are valid', () => {
   for (let i = 0; i < 50; i++) assert.match(randomName(), CONTAINER_NAME_RE);
+});
+
+test('container store: a claim whose record has another name and no lock holder is stale; sweep', (t) => {
+  const s = store(t);
+  const c = rec('first');
+  create(s, c);
+  // a rename killed after claiming the new name, before saving the record
+  writeFileSync(join(s.namesDir, 'second'), c.Id);
+  assert.throws(() => s.resolve('second'), code('ENOT_FOUND'), 'the claim alone does not make the name');
+  const lock = s.tryLock(c.Id)!;
+  assert.throws(() => create(s, rec('second')), code('EEXISTS'), 'while a rename could be in progress (lock held), the claim stands');
+  lock.release();
+  const d = rec('second');
+  create(s, d);
+  assert.equal(s.resolve('second').Id, d.Id, 'reclaimed once nobody holds the lock');
+  // a removal killed between releasing the record and the name: swept
+  writeFileSync(join(s.namesDir, 'orphan'), 'e'.repeat(64));
+  mkdirSync(join(s.dir, `.trash-${'e'.repeat(64)}-0000`));
+  s.sweep();
+  assert.deepEqual(readdirSync(s.namesDir).sort(), ['first', 'second']);
+  assert.deepEqual(readdirSync(s.dir).filter((n) => n.startsWith('.')), []);
+});
+
+test('container store: a refused begin (name taken) leaves no directory; begin holds the lock', (t) => {
+  const s = store(t);
+  const a = rec('taken');
+  const lock = s.begin(a);
+  assert.equal(s.tryLock(a.Id), undefined, 'the creator holds the lock');
+  const b = rec('taken');
+  assert.throws(() => s.begin(b), code('EEXISTS'));
+  assert.deepEqual(readdirSync(s.dir).sort(), [a.Id]);
+  lock.release();
 });

@@ -6,7 +6,10 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { BerthError, errnoCode } from '../../core/errors';
+import { crashPoint } from '../../core/crash-point';
+import type { FileLock } from '../../core/lock';
 import type { PullEvent } from '../../core/events';
 import { readImageConfig } from '../../images/history';
 import type { ImageRecord } from '../../images/store';
@@ -19,6 +22,7 @@ import { copyUp } from '../volumes/copy-up';
 import { planMounts, volumeNeeds } from './mounts';
 import { initialState, type ContainerRecord } from './record';
 import { newContainerId } from './store';
+import { recoverContainer } from './recover';
 import { CONTAINER_NAME_RE, randomName } from './names';
 
 export interface CreateOptions {
@@ -125,19 +129,26 @@ export async function createContainer(engine: Engine, req: CreateRequest, opts: 
       ...(image ? { chainId: image.layers[image.layers.length - 1]?.chainId } : {}),
       ...(req.image ? { imageRef: req.image } : {}),
       anonymousVolumes: {},
+      creating: { volumes: [] },
     },
   };
-  engine.containerStore.create(rec);
-  const createdVolumes: string[] = [];
+  const lock = await beginRecord(engine, rec);
   try {
     if (rec.Berth.snapshotKey) await engine.snapshotter.prepare(id, rec.Berth.chainId, { container: id });
+    crashPoint('create:snapshot');
     const needs = volumeNeeds(config, req.hostConfig);
     let rootfs: string | undefined;
     try {
       for (const need of needs) {
-        const { volume, created } = engine.volumes.store.create(need.name === undefined ? {} : { name: need.name });
-        if (created) createdVolumes.push(volume.Name);
-        if (need.name === undefined) rec.Berth.anonymousVolumes![need.target] = volume.Name;
+        // The name goes into the record before the volume exists, so that a killed create
+        // leaves a record naming everything it may have made (and nothing unnamed).
+        const name = need.name ?? randomBytes(32).toString('hex');
+        const fresh = need.name === undefined || !engine.volumes.store.get(name);
+        if (need.name === undefined) rec.Berth.anonymousVolumes![need.target] = name;
+        else if (fresh) rec.Berth.creating!.volumes.push(name);
+        if (fresh) engine.containerStore.save(rec);
+        const { volume, created } = engine.volumes.store.create({ name, ...(need.name === undefined ? { anonymous: true } : {}) });
+        crashPoint('create:volume');
         if (created && !need.noCopy) {
           rootfs ??= rec.Berth.rootfs ?? (await engine.snapshotter.mount(id));
           copyUp(rootfs, need.target, volume.Mountpoint);
@@ -147,23 +158,42 @@ export async function createContainer(engine: Engine, req: CreateRequest, opts: 
       if (rootfs && rec.Berth.snapshotKey) await engine.snapshotter.unmount(id);
     }
     rec.Mounts = planMounts(rec, rec.Berth.anonymousVolumes ?? {}, engine.volumes.store, (n) => engine.containerStore.resolve(n)).map((m) => m.point);
+    delete rec.Berth.creating;
     engine.containerStore.save(rec);
     return rec;
   } catch (e) {
-    await rollback(engine, rec, createdVolumes);
+    await rollbackCreate(engine, rec);
     throw e;
+  } finally {
+    lock.release();
   }
 }
 
-async function rollback(engine: Engine, rec: ContainerRecord, volumes: string[]): Promise<void> {
+/**
+ * Records the container and claims its name. A conflict with a container whose own create
+ * was killed half-way is not a conflict: that one is taken back first (once).
+ */
+async function beginRecord(engine: Engine, rec: ContainerRecord): Promise<FileLock> {
+  try {
+    return engine.containerStore.begin(rec);
+  } catch (e) {
+    if (!(e instanceof BerthError && e.code === 'EEXISTS')) throw e;
+    const owner = engine.containerStore.resolve(rec.Name);
+    if (!owner.Berth.creating || !(await recoverContainer(engine, owner)).removed) throw e;
+    return engine.containerStore.begin(rec);
+  }
+}
+
+/** Takes back what a create made (under the container's lock, which the caller holds). */
+export async function rollbackCreate(engine: Engine, rec: ContainerRecord): Promise<void> {
   if (rec.Berth.snapshotKey && engine.snapshotter.active(rec.Berth.snapshotKey)) {
     await engine.snapshotter.removeActive(rec.Berth.snapshotKey).catch(() => undefined);
   }
-  for (const v of volumes) {
+  for (const v of [...Object.values(rec.Berth.anonymousVolumes ?? {}), ...(rec.Berth.creating?.volumes ?? [])]) {
     try {
       engine.volumes.store.remove(v);
     } catch {
-      /* best effort: a volume created here and already gone */
+      /* never made, or already gone */
     }
   }
   engine.containerStore.remove(rec);

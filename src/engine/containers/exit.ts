@@ -7,9 +7,11 @@
  *     is left of the container is killed first);
  *   - the runtime container (process, cgroup, state) is deleted and the rootfs unmounted;
  *   - the record becomes "exited" and a `die` event is logged.
- * Only the shim's own cleanup then applies the restart policy and `--rm`.
+ * `--rm` is applied by whoever settles (recover.ts: settleLocked); the restart policy only by
+ * the shim's own cleanup, which sleeps the backoff.
  */
 import { BerthError } from '../../core/errors';
+import { crashPoint } from '../../core/crash-point';
 import type { Engine } from '../engine';
 import { readExit, recordLostExit, shimState } from '../shim';
 import { withStatus, type ContainerRecord } from './record';
@@ -36,6 +38,7 @@ export async function settleExit(engine: Engine, rec: ContainerRecord): Promise<
   await deleteRuntimeContainer(engine.runRoot, rec).catch((e: unknown) => {
     throw new BerthError('ECGROUP', `cleaning up container ${rec.Id.slice(0, 12)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   });
+  crashPoint('cleanup:runtime-deleted');
   if (rec.Berth.snapshotKey) await engine.snapshotter.unmount(rec.Berth.snapshotKey).catch(() => undefined);
   rec.State = {
     ...withStatus(rec.State, 'exited'),
@@ -47,17 +50,6 @@ export async function settleExit(engine: Engine, rec: ContainerRecord): Promise<
   };
   engine.events.emit('container', 'die', rec.Id, { name: rec.Name.slice(1), image: rec.Config.Image ?? '', exitCode: String(exit.exitCode) });
   return true;
-}
-
-/** Brings a record up to date with reality (used by every read path: ps, inspect, ...). */
-export async function refresh(engine: Engine, rec: ContainerRecord): Promise<ContainerRecord> {
-  if (!isLive(rec)) return rec;
-  const { dir } = runPaths(engine.runRoot, rec.Id);
-  if (shimState(dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime).state === 'running') return rec;
-  return engine.containerStore.withLock(rec.Id, async (fresh) => {
-    if (await settleExit(engine, fresh)) engine.containerStore.save(fresh);
-    return fresh;
-  });
 }
 
 /** docker's restart rules, given how the container ended. */

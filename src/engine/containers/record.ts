@@ -90,6 +90,16 @@ export interface BerthSection {
   imageRef?: string;
   /** Anonymous volumes made for this container: target path -> volume name. */
   anonymousVolumes?: Record<string, string>;
+  /**
+   * Markers of multi-step operations, each held by a lock while its process lives (see
+   * recover.ts): a marker whose lock is free was left by a killed process.
+   * A create in progress (lock: the container's): named volumes it made, to take back.
+   */
+  creating?: { volumes: string[] };
+  /** A start in progress (lock: start.lock): the status to return to if it never ran. */
+  starting?: { previous: 'created' | 'exited'; since: string };
+  /** A removal in progress (status "removing", lock: the container's): with -v. */
+  removeVolumes?: boolean;
 }
 
 export interface ContainerRecord {

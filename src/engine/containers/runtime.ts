@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { RuntimeContext } from '../../runtime/context';
 import { StateStore } from '../../runtime/state-store';
 import { deleteContainer, killContainer } from '../../runtime/kill-delete';
+import { containerStatus } from '../../runtime/status';
 import { resolveBinary, type ShimRuntime, type StartRuntime } from '../shim';
 import type { ContainerRecord } from './record';
 
@@ -65,4 +66,26 @@ export async function deleteRuntimeContainer(runRoot: string, rec: ContainerReco
   }
   const binary = resolveBinary(rec.Berth.runtime);
   spawnSync(binary, ['--root', externalRoot(runRoot, binary), 'delete', '--force', rec.Id], { stdio: 'ignore' });
+}
+
+/**
+ * Whether the container's process was released (runs, or ran) rather than created and still
+ * waiting to be started: what tells a start killed after release (finish it) from one
+ * killed before (roll it back). Unknown containers count as not started.
+ */
+export function runtimeStarted(runRoot: string, rec: ContainerRecord): boolean {
+  if (isBuiltin(rec)) {
+    const ctx = builtinContext(runRoot);
+    if (!ctx.store.exists(rec.Id)) return false;
+    const status = containerStatus(ctx, ctx.store.load(rec.Id));
+    return status === 'running' || status === 'paused';
+  }
+  const binary = resolveBinary(rec.Berth.runtime);
+  const r = spawnSync(binary, ['--root', externalRoot(runRoot, binary), 'state', rec.Id], { encoding: 'utf8' });
+  try {
+    const status = (JSON.parse(r.stdout) as { status?: string }).status;
+    return status === 'running' || status === 'paused';
+  } catch {
+    return false;
+  }
 }

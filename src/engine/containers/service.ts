@@ -3,7 +3,6 @@
  * create, start (in two halves for attach), stop, kill, restart, remove, wait, pause,
  * unpause, rename, list and inspect (refreshed against reality), and the shim's cleanup.
  */
-import { rmSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError } from '../../core/errors';
@@ -12,10 +11,13 @@ import { isSameProcessAlive } from '../../runtime/process-info';
 import type { Engine } from '../engine';
 import { readExit } from '../shim';
 import { createContainer, type CreateOptions } from './create';
-import { refresh, restartDelayMs, settleExit, shouldRestart } from './exit';
-import { containerName, withStatus, type ContainerRecord } from './record';
+import { crashPoint } from '../../core/crash-point';
+import { restartDelayMs, settleExit, shouldRestart } from './exit';
+import { containerName, withStatus, ZERO_TIME, type ContainerRecord } from './record';
+import { reconcile, removeLocked, settleLocked } from './recover';
 import type { CreateRequest } from './request';
 import { builtinContext, isBuiltin, runPaths, signalContainer } from './runtime';
+import { noSuchContainer } from './store';
 import { markRunning, markStartFailed, prepareStart, release, type PreparedStart, type StartOptions } from './start';
 
 /** Signal number from a name ("TERM", "SIGKILL") or number ("9"). */
@@ -45,14 +47,20 @@ export class ContainerService {
     return rec;
   }
 
-  /** The record, brought up to date (a process that ended is settled first). */
+  /** The record, brought up to date (recover.ts: what killed processes left, ended processes). */
   async get(query: string): Promise<ContainerRecord> {
-    return refresh(this.engine, this.store.resolve(query));
+    const r = await reconcile(this.engine, this.store.resolve(query));
+    if (r.gone) throw noSuchContainer(query);
+    return r.rec;
   }
 
   async list(): Promise<ContainerRecord[]> {
+    this.store.sweep();
     const out: ContainerRecord[] = [];
-    for (const r of this.store.list()) out.push(await refresh(this.engine, r));
+    for (const r of this.store.list()) {
+      const x = await reconcile(this.engine, r);
+      if (!x.gone) out.push(x.rec);
+    }
     return out.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
   }
 
@@ -67,14 +75,25 @@ export class ContainerService {
         if (fresh.State.Paused) throw new BerthError('ESTATE', `cannot start a paused container, try unpause instead`, { hint: `berth unpause ${containerName(fresh)}` });
         return undefined;
       }
+      // Held until the process runs (release): a `starting` marker with this lock free was
+      // left by a start that was killed (recover.ts).
+      const startLock = this.store.tryLock(fresh.Id, 'start.lock');
+      if (!startLock) throw new BerthError('ESTATE', `container ${containerName(fresh)} is being started by another command`, { hint: 'wait for it, or retry' });
+      const previous = fresh.State.FinishedAt !== ZERO_TIME || fresh.State.Status === 'exited' ? 'exited' : 'created';
+      fresh.Berth.starting = { previous, since: new Date().toISOString() };
+      this.store.save(fresh);
       try {
         const prepared = await prepareStart(this.engine, fresh, opts);
+        crashPoint('start:launched');
         markRunning(fresh, prepared.launch);
         this.store.save(fresh);
-        return prepared;
+        crashPoint('start:recorded');
+        return { ...prepared, startLock };
       } catch (e) {
         markStartFailed(fresh, e);
+        delete fresh.Berth.starting;
         this.store.save(fresh);
+        startLock.release();
         throw e;
       }
     });
@@ -84,13 +103,18 @@ export class ContainerService {
   async release(prepared: PreparedStart): Promise<ContainerRecord> {
     try {
       await release(this.engine, prepared);
+      crashPoint('start:released');
+      await this.store.update(prepared.rec.Id, (r) => delete r.Berth.starting).catch(() => undefined);
     } catch (e) {
       await this.store.update(prepared.rec.Id, (r) => {
-        r.State = withStatus(r.State, 'created');
+        r.State = withStatus(r.State, r.Berth.starting?.previous ?? 'created');
         r.State.Pid = 0;
+        delete r.Berth.starting;
         markStartFailed(r, e);
       });
       throw e;
+    } finally {
+      prepared.startLock?.release();
     }
     this.engine.events.emit('container', 'start', prepared.rec.Id, { name: containerName(prepared.rec), image: prepared.rec.Config.Image ?? '' });
     return prepared.rec;
@@ -107,7 +131,7 @@ export class ContainerService {
     const deadline = Date.now() + timeoutMs;
     let delay = 10;
     for (;;) {
-      const rec = await refresh(this.engine, this.store.resolve(id));
+      const { rec } = await reconcile(this.engine, this.store.resolve(id));
       if (rec.State.Status !== 'running' && rec.State.Status !== 'paused') return rec;
       if (Date.now() > deadline) return undefined;
       await sleep(delay);
@@ -137,6 +161,7 @@ export class ContainerService {
     const sig = signalNumber(rec.Config.StopSignal);
     const timeout = timeoutSec ?? rec.Config.StopTimeout ?? 10;
     await signalContainer(this.engine.runRoot, rec, sig).catch(() => undefined);
+    crashPoint('stop:signalled');
     let done = timeout < 0 ? await this.waitExit(rec.Id) : await this.waitExit(rec.Id, timeout * 1000);
     let killed: string | undefined;
     if (!done) {
@@ -207,28 +232,17 @@ export class ContainerService {
       await signalContainer(this.engine.runRoot, rec, 9, true).catch(() => undefined);
       rec = (await this.waitExit(rec.Id, 30_000)) ?? rec;
     }
-    await this.store.withLock(rec.Id, async (fresh) => {
-      if (fresh.State.Running && !(await settleExit(this.engine, fresh))) {
-        throw new BerthError('ESTATE', `container ${containerName(fresh)} is still running`, { hint: 'retry the removal' });
-      }
-      fresh.State = withStatus(fresh.State, 'removing');
-      this.store.save(fresh);
-      if (fresh.Berth.snapshotKey && this.engine.snapshotter.active(fresh.Berth.snapshotKey)) {
-        await this.engine.snapshotter.removeActive(fresh.Berth.snapshotKey);
-      }
-      rmSync(runPaths(this.engine.runRoot, fresh.Id).dir, { recursive: true, force: true });
-      this.store.remove(fresh);
-    });
-    if (opts.volumes) {
-      for (const name of Object.values(rec.Berth.anonymousVolumes ?? {})) {
-        try {
-          this.engine.volumes.remove(name, { force: true });
-        } catch {
-          /* still used by another container (--volumes-from): docker keeps it too */
+    try {
+      await this.store.withLock(rec.Id, async (fresh) => {
+        if (fresh.State.Running && !(await settleExit(this.engine, fresh))) {
+          throw new BerthError('ESTATE', `container ${containerName(fresh)} is still running`, { hint: 'retry the removal' });
         }
-      }
+        await removeLocked(this.engine, fresh, opts.volumes === true);
+      });
+    } catch (e) {
+      // --rm (the shim's exit command) or another rm got there first: it is gone all the same
+      if (!(e instanceof BerthError && e.code === 'ENOT_FOUND')) throw e;
     }
-    this.engine.events.emit('container', 'destroy', rec.Id, { name: containerName(rec) });
     return rec;
   }
 
@@ -244,18 +258,26 @@ export class ContainerService {
    * restart backoff is slept here, in this detached process, not in any user's command.
    */
   async cleanup(id: string): Promise<void> {
-    const rec = this.store.resolve(id);
-    let settled: ContainerRecord | undefined;
-    await this.store.withLock(rec.Id, async (fresh) => {
-      if (await settleExit(this.engine, fresh)) this.store.save(fresh);
-      settled = fresh;
-    });
-    const r = settled!;
-    if (r.State.Running) return;
-    if (r.HostConfig.AutoRemove) {
-      await this.remove(r.Id, { volumes: true }).catch(() => undefined);
-      return;
+    let rec: ContainerRecord;
+    try {
+      rec = this.store.resolve(id);
+    } catch (e) {
+      if (e instanceof BerthError && e.code === 'ENOT_FOUND') return; // settled and removed (--rm) by another command
+      throw e;
     }
+    let settled: ContainerRecord | undefined;
+    let removed = false;
+    try {
+      await this.store.withLock(rec.Id, async (fresh) => {
+        removed = (await settleLocked(this.engine, fresh)) === 'removed';
+        settled = fresh;
+      });
+    } catch (e) {
+      if (e instanceof BerthError && e.code === 'ENOT_FOUND') return;
+      throw e;
+    }
+    const r = settled!;
+    if (removed || r.State.Running || r.HostConfig.AutoRemove) return;
     if (!shouldRestart(r)) return;
     const delay = restartDelayMs(r);
     await this.store.update(r.Id, (x) => {

@@ -13,6 +13,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { arch } from 'node:os';
 import { join } from 'node:path';
 import { BerthError, isBerthError } from '../../core/errors';
+import { crashPoint } from '../../core/crash-point';
+import type { FileLock } from '../../core/lock';
 import { writeFileAtomicSync } from '../../core/fs-atomic';
 import { detectLayout } from '../../cgroups/layout';
 import { defaultSeccompProfile } from '../../seccomp';
@@ -135,6 +137,8 @@ export interface PreparedStart {
   launch: ShimLaunch;
   dir: string;
   warn: (message: string) => void;
+  /** Held from prepare until the process runs (see ContainerService.prepare). */
+  startLock?: FileLock;
 }
 
 export interface StartOptions {
@@ -163,6 +167,7 @@ export async function prepareStart(engine: Engine, rec: ContainerRecord, opts: S
       rootfs = await engine.snapshotter.mount(rec.Berth.snapshotKey!);
       mounted = true;
     }
+    crashPoint('start:mounted');
     const hostname = rec.Config.Hostname || rec.Id.slice(0, 12);
     writeEtcFiles(rec, hostname);
     const user = resolveUser(rootfs, rec.Config.User, rec.HostConfig.GroupAdd ?? []);

@@ -1,18 +1,31 @@
 /**
  * Container records on disk:
  *   <root>/containers/<id>/container.json   the record (written temp + fsync + rename)
- *   <root>/containers/<id>/lock             flock taken around every change of that container
- *   <root>/names/<name>                     the id owning a name, created with O_EXCL
- * The name file is the arbiter of uniqueness across concurrent CLI processes: whoever creates
- * it first owns the name. A name file whose container has no record (a create killed between
- * the two steps) is stale and reclaimed by the next user of that name.
+ *   <root>/containers/<id>/lock             flock taken around every change of that container;
+ *                                           a create holds it from the record's first write
+ *                                           to its last, a removal from start to end
+ *   <root>/containers/<id>/start.lock       flock held by a start until the process runs
+ *   <root>/containers/.trash-<id>-<hex>/    a record being deleted (renamed here first)
+ *   <root>/names/<name>                     the id owning a name
+ *   <root>/names.lock                       flock around reclaiming a stale name
+ *
+ * Ordering, so that a process killed at any point leaves something the next one can judge:
+ * a create writes its record (marked `creating`, lock held) before it claims the name, so a
+ * name file always points at an existing record while its owner lives. Name files appear
+ * complete or not at all (written aside, then link(2)ed into place, which fails if the name
+ * exists). A claim whose record is gone, or whose record carries another name and is not
+ * locked (a rename in progress holds the lock), is stale: it is removed under names.lock
+ * after a second look, so two reclaimers never both win. A removal releases the name first
+ * and then renames the directory away, so a crash leaves either a record in "removing"
+ * (finished by the next command) or nothing.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BerthError, errnoCode } from '../../core/errors';
+import { crashPoint } from '../../core/crash-point';
 import { writeFileAtomicSync } from '../../core/fs-atomic';
-import { acquireLock } from '../../core/lock';
+import { acquireLock, tryLock, type FileLock } from '../../core/lock';
 import type { ContainerRecord } from './record';
 
 const ID_RE = /^[0-9a-f]{64}$/;
@@ -28,10 +41,12 @@ export function noSuchContainer(query: string): BerthError {
 export class ContainerStore {
   readonly dir: string;
   readonly namesDir: string;
+  private readonly namesLock: string;
 
   constructor(root: string) {
     this.dir = join(root, 'containers');
     this.namesDir = join(root, 'names');
+    this.namesLock = join(root, 'names.lock');
   }
 
   private ensure(): void {
@@ -47,51 +62,107 @@ export class ContainerStore {
     return join(this.dir, id, 'container.json');
   }
 
-  /** Claims `name` for `id`; a conflict names the current owner. */
+  private nameFile(name: string): string {
+    return join(this.namesDir, name);
+  }
+
+  private readOwner(name: string): string | undefined {
+    try {
+      return readFileSync(this.nameFile(name), 'utf8').trim();
+    } catch (e) {
+      if (['ENOENT', 'ENOTDIR', 'EINVAL', 'EISDIR'].includes(errnoCode(e) ?? '')) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * A claim nobody will complete: its record is gone, or its record has another name and
+   * nobody holds the record's lock (a rename in progress does).
+   */
+  private isStaleClaim(name: string, owner: string): boolean {
+    const rec = this.load(owner);
+    if (!rec) return true;
+    if (rec.Name === `/${name}`) return false;
+    const lock = this.tryLock(owner);
+    if (!lock) return false;
+    lock.release();
+    return this.load(owner)?.Name !== `/${name}`;
+  }
+
+  /** Removes a stale claim after a second look under names.lock (another reclaimer may have won). */
+  private reclaim(name: string, owner: string): void {
+    mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
+    const lock = tryLock(this.namesLock);
+    if (!lock) return; // someone else is reclaiming: the caller's next look sees the outcome
+    try {
+      if (this.readOwner(name) === owner && this.isStaleClaim(name, owner)) unlinkSync(this.nameFile(name));
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** Claims `name` for `id` (whose directory exists); a conflict names the current owner. */
   reserveName(name: string, id: string): void {
     this.ensure();
-    const file = join(this.namesDir, name);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        writeFileSync(file, id, { flag: 'wx', mode: 0o600 });
-        return;
-      } catch (e) {
-        if (errnoCode(e) !== 'EEXIST') throw e;
+    const file = this.nameFile(name);
+    // Written aside (in the container's own directory: same filesystem) and linked into
+    // place, so nobody ever reads an empty or partial claim.
+    const aside = join(this.containerDir(id), `name-${randomBytes(4).toString('hex')}`);
+    writeFileSync(aside, id, { mode: 0o600 });
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          linkSync(aside, file);
+          return;
+        } catch (e) {
+          if (errnoCode(e) !== 'EEXIST') throw e;
+        }
+        const owner = this.readOwner(name);
+        if (owner === undefined) continue; // released meanwhile
+        if (owner === id) return;
+        if (!this.isStaleClaim(name, owner)) {
+          throw new BerthError('EEXISTS', `Conflict. The container name "/${name}" is already in use by container "${owner}"`, {
+            hint: 'remove (or rename) that container to be able to reuse that name, or choose another --name',
+          });
+        }
+        this.reclaim(name, owner);
       }
-      const owner = readFileSync(file, 'utf8').trim();
-      if (owner === id) return;
-      if (existsSync(this.recordPath(owner))) {
-        throw new BerthError('EEXISTS', `Conflict. The container name "/${name}" is already in use by container "${owner}"`, {
-          hint: 'remove (or rename) that container to be able to reuse that name, or choose another --name',
-        });
-      }
-      // Stale: its container never got (or lost) its record.
-      rmSync(file, { force: true });
+      throw new BerthError('EEXISTS', `the container name "/${name}" is being claimed by another process`, { hint: 'retry' });
+    } finally {
+      rmSync(aside, { force: true });
     }
-    throw new BerthError('EEXISTS', `the container name "/${name}" is being claimed by another process`, { hint: 'retry' });
   }
 
   releaseName(name: string, id: string): void {
-    const file = join(this.namesDir, name);
     try {
-      if (readFileSync(file, 'utf8').trim() === id) unlinkSync(file);
+      if (this.readOwner(name) === id) unlinkSync(this.nameFile(name));
     } catch (e) {
       if (errnoCode(e) !== 'ENOENT') throw e;
     }
   }
 
-  /** Records a new container: name first (uniqueness), then directory and record. */
-  create(rec: ContainerRecord): void {
-    const name = rec.Name.replace(/^\//, '');
-    this.reserveName(name, rec.Id);
+  /**
+   * Starts recording a new container: directory, lock (held until the caller releases it),
+   * the record (which the caller marks `Berth.creating`), then the name. The caller
+   * finishes and saves the record without the mark; whoever finds a record still marked
+   * with its lock free knows that its creator died. A name conflict undoes it all and throws.
+   */
+  begin(rec: ContainerRecord): FileLock {
+    this.ensure();
+    mkdirSync(this.containerDir(rec.Id), { mode: 0o700 });
+    const lock = this.tryLock(rec.Id);
+    if (!lock) throw new BerthError('EINTERNAL', `the new container directory ${rec.Id} is locked by another process`);
     try {
-      mkdirSync(this.containerDir(rec.Id), { mode: 0o700 });
       this.save(rec);
+      crashPoint('create:recorded');
+      this.reserveName(rec.Name.replace(/^\//, ''), rec.Id);
+      crashPoint('create:named');
     } catch (e) {
-      rmSync(this.containerDir(rec.Id), { recursive: true, force: true });
-      this.releaseName(name, rec.Id);
+      this.trash(rec.Id);
+      lock.release();
       throw e;
     }
+    return lock;
   }
 
   save(rec: ContainerRecord): void {
@@ -129,12 +200,11 @@ export class ContainerStore {
       const r = this.load(q);
       if (r) return r;
     }
-    try {
-      const owner = readFileSync(join(this.namesDir, q), 'utf8').trim();
+    const owner = q && !q.includes('/') ? this.readOwner(q) : undefined;
+    if (owner) {
       const r = this.load(owner);
-      if (r) return r;
-    } catch (e) {
-      if (errnoCode(e) !== 'ENOENT' && errnoCode(e) !== 'ENOTDIR' && errnoCode(e) !== 'EINVAL') throw e;
+      // A claim by a record of another name is a rename or create that did not finish.
+      if (r && r.Name === `/${q}`) return r;
     }
     if (/^[0-9a-f]+$/.test(q)) {
       const matches = this.ids().filter((id) => id.startsWith(q));
@@ -151,13 +221,30 @@ export class ContainerStore {
 
   /** Runs `fn` holding the container's lock, with its freshly read record. */
   async withLock<T>(id: string, fn: (rec: ContainerRecord) => Promise<T> | T): Promise<T> {
-    const lock = await acquireLock(join(this.containerDir(id), 'lock'));
+    let lock: FileLock;
+    try {
+      lock = await acquireLock(join(this.containerDir(id), 'lock'));
+    } catch (e) {
+      // removed meanwhile: the directory went, lock file and all
+      if (errnoCode(e) === 'ENOENT') throw noSuchContainer(id);
+      throw e;
+    }
     try {
       const rec = this.load(id);
       if (!rec) throw noSuchContainer(id);
       return await fn(rec);
     } finally {
       lock.release();
+    }
+  }
+
+  /** A lock of the container if it is free now (to tell whether a marker's holder lives). */
+  tryLock(id: string, file: 'lock' | 'start.lock' = 'lock'): FileLock | undefined {
+    try {
+      return tryLock(join(this.containerDir(id), file));
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return undefined;
+      throw e;
     }
   }
 
@@ -170,6 +257,7 @@ export class ContainerStore {
     });
   }
 
+  /** Under the container's lock (the caller's), so a concurrent sweep never takes the new claim for stale. */
   rename(rec: ContainerRecord, newName: string): void {
     const old = rec.Name.replace(/^\//, '');
     this.reserveName(newName, rec.Id);
@@ -183,9 +271,42 @@ export class ContainerStore {
     this.releaseName(old, rec.Id);
   }
 
-  /** Removes record and name; the caller has released every other resource first. */
+  /** Removes name and record; the caller has released every other resource first. */
   remove(rec: ContainerRecord): void {
-    rmSync(this.containerDir(rec.Id), { recursive: true, force: true });
     this.releaseName(rec.Name.replace(/^\//, ''), rec.Id);
+    crashPoint('rm:record-removed');
+    this.trash(rec.Id);
+  }
+
+  /** The directory goes in one rename (ids() never sees half of it), then is deleted. */
+  private trash(id: string): void {
+    const doomed = join(this.dir, `.trash-${id}-${randomBytes(4).toString('hex')}`);
+    try {
+      renameSync(this.containerDir(id), doomed);
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return;
+      throw e;
+    }
+    rmSync(doomed, { recursive: true, force: true });
+  }
+
+  /**
+   * Leftovers of killed processes that no record explains: deleted directories not yet
+   * gone, and name claims whose record is gone.
+   */
+  sweep(): void {
+    const list = (dir: string): string[] => {
+      try {
+        return readdirSync(dir);
+      } catch (e) {
+        if (errnoCode(e) === 'ENOENT') return [];
+        throw e;
+      }
+    };
+    for (const e of list(this.dir)) if (e.startsWith('.trash-')) rmSync(join(this.dir, e), { recursive: true, force: true });
+    for (const n of list(this.namesDir)) {
+      const owner = this.readOwner(n);
+      if (owner !== undefined && !existsSync(this.recordPath(owner))) this.reclaim(n, owner);
+    }
   }
 }

@@ -58,8 +58,8 @@ export class VolumeStore {
   }
 
   /** Creates the volume, or returns the existing one of that name. `created` tells which. */
-  create(opts: { name?: string; labels?: Record<string, string>; options?: Record<string, string> } = {}): { volume: VolumeRecord; created: boolean } {
-    const anonymous = opts.name === undefined;
+  create(opts: { name?: string; anonymous?: boolean; labels?: Record<string, string>; options?: Record<string, string> } = {}): { volume: VolumeRecord; created: boolean } {
+    const anonymous = opts.name === undefined || opts.anonymous === true;
     const name = opts.name ?? randomBytes(32).toString('hex');
     if (!VOLUME_NAME_RE.test(name)) {
       throw new BerthError('EINVALID_ARGUMENT', `invalid volume name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed (at least two characters)`, {

@@ -11,7 +11,7 @@ import { BerthError } from '../../../core/errors';
 import type { ContainerRecord } from '../../../engine/containers/record';
 import type { PreparedStart } from '../../../engine/containers/start';
 import { startFailureCode } from '../../../engine/containers/start';
-import { attach, rawTerminal, type TerminalSession } from '../../../engine/shim';
+import { attach, rawTerminal, readExit, type TerminalSession } from '../../../engine/shim';
 import { familiarString, parseReference } from '../../../images/reference';
 import { addContainerOptions, createRequestFromFlags, type ContainerFlags } from '../container-options';
 import { warning, type CliEnv } from '../env';
@@ -70,8 +70,17 @@ export async function runAttached(
     }
     const { detached } = await session;
     if (detached) return 0;
-    const done = await engine.containers.waitExit(prepared.rec.Id);
-    const code = done?.State.ExitCode ?? 0;
+    // The shim closes attach clients after writing exit.json: read it now, as with --rm the
+    // container (and this file) may be removed before we look again.
+    const exit = readExit(prepared.dir);
+    let code: number;
+    try {
+      const done = await engine.containers.waitExit(prepared.rec.Id);
+      code = done?.State.ExitCode ?? exit?.exitCode ?? 0;
+    } catch (e) {
+      if (!(e instanceof BerthError && e.code === 'ENOT_FOUND' && exit)) throw e;
+      code = exit.exitCode;
+    }
     if (opts.rm) await engine.containers.remove(prepared.rec.Id, { force: true, volumes: true }).catch(() => undefined);
     return code;
   } finally {

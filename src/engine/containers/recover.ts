@@ -1,0 +1,191 @@
+/**
+ * Bringing a record in line with reality after any Berth process was killed at any point.
+ *
+ * Each multi-step operation leaves a marker in the record while it runs and holds a lock
+ * for as long as its process lives (the kernel drops a flock with its holder):
+ *   creating   the container's lock      -> a dead creator's container is taken back
+ *   starting   start.lock                -> finished if the process was released, else
+ *                                           rolled back (shim and runtime container killed,
+ *                                           rootfs unmounted, status as before the start)
+ *   removing   the container's lock      -> the removal is finished
+ * A marker whose lock we can take is therefore a dead process's, and a marker whose lock is
+ * busy belongs to a live one, which we leave alone. On top, a container recorded as running
+ * whose shim has ended is settled (exit.json, or 255 for a lost shim) and, with --rm,
+ * removed — by whichever command sees it first, the shim's own exit command included.
+ *
+ * Every step is idempotent, so a recovery that is itself killed is simply done again.
+ */
+import { rmSync } from 'node:fs';
+import { crashPoint } from '../../core/crash-point';
+import { isSameProcessAlive, waitForExit } from '../../runtime/process-info';
+import type { Engine } from '../engine';
+import { readShimPid, shimState } from '../shim';
+import { rollbackCreate } from './create';
+import { settleExit } from './exit';
+import { containerName, withStatus, ZERO_TIME, type ContainerRecord } from './record';
+import { deleteRuntimeContainer, runPaths, runtimeStarted } from './runtime';
+
+export interface Reconciled {
+  /** The record as it now is (for a removed container: its last state, exit code included). */
+  rec: ContainerRecord;
+  /** The container no longer exists (a create taken back, a removal finished, --rm applied). */
+  gone: boolean;
+}
+
+/** Running or paused: a process should exist. */
+function isLive(rec: ContainerRecord): boolean {
+  return rec.State.Status === 'running' || rec.State.Status === 'paused';
+}
+
+function hasMarker(rec: ContainerRecord): boolean {
+  return rec.Berth.creating !== undefined || rec.Berth.starting !== undefined || rec.State.Status === 'removing';
+}
+
+/**
+ * Removes a container whose process has ended, under its lock (the caller's): marks it
+ * "removing" first, so that a removal killed half-way is finished by the next command.
+ */
+export async function removeLocked(engine: Engine, rec: ContainerRecord, volumes: boolean): Promise<void> {
+  if (rec.State.Status !== 'removing' || rec.Berth.removeVolumes !== volumes) {
+    rec.State = withStatus(rec.State, 'removing');
+    rec.Berth.removeVolumes = volumes;
+    engine.containerStore.save(rec);
+  }
+  crashPoint('rm:removing');
+  // A start killed half-way may have left a runtime container (cgroup, state) behind.
+  await deleteRuntimeContainer(engine.runRoot, rec).catch(() => undefined);
+  if (rec.Berth.snapshotKey && engine.snapshotter.active(rec.Berth.snapshotKey)) {
+    await engine.snapshotter.removeActive(rec.Berth.snapshotKey);
+  }
+  crashPoint('rm:snapshot-removed');
+  rmSync(runPaths(engine.runRoot, rec.Id).dir, { recursive: true, force: true });
+  if (volumes) {
+    for (const name of Object.values(rec.Berth.anonymousVolumes ?? {})) {
+      try {
+        engine.volumes.remove(name, { force: true });
+      } catch {
+        /* gone already, or still used by another container (--volumes-from): docker keeps it too */
+      }
+    }
+  }
+  engine.containerStore.remove(rec);
+  engine.events.emit('container', 'destroy', rec.Id, { name: containerName(rec) });
+}
+
+/**
+ * Settles an ended process under the container's lock (the caller's) and applies --rm.
+ * Returns what happened; `rec` is changed in place (and saved unless removed).
+ */
+export async function settleLocked(engine: Engine, rec: ContainerRecord): Promise<'unchanged' | 'settled' | 'removed'> {
+  if (!(await settleExit(engine, rec))) return 'unchanged';
+  if (rec.HostConfig.AutoRemove) {
+    await removeLocked(engine, rec, true);
+    return 'removed';
+  }
+  engine.containerStore.save(rec);
+  crashPoint('cleanup:settled');
+  return 'settled';
+}
+
+/** The shim of the current (half-made) run: from the record, or from its own pid file. */
+function killShim(engine: Engine, rec: ContainerRecord): Promise<unknown> {
+  const dir = runPaths(engine.runRoot, rec.Id).dir;
+  const shim = rec.Berth.shimPid ? { pid: rec.Berth.shimPid, startTime: rec.Berth.shimStartTime } : readShimPid(dir);
+  if (!shim || !isSameProcessAlive(shim.pid, shim.startTime)) return Promise.resolve();
+  try {
+    process.kill(shim.pid, 'SIGKILL');
+  } catch {
+    return Promise.resolve();
+  }
+  return waitForExit(shim.pid, shim.startTime, 10_000);
+}
+
+/** A start whose process died before it finished: under the container's lock (the caller's). */
+async function finishOrRollBackStart(engine: Engine, rec: ContainerRecord): Promise<Reconciled> {
+  const { previous, since } = rec.Berth.starting!;
+  // Recorded as running by this start (StartedAt is set then), and released — its process
+  // runs, or ran and was settled: the start did happen; only the marker is left.
+  const recordedByThisStart = rec.State.StartedAt !== ZERO_TIME && Date.parse(rec.State.StartedAt) >= Date.parse(since);
+  if (recordedByThisStart && (!isLive(rec) || runtimeStarted(engine.runRoot, rec))) {
+    delete rec.Berth.starting;
+    engine.containerStore.save(rec);
+    return { rec, gone: false };
+  }
+  // Never released: nobody will. The shim goes first (so it records no exit and runs no
+  // exit command), then the container waiting for its start, then the rootfs.
+  await killShim(engine, rec);
+  await deleteRuntimeContainer(engine.runRoot, rec).catch(() => undefined);
+  if (rec.Berth.snapshotKey) await engine.snapshotter.unmount(rec.Berth.snapshotKey).catch(() => undefined);
+  rmSync(runPaths(engine.runRoot, rec.Id).dir, { recursive: true, force: true });
+  rec.State = { ...withStatus(rec.State, previous), Pid: 0, Error: 'the start was interrupted: the berth command starting the container was killed before its process ran' };
+  delete rec.Berth.starting;
+  delete rec.Berth.shimPid;
+  delete rec.Berth.shimStartTime;
+  delete rec.Berth.pidStartTime;
+  if (rec.HostConfig.AutoRemove) {
+    await removeLocked(engine, rec, true);
+    return { rec, gone: true };
+  }
+  engine.containerStore.save(rec);
+  return { rec, gone: false };
+}
+
+/** Finishes or takes back what a killed process left marked in this record; see the top. */
+export async function recoverContainer(engine: Engine, rec: ContainerRecord): Promise<Reconciled & { removed: boolean }> {
+  const store = engine.containerStore;
+  const done = (r: Reconciled) => ({ ...r, removed: r.gone });
+  if (rec.Berth.creating || rec.State.Status === 'removing') {
+    const lock = store.tryLock(rec.Id);
+    if (!lock) return done({ rec, gone: false }); // its creator or remover is at work
+    try {
+      const fresh = store.load(rec.Id);
+      if (!fresh) return done({ rec, gone: true });
+      if (fresh.Berth.creating) {
+        await rollbackCreate(engine, fresh);
+        return done({ rec: fresh, gone: true });
+      }
+      if (fresh.State.Status === 'removing') {
+        await removeLocked(engine, fresh, fresh.Berth.removeVolumes === true);
+        return done({ rec: fresh, gone: true });
+      }
+      rec = fresh;
+    } finally {
+      lock.release();
+    }
+  }
+  if (rec.Berth.starting) {
+    const startLock = store.tryLock(rec.Id, 'start.lock');
+    if (!startLock) return done({ rec, gone: false }); // being started
+    try {
+      return done(await store.withLock(rec.Id, (fresh) => (fresh.Berth.starting ? finishOrRollBackStart(engine, fresh) : { rec: fresh, gone: false })));
+    } finally {
+      startLock.release();
+    }
+  }
+  return done({ rec, gone: false });
+}
+
+/**
+ * What every read path (ps, inspect, wait, ...) uses: markers of killed processes resolved,
+ * and an ended process settled (--rm applied).
+ */
+export async function reconcile(engine: Engine, rec: ContainerRecord): Promise<Reconciled> {
+  if (hasMarker(rec)) {
+    const r = await recoverContainer(engine, rec);
+    if (r.gone) return r;
+    rec = r.rec;
+  }
+  if (!isLive(rec)) return { rec, gone: false };
+  const { dir } = runPaths(engine.runRoot, rec.Id);
+  if (shimState(dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime).state === 'running') return { rec, gone: false };
+  try {
+    return await engine.containerStore.withLock(rec.Id, async (fresh) => {
+      const what = await settleLocked(engine, fresh);
+      return { rec: fresh, gone: what === 'removed' };
+    });
+  } catch (e) {
+    // removed meanwhile (by the shim's exit command applying --rm): its last state is ours
+    if (e instanceof Error && 'code' in e && e.code === 'ENOT_FOUND') return { rec, gone: true };
+    throw e;
+  }
+}
