@@ -1,32 +1,62 @@
 #!/usr/bin/env bash
-# Installs what Berth needs on a fresh Debian 12 machine (as root), builds it, and runs a
-# first container from a busybox root filesystem with berth-runtime: it prints its own
-# process list, hostname and memory limit. Safe to run again.
+# Berth's quick start on a fresh Debian 12 machine, as root:
+#   1. installs what is missing: busybox-static (the first image is made from it), the C
+#      toolchain and python3 (node-gyp builds berth-init, berth-shim and the addon);
+#   2. builds Berth (npm ci: native programs, then the bundled CLI);
+#   3. makes a first image locally with `berth import` of a busybox root filesystem (no
+#      registry is needed, or reachable);
+#   4. runs a container that shows its own process list, hostname and memory limit.
+# Safe to run again. BERTH_ROOT / BERTH_RUNROOT choose other state directories (CI uses
+# private ones); the default is /var/lib/berth and /run/berth.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo=$(pwd)
 
-if ! command -v busybox >/dev/null || ! busybox --list >/dev/null 2>&1 || [ ! -x /bin/busybox ]; then
-  apt-get update -qq
-  apt-get install -y -qq busybox-static >/dev/null
+say() { printf '\n== %s\n' "$*"; }
+
+[ "$(id -u)" = 0 ] || { echo "quickstart: run as root (containers need namespaces, cgroups and mounts)" >&2; exit 1; }
+if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "quickstart: Berth needs Node.js 20 or later (found: $(node --version 2>/dev/null || echo none))" >&2
+  echo "hint: install it from your usual Node.js source, then run this script again" >&2
+  exit 1
 fi
-if [ ! -x build/Release/berth-init ] || [ ! -f dist/berth-runtime.js ]; then
+
+missing=()
+[ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1 || missing+=(busybox-static)
+command -v gcc >/dev/null && command -v g++ >/dev/null && command -v make >/dev/null || missing+=(build-essential)
+command -v python3 >/dev/null || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x build/Release/berth-shim ] || [ ! -f dist/berth.js ] || [ ! -d node_modules ]; then
+  say "building Berth (npm ci)"
   npm ci --no-audit --no-fund
 fi
+berth="$repo/bin/berth"
 
-bundle=$(mktemp -d /tmp/berth-quickstart-XXXXXX)
-trap 'bin/berth-runtime delete --force quickstart >/dev/null 2>&1 || true; rm -rf "$bundle"' EXIT
-mkdir -p "$bundle/rootfs/bin" "$bundle/rootfs"/{proc,sys,dev,etc,tmp}
-cp /bin/busybox "$bundle/rootfs/bin/busybox"
-for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$bundle/rootfs/bin/$a"; done
-bin/berth-runtime spec --bundle "$bundle"
-# Non-interactive, a hostname, a 64 MiB memory limit and a command that shows them.
-node -e '
-  const fs = require("fs"); const p = process.argv[1];
-  const c = JSON.parse(fs.readFileSync(p, "utf8"));
-  c.process.terminal = false;
-  c.process.args = ["sh", "-c", "echo \"hostname: $(hostname)\"; echo \"memory limit: $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)\"; ps"];
-  c.hostname = "quickstart";
-  c.linux.resources = { ...(c.linux.resources || {}), memory: { limit: 67108864 } };
-  fs.writeFileSync(p, JSON.stringify(c, null, 2));
-' "$bundle/config.json"
-bin/berth-runtime run --bundle "$bundle" quickstart
+if ! "$berth" image inspect busybox >/dev/null 2>&1; then
+  say "making a first image: busybox"
+  work=$(mktemp -d /tmp/berth-quickstart-XXXXXX)
+  trap 'rm -rf "$work"' EXIT
+  mkdir -p "$work/rootfs/bin" "$work/rootfs/etc"
+  cp /bin/busybox "$work/rootfs/bin/"
+  # Links to /bin/busybox as the container will see it (busybox links to its own path).
+  chroot "$work/rootfs" /bin/busybox --install -s /bin
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$work/rootfs/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$work/rootfs/etc/group"
+  tar -C "$work/rootfs" -c . | "$berth" import --change 'CMD ["sh"]' - busybox
+fi
+
+say "a first container: its own processes, hostname and memory limit"
+"$berth" run --rm --hostname demo -m 64m busybox sh -c \
+  'ps -o pid,user,comm; echo "hostname: $(hostname)"; echo "memory limit: $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)"'
+
+cat <<EOF
+
+Berth works. Put it on your PATH and try more (see docs/examples.md):
+  export PATH="$repo/bin:\$PATH"
+  berth run -it --rm busybox
+EOF
