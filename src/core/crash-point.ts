@@ -20,6 +20,7 @@ export type CrashStep =
   | 'runtime:cgroup-created'
   | 'start:launched'
   | 'start:recorded'
+  | 'runtime:released'
   | 'start:released'
   | 'stop:signalled'
   | 'rm:removing'

@@ -6,6 +6,7 @@
  */
 import { closeSync, openSync, readSync, unlinkSync, constants as fsc } from 'node:fs';
 import { BerthError, errnoCode } from '../core/errors';
+import { crashPoint } from '../core/crash-point';
 import type { RuntimeContext } from './context';
 import { isSameProcessAlive } from './process-info';
 import { containerStatus, stateOf } from './status';
@@ -22,6 +23,7 @@ export async function startContainer(ctx: RuntimeContext, id: string): Promise<v
       });
     }
     await releaseFifo(ctx, rec);
+    crashPoint('runtime:released');
     rec.started = true;
     ctx.store.save(rec);
     try {

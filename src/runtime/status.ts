@@ -3,7 +3,7 @@
  * start time) or not; while the exec fifo exists it has not been started; a frozen cgroup
  * means paused. Deriving it means a crash of any CLI invocation cannot leave a stale status.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import type { ContainerState } from '../spec/types';
 import { isSameProcessAlive } from './process-info';
 import { containerCgroup, type RuntimeContext } from './context';
@@ -22,8 +22,22 @@ export function containerStatus(ctx: RuntimeContext, rec: ContainerRecord): Stat
   } catch {
     /* no freezer: cannot be paused */
   }
-  if (!rec.started && existsSync(ctx.store.fifoPath(rec.id))) return 'created';
+  if (!rec.started && existsSync(ctx.store.fifoPath(rec.id)) && stillInInit(rec.pid)) return 'created';
   return 'running';
+}
+
+/**
+ * Whether the process is still berth-init (run from its sealed memfd copy, native/init/seal.c)
+ * waiting on the exec fifo. `start` records `started` only after berth-init has read the fifo
+ * and gone on to execve, so a `start` killed in between leaves the fifo and no mark while the
+ * container runs: its executable tells the truth. Unreadable: trust the fifo.
+ */
+export function stillInInit(pid: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`).startsWith('/memfd:berth-init');
+  } catch {
+    return true;
+  }
 }
 
 export function stateOf(ctx: RuntimeContext, rec: ContainerRecord, status?: Status): ContainerState {

@@ -6,7 +6,8 @@
  * The run root is volatile (tmpfs under /run): after a reboot nothing there is stale.
  */
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { readlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { RuntimeContext } from '../../runtime/context';
 import { StateStore } from '../../runtime/state-store';
 import { deleteContainer, killContainer } from '../../runtime/kill-delete';
@@ -82,9 +83,19 @@ export function runtimeStarted(runRoot: string, rec: ContainerRecord): boolean {
   }
   const binary = resolveBinary(rec.Berth.runtime);
   const r = spawnSync(binary, ['--root', externalRoot(runRoot, binary), 'state', rec.Id], { encoding: 'utf8' });
+  let state: { status?: string; pid?: number };
   try {
-    const status = (JSON.parse(r.stdout) as { status?: string }).status;
-    return status === 'running' || status === 'paused';
+    state = JSON.parse(r.stdout) as { status?: string; pid?: number };
+  } catch {
+    return false;
+  }
+  if (state.status === 'running' || state.status === 'paused') return true;
+  if (state.status !== 'created' || !state.pid) return false;
+  // Like ours, runc and crun mark a container started only after its init went on to execve:
+  // an init that no longer runs the runtime's own executable (a memfd copy or the binary) did.
+  try {
+    const exe = readlinkSync(`/proc/${state.pid}/exe`);
+    return !exe.startsWith('/memfd:') && !exe.startsWith(binary) && !exe.includes(basename(binary));
   } catch {
     return false;
   }
