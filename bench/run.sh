@@ -144,7 +144,7 @@ for e in berth docker podman; do
   mapfile -t pids < <(monitor_pids "$e")
   nmon[$e]=${#pids[@]}
   for p in "${pids[@]}"; do pss "$p"; done >"$work/$e.pss"
-  mon[$e]=$(median <"$work/$e.pss")
+  mon[$e]=$(median <"$work/$e.pss" | awk '{ printf "%.0f", $1 }')
   if [ "$e" = docker ]; then
     daemons=$(sum_pss "$(cat "$work/d/dockerd.pid")" $(pgrep -f "containerd --config $work/d/x" || true))
   fi
