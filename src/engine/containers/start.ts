@@ -16,7 +16,6 @@ import { BerthError, isBerthError } from '../../core/errors';
 import { detectLayout } from '../../cgroups/layout';
 import { defaultSeccompProfile } from '../../seccomp';
 import type { LinuxSeccomp, NamespaceType } from '../../spec/types';
-import { validateConfig } from '../../spec/validate';
 import type { Engine } from '../engine';
 import { hostnameFile, hostsFile, resolvConf } from '../etc-files';
 import { buildOciSpec, seccompChoice } from '../spec/oci';
@@ -170,7 +169,6 @@ export async function prepareStart(engine: Engine, rec: ContainerRecord): Promis
       seccomp: seccompFor(rec),
       ...(rec.HostConfig.Init ? { initBinary: join(nativeDir(), 'berth-reaper') } : {}),
     });
-    validateConfig(JSON.parse(JSON.stringify(spec)), 'the generated config.json');
     writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec, null, 1), { mode: 0o600 });
     const warnings: string[] = [];
     const launch = await launchShim({
