@@ -51,6 +51,19 @@ export interface V1Hierarchy {
  * "cpu,cpuacct" plus symlinks "cpu" and "cpuacct"; resolving links merges them into one entry.
  */
 export function v1Hierarchies(mountRoot: string): V1Hierarchy[] {
+  // The host's hierarchies do not change while a CLI runs, and finding them costs a realpath
+  // and two stats per entry: remember them for the real mount root (fake trees in tests are
+  // read afresh every time).
+  if (mountRoot === DEFAULT_MOUNT_ROOT) {
+    hostHierarchies ??= scanV1Hierarchies(mountRoot);
+    return hostHierarchies.map((h) => ({ root: h.root, controllers: [...h.controllers] }));
+  }
+  return scanV1Hierarchies(mountRoot);
+}
+
+let hostHierarchies: V1Hierarchy[] | undefined;
+
+function scanV1Hierarchies(mountRoot: string): V1Hierarchy[] {
   const known = new Set<string>(V1_CONTROLLERS);
   const byRoot = new Map<string, V1Hierarchy>();
   let names: string[];

@@ -166,3 +166,16 @@ test('health checks are run by the shim and shown by ps', { skip }, async (t) =>
   const log = JSON.parse(b.ok(['inspect', '-f', '{{json .State.Health}}', 'doc'])) as { Log: unknown[]; FailingStreak: number };
   assert.ok(log.Log.length <= 5 && log.FailingStreak >= 2);
 });
+
+test('rmi of an image a container uses is refused without -f', { skip }, (t) => {
+  const b = cli(t);
+  const img = importBusybox(b);
+  b.ok(['create', '--name', 'user', img]);
+  const r = b.run(['rmi', img]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /is used by a container/);
+  assert.match(r.stderr, /hint: remove the container first, or use --force/);
+  assert.equal(b.ok(['images', '-q']).trim().length, 12, 'the image is still there');
+  b.ok(['rm', 'user']);
+  assert.match(b.ok(['rmi', img]), /^Untagged: /);
+});

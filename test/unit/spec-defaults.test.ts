@@ -9,7 +9,7 @@ import {
   DEFAULT_READONLY_PATHS,
   defaultSpec,
 } from '../../src/spec/default-spec';
-import { runtimeFeatures, MOUNT_OPTIONS } from '../../src/spec/features';
+import { runtimeFeatures, MOUNT_OPTIONS } from '../../src/runtime/features';
 import { OCI_VERSION, stateDocument } from '../../src/spec/state';
 import { RLIMIT_NUMBERS } from '../../src/spec/rlimits';
 import { parseMountOptions } from '../../src/runtime/mount-options';

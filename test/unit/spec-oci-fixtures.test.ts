@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { validateConfig } from '../../src/spec/validate';
 import { parseJson } from '../../src/spec/json-syntax';
-import { runtimeFeatures } from '../../src/spec/features';
+import { runtimeFeatures } from '../../src/runtime/features';
 import { defaultSpec } from '../../src/spec/default-spec';
 import { stateDocument } from '../../src/spec/state';
 

@@ -9,7 +9,7 @@ import { parseBytes, parseIntFlag } from '../parse';
 import { containerState, listContainers, containerPids, containerStats } from '../../runtime/inspect';
 import { pauseContainer, resumeContainer, updateContainer } from '../../runtime/control';
 import { containerStatus } from '../../runtime/status';
-import { runtimeFeatures } from '../../spec/features';
+import { runtimeFeatures } from '../../runtime/features';
 import { defaultSpec } from '../../spec/default-spec';
 import { BerthError } from '../../core/errors';
 import type { LinuxResources } from '../../spec/types';

@@ -2,11 +2,11 @@
  * The OCI features document (`berth-runtime features`): what this runtime understands, so
  * that engines can decide before creating a container (runtime-spec features.md).
  */
-import type { NamespaceType } from './types';
-import { ALL_CAPABILITIES } from './capabilities';
-import { NAMESPACE_TYPES, SECCOMP_FLAGS } from './schema';
+import type { NamespaceType } from '../spec/types';
+import { ALL_CAPABILITIES } from '../spec/capabilities';
+import { NAMESPACE_TYPES, SECCOMP_FLAGS } from '../spec/schema';
 import { SUPPORTED_ACTIONS, SUPPORTED_ARCHES, SUPPORTED_FLAGS, SUPPORTED_OPERATORS } from '../seccomp';
-import { OCI_VERSION } from './state';
+import { OCI_VERSION } from '../spec/state';
 
 export interface Features {
   ociVersionMin: string;
