@@ -9,7 +9,9 @@
 import { BerthError } from '../core/errors';
 import { ImageService, type ServicePullOptions } from '../images/service';
 import type { PullResult } from '../images/pull';
-import type { ImageRecord } from '../images/store';
+import { recordDisplayName, type ImageRecord } from '../images/store';
+import type { SaveOptions, SavedImage } from '../images/archive/save';
+import type { ArchiveTarget } from '../images/archive/tar-output';
 import type { ArchiveInput, CopyOptions, CopyResult, ImportInput, ImportOptions, LoadOptions, LoadedImage } from '../images/archive';
 import type { CreateImageOptions, CreatedImage } from '../images/create';
 import type { GcReport } from '../content/gc';
@@ -59,7 +61,11 @@ export class Engine {
     });
     this.containerStore = new ContainerStore(this.root);
     this.containers = new ContainerService(this);
-    this.volumes = new VolumeService(this.root, () => this.containerStore.list());
+    this.volumes = new VolumeService(
+      this.root,
+      () => this.containerStore.list(),
+      (action, name) => this.events.emit('volume', action, name, { driver: 'local' }),
+    );
     this.events = new EventLog(this.root);
   }
 
@@ -75,8 +81,13 @@ export class Engine {
   }
 
   /** Pulls and unpacks (layers are extracted while they download). */
-  pullImage(reference: string, opts: Omit<ServicePullOptions, 'sink'> = {}): Promise<PullResult[]> {
-    return this.images.pull(reference, { ...opts, sink: new SnapshotUnpackSink(this.snapshotter) });
+  async pullImage(reference: string, opts: Omit<ServicePullOptions, 'sink'> = {}): Promise<PullResult[]> {
+    const results = await this.images.pull(reference, { ...opts, sink: new SnapshotUnpackSink(this.snapshotter) });
+    for (const r of results) {
+      const name = recordDisplayName(r.record.name);
+      this.events.emit('image', 'pull', name, { name });
+    }
+    return results;
   }
 
   /** A sink that unpacks layers into this root's snapshotter (images are runnable at once). */
@@ -84,12 +95,38 @@ export class Engine {
     return new SnapshotUnpackSink(this.snapshotter);
   }
 
-  loadImages(input: ArchiveInput, opts: Omit<LoadOptions, 'sink'> = {}): Promise<LoadedImage[]> {
-    return this.images.load(input, { ...opts, sink: this.unpackSink() });
+  async loadImages(input: ArchiveInput, opts: Omit<LoadOptions, 'sink'> = {}): Promise<LoadedImage[]> {
+    const loaded = await this.images.load(input, { ...opts, sink: this.unpackSink() });
+    for (const l of loaded) this.events.emit('image', 'load', l.id, { name: l.names[0] ? recordDisplayName(l.names[0]) : l.id });
+    return loaded;
   }
 
-  importImage(input: ImportInput, opts: Omit<ImportOptions, 'sink'> = {}): Promise<CreatedImage> {
-    return this.images.import(input, { ...opts, sink: this.unpackSink() });
+  async importImage(input: ImportInput, opts: Omit<ImportOptions, 'sink'> = {}): Promise<CreatedImage> {
+    const created = await this.images.import(input, { ...opts, sink: this.unpackSink() });
+    this.events.emit('image', 'import', created.record.id, { name: recordDisplayName(created.record.name) });
+    return created;
+  }
+
+  async tagImage(source: string, target: string): Promise<ImageRecord> {
+    const rec = await this.images.tag(source, target);
+    this.events.emit('image', 'tag', rec.id, { name: recordDisplayName(rec.name) });
+    return rec;
+  }
+
+  async saveImages(queries: string[], target: ArchiveTarget, opts: SaveOptions = {}): Promise<SavedImage[]> {
+    const saved = await this.images.save(queries, target, opts);
+    for (const s of saved) this.events.emit('image', 'save', s.id, { name: s.names[0] ? recordDisplayName(s.names[0]) : s.id });
+    return saved;
+  }
+
+  /** Image id of every name (display form), to report untag events after a removal. */
+  private async imageIdsByName(): Promise<Map<string, string>> {
+    return new Map((await this.images.images.list()).map((r) => [recordDisplayName(r.name), r.id]));
+  }
+
+  private emitRemovals(before: Map<string, string>, untagged: string[], deleted: string[]): void {
+    for (const name of untagged) this.events.emit('image', 'untag', before.get(name) ?? name, { name });
+    for (const id of deleted) this.events.emit('image', 'delete', id, { name: id });
   }
 
   copyImage(src: string, dst: string, opts: Omit<CopyOptions, 'sink'> = {}): Promise<CopyResult> {
@@ -106,13 +143,19 @@ export class Engine {
   }
 
   async removeImages(queries: string[], opts: { force?: boolean } = {}): Promise<ImageRemoval> {
+    const before = await this.imageIdsByName();
     const r = await this.images.remove(queries, { ...opts, inUse: (id) => this.imageInUse(id) });
+    this.emitRemovals(before, r.untagged, r.deleted);
     return { ...r, layersRemoved: await this.collectLayers() };
   }
 
-  async pruneImages(opts: { all?: boolean; dryRun?: boolean } = {}): Promise<{ deleted: string[]; gc: GcReport; layersRemoved: string[] }> {
+  async pruneImages(opts: { all?: boolean; dryRun?: boolean } = {}): Promise<{ deleted: string[]; untagged: string[]; gc: GcReport; layersRemoved: string[] }> {
+    const before = await this.imageIdsByName();
     const r = await this.images.prune({ ...opts, inUse: (id) => this.imageInUse(id) });
-    return { ...r, layersRemoved: opts.dryRun ? [] : await this.collectLayers() };
+    const gone = new Set(r.deleted);
+    const untagged = [...before].filter(([name, id]) => gone.has(id) && name !== id).map(([name]) => name);
+    if (!opts.dryRun) this.emitRemovals(before, untagged, r.deleted);
+    return { ...r, untagged, layersRemoved: opts.dryRun ? [] : await this.collectLayers() };
   }
 
   /** Removes unpacked layers that no image needs (containers keep theirs: the snapshotter refuses). */

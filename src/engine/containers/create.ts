@@ -118,7 +118,7 @@ export async function createContainer(engine: Engine, req: CreateRequest, opts: 
     let rootfs: string | undefined;
     try {
       for (const need of needs) {
-        const { volume, created } = engine.volumes.store.create(need.name === undefined ? {} : { name: need.name });
+        const { volume, created } = engine.volumes.ensure(need.name);
         if (created) createdVolumes.push(volume.Name);
         if (need.name === undefined) rec.Berth.anonymousVolumes![need.target] = volume.Name;
         if (created && !need.noCopy) {

@@ -156,7 +156,7 @@ export function registerImageCommands(program: Command, image: Command, env: Cli
       .argument('<target>', 'new name')
       .description('give an image another name')
       .action(async (source: string, target: string) => {
-        await env.engine().images.tag(source, target);
+        await env.engine().tagImage(source, target);
       });
   tag(program.command('tag'));
   tag(image.command('tag'));
