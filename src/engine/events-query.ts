@@ -60,7 +60,7 @@ function imageMatches(values: string[] | undefined, e: EngineEvent): boolean {
   const name = e.Actor.Attributes[e.Type === 'image' ? 'name' : 'image'];
   const candidates = [e.Actor.ID, name].filter((c): c is string => !!c);
   const forms = new Set(candidates.flatMap((c) => [c, stripTag(c)]));
-  return values.some((v) => forms.has(v) || forms.has(stripTag(v)) || (v.startsWith('sha256:') ? false : forms.has(`sha256:${v}`)));
+  return values.some((v) => forms.has(v) || (!v.startsWith('sha256:') && forms.has(`sha256:${v}`)));
 }
 
 function labelsMatch(values: string[] | undefined, attrs: Record<string, string>): boolean {
