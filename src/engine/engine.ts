@@ -20,6 +20,19 @@ import { ContainerStore } from './containers/store';
 import { ContainerService } from './containers/service';
 import { EventLog } from './events';
 import { VolumeService } from './volumes/service';
+import type { Readable, Writable } from 'node:stream';
+import type { Change } from '../snapshots/types';
+import type { ContainerRecord } from './containers/record';
+import { commitContainer, containerDiff, exportContainer, type CommitOptions } from './containers/commit';
+import { publishedPorts, type PublishedPort } from './containers/ports';
+import { statsStream, type StatsOptions } from './containers/stats';
+import type { StatsRow } from './containers/stats-calc';
+import { containerTop, type TopResult } from './containers/top';
+import { updateContainerResources, type ContainerUpdate } from './containers/update';
+import { copyFromContainer, copyToContainer, type ContainerCopyOptions, type ContainerCopyResult } from './copy/cp';
+import { checkSystem, type CheckReport } from './system/check';
+import { containerCounts, diskUsage, type ContainerCounts, type DiskUsageReport } from './system/df';
+import { pruneContainers, pruneSystem, type ContainerPruneResult, type PruneFilter, type SystemPruneOptions, type SystemPruneResult } from './system/prune';
 
 export const DEFAULT_STATE_ROOT = '/var/lib/berth';
 export const DEFAULT_RUN_ROOT = '/run/berth';
@@ -163,6 +176,69 @@ export class Engine {
     const roots = new Set<string>();
     for (const rec of await this.images.images.list()) for (const l of rec.layers) roots.add(l.chainId);
     return this.snapshotter.gc(roots);
+  }
+
+  // --- operations on containers and the system (docker's top/stats/update/port/cp/diff/
+  // commit/export/prune/df/events/system check); the CLI maps one command onto each.
+
+  /** `top`: the host's ps output for the container's processes. */
+  top(query: string, psArgs: readonly string[] = []): Promise<TopResult> {
+    return containerTop(this, query, psArgs);
+  }
+
+  /** `stats`: rows per sampling round (see containers/stats.ts). */
+  stats(queries: readonly string[], opts: StatsOptions = {}): AsyncGenerator<StatsRow[]> {
+    return statsStream(this, queries, opts);
+  }
+
+  /** `update`: new limits, applied to the running cgroup and recorded. */
+  update(query: string, changes: ContainerUpdate): Promise<{ rec: ContainerRecord; warnings: string[] }> {
+    return updateContainerResources(this, query, changes);
+  }
+
+  /** `port`: published ports recorded for the container (one private port, or all). */
+  async ports(query: string, privatePort?: string): Promise<PublishedPort[]> {
+    return publishedPorts(await this.containers.get(query), privatePort);
+  }
+
+  copyFromContainer(query: string, srcPath: string, dest: { path: string } | { stream: Writable }, opts: ContainerCopyOptions = {}): Promise<ContainerCopyResult> {
+    return copyFromContainer(this, query, srcPath, dest, opts);
+  }
+
+  copyToContainer(query: string, src: { path: string } | { stream: Readable }, destPath: string, opts: ContainerCopyOptions = {}): Promise<ContainerCopyResult> {
+    return copyToContainer(this, query, src, destPath, opts);
+  }
+
+  diff(query: string): Promise<Change[]> {
+    return containerDiff(this, query);
+  }
+
+  commit(query: string, opts: CommitOptions = {}): Promise<CreatedImage> {
+    return commitContainer(this, query, opts);
+  }
+
+  exportContainer(query: string, out: Writable): Promise<void> {
+    return exportContainer(this, query, out);
+  }
+
+  pruneContainers(opts: { filter?: PruneFilter; dryRun?: boolean } = {}): Promise<ContainerPruneResult> {
+    return pruneContainers(this, opts);
+  }
+
+  pruneSystem(opts: SystemPruneOptions = {}): Promise<SystemPruneResult> {
+    return pruneSystem(this, opts);
+  }
+
+  diskUsage(): Promise<DiskUsageReport> {
+    return diskUsage(this);
+  }
+
+  async containerCounts(): Promise<ContainerCounts> {
+    return containerCounts(await this.containers.list());
+  }
+
+  checkSystem(opts: { repair?: boolean } = {}): Promise<CheckReport> {
+    return checkSystem(this, opts);
   }
 
   /** The image a container would run: by name, id or digest; pulled when missing unless `never`. */
