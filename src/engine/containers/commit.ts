@@ -21,7 +21,7 @@ import type { ImageRecord } from '../../images/store';
 import type { Change } from '../../snapshots/types';
 import type { ContainerConfig } from '../docker-types';
 import type { Engine } from '../engine';
-import { mountTempDir } from '../copy/root';
+import { mountTempDir, releaseTempMount } from '../copy/root';
 import { containerEventAttributes } from './event-attrs';
 import { containerName, type ContainerRecord } from './record';
 import { isBuiltin } from './runtime';
@@ -135,13 +135,14 @@ export async function exportContainer(engine: Engine, query: string, out: Writab
       mkdirSync(target, { recursive: true, mode: 0o700 });
       try {
         await engine.snapshotter.mount(key, target);
-        try {
-          await run(target);
-        } finally {
-          await engine.snapshotter.unmount(key, target);
-        }
-      } finally {
+      } catch (e) {
         rmdirSync(target);
+        throw e;
+      }
+      try {
+        await run(target);
+      } finally {
+        await releaseTempMount(engine, key, target);
       }
     });
   }

@@ -8,6 +8,7 @@
  * sockets are left out (as docker cp does).
  */
 import { closeSync, createReadStream, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { BerthError, wrap } from '../../core/errors';
 import { devNumbers, readXattrs } from '../../snapshots/changes/export';
@@ -76,7 +77,20 @@ export function archiveTree(sys: Sys, top: ArchiveTop, prefix: string): ArchiveR
     bytes += size;
     // A second fd for the same open file (through its /proc magic link, i.e. the very inode
     // we checked), owned and closed by the read stream.
-    await writer.add({ ...header(st, name, xattrPath), type: 'file', size }, createReadStream('', { fd: openSync(fdPath(fd), 'r') }));
+    if (size === 0) {
+      await writer.add({ ...header(st, name, xattrPath), type: 'file', size });
+      return;
+    }
+    const body = createReadStream('', { fd: openSync(fdPath(fd), 'r') });
+    try {
+      await writer.add({ ...header(st, name, xattrPath), type: 'file', size }, body);
+    } finally {
+      // Closed before we go on: a stopped container's root is unmounted right after the copy.
+      if (!body.closed) {
+        if (!body.readableEnded) body.destroy();
+        await once(body, 'close');
+      }
+    }
   };
 
   /** Entry `child` of the directory `dirFd`, archived as `name`. */

@@ -3,7 +3,9 @@
  * and stopped containers. Data always moves as a tar stream from an archiver (archive.ts)
  * into an extractor (extract.ts); both work on directory fds. Paths inside the container
  * are resolved by the kernel as if chrooted into it (openInRoot), so no symlink or ".."
- * there, nor a rename racing the copy, can lead to a host file.
+ * there can lead to a host file; the source and the destination directory are then held
+ * open, so a rename racing the copy changes nothing either. An archive unpacked into a
+ * container is confined to the destination directory (its own symlinks resolve inside it).
  *
  * Ownership: into a container, files belong to its root (with `archive`: keep the source's
  * ids); onto the host, to the user running cp, with setuid/setgid bits cleared (with
@@ -126,7 +128,15 @@ function openContainerSource(root: ResolveRoot, rec: ContainerRecord, cp: CopyPa
       return { top: { fd }, isDir: tst.isDirectory(), fds };
     }
     if (st.isSocket()) throw new BerthError('EUNSUPPORTED', `cannot copy ${cp.given}: it is a socket`);
-    return { top: { parentFd: parent, name }, isDir: st.isDirectory(), fds };
+    if (st.isDirectory() || st.isFile()) {
+      // Pinned now: swapping the path for a symlink later changes nothing for this copy.
+      const fd = s.openBeneath(fdPath(parent), name);
+      fds.push(fd);
+      const pinned = fstatSync(fd);
+      if (pinned.ino !== st.ino || pinned.dev !== st.dev) throw new BerthError('ESTATE', `${cp.given} changed while it was being opened`, { hint: 'retry the copy' });
+      return { top: { fd }, isDir: st.isDirectory(), fds };
+    }
+    return { top: { parentFd: parent, name }, isDir: false, fds };
   } catch (e) {
     for (const fd of fds) closeSync(fd);
     if (errnoCode(e) === 'ENOENT') throw notFound(rec, cp.given, e);
@@ -225,18 +235,25 @@ export async function copyToContainer(engine: Engine, query: string, src: { path
       if (readOnlyAt(rec, root.mountedAt ? `${root.mountedAt}/${into}` : into)) {
         throw new BerthError('ESTATE', `container rootfs is marked read-only: cannot copy into ${cp.given} of ${containerName(rec)}`, { hint: 'copy into a writable volume or bind mount of the container' });
       }
-      await opts.afterResolve?.();
-      const xopts: ExtractOptions = { owner: opts.archive ? 'keep' : { uid: 0, gid: 0 } };
-      let r;
-      if (host) {
-        const archive = archiveTree(realSys(), host.top, name);
-        r = await extractTar(realSys(), archive.stream, root.path, into, xopts);
-        await archive.done;
-      } else {
-        r = await extractTar(realSys(), (src as { stream: Readable }).stream, root.path, into, xopts);
+      // The destination directory is pinned, and is the root of the extraction: entries
+      // cannot leave it, even through symlinks the archive itself creates.
+      const intoFd = realSys().openInRoot(root.path, into, IN_ROOT_DIRECTORY);
+      try {
+        await opts.afterResolve?.();
+        const xopts: ExtractOptions = { owner: opts.archive ? 'keep' : { uid: 0, gid: 0 } };
+        let r;
+        if (host) {
+          const archive = archiveTree(realSys(), host.top, name);
+          r = await extractTar(realSys(), archive.stream, fdPath(intoFd), '', xopts);
+          await archive.done;
+        } else {
+          r = await extractTar(realSys(), (src as { stream: Readable }).stream, fdPath(intoFd), '', xopts);
+        }
+        engine.events.emit('container', 'extract-to-dir', rec.Id, containerEventAttributes(rec, { path: `/${cp.rel}` }));
+        return { bytes: r.bytes, warnings: r.warnings };
+      } finally {
+        closeSync(intoFd);
       }
-      engine.events.emit('container', 'extract-to-dir', rec.Id, containerEventAttributes(rec, { path: `/${cp.rel}` }));
-      return { bytes: r.bytes, warnings: r.warnings };
     });
   } finally {
     for (const fd of host?.fds ?? []) closeSync(fd);

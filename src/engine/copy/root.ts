@@ -15,6 +15,8 @@ import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { BerthError, wrap } from '../../core/errors';
 import { isSameProcessAlive } from '../../runtime/process-info';
+import { unmountAll } from '../../snapshots/mounts';
+import { sys } from '../../sys';
 import type { Engine } from '../engine';
 import { containerName, type ContainerRecord } from '../containers/record';
 
@@ -110,9 +112,20 @@ async function withStoppedRoot<T>(engine: Engine, rec: ContainerRecord, fn: (roo
     return await fn({ rec, running: false, route });
   } finally {
     for (const fd of fds) closeSync(fd);
-    if (target) {
-      await engine.snapshotter.unmount(rec.Berth.snapshotKey!, target);
-      rmdirSync(target);
-    }
+    if (target) await releaseTempMount(engine, rec.Berth.snapshotKey!, target);
   }
+}
+
+/**
+ * Unmounts a temporary mount of a snapshot and removes its directory. Should a file of it
+ * still be open (a stream not yet closed), the mount is detached instead: it goes away when
+ * the last file closes, and the container's snapshot is free for `start` at once.
+ */
+export async function releaseTempMount(engine: Engine, key: string, target: string): Promise<void> {
+  try {
+    await engine.snapshotter.unmount(key, target);
+  } catch {
+    unmountAll(sys(), target, true);
+  }
+  rmdirSync(target);
 }
