@@ -17,6 +17,7 @@ export type ProblemKind =
   | 'orphan-snapshot'
   | 'stale-mount'
   | 'stale-runtime-state'
+  | 'stale-run-dir'
   | 'orphan-cgroup';
 
 export interface Problem {
@@ -42,6 +43,11 @@ export interface Finding {
   fix: () => Promise<void> | void;
   /** Container ids this finding covers (later checks skip them). */
   covers?: string[];
+  /**
+   * Repaired even without --repair: what any berth command repairs anyway (opening the
+   * layer store removes unfinished unpacks, and the check itself opens it).
+   */
+  always?: boolean;
 }
 
 export interface CheckContext {

@@ -15,6 +15,7 @@ import { isMounted, unmountAll } from '../../snapshots/mounts';
 import { sys } from '../../sys';
 import { builtinContext } from '../containers/runtime';
 import { mountTempDir } from '../copy/root';
+import { readShimPid, shimAlive } from '../shim';
 import { ifIdle, isLive, shimRunning, type CheckContext, type Finding } from './check-common';
 
 function list(dir: string): string[] {
@@ -51,13 +52,14 @@ export function checkStaging(ctx: CheckContext): Finding[] {
           kind: 'stale-staging',
           object: dir,
           description: `${stale.filter((n) => !n.endsWith('.lock')).length} unfinished layer unpack(s) and ${trash.length} unfinished deletion(s) under ${dir}`,
-          repair: 'delete them',
+          repair: 'delete them (berth does so whenever it opens its layer store)',
         },
         fix: () => {
           const store = new LayerStore(dir, sys());
           store.cleanStaging();
           store.emptyTrash();
         },
+        always: true,
       });
     }
   }
@@ -134,6 +136,31 @@ export function checkRuntimeState(ctx: CheckContext): Finding[] {
         if (runsNow(ctx, id) === false) await deleteContainer(builtinContext(engine.runRoot), id, true);
       },
       covers: [id],
+    });
+  }
+  return out;
+}
+
+/**
+ * <runroot>/c/<id> of a container that has no record: its monitor is killed if it still
+ * runs (it has nothing left to report to) and the directory removed. Start creates these
+ * only for recorded containers and removal deletes them before the record.
+ */
+export function checkRunDirs(ctx: CheckContext): Finding[] {
+  const { engine } = ctx;
+  const base = join(engine.runRoot, 'c');
+  const out: Finding[] = [];
+  for (const id of list(base)) {
+    if (engine.containerStore.load(id)) continue;
+    const dir = join(base, id);
+    out.push({
+      problem: { kind: 'stale-run-dir', object: dir, description: `run directory of container ${id.slice(0, 12)}, which has no record, is still in ${base}`, repair: 'stop its monitor and remove the directory' },
+      fix: () => {
+        if (engine.containerStore.load(id)) return;
+        const shim = readShimPid(dir);
+        if (shim && shimAlive(shim.pid, shim.startTime)) process.kill(shim.pid, 'SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
+      },
     });
   }
   return out;

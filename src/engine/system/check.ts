@@ -9,10 +9,11 @@
  *   names        name files whose container has no record
  *   containers   removals that never finished; containers recorded running whose monitor is
  *                gone; writable layers, root file systems and volumes that are missing
+ *   runtime      runtime state of containers that are not running; run directories and
+ *                monitors of containers without a record (check-host.ts)
+ *   cgroups      cgroups of this root's containers that are not running (check-host.ts)
  *   snapshots    writable layers no container owns; snapshots left mounted
  *   mounts       cp/export temporary mounts left behind (check-host.ts)
- *   runtime      runtime state of containers that are not running (check-host.ts)
- *   cgroups      cgroups of this root's containers that are not running (check-host.ts)
  *
  * Only objects of this state root and run root are considered: cgroups under /berth are
  * shared by every root on the host, so only ids this root knows are looked at.
@@ -25,7 +26,7 @@ import { refresh } from '../containers/exit';
 import { containerName, withStatus } from '../containers/record';
 import type { Engine } from '../engine';
 import { ifIdle, isLive, shimRunning, type CheckContext, type CheckReport, type Finding, type Problem } from './check-common';
-import { checkCgroups, checkRuntimeState, checkStaging, checkTempMounts } from './check-host';
+import { checkCgroups, checkRunDirs, checkRuntimeState, checkStaging, checkTempMounts } from './check-host';
 
 export type { CheckReport, Problem, ProblemKind } from './check-common';
 
@@ -141,7 +142,7 @@ async function apply(ctx: CheckContext, findings: Finding[], repair: boolean, pr
   for (const f of findings) {
     for (const id of f.covers ?? []) ctx.covered.add(id);
     const p: Problem = { ...f.problem };
-    if (repair) {
+    if (repair || f.always) {
       try {
         await f.fix();
         p.repaired = true;
@@ -159,7 +160,9 @@ export async function checkSystem(engine: Engine, opts: { repair?: boolean } = {
   const ctx: CheckContext = { engine, covered: new Set() };
   const problems: Problem[] = [];
   // Staging first: opening the snapshotter (any later check) cleans its staging silently.
-  const steps: Array<(c: CheckContext) => Finding[] | Promise<Finding[]>> = [checkStaging, checkNames, checkContainers, checkSnapshots, checkTempMounts, checkRuntimeState, checkCgroups];
+  // Processes go before file systems: a container whose record is lost is killed (runtime
+  // state) before its writable layer, still in use by it, is deleted (snapshots).
+  const steps: Array<(c: CheckContext) => Finding[] | Promise<Finding[]>> = [checkStaging, checkNames, checkContainers, checkRuntimeState, checkRunDirs, checkCgroups, checkSnapshots, checkTempMounts];
   for (const step of steps) await apply(ctx, await step(ctx), repair, problems);
   return { problems, remaining: problems.filter((p) => !p.repaired).length };
 }

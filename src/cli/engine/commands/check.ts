@@ -17,9 +17,12 @@ export function registerCheckCommand(system: Command, env: CliEnv): void {
         env.out.write(`${p.kind}: ${p.description} [${outcome}]\n`);
       }
       const n = report.problems.length;
+      const fixed = n - report.remaining;
       if (!n) env.out.write('No problems found.\n');
-      else if (o.repair) env.out.write(`${n} problem${n === 1 ? '' : 's'} found, ${n - report.remaining} repaired.\n`);
-      else env.out.write(`${n} problem${n === 1 ? '' : 's'} found; run berth system check --repair to repair them.\n`);
+      else {
+        const hint = report.remaining > 0 && !o.repair ? '; run berth system check --repair to repair them' : '';
+        env.out.write(`${n} problem${n === 1 ? '' : 's'} found${fixed ? `, ${fixed} repaired` : ''}${hint}.\n`);
+      }
       if (report.remaining > 0) env.exit(1);
     });
 }
