@@ -7,7 +7,8 @@
  * layers while downloading and a removal also collects the layers nothing uses any more.
  */
 import { BerthError } from '../core/errors';
-import { ImageService, type ServicePullOptions } from '../images/service';
+import { ImageService, type ServicePullOptions, type ServicePushOptions } from '../images/service';
+import type { PushResult } from '../images/push';
 import type { PullResult } from '../images/pull';
 import { recordDisplayName, type ImageRecord } from '../images/store';
 import type { SaveOptions, SavedImage } from '../images/archive/save';
@@ -101,6 +102,13 @@ export class Engine {
       this.events.emit('image', 'pull', name, { name });
     }
     return results;
+  }
+
+  async pushImage(name: string, opts: ServicePushOptions = {}): Promise<PushResult> {
+    const r = await this.images.push(name, opts);
+    const shown = recordDisplayName((await this.images.resolve(name)).name);
+    this.events.emit('image', 'push', shown, { name: shown });
+    return r;
   }
 
   /** A sink that unpacks layers into this root's snapshotter (images are runnable at once). */

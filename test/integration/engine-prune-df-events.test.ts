@@ -7,7 +7,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { BerthCli, BERTH, importBusybox } from '../helpers/cli';
+import { REGISTRY_BIN, startRegistry } from '../helpers/registry';
 import { busyboxAvailable } from '../helpers/rootfs';
 
 const skip = !busyboxAvailable() ? 'busybox-static not installed' : process.getuid?.() !== 0 ? 'needs root' : false;
@@ -190,4 +193,36 @@ test('events follows live events until interrupted, and stops by itself at --unt
   const boundedCode = await new Promise<number | null>((r) => bounded.once('exit', r));
   assert.equal(boundedCode, 0, 'a future --until ends the stream by itself');
   assert.match(got, / container create [0-9a-f]{64} \(image=busybox:test, name=watched\)\n$/);
+});
+
+test('events: image push, pull, save, load, untag and delete through a real registry', { skip: skip || (!existsSync(REGISTRY_BIN) ? `${REGISTRY_BIN} is not installed` : false) }, async (t) => {
+  const registry = await startRegistry();
+  t.after(() => registry.stop());
+  const src = cli(t);
+  const dst = cli({ name: `${t.name}-dst` });
+  const ref = `${registry.domain}/events/bb:1`;
+  importBusybox(src, ref);
+  src.ok(['push', '-q', ref]);
+  assert.match(src.ok(['events', '--since', '1h', '--until', soon(), '--filter', 'event=push']), new RegExp(` image push ${ref.replace(/[.]/g, '\\.')} \\(name=${ref.replace(/[.]/g, '\\.')}\\)\\n$`));
+  const t0 = new Date(Date.now() - 1).toISOString();
+  dst.ok(['pull', '-q', ref]);
+  const archive = join(dst.root, 'saved.tar');
+  dst.ok(['save', '-o', archive, ref]);
+  dst.ok(['rmi', ref]);
+  dst.ok(['load', '-q', '-i', archive]);
+  const lines = dst.ok(['events', '--since', t0, '--until', soon(), '--filter', 'type=image', '--format', '{{.Action}} {{.Actor.Attributes.name}}']).trim().split('\n');
+  assert.deepEqual(lines.map((l) => l.split(' ')[0]), ['pull', 'save', 'untag', 'delete', 'load']);
+  assert.equal(lines[0], `pull ${ref}`);
+  assert.equal(lines[4], `load ${ref}`);
+});
+
+test('events: health status changes are recorded with the container\'s attributes', { skip }, async (t) => {
+  const b = cli(t);
+  const img = importBusybox(b);
+  const t0 = new Date(Date.now() - 1).toISOString();
+  b.ok(['run', '-d', '--name', 'doc', '--label', 'svc=api', '--health-cmd', 'true', '--health-interval', '100ms', img, 'sleep', '1000']);
+  const health = () => b.ok(['events', '--since', t0, '--until', new Date().toISOString(), '--filter', 'event=health_status', '--format', '{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.svc}}']);
+  for (let i = 0; i < 400 && !health(); i++) await sleep(50);
+  assert.equal(health(), 'health_status: healthy doc api\n');
+  b.ok(['rm', '-f', 'doc']);
 });
