@@ -263,3 +263,21 @@ test('cp: a directory swapped for a symlink in the middle of a copy (determinist
   assert.ok(!existsSync(join(hostSecrets, name2)));
   assert.equal(readFileSync(join(rootfs, 'data.old2', name2), 'utf8'), 'written\n');
 });
+
+test('cp: a read-only root file system or mount refuses writes, a writable volume in it does not', { skip }, (t) => {
+  const b = cli(t);
+  const img = importBusybox(b);
+  const h = hostDir();
+  writeFileSync(join(h, 'f'), 'f\n');
+  b.ok(['run', '-d', '--name', 'ro', '--read-only', '-v', '/scratch', '-v', `${h}:/hostro:ro`, img, 'sleep', '1000']);
+  const root = b.run(['cp', join(h, 'f'), 'ro:/etc/']);
+  assert.equal(root.code, 1);
+  assert.match(root.stderr, /^Error: container rootfs is marked read-only: cannot copy into \/etc\/ of ro$/m);
+  const mount = b.run(['cp', join(h, 'f'), 'ro:/hostro/']);
+  assert.equal(mount.code, 1);
+  assert.match(mount.stderr, /\/hostro is mounted read-only/);
+  b.ok(['cp', join(h, 'f'), 'ro:/scratch/']);
+  assert.equal(b.ok(['exec', 'ro', 'cat', '/scratch/f']), 'f\n');
+  b.ok(['cp', 'ro:/etc/passwd', join(h, 'out')]);
+  assert.ok(existsSync(join(h, 'out')), 'reading is fine');
+});

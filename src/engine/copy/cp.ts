@@ -95,12 +95,13 @@ function kindInRoot(root: ResolveRoot, rel: string): 'dir' | 'other' | undefined
   }
 }
 
-/** Whether writing at container path `rel` hits a read-only mount or root file system. */
-function readOnlyAt(rec: ContainerRecord, rel: string): boolean {
+/** Why writing at container path `rel` is refused (a read-only mount or root file system), if it is. */
+function readOnlyAt(rec: ContainerRecord, rel: string): string | undefined {
   const m = rec.Mounts.map((x) => ({ at: posix.normalize(x.Destination).replace(/^\/+/, '').replace(/\/+$/, ''), rw: x.RW }))
     .filter((x) => x.at !== '' && (rel === x.at || rel.startsWith(`${x.at}/`)))
     .sort((a, b) => b.at.length - a.at.length)[0];
-  return m ? !m.rw : rec.HostConfig.ReadonlyRootfs === true;
+  if (m) return m.rw ? undefined : `/${m.at} is mounted read-only`;
+  return rec.HostConfig.ReadonlyRootfs ? 'container rootfs is marked read-only' : undefined;
 }
 
 /** The source inside a container, held open: its parent dir fd + name, or an fd of it (followed link, root). */
@@ -232,8 +233,9 @@ export async function copyToContainer(engine: Engine, query: string, src: { path
         name = plan.name;
         if (kindInRoot(root, into) !== 'dir') throw notFound(rec, `/${into}`);
       }
-      if (readOnlyAt(rec, root.mountedAt ? `${root.mountedAt}/${into}` : into)) {
-        throw new BerthError('ESTATE', `container rootfs is marked read-only: cannot copy into ${cp.given} of ${containerName(rec)}`, { hint: 'copy into a writable volume or bind mount of the container' });
+      const readOnly = readOnlyAt(rec, root.mountedAt ? `${root.mountedAt}/${into}` : into);
+      if (readOnly) {
+        throw new BerthError('ESTATE', `${readOnly}: cannot copy into ${cp.given} of ${containerName(rec)}`, { hint: 'copy into a writable volume or bind mount of the container' });
       }
       // The destination directory is pinned, and is the root of the extraction: entries
       // cannot leave it, even through symlinks the archive itself creates.
