@@ -85,6 +85,9 @@ test('stats --no-stream: docker\'s table, memory against the limit, pids, format
   const badFormat = b.run(['stats', '--no-stream', '--format', '{{.Nope}}', 'busy']);
   assert.equal(badFormat.code, 1);
   assert.match(badFormat.stderr, /can't evaluate field Nope/);
+  b.ok(['rm', '-f', 'busy', 'idle']);
+  b.containerIds();
+  assert.deepEqual(b.leaks(), []);
 });
 
 test('stats streams: the table is redrawn in place until interrupted', { skip }, async (t) => {
