@@ -131,6 +131,7 @@ napi_value js_lgetxattr(napi_env env, napi_callback_info info);
 napi_value js_llistxattr(napi_env env, napi_callback_info info);
 napi_value js_lutimens(napi_env env, napi_callback_info info);
 napi_value js_open_beneath(napi_env env, napi_callback_info info);
+napi_value js_open_in_root(napi_env env, napi_callback_info info);                /* resolve.c */
 napi_value js_mount_overlay(napi_env env, napi_callback_info info);              /* overlay.c */
 napi_value js_socketpair(napi_env env, napi_callback_info info);                 /* fdpass.c */
 napi_value js_recv_fd(napi_env env, napi_callback_info info);
@@ -152,6 +153,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"llistxattr", NULL, js_llistxattr, NULL, NULL, NULL, napi_default, NULL},
     {"lutimens", NULL, js_lutimens, NULL, NULL, NULL, napi_default, NULL},
     {"openBeneath", NULL, js_open_beneath, NULL, NULL, NULL, napi_default, NULL},
+    {"openInRoot", NULL, js_open_in_root, NULL, NULL, NULL, napi_default, NULL},
     {"mountOverlay", NULL, js_mount_overlay, NULL, NULL, NULL, napi_default, NULL},
     {"socketpair", NULL, js_socketpair, NULL, NULL, NULL, napi_default, NULL},
     {"recvFd", NULL, js_recv_fd, NULL, NULL, NULL, napi_default, NULL},

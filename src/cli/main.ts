@@ -15,6 +15,7 @@ import { registerContainerCommands } from './engine/commands/containers';
 import { registerRunCommands, ExitStatusError } from './engine/commands/run';
 import { registerExecCommand, registerHealthcheckCommand } from './engine/commands/exec';
 import { registerInspectCommands } from './engine/commands/inspect';
+import { registerOpsCommands } from './engine/commands/ops';
 
 export const VERSION = '0.1.0';
 
@@ -74,6 +75,7 @@ async function main(argv: string[]): Promise<void> {
   registerInspectCommands(program, container, env);
   registerVolumeCommands(program, env);
   registerSystemCommands(program, env, VERSION);
+  registerOpsCommands(program, container, env);
   // Subcommands fail the same way as the program (no process.exit from commander).
   for (const c of [image, container, ...program.commands, ...image.commands, ...container.commands]) c.exitOverride();
 

@@ -7,9 +7,12 @@
  * layers while downloading and a removal also collects the layers nothing uses any more.
  */
 import { BerthError } from '../core/errors';
-import { ImageService, type ServicePullOptions } from '../images/service';
+import { ImageService, type ServicePullOptions, type ServicePushOptions } from '../images/service';
+import type { PushResult } from '../images/push';
 import type { PullResult } from '../images/pull';
-import type { ImageRecord } from '../images/store';
+import { recordDisplayName, type ImageRecord } from '../images/store';
+import type { SaveOptions, SavedImage } from '../images/archive/save';
+import type { ArchiveTarget } from '../images/archive/tar-output';
 import type { ArchiveInput, CopyOptions, CopyResult, ImportInput, ImportOptions, LoadOptions, LoadedImage } from '../images/archive';
 import type { CreateImageOptions, CreatedImage } from '../images/create';
 import type { GcReport } from '../content/gc';
@@ -18,6 +21,19 @@ import { ContainerStore } from './containers/store';
 import { ContainerService } from './containers/service';
 import { EventLog } from './events';
 import { VolumeService } from './volumes/service';
+import type { Readable, Writable } from 'node:stream';
+import type { Change } from '../snapshots/types';
+import type { ContainerRecord } from './containers/record';
+import { commitContainer, containerDiff, exportContainer, type CommitOptions } from './containers/commit';
+import { publishedPorts, type PublishedPort } from './containers/ports';
+import { statsStream, type StatsOptions } from './containers/stats';
+import type { StatsRow } from './containers/stats-calc';
+import { containerTop, type TopResult } from './containers/top';
+import { updateContainerResources, type ContainerUpdate } from './containers/update';
+import { copyFromContainer, copyToContainer, type ContainerCopyOptions, type ContainerCopyResult } from './copy/cp';
+import { checkSystem, type CheckReport } from './system/check';
+import { containerCounts, diskUsage, type ContainerCounts, type DiskUsageReport } from './system/df';
+import { pruneContainers, pruneSystem, type ContainerPruneResult, type PruneFilter, type SystemPruneOptions, type SystemPruneResult } from './system/prune';
 
 export const DEFAULT_STATE_ROOT = '/var/lib/berth';
 export const DEFAULT_RUN_ROOT = '/run/berth';
@@ -59,7 +75,11 @@ export class Engine {
     });
     this.containerStore = new ContainerStore(this.root);
     this.containers = new ContainerService(this);
-    this.volumes = new VolumeService(this.root, () => this.containerStore.list());
+    this.volumes = new VolumeService(
+      this.root,
+      () => this.containerStore.list(),
+      (action, name) => this.events.emit('volume', action, name, { driver: 'local' }),
+    );
     this.events = new EventLog(this.root);
   }
 
@@ -75,8 +95,20 @@ export class Engine {
   }
 
   /** Pulls and unpacks (layers are extracted while they download). */
-  pullImage(reference: string, opts: Omit<ServicePullOptions, 'sink'> = {}): Promise<PullResult[]> {
-    return this.images.pull(reference, { ...opts, sink: new SnapshotUnpackSink(this.snapshotter) });
+  async pullImage(reference: string, opts: Omit<ServicePullOptions, 'sink'> = {}): Promise<PullResult[]> {
+    const results = await this.images.pull(reference, { ...opts, sink: new SnapshotUnpackSink(this.snapshotter) });
+    for (const r of results) {
+      const name = recordDisplayName(r.record.name);
+      this.events.emit('image', 'pull', name, { name });
+    }
+    return results;
+  }
+
+  async pushImage(name: string, opts: ServicePushOptions = {}): Promise<PushResult> {
+    const r = await this.images.push(name, opts);
+    const shown = recordDisplayName((await this.images.resolve(name)).name);
+    this.events.emit('image', 'push', shown, { name: shown });
+    return r;
   }
 
   /** A sink that unpacks layers into this root's snapshotter (images are runnable at once). */
@@ -84,12 +116,38 @@ export class Engine {
     return new SnapshotUnpackSink(this.snapshotter);
   }
 
-  loadImages(input: ArchiveInput, opts: Omit<LoadOptions, 'sink'> = {}): Promise<LoadedImage[]> {
-    return this.images.load(input, { ...opts, sink: this.unpackSink() });
+  async loadImages(input: ArchiveInput, opts: Omit<LoadOptions, 'sink'> = {}): Promise<LoadedImage[]> {
+    const loaded = await this.images.load(input, { ...opts, sink: this.unpackSink() });
+    for (const l of loaded) this.events.emit('image', 'load', l.id, { name: l.names[0] ? recordDisplayName(l.names[0]) : l.id });
+    return loaded;
   }
 
-  importImage(input: ImportInput, opts: Omit<ImportOptions, 'sink'> = {}): Promise<CreatedImage> {
-    return this.images.import(input, { ...opts, sink: this.unpackSink() });
+  async importImage(input: ImportInput, opts: Omit<ImportOptions, 'sink'> = {}): Promise<CreatedImage> {
+    const created = await this.images.import(input, { ...opts, sink: this.unpackSink() });
+    this.events.emit('image', 'import', created.record.id, { name: recordDisplayName(created.record.name) });
+    return created;
+  }
+
+  async tagImage(source: string, target: string): Promise<ImageRecord> {
+    const rec = await this.images.tag(source, target);
+    this.events.emit('image', 'tag', rec.id, { name: recordDisplayName(rec.name) });
+    return rec;
+  }
+
+  async saveImages(queries: string[], target: ArchiveTarget, opts: SaveOptions = {}): Promise<SavedImage[]> {
+    const saved = await this.images.save(queries, target, opts);
+    for (const s of saved) this.events.emit('image', 'save', s.id, { name: s.names[0] ? recordDisplayName(s.names[0]) : s.id });
+    return saved;
+  }
+
+  /** Image id of every name (display form), to report untag events after a removal. */
+  private async imageIdsByName(): Promise<Map<string, string>> {
+    return new Map((await this.images.images.list()).map((r) => [recordDisplayName(r.name), r.id]));
+  }
+
+  private emitRemovals(before: Map<string, string>, untagged: string[], deleted: string[]): void {
+    for (const name of untagged) this.events.emit('image', 'untag', before.get(name) ?? name, { name });
+    for (const id of deleted) this.events.emit('image', 'delete', id, { name: id });
   }
 
   copyImage(src: string, dst: string, opts: Omit<CopyOptions, 'sink'> = {}): Promise<CopyResult> {
@@ -106,13 +164,19 @@ export class Engine {
   }
 
   async removeImages(queries: string[], opts: { force?: boolean } = {}): Promise<ImageRemoval> {
+    const before = await this.imageIdsByName();
     const r = await this.images.remove(queries, { ...opts, inUse: (id) => this.imageInUse(id) });
+    this.emitRemovals(before, r.untagged, r.deleted);
     return { ...r, layersRemoved: await this.collectLayers() };
   }
 
-  async pruneImages(opts: { all?: boolean; dryRun?: boolean } = {}): Promise<{ deleted: string[]; gc: GcReport; layersRemoved: string[] }> {
+  async pruneImages(opts: { all?: boolean; dryRun?: boolean } = {}): Promise<{ deleted: string[]; untagged: string[]; gc: GcReport; layersRemoved: string[] }> {
+    const before = await this.imageIdsByName();
     const r = await this.images.prune({ ...opts, inUse: (id) => this.imageInUse(id) });
-    return { ...r, layersRemoved: opts.dryRun ? [] : await this.collectLayers() };
+    const gone = new Set(r.deleted);
+    const untagged = [...before].filter(([name, id]) => gone.has(id) && name !== id).map(([name]) => name);
+    if (!opts.dryRun) this.emitRemovals(before, untagged, r.deleted);
+    return { ...r, untagged, layersRemoved: opts.dryRun ? [] : await this.collectLayers() };
   }
 
   /** Removes unpacked layers that no image needs (containers keep theirs: the snapshotter refuses). */
@@ -120,6 +184,69 @@ export class Engine {
     const roots = new Set<string>();
     for (const rec of await this.images.images.list()) for (const l of rec.layers) roots.add(l.chainId);
     return this.snapshotter.gc(roots);
+  }
+
+  // --- operations on containers and the system (docker's top/stats/update/port/cp/diff/
+  // commit/export/prune/df/events/system check); the CLI maps one command onto each.
+
+  /** `top`: the host's ps output for the container's processes. */
+  top(query: string, psArgs: readonly string[] = []): Promise<TopResult> {
+    return containerTop(this, query, psArgs);
+  }
+
+  /** `stats`: rows per sampling round (see containers/stats.ts). */
+  stats(queries: readonly string[], opts: StatsOptions = {}): AsyncGenerator<StatsRow[]> {
+    return statsStream(this, queries, opts);
+  }
+
+  /** `update`: new limits, applied to the running cgroup and recorded. */
+  update(query: string, changes: ContainerUpdate): Promise<{ rec: ContainerRecord; warnings: string[] }> {
+    return updateContainerResources(this, query, changes);
+  }
+
+  /** `port`: published ports recorded for the container (one private port, or all). */
+  async ports(query: string, privatePort?: string): Promise<PublishedPort[]> {
+    return publishedPorts(await this.containers.get(query), privatePort);
+  }
+
+  copyFromContainer(query: string, srcPath: string, dest: { path: string } | { stream: Writable }, opts: ContainerCopyOptions = {}): Promise<ContainerCopyResult> {
+    return copyFromContainer(this, query, srcPath, dest, opts);
+  }
+
+  copyToContainer(query: string, src: { path: string } | { stream: Readable }, destPath: string, opts: ContainerCopyOptions = {}): Promise<ContainerCopyResult> {
+    return copyToContainer(this, query, src, destPath, opts);
+  }
+
+  diff(query: string): Promise<Change[]> {
+    return containerDiff(this, query);
+  }
+
+  commit(query: string, opts: CommitOptions = {}): Promise<CreatedImage> {
+    return commitContainer(this, query, opts);
+  }
+
+  exportContainer(query: string, out: Writable): Promise<void> {
+    return exportContainer(this, query, out);
+  }
+
+  pruneContainers(opts: { filter?: PruneFilter; dryRun?: boolean } = {}): Promise<ContainerPruneResult> {
+    return pruneContainers(this, opts);
+  }
+
+  pruneSystem(opts: SystemPruneOptions = {}): Promise<SystemPruneResult> {
+    return pruneSystem(this, opts);
+  }
+
+  diskUsage(): Promise<DiskUsageReport> {
+    return diskUsage(this);
+  }
+
+  async containerCounts(): Promise<ContainerCounts> {
+    return containerCounts(await this.containers.list());
+  }
+
+  checkSystem(opts: { repair?: boolean } = {}): Promise<CheckReport> {
+    return checkSystem(this, opts);
   }
 
   /** The image a container would run: by name, id or digest; pulled when missing unless `never`. */

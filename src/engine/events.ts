@@ -10,6 +10,7 @@ import { appendFileSync, existsSync, readFileSync, renameSync, statSync, openSyn
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { errnoCode } from '../core/errors';
+import { inWindow } from './events-query';
 
 export type EventType = 'container' | 'image' | 'volume' | 'network' | 'builder';
 
@@ -73,24 +74,23 @@ export class EventLog {
     const out: EngineEvent[] = [];
     for (const f of [`${this.file}.1`, this.file]) {
       if (!existsSync(f)) continue;
-      for (const line of readFileSync(f, 'utf8').split('\n')) {
-        if (!line) continue;
-        try {
-          out.push(JSON.parse(line) as EngineEvent);
-        } catch {
-          /* a torn line from a crash: skip */
-        }
-      }
+      for (const line of readFileSync(f, 'utf8').split('\n')) parseLine(line, (e) => out.push(e));
     }
     return out;
   }
 
   /**
-   * Calls `onEvent` for every event appended from now on, until the signal aborts. Uses
-   * inotify (fs.watch) with a slow poll as a fallback for missed notifications.
+   * Calls `onEvent` for every event appended from now on (with `fromStart`: every recorded
+   * event first, read from the same position, so none emitted meanwhile is lost or repeated),
+   * until the signal aborts. Uses inotify (fs.watch) with a slow poll as a fallback for missed
+   * notifications.
    */
-  follow(onEvent: (e: EngineEvent) => void, signal: AbortSignal): Promise<void> {
-    let offset = existsSync(this.file) ? statSync(this.file).size : 0;
+  follow(onEvent: (e: EngineEvent) => void, signal: AbortSignal, opts: { fromStart?: boolean } = {}): Promise<void> {
+    let offset = 0;
+    if (opts.fromStart) {
+      const rotated = `${this.file}.1`;
+      if (existsSync(rotated)) for (const line of readFileSync(rotated, 'utf8').split('\n')) parseLine(line, onEvent);
+    } else if (existsSync(this.file)) offset = statSync(this.file).size;
     let partial = '';
     const drain = () => {
       let size = 0;
@@ -112,13 +112,7 @@ export class EventLog {
       }
       const lines = partial.split('\n');
       partial = lines.pop() ?? '';
-      for (const l of lines) {
-        try {
-          if (l) onEvent(JSON.parse(l) as EngineEvent);
-        } catch {
-          /* skip torn lines */
-        }
-      }
+      for (const l of lines) parseLine(l, onEvent);
     };
     return new Promise<void>((resolve) => {
       let watcher: ReturnType<typeof watch> | undefined;
@@ -134,8 +128,47 @@ export class EventLog {
         drain();
         resolve();
       };
+      drain();
       if (signal.aborted) stop();
       else signal.addEventListener('abort', stop, { once: true });
     });
   }
+
+  /**
+   * `berth events`: recorded events from `since` (none without it), then live ones until
+   * `until` (forever without it, i.e. until the signal aborts). Only events `accept` takes
+   * are passed on.
+   */
+  async stream(opts: { since?: bigint; until?: bigint; accept?: (e: EngineEvent) => boolean }, onEvent: (e: EngineEvent) => void, signal: AbortSignal): Promise<void> {
+    const window = { ...(opts.since !== undefined ? { since: opts.since } : {}), ...(opts.until !== undefined ? { until: opts.until } : {}) };
+    const pass = (e: EngineEvent) => {
+      if (inWindow(e, window) && (opts.accept?.(e) ?? true)) onEvent(e);
+    };
+    const nowNs = BigInt(Date.now()) * 1_000_000n;
+    if (opts.until !== undefined && opts.until <= nowNs) {
+      for (const e of this.read()) pass(e);
+      return;
+    }
+    const done = new AbortController();
+    const abort = () => done.abort();
+    signal.addEventListener('abort', abort, { once: true });
+    const timer = opts.until !== undefined ? setTimeout(abort, Number((opts.until - nowNs) / 1_000_000n) + 1) : undefined;
+    try {
+      await this.follow(pass, done.signal, { fromStart: opts.since !== undefined });
+    } finally {
+      if (timer) clearTimeout(timer);
+      signal.removeEventListener('abort', abort);
+    }
+  }
+}
+
+function parseLine(line: string, onEvent: (e: EngineEvent) => void): void {
+  if (!line) return;
+  let e: EngineEvent;
+  try {
+    e = JSON.parse(line) as EngineEvent;
+  } catch {
+    return; // a torn line from a crash
+  }
+  onEvent(e);
 }

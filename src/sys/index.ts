@@ -27,6 +27,13 @@ export interface Sys {
    * no component may be a symlink or leave `dir`. Returns the fd (the caller closes it).
    */
   openBeneath(dir: string, relPath: string): number;
+  /**
+   * Opens `path` as if `root` were `/` (openat2 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS):
+   * symlinks are followed but "..", absolute targets and renames racing the walk can never
+   * leave `root` (native/sys/resolve.c). `flags` is a sum of the IN_ROOT_* constants.
+   * Returns the fd (the caller closes it).
+   */
+  openInRoot(root: string, path: string, flags: number): number;
   /** utimensat(AT_SYMLINK_NOFOLLOW) with nanoseconds (Node's lutimes rounds them away). */
   lutimens(path: string, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
   /**
@@ -65,6 +72,11 @@ export interface Sys {
 
 /** 0: new mount API, falling back to mount(2) on kernels without `lowerdir+`; 1: new API only; 2: mount(2) only. */
 export type OverlayMountApi = 0 | 1 | 2;
+
+/** openInRoot flags: the result must be a directory / the last component is not followed / O_PATH. */
+export const IN_ROOT_DIRECTORY = 1;
+export const IN_ROOT_NOFOLLOW = 2;
+export const IN_ROOT_PATH = 4;
 
 export const LOCK_SH = 1;
 export const LOCK_EX = 2;

@@ -6,12 +6,12 @@
 const MIN_WIDTH = 10;
 const PADDING = 3;
 
-export function alignColumns(lines: string[]): string {
+export function alignColumns(lines: string[], minWidth = MIN_WIDTH): string {
   const rows = lines.map((l) => l.split('\t'));
   const widths: number[] = [];
   for (const cells of rows) {
     cells.slice(0, -1).forEach((c, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, Math.max(MIN_WIDTH, [...c].length + PADDING));
+      widths[i] = Math.max(widths[i] ?? 0, Math.max(minWidth, [...c].length + PADDING));
     });
   }
   return rows

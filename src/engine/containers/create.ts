@@ -147,7 +147,7 @@ export async function createContainer(engine: Engine, req: CreateRequest, opts: 
         if (need.name === undefined) rec.Berth.anonymousVolumes![need.target] = name;
         else if (fresh) rec.Berth.creating!.volumes.push(name);
         if (fresh) engine.containerStore.save(rec);
-        const { volume, created } = engine.volumes.store.create({ name, ...(need.name === undefined ? { anonymous: true } : {}) });
+        const { volume, created } = engine.volumes.ensure(name, { anonymous: need.name === undefined });
         crashPoint('create:volume');
         if (created && !need.noCopy) {
           rootfs ??= rec.Berth.rootfs ?? (await engine.snapshotter.mount(id));

@@ -17,6 +17,7 @@ import { mergeEnv } from '../spec/image-merge';
 import { resolveUser } from '../spec/user';
 import { computeCapabilities } from '../spec/capabilities';
 import { listenConsole, proxyConsole, resolveBinary, type ResizeHook } from '../shim';
+import { containerEventAttributes } from './event-attrs';
 import { containerName, type ContainerRecord } from './record';
 import { builtinContext, isBuiltin, runPaths } from './runtime';
 
@@ -72,7 +73,7 @@ export async function execInRunning(engine: Engine, query: string, req: ExecRequ
   if (rec.State.Paused) throw new BerthError('ESTATE', `container ${containerName(rec)} is paused, unpause the container before exec`);
   if (!req.cmd.length) throw new BerthError('EINVALID_ARGUMENT', 'exec needs a command', { hint: 'berth exec CONTAINER COMMAND [ARG...]' });
   const proc = execProcess(engine, rec, req);
-  engine.events.emit('container', `exec_start: ${req.cmd.join(' ')}`, rec.Id, { name: containerName(rec) });
+  engine.events.emit('container', `exec_start: ${req.cmd.join(' ')}`, rec.Id, containerEventAttributes(rec));
   if (!isBuiltin(rec)) return execExternal(engine, rec, proc, req);
 
   const ctx = builtinContext(engine.runRoot);

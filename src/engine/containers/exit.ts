@@ -14,6 +14,7 @@ import { BerthError } from '../../core/errors';
 import { crashPoint } from '../../core/crash-point';
 import type { Engine } from '../engine';
 import { readExit, recordLostExit, shimState } from '../shim';
+import { containerEventAttributes } from './event-attrs';
 import { withStatus, type ContainerRecord } from './record';
 import { deleteRuntimeContainer, runPaths } from './runtime';
 
@@ -48,7 +49,7 @@ export async function settleExit(engine: Engine, rec: ContainerRecord): Promise<
     FinishedAt: exit.exitedAt || new Date().toISOString(),
     ...(exit.lost ? { Error: 'the container monitor (berth-shim) was killed; exit status unknown' } : {}),
   };
-  engine.events.emit('container', 'die', rec.Id, { name: rec.Name.slice(1), image: rec.Config.Image ?? '', exitCode: String(exit.exitCode) });
+  engine.events.emit('container', 'die', rec.Id, containerEventAttributes(rec, { exitCode: String(exit.exitCode) }));
   return true;
 }
 

@@ -12,6 +12,7 @@ import { BerthError } from '../../core/errors';
 import { execInContainer } from '../../runtime/exec';
 import type { Engine } from '../engine';
 import { execProcess } from './exec';
+import { containerEventAttributes } from './event-attrs';
 import { containerName, type HealthState } from './record';
 import { builtinContext, isBuiltin } from './runtime';
 
@@ -90,7 +91,7 @@ export async function runHealthCheck(engine: Engine, query: string): Promise<Hea
       if (h.FailingStreak >= retries) h.Status = 'unhealthy';
     }
     r.State.Health = h;
-    if (h.Status !== before) engine.events.emit('container', `health_status: ${h.Status}`, r.Id, { name: containerName(r) });
+    if (h.Status !== before) engine.events.emit('container', `health_status: ${h.Status}`, r.Id, containerEventAttributes(r));
     result = { status: h.Status, exitCode, output };
   });
   return result!;

@@ -21,8 +21,9 @@ import { isSameProcessAlive, waitForExit } from '../../runtime/process-info';
 import type { Engine } from '../engine';
 import { readShimPid, shimState } from '../shim';
 import { rollbackCreate } from './create';
+import { containerEventAttributes } from './event-attrs';
 import { settleExit } from './exit';
-import { containerName, withStatus, ZERO_TIME, type ContainerRecord } from './record';
+import { withStatus, ZERO_TIME, type ContainerRecord } from './record';
 import { deleteRuntimeContainer, runPaths, runtimeStarted } from './runtime';
 
 export interface Reconciled {
@@ -69,7 +70,7 @@ export async function removeLocked(engine: Engine, rec: ContainerRecord, volumes
     }
   }
   engine.containerStore.remove(rec);
-  engine.events.emit('container', 'destroy', rec.Id, { name: containerName(rec) });
+  engine.events.emit('container', 'destroy', rec.Id, containerEventAttributes(rec));
 }
 
 /**

@@ -12,6 +12,7 @@ import type { Engine } from '../engine';
 import { readExit } from '../shim';
 import { createContainer, type CreateOptions } from './create';
 import { crashPoint } from '../../core/crash-point';
+import { containerEventAttributes } from './event-attrs';
 import { restartDelayMs, settleExit, shouldRestart } from './exit';
 import { containerName, withStatus, ZERO_TIME, type ContainerRecord } from './record';
 import { reconcile, removeLocked, settleLocked } from './recover';
@@ -43,7 +44,7 @@ export class ContainerService {
 
   async create(req: CreateRequest, opts: CreateOptions = {}): Promise<ContainerRecord> {
     const rec = await createContainer(this.engine, req, opts);
-    this.engine.events.emit('container', 'create', rec.Id, { name: containerName(rec), image: rec.Config.Image ?? '' });
+    this.engine.events.emit('container', 'create', rec.Id, containerEventAttributes(rec));
     return rec;
   }
 
@@ -116,7 +117,7 @@ export class ContainerService {
     } finally {
       prepared.startLock?.release();
     }
-    this.engine.events.emit('container', 'start', prepared.rec.Id, { name: containerName(prepared.rec), image: prepared.rec.Config.Image ?? '' });
+    this.engine.events.emit('container', 'start', prepared.rec.Id, containerEventAttributes(prepared.rec));
     return prepared.rec;
   }
 
@@ -170,7 +171,7 @@ export class ContainerService {
       done = await this.waitExit(rec.Id, 30_000);
       if (!done) throw new BerthError('ESTATE', `container ${containerName(rec)} did not exit after SIGKILL`, { hint: 'a process may be stuck in uninterruptible sleep (D state); retry later' });
     }
-    this.engine.events.emit('container', 'stop', rec.Id, { name: containerName(rec) });
+    this.engine.events.emit('container', 'stop', rec.Id, containerEventAttributes(rec));
     return { rec: done, ...(killed ? { killed } : {}) };
   }
 
@@ -183,14 +184,14 @@ export class ContainerService {
     if (sig === 9 || sig === 15) await this.store.update(rec.Id, (r) => (r.Berth.stoppedByUser = true));
     if (rec.State.Paused && sig === 9) await this.unpause(rec.Id);
     await signalContainer(this.engine.runRoot, rec, sig);
-    this.engine.events.emit('container', 'kill', rec.Id, { name: containerName(rec), signal: String(sig) });
+    this.engine.events.emit('container', 'kill', rec.Id, containerEventAttributes(rec, { signal: String(sig) }));
     return rec;
   }
 
   async restart(query: string, timeoutSec?: number): Promise<ContainerRecord> {
     await this.stop(query, timeoutSec);
     const rec = await this.start(query);
-    this.engine.events.emit('container', 'restart', rec.Id, { name: containerName(rec) });
+    this.engine.events.emit('container', 'restart', rec.Id, containerEventAttributes(rec));
     return rec;
   }
 
@@ -201,7 +202,7 @@ export class ContainerService {
     if (!isBuiltin(rec)) throw new BerthError('EUNSUPPORTED', 'pause of containers on an external runtime is not supported yet');
     await pauseContainer(builtinContext(this.engine.runRoot), rec.Id);
     await this.store.update(rec.Id, (r) => (r.State = withStatus(r.State, 'paused')));
-    this.engine.events.emit('container', 'pause', rec.Id, { name: containerName(rec) });
+    this.engine.events.emit('container', 'pause', rec.Id, containerEventAttributes(rec));
   }
 
   async unpause(query: string): Promise<void> {
@@ -209,13 +210,13 @@ export class ContainerService {
     if (!rec.State.Paused) throw new BerthError('ESTATE', `container ${rec.Id} is not paused`);
     await resumeContainer(builtinContext(this.engine.runRoot), rec.Id);
     await this.store.update(rec.Id, (r) => (r.State = withStatus(r.State, 'running')));
-    this.engine.events.emit('container', 'unpause', rec.Id, { name: containerName(rec) });
+    this.engine.events.emit('container', 'unpause', rec.Id, containerEventAttributes(rec));
   }
 
   async rename(query: string, newName: string): Promise<void> {
     const rec = await this.get(query);
     await this.store.withLock(rec.Id, (fresh) => this.store.rename(fresh, newName));
-    this.engine.events.emit('container', 'rename', rec.Id, { name: newName, oldName: containerName(rec) });
+    this.engine.events.emit('container', 'rename', rec.Id, containerEventAttributes(rec, { name: newName, oldName: containerName(rec) }));
   }
 
   /** docker rm: refuses a running container unless forced; -v also removes anonymous volumes. */

@@ -41,10 +41,17 @@ export function directorySize(dir: string): number {
   return total;
 }
 
+/** Reports volume events ("create", "destroy") to the engine's event log. */
+export type VolumeEventSink = (action: 'create' | 'destroy', volume: string) => void;
+
 export class VolumeService {
   readonly store: VolumeStore;
 
-  constructor(root: string, private readonly containers: () => ContainerRecord[]) {
+  constructor(
+    root: string,
+    private readonly containers: () => ContainerRecord[],
+    private readonly onEvent: VolumeEventSink = () => undefined,
+  ) {
     this.store = new VolumeStore(root);
   }
 
@@ -60,7 +67,16 @@ export class VolumeService {
   }
 
   create(name: string | undefined, labels: Record<string, string> = {}, options: Record<string, string> = {}): VolumeRecord {
-    return this.store.create({ ...(name !== undefined ? { name } : {}), labels, options }).volume;
+    const { volume, created } = this.store.create({ ...(name !== undefined ? { name } : {}), labels, options });
+    if (created) this.onEvent('create', volume.Name);
+    return volume;
+  }
+
+  /** A volume a container needs (create and `--volume`): made when missing, reported as docker does. */
+  ensure(name: string | undefined, opts: { anonymous?: boolean } = {}): { volume: VolumeRecord; created: boolean } {
+    const r = this.store.create({ ...(name === undefined ? {} : { name }), ...(opts.anonymous ? { anonymous: true } : {}) });
+    if (r.created) this.onEvent('create', r.volume.Name);
+    return r;
   }
 
   list(filter: VolumeFilter = {}): VolumeRecord[] {
@@ -96,6 +112,7 @@ export class VolumeService {
       });
     }
     this.store.remove(name);
+    this.onEvent('destroy', name);
     return true;
   }
 
@@ -105,7 +122,10 @@ export class VolumeService {
     let reclaimed = 0;
     for (const v of victims) {
       reclaimed += directorySize(v.Mountpoint);
-      if (!opts.dryRun) this.store.remove(v.Name);
+      if (!opts.dryRun) {
+        this.store.remove(v.Name);
+        this.onEvent('destroy', v.Name);
+      }
     }
     return { deleted: victims.map((v) => v.Name), reclaimed };
   }

@@ -58,8 +58,9 @@ export class VolumeStore {
   }
 
   /** Creates the volume, or returns the existing one of that name. `created` tells which. */
-  create(opts: { name?: string; anonymous?: boolean; labels?: Record<string, string>; options?: Record<string, string> } = {}): { volume: VolumeRecord; created: boolean } {
-    const anonymous = opts.name === undefined || opts.anonymous === true;
+  create(opts: { name?: string; labels?: Record<string, string>; options?: Record<string, string>; anonymous?: boolean } = {}): { volume: VolumeRecord; created: boolean } {
+    // `anonymous` with a name: re-creating a lost anonymous volume under its old name (system check).
+    const anonymous = opts.anonymous ?? opts.name === undefined;
     const name = opts.name ?? randomBytes(32).toString('hex');
     if (!VOLUME_NAME_RE.test(name)) {
       throw new BerthError('EINVALID_ARGUMENT', `invalid volume name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed (at least two characters)`, {
@@ -123,18 +124,18 @@ export class VolumeStore {
   }
 
   /** Leftovers of killed creates/removes (dot-directories older than a minute). */
-  cleanStaging(now = Date.now()): string[] {
-    const gone: string[] = [];
+  staleStaging(now = Date.now()): string[] {
     try {
-      for (const n of readdirSync(this.dir)) {
-        if ((n.startsWith('.creating-') || n.startsWith('.removing-')) && now - statSync(join(this.dir, n)).mtimeMs > 60_000) {
-          rmSync(join(this.dir, n), { recursive: true, force: true });
-          gone.push(n);
-        }
-      }
+      return readdirSync(this.dir).filter((n) => (n.startsWith('.creating-') || n.startsWith('.removing-')) && now - statSync(join(this.dir, n)).mtimeMs > 60_000);
     } catch (e) {
-      if (errnoCode(e) !== 'ENOENT') throw e;
+      if (errnoCode(e) === 'ENOENT') return [];
+      throw e;
     }
+  }
+
+  cleanStaging(now = Date.now()): string[] {
+    const gone = this.staleStaging(now);
+    for (const n of gone) rmSync(join(this.dir, n), { recursive: true, force: true });
     return gone;
   }
 }

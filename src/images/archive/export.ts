@@ -13,6 +13,7 @@
  * size while it is read fails the export.
  */
 import { closeSync, createReadStream, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, constants as fsc, type Stats } from 'node:fs';
+import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { BerthError, wrap } from '../../core/errors';
 import { sys as realSys, type Sys } from '../../sys';
@@ -77,7 +78,17 @@ export function exportRootfs(root: string, opts: ExportOptions = {}): Readable {
         }
         if (st.nlink > 1) links.set(id, entryName);
         const fd = openChild(sys, dirFd, name, st, entryName);
-        await writer.add({ ...base, type: 'file', size: fstatSync(fd).size }, createReadStream('', { fd }));
+        const size = fstatSync(fd).size;
+        if (size === 0) {
+          // An empty body is never read, so its stream would never close the fd.
+          closeSync(fd);
+          await writer.add({ ...base, type: 'file', size });
+          continue;
+        }
+        const body = createReadStream('', { fd });
+        await writer.add({ ...base, type: 'file', size }, body);
+        // Closed before the next entry: the caller may unmount the tree right after the end.
+        if (!body.closed) await once(body, 'close');
       } else if (st.isSymbolicLink()) {
         await writer.add({ ...base, type: 'symlink', linkname: readlinkSync(path) });
       } else if (st.isCharacterDevice() || st.isBlockDevice()) {

@@ -22,7 +22,7 @@ export function registerArchiveCommands(program: Command, image: Command, env: C
           throw new BerthError('EINVALID_ARGUMENT', 'cowardly refusing to save to a terminal', { hint: 'use -o FILE or redirect stdout' });
         }
         const target = o.output ? { path: o.output } : { stream: process.stdout };
-        await env.engine().images.save(images, target, { format: o.format as ArchiveFormat });
+        await env.engine().saveImages(images, target, { format: o.format as ArchiveFormat });
       });
   save(program.command('save'));
   save(image.command('save'));

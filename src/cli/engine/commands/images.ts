@@ -118,7 +118,7 @@ export function registerImageCommands(program: Command, image: Command, env: Cli
         const reporter = createProgressReporter(env.out, { quiet: o.quiet === true });
         const ref = parseReference(name);
         if (!o.quiet) env.out.write(`The push refers to repository [${repositoryName(ref)}]\n`);
-        const r = await env.engine().images.push(name, { onEvent: (e) => reporter.handle(e) });
+        const r = await env.engine().pushImage(name, { onEvent: (e) => reporter.handle(e) });
         if (!o.quiet) env.out.write(`${ref.tag ?? 'latest'}: digest: ${r.digest} size: ${r.size}\n`);
       });
   push(program.command('push'));
@@ -156,7 +156,7 @@ export function registerImageCommands(program: Command, image: Command, env: Cli
       .argument('<target>', 'new name')
       .description('give an image another name')
       .action(async (source: string, target: string) => {
-        await env.engine().images.tag(source, target);
+        await env.engine().tagImage(source, target);
       });
   tag(program.command('tag'));
   tag(image.command('tag'));

@@ -6,6 +6,7 @@ import { detectLayout } from '../../../cgroups/layout';
 import { humanSize } from '../../format/human';
 import { formatRows } from '../../format/template';
 import type { CliEnv } from '../env';
+import { renderDiskUsage } from '../disk-usage';
 
 function osName(): string {
   try {
@@ -41,8 +42,13 @@ export function registerSystemCommands(program: Command, env: CliEnv, version: s
     .action(async (o: { format?: string }) => {
       const engine = env.engine();
       const images = await engine.images.list();
+      const counts = await engine.containerCounts();
       const layout = detectLayout();
       const info = {
+        Containers: counts.total,
+        ContainersRunning: counts.running,
+        ContainersPaused: counts.paused,
+        ContainersStopped: counts.stopped,
         Images: images.length,
         Driver: engine.snapshotter.name,
         DockerRootDir: engine.root,
@@ -62,6 +68,10 @@ export function registerSystemCommands(program: Command, env: CliEnv, version: s
       env.out.write(
         [
           'Server:',
+          ` Containers: ${info.Containers}`,
+          `  Running: ${info.ContainersRunning}`,
+          `  Paused: ${info.ContainersPaused}`,
+          `  Stopped: ${info.ContainersStopped}`,
           ` Images: ${info.Images}`,
           ` Server Version: ${version} (daemonless)`,
           ` Storage Driver: ${info.Driver}`,
@@ -87,25 +97,11 @@ export function registerSystemCommands(program: Command, env: CliEnv, version: s
   const system = program.command('system').description('manage Berth');
   system
     .command('df')
-    .option('-v, --verbose', 'per-image detail')
-    .option('--format <template>', 'Go template')
+    .option('-v, --verbose', 'per-image, per-container and per-volume detail')
+    .option('--format <template>', "Go template, 'table TEMPLATE' or 'json'")
     .description('disk usage')
     .action(async (o: { format?: string; verbose?: boolean }) => {
-      const engine = env.engine();
-      const du = await engine.images.df();
-      const images = await engine.images.list();
-      const pct = (a: number, b: number) => (b > 0 ? ` (${Math.round((a / b) * 100)}%)` : '');
-      const rows = [
-        { Type: 'Images', TotalCount: String(images.length), Active: '0', Size: humanSize(du.images.size), Reclaimable: `${humanSize(du.images.reclaimable)}${pct(du.images.reclaimable, du.images.size)}` },
-        { Type: 'Containers', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
-        { Type: 'Local Volumes', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
-        { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
-      ];
-      env.out.write(
-        formatRows(o.format ?? 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}', rows, {
-          headers: { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' },
-        }),
-      );
+      env.out.write(renderDiskUsage(await env.engine().diskUsage(), o));
     });
   system.exitOverride();
   for (const c of system.commands) c.exitOverride();

@@ -1,0 +1,131 @@
+/**
+ * The root file system `cp` (and `export`) works in, held as a directory fd so every later
+ * lookup is relative to it and resolved in the kernel (openInRoot), never by host path:
+ *   - running or paused container: /proc/PID/root, the root of its own mount namespace, so
+ *     its volumes, binds and tmpfs mounts are seen exactly as the container sees them; the
+ *     pid is checked to still be the container's after opening (pid reuse);
+ *   - stopped or created container: its snapshot mounted at a private temporary mount
+ *     point under <runroot>/mnt (a killed cp leaves it for `system check` to find), with the
+ *     container's lock held so it cannot start meanwhile; volumes and binds are reached by
+ *     matching the path against the recorded mount destinations (the mounts do not exist);
+ *   - --rootfs container: its root directory.
+ */
+import { closeSync, mkdirSync, openSync, rmdirSync, constants as fsc } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join, posix } from 'node:path';
+import { BerthError, wrap } from '../../core/errors';
+import { isSameProcessAlive } from '../../runtime/process-info';
+import { unmountAll } from '../../snapshots/mounts';
+import { sys } from '../../sys';
+import type { Engine } from '../engine';
+import { containerName, type ContainerRecord } from '../containers/record';
+
+/** A place paths are resolved in: `path` is /proc/self/fd/N of a directory fd we hold. */
+export interface ResolveRoot {
+  path: string;
+  /** The container path this root stands for ("" = the container's root). */
+  mountedAt: string;
+  readOnly: boolean;
+}
+
+export interface ContainerRoot {
+  rec: ContainerRecord;
+  running: boolean;
+  /** Where a container path (CopyPath.rel) is resolved, and the rest of it below that root. */
+  route(rel: string): { root: ResolveRoot; rel: string };
+}
+
+export function mountTempDir(runRoot: string): string {
+  return join(runRoot, 'mnt');
+}
+
+function openDir(path: string, what: string): number {
+  try {
+    return openSync(path, fsc.O_RDONLY | fsc.O_DIRECTORY);
+  } catch (e) {
+    throw wrap('ENOT_FOUND', `opening ${what}`, e);
+  }
+}
+
+/** Runs `fn` with the container's root open; mounts, locks and fds are released afterwards. */
+export async function withContainerRoot<T>(engine: Engine, query: string, fn: (root: ContainerRoot) => Promise<T>): Promise<T> {
+  const rec = await engine.containers.get(query);
+  if (rec.State.Running && rec.State.Pid > 0 && rec.State.Status !== 'restarting') {
+    const fd = openDir(`/proc/${rec.State.Pid}/root`, `the root of container ${containerName(rec)}`);
+    try {
+      if (!isSameProcessAlive(rec.State.Pid, rec.Berth.pidStartTime)) {
+        throw new BerthError('ESTATE', `container ${containerName(rec)} stopped while its root was being opened`, { hint: 'retry the copy' });
+      }
+      const root: ResolveRoot = { path: `/proc/self/fd/${fd}`, mountedAt: '', readOnly: rec.HostConfig.ReadonlyRootfs === true };
+      return await fn({ rec, running: true, route: (rel) => ({ root, rel }) });
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return engine.containerStore.withLock(rec.Id, async (fresh) => {
+    if (fresh.State.Running) {
+      throw new BerthError('ESTATE', `container ${containerName(fresh)} started while the copy was being prepared`, { hint: 'retry the copy' });
+    }
+    return withStoppedRoot(engine, fresh, fn);
+  });
+}
+
+async function withStoppedRoot<T>(engine: Engine, rec: ContainerRecord, fn: (root: ContainerRoot) => Promise<T>): Promise<T> {
+  let target: string | undefined;
+  let dir: string;
+  if (rec.Berth.rootfs) dir = rec.Berth.rootfs;
+  else {
+    if (!rec.Berth.snapshotKey || !engine.snapshotter.active(rec.Berth.snapshotKey)) {
+      throw new BerthError('ENOT_FOUND', `container ${containerName(rec)} has no writable layer`, { hint: 'berth system check reports and repairs such containers' });
+    }
+    target = join(mountTempDir(engine.runRoot), `${rec.Id.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
+    mkdirSync(target, { recursive: true, mode: 0o700 });
+    try {
+      dir = await engine.snapshotter.mount(rec.Berth.snapshotKey, target);
+    } catch (e) {
+      rmdirSync(target);
+      throw e;
+    }
+  }
+  const fds: number[] = [];
+  try {
+    const rootFd = openDir(dir, `the root file system of container ${containerName(rec)}`);
+    fds.push(rootFd);
+    const main: ResolveRoot = { path: `/proc/self/fd/${rootFd}`, mountedAt: '', readOnly: rec.HostConfig.ReadonlyRootfs === true };
+    // Binds and volumes by destination, deepest first, each opened once when first used.
+    const mounts = rec.Mounts.filter((m) => (m.Type === 'bind' || m.Type === 'volume') && m.Source)
+      .map((m) => ({ at: posix.normalize(m.Destination).replace(/^\/+/, '').replace(/\/+$/, ''), source: m.Source, rw: m.RW }))
+      .sort((a, b) => b.at.length - a.at.length);
+    const opened = new Map<string, ResolveRoot>();
+    const route = (rel: string) => {
+      const m = mounts.find((x) => x.at !== '' && (rel === x.at || rel.startsWith(`${x.at}/`)));
+      if (!m) return { root: main, rel };
+      let r = opened.get(m.at);
+      if (!r) {
+        const fd = openDir(m.source, `the source of the mount at /${m.at}`);
+        fds.push(fd);
+        r = { path: `/proc/self/fd/${fd}`, mountedAt: m.at, readOnly: !m.rw };
+        opened.set(m.at, r);
+      }
+      return { root: r, rel: rel.slice(m.at.length).replace(/^\/+/, '') };
+    };
+    return await fn({ rec, running: false, route });
+  } finally {
+    for (const fd of fds) closeSync(fd);
+    if (target) await releaseTempMount(engine, rec.Berth.snapshotKey!, target);
+  }
+}
+
+/**
+ * Unmounts a temporary mount of a snapshot and removes its directory. Should a file of it
+ * still be open (a stream not yet closed), the mount is detached instead: it goes away when
+ * the last file closes, and the container's snapshot is free for `start` at once.
+ */
+export async function releaseTempMount(engine: Engine, key: string, target: string): Promise<void> {
+  try {
+    await engine.snapshotter.unmount(key, target);
+  } catch {
+    unmountAll(sys(), target, true);
+  }
+  rmdirSync(target);
+}

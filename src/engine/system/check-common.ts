@@ -1,0 +1,76 @@
+/** Shapes and helpers shared by the checks of `system check` (check.ts, check-host.ts). */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tryLock } from '../../core/lock';
+import type { ContainerRecord } from '../containers/record';
+import { runPaths } from '../containers/runtime';
+import type { Engine } from '../engine';
+import { shimState } from '../shim';
+
+export type ProblemKind =
+  | 'stale-staging'
+  | 'stale-name'
+  | 'unfinished-removal'
+  | 'lost-monitor'
+  | 'missing-rootfs'
+  | 'missing-volume'
+  | 'orphan-snapshot'
+  | 'stale-mount'
+  | 'stale-runtime-state'
+  | 'stale-run-dir'
+  | 'orphan-cgroup';
+
+export interface Problem {
+  kind: ProblemKind;
+  /** The object concerned (a name, id, path). */
+  object: string;
+  description: string;
+  /** What --repair does (or did). */
+  repair: string;
+  repaired?: boolean;
+  repairError?: string;
+}
+
+export interface CheckReport {
+  problems: Problem[];
+  /** Problems still there afterwards (all of them without --repair). */
+  remaining: number;
+}
+
+/** A finding and how to repair it. */
+export interface Finding {
+  problem: Omit<Problem, 'repaired' | 'repairError'>;
+  fix: () => Promise<void> | void;
+  /** Container ids this finding covers (later checks skip them). */
+  covers?: string[];
+  /**
+   * Repaired even without --repair: what any berth command repairs anyway (opening the
+   * layer store removes unfinished unpacks, and the check itself opens it).
+   */
+  always?: boolean;
+}
+
+export interface CheckContext {
+  engine: Engine;
+  /** Ids already reported: later checks leave them alone. */
+  covered: Set<string>;
+}
+
+export const isLive = (r: ContainerRecord): boolean => r.State.Status === 'running' || r.State.Status === 'paused';
+
+export function shimRunning(engine: Engine, rec: ContainerRecord): boolean {
+  return shimState(runPaths(engine.runRoot, rec.Id).dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime).state === 'running';
+}
+
+/** Runs `fn` unless another process holds the container's lock (then it is busy, not broken). */
+export function ifIdle(engine: Engine, id: string, fn: () => boolean): boolean {
+  if (!existsSync(engine.containerStore.containerDir(id))) return fn();
+  const lock = tryLock(join(engine.containerStore.containerDir(id), 'lock'));
+  if (!lock) return false;
+  try {
+    return fn();
+  } finally {
+    lock.release();
+  }
+}
+
