@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <node_api.h>
 
+#include "errors.h"
+
 #define CHECK_NAPI(call)                                                                  \
   do {                                                                                    \
     if ((call) != napi_ok) {                                                              \
@@ -20,21 +22,6 @@
       return NULL;                                                                        \
     }                                                                                     \
   } while (0)
-
-static napi_value throw_errno(napi_env env, const char *what, int err) {
-  char msg[512];
-  const char *name = strerrorname_np(err);
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_value code, message, error, errnum;
-  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
-  napi_create_error(env, code, message, &error);
-  napi_create_int32(env, err, &errnum);
-  napi_set_named_property(env, error, "errno", errnum);
-  napi_set_named_property(env, error, "syscall", message);
-  napi_throw(env, error);
-  return NULL;
-}
 
 /* Reads argument i as a UTF-8 string into a malloc'd buffer (NULL for null/undefined). */
 static char *arg_string(napi_env env, napi_value v) {
@@ -58,7 +45,7 @@ static napi_value js_flock(napi_env env, napi_callback_info info) {
   CHECK_NAPI(napi_get_value_int32(env, argv[1], &op));
   int rc;
   do rc = flock(fd, op); while (rc < 0 && errno == EINTR);
-  if (rc < 0) return throw_errno(env, "flock", errno);
+  if (rc < 0) return sys_throw(env, "flock", errno);
   return NULL;
 }
 
@@ -78,7 +65,7 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
     char what[600];
     snprintf(what, sizeof what, "mount %s", dst ? dst : "");
     free(dst);
-    return throw_errno(env, what, err);
+    return sys_throw(env, what, err);
   }
   free(dst);
   return NULL;
@@ -98,7 +85,7 @@ static napi_value js_umount(napi_env env, napi_callback_info info) {
     char what[600];
     snprintf(what, sizeof what, "umount %s", dst ? dst : "");
     free(dst);
-    return throw_errno(env, what, err);
+    return sys_throw(env, what, err);
   }
   free(dst);
   return NULL;
@@ -118,7 +105,7 @@ static napi_value js_mkfifo(napi_env env, napi_callback_info info) {
     char what[600];
     snprintf(what, sizeof what, "mkfifo %s", path ? path : "");
     free(path);
-    return throw_errno(env, what, err);
+    return sys_throw(env, what, err);
   }
   free(path);
   return NULL;

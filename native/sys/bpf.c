@@ -18,21 +18,9 @@
 #include <linux/bpf.h>
 #include <node_api.h>
 
-napi_value js_bpf_attach_device_filter(napi_env env, napi_callback_info info);
+#include "errors.h"
 
-static napi_value bpf_throw(napi_env env, const char *what, int err, const char *detail) {
-  char msg[1024];
-  const char *name = strerrorname_np(err);
-  snprintf(msg, sizeof msg, "%s: %s%s%s", what, strerror(err), detail && *detail ? ": " : "", detail ? detail : "");
-  napi_value code, message, error, errnum;
-  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
-  napi_create_error(env, code, message, &error);
-  napi_create_int32(env, err, &errnum);
-  napi_set_named_property(env, error, "errno", errnum);
-  napi_throw(env, error);
-  return NULL;
-}
+napi_value js_bpf_attach_device_filter(napi_env env, napi_callback_info info);
 
 static long sys_bpf(int cmd, union bpf_attr *attr) {
   return syscall(__NR_bpf, cmd, attr, sizeof *attr);
@@ -114,12 +102,12 @@ napi_value js_bpf_attach_device_filter(napi_env env, napi_callback_info info) {
   if (dirfd < 0) {
     char what[4200];
     snprintf(what, sizeof what, "open %s", path);
-    return bpf_throw(env, what, errno, NULL);
+    return sys_throw_detail(env, what, errno, NULL);
   }
   char *log = calloc(1, 65536);
   if (!log) {
     close(dirfd);
-    return bpf_throw(env, "bpf BPF_PROG_LOAD", ENOMEM, NULL);
+    return sys_throw_detail(env, "bpf BPF_PROG_LOAD", ENOMEM, NULL);
   }
   int progfd = load_program(data, size / 8, log, 65536);
   if (progfd < 0) {
@@ -128,7 +116,7 @@ napi_value js_bpf_attach_device_filter(napi_env env, napi_callback_info info) {
     size_t n = strlen(log);
     while (n > 0 && log[n - 1] == '\n') log[--n] = '\0';
     char *last = strrchr(log, '\n');
-    napi_value r = bpf_throw(env, "bpf BPF_PROG_LOAD (cgroup device program)", err, last ? last + 1 : log);
+    napi_value r = sys_throw_detail(env, "bpf BPF_PROG_LOAD (cgroup device program)", err, last ? last + 1 : log);
     free(log);
     close(dirfd);
     return r;
@@ -152,7 +140,7 @@ napi_value js_bpf_attach_device_filter(napi_env env, napi_callback_info info) {
     close(dirfd);
     char what[4200];
     snprintf(what, sizeof what, "bpf BPF_PROG_ATTACH to %s", path);
-    return bpf_throw(env, what, err, NULL);
+    return sys_throw_detail(env, what, err, NULL);
   }
   for (int i = 0; i < n_old; i++) {
     if (detach_program(dirfd, old[i]) < 0) {
@@ -160,7 +148,7 @@ napi_value js_bpf_attach_device_filter(napi_env env, napi_callback_info info) {
       close(dirfd);
       char what[4200];
       snprintf(what, sizeof what, "bpf BPF_PROG_DETACH of the previous device filter from %s", path);
-      return bpf_throw(env, what, err, NULL);
+      return sys_throw_detail(env, what, err, NULL);
     }
   }
   close(dirfd);

@@ -21,23 +21,11 @@
 #include <unistd.h>
 #include <node_api.h>
 
+#include "errors.h"
+
 napi_value js_socketpair(napi_env env, napi_callback_info info);
 napi_value js_recv_fd(napi_env env, napi_callback_info info);
 napi_value js_send_fd(napi_env env, napi_callback_info info);
-
-static napi_value fd_throw(napi_env env, const char *what, int err) {
-  char msg[1024];
-  const char *name = strerrorname_np(err);
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_value code, message, error, errnum;
-  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
-  napi_create_error(env, code, message, &error);
-  napi_create_int32(env, err, &errnum);
-  napi_set_named_property(env, error, "errno", errnum);
-  napi_throw(env, error);
-  return NULL;
-}
 
 static napi_value bad_args(napi_env env, const char *fn) {
   napi_throw_error(env, "EINVAL", fn);
@@ -47,7 +35,7 @@ static napi_value bad_args(napi_env env, const char *fn) {
 napi_value js_socketpair(napi_env env, napi_callback_info info) {
   (void)info;
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return fd_throw(env, "socketpair", errno);
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return sys_throw(env, "socketpair", errno);
   napi_value arr, a, b;
   napi_create_array_with_length(env, 2, &arr);
   napi_create_int32(env, sv[0], &a);
@@ -73,15 +61,15 @@ napi_value js_recv_fd(napi_env env, napi_callback_info info) {
   struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
   ssize_t n;
   do n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
-  if (n < 0) return fd_throw(env, "recvmsg", errno);
+  if (n < 0) return sys_throw(env, "recvmsg", errno);
   int fd = -1;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(sizeof(int)))
       memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  if (fd < 0) return fd_throw(env, n == 0 ? "recvmsg: the peer closed without sending a file descriptor" : "recvmsg: no file descriptor in the message", EBADMSG);
+  if (fd < 0) return sys_throw(env, n == 0 ? "recvmsg: the peer closed without sending a file descriptor" : "recvmsg: no file descriptor in the message", EBADMSG);
   if (msg.msg_flags & MSG_CTRUNC) {
     close(fd);
-    return fd_throw(env, "recvmsg: control data truncated", EMSGSIZE);
+    return sys_throw(env, "recvmsg: control data truncated", EMSGSIZE);
   }
   napi_value out, jfd, jdata;
   void *copy;
@@ -128,7 +116,7 @@ napi_value js_send_fd(napi_env env, napi_callback_info info) {
   size_t path_len = 0;
   if (napi_get_value_string_utf8(env, argv[0], sa.sun_path, sizeof sa.sun_path, &path_len) != napi_ok)
     return bad_args(env, "sendFd: path must be a string");
-  if (path_len == 0 || path_len >= sizeof sa.sun_path - 1) return fd_throw(env, "sendFd: socket path empty or too long", ENAMETOOLONG);
+  if (path_len == 0 || path_len >= sizeof sa.sun_path - 1) return sys_throw(env, "sendFd: socket path empty or too long", ENAMETOOLONG);
   char *data = NULL;
   size_t len = 0;
   bool is_buffer = false;
@@ -138,7 +126,7 @@ napi_value js_send_fd(napi_env env, napi_callback_info info) {
 
   long long deadline = now_ms() + (long long)timeout_ms;
   int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (sock < 0) return fd_throw(env, "socket", errno);
+  if (sock < 0) return sys_throw(env, "socket", errno);
   char what[sizeof sa.sun_path + 32];
   snprintf(what, sizeof what, "connect %s", sa.sun_path);
   if (connect(sock, (struct sockaddr *)&sa, sizeof sa) < 0) {
@@ -152,7 +140,7 @@ napi_value js_send_fd(napi_env env, napi_callback_info info) {
     if (err == EAGAIN) err = ETIMEDOUT;
     if (err) {
       close(sock);
-      return fd_throw(env, what, err);
+      return sys_throw(env, what, err);
     }
   }
   size_t sent = 0;
@@ -186,7 +174,7 @@ napi_value js_send_fd(napi_env env, napi_callback_info info) {
   close(sock);
   if (err) {
     snprintf(what, sizeof what, "send to %s", sa.sun_path);
-    return fd_throw(env, what, err);
+    return sys_throw(env, what, err);
   }
   return NULL;
 }

@@ -14,25 +14,13 @@
 #include <fcntl.h>
 #include <node_api.h>
 
+#include "errors.h"
+
 napi_value js_mknod(napi_env env, napi_callback_info info);
 napi_value js_lsetxattr(napi_env env, napi_callback_info info);
 napi_value js_lgetxattr(napi_env env, napi_callback_info info);
 napi_value js_llistxattr(napi_env env, napi_callback_info info);
 napi_value js_lutimens(napi_env env, napi_callback_info info);
-
-static napi_value fs_throw(napi_env env, const char *call, const char *path, int err) {
-  char msg[4200];
-  const char *name = strerrorname_np(err);
-  snprintf(msg, sizeof msg, "%s %s: %s", call, path ? path : "", strerror(err));
-  napi_value code, message, error, errnum;
-  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
-  napi_create_error(env, code, message, &error);
-  napi_create_int32(env, err, &errnum);
-  napi_set_named_property(env, error, "errno", errnum);
-  napi_throw(env, error);
-  return NULL;
-}
 
 static napi_value bad_args(napi_env env, const char *fn) {
   napi_throw_type_error(env, "EINVAL", fn);
@@ -56,7 +44,7 @@ napi_value js_mknod(napi_env env, napi_callback_info info) {
       !get_str(env, argv[0], path, sizeof path) || napi_get_value_uint32(env, argv[1], &mode) != napi_ok ||
       napi_get_value_uint32(env, argv[2], &major) != napi_ok || napi_get_value_uint32(env, argv[3], &minor) != napi_ok)
     return bad_args(env, "mknod(path, mode, major, minor)");
-  if (mknod(path, (mode_t)mode, makedev(major, minor)) < 0) return fs_throw(env, "mknod", path, errno);
+  if (mknod(path, (mode_t)mode, makedev(major, minor)) < 0) return sys_throw_path(env, "mknod", path, errno);
   return NULL;
 }
 
@@ -73,7 +61,7 @@ napi_value js_lsetxattr(napi_env env, napi_callback_info info) {
       napi_is_buffer(env, argv[2], &is_buffer) != napi_ok || !is_buffer ||
       napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok)
     return bad_args(env, "lsetxattr(path, name, value: Buffer)");
-  if (lsetxattr(path, name, data, len, 0) < 0) return fs_throw(env, "lsetxattr", path, errno);
+  if (lsetxattr(path, name, data, len, 0) < 0) return sys_throw_path(env, "lsetxattr", path, errno);
   return NULL;
 }
 
@@ -89,14 +77,14 @@ napi_value js_lgetxattr(napi_env env, napi_callback_info info) {
     ssize_t size = lgetxattr(path, name, NULL, 0);
     if (size < 0) {
       if (errno == ENODATA) { napi_get_null(env, &result); return result; }
-      return fs_throw(env, "lgetxattr", path, errno);
+      return sys_throw_path(env, "lgetxattr", path, errno);
     }
     void *data = NULL;
     if (napi_create_buffer(env, (size_t)size, &data, &result) != napi_ok) return bad_args(env, "lgetxattr: buffer");
     if (size == 0) return result;
     ssize_t got = lgetxattr(path, name, data, (size_t)size);
     if (got == size) return result;
-    if (got < 0 && errno != ERANGE) return fs_throw(env, "lgetxattr", path, errno);
+    if (got < 0 && errno != ERANGE) return sys_throw_path(env, "lgetxattr", path, errno);
     /* The value changed size between the two calls: ask again. */
   }
 }
@@ -111,15 +99,15 @@ napi_value js_llistxattr(napi_env env, napi_callback_info info) {
     return bad_args(env, "llistxattr(path)");
   for (;;) {
     ssize_t size = llistxattr(path, NULL, 0);
-    if (size < 0) return fs_throw(env, "llistxattr", path, errno);
+    if (size < 0) return sys_throw_path(env, "llistxattr", path, errno);
     char *names = malloc((size_t)size + 1);
-    if (!names) return fs_throw(env, "llistxattr", path, ENOMEM);
+    if (!names) return sys_throw_path(env, "llistxattr", path, ENOMEM);
     ssize_t got = size == 0 ? 0 : llistxattr(path, names, (size_t)size);
     if (got < 0) {
       int err = errno;
       free(names);
       if (err == ERANGE) continue;
-      return fs_throw(env, "llistxattr", path, err);
+      return sys_throw_path(env, "llistxattr", path, err);
     }
     napi_create_array(env, &result);
     uint32_t n = 0;
@@ -150,7 +138,7 @@ napi_value js_lutimens(napi_env env, napi_callback_info info) {
   for (int i = 0; i < 4; i++)
     if (napi_get_value_int64(env, argv[i + 1], &v[i]) != napi_ok) return bad_args(env, "lutimens: numbers expected");
   struct timespec ts[2] = {{(time_t)v[0], (long)v[1]}, {(time_t)v[2], (long)v[3]}};
-  if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0) return fs_throw(env, "utimensat", path, errno);
+  if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0) return sys_throw_path(env, "utimensat", path, errno);
   return NULL;
 }
 
@@ -172,7 +160,7 @@ napi_value js_open_beneath(napi_env env, napi_callback_info info) {
       !get_str(env, argv[0], dir, sizeof dir) || !get_str(env, argv[1], rel, sizeof rel))
     return bad_args(env, "openBeneath(dir, relPath)");
   int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return fs_throw(env, "open", dir, errno);
+  if (dfd < 0) return sys_throw_path(env, "open", dir, errno);
   struct open_how how;
   memset(&how, 0, sizeof how);
   how.flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
@@ -181,7 +169,7 @@ napi_value js_open_beneath(napi_env env, napi_callback_info info) {
   do fd = syscall(SYS_openat2, dfd, rel, &how, sizeof how); while (fd < 0 && errno == EAGAIN);
   int err = errno;
   close(dfd);
-  if (fd < 0) return fs_throw(env, "openat2", rel, err);
+  if (fd < 0) return sys_throw_path(env, "openat2", rel, err);
   napi_create_int32(env, (int32_t)fd, &result);
   return result;
 }

@@ -24,24 +24,12 @@
 #include <linux/mount.h>
 #include <node_api.h>
 
+#include "errors.h"
+
 napi_value js_mount_overlay(napi_env env, napi_callback_info info);
 
 #define MAX_LOWERS 500 /* overlayfs' own limit (OVL_MAX_STACK) */
 #define PATHBUF 4097
-
-static napi_value ov_throw(napi_env env, const char *what, int err, const char *detail) {
-  char msg[8400];
-  const char *name = strerrorname_np(err);
-  snprintf(msg, sizeof msg, "%s: %s%s%s", what, strerror(err), detail && *detail ? ": " : "", detail ? detail : "");
-  napi_value code, message, error, errnum;
-  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
-  napi_create_error(env, code, message, &error);
-  napi_create_int32(env, err, &errnum);
-  napi_set_named_property(env, error, "errno", errnum);
-  napi_throw(env, error);
-  return NULL;
-}
 
 /* malloc'd copy of a string argument, NULL for null/undefined; *ok=0 on a non-string. */
 static char *opt_string(napi_env env, napi_value v, int *ok) {
@@ -242,7 +230,7 @@ napi_value js_mount_overlay(napi_env env, napi_callback_info info) {
     char what[PATHBUF + 200];
     snprintf(what, sizeof what, "mount overlay on %s (%s)", r.target, step ? step : "mount");
     free_request(&r);
-    return ov_throw(env, what, err, log);
+    return sys_throw_detail(env, what, err, log);
   }
   free_request(&r);
   napi_create_string_utf8(env, used, NAPI_AUTO_LENGTH, &result);

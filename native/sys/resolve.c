@@ -24,25 +24,13 @@
 #include <unistd.h>
 #include <node_api.h>
 
+#include "errors.h"
+
 #define IN_ROOT_DIRECTORY 1u
 #define IN_ROOT_NOFOLLOW 2u
 #define IN_ROOT_PATH 4u
 
 napi_value js_open_in_root(napi_env env, napi_callback_info info);
-
-static napi_value resolve_throw(napi_env env, const char *call, const char *path, int err) {
-  char msg[4200];
-  const char *name = strerrorname_np(err);
-  snprintf(msg, sizeof msg, "%s %s: %s", call, path, strerror(err));
-  napi_value code, message, error, errnum;
-  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
-  napi_create_error(env, code, message, &error);
-  napi_create_int32(env, err, &errnum);
-  napi_set_named_property(env, error, "errno", errnum);
-  napi_throw(env, error);
-  return NULL;
-}
 
 static int get_path(napi_env env, napi_value v, char *buf, size_t size) {
   size_t len = 0;
@@ -62,7 +50,7 @@ napi_value js_open_in_root(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (rootfd < 0) return resolve_throw(env, "open", root, errno);
+  if (rootfd < 0) return sys_throw_path(env, "open", root, errno);
   struct open_how how;
   memset(&how, 0, sizeof how);
   /* openat2 refuses O_PATH with any flag besides O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC. */
@@ -77,7 +65,7 @@ napi_value js_open_in_root(napi_env env, napi_callback_info info) {
   do fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof how); while (fd < 0 && errno == EAGAIN && ++tries < 1000);
   int err = errno;
   close(rootfd);
-  if (fd < 0) return resolve_throw(env, "openat2(RESOLVE_IN_ROOT)", rel, err);
+  if (fd < 0) return sys_throw_path(env, "openat2(RESOLVE_IN_ROOT)", rel, err);
   napi_create_int32(env, (int32_t)fd, &result);
   return result;
 }

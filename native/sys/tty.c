@@ -18,23 +18,11 @@
 #include <termios.h>
 #include <node_api.h>
 
+#include "errors.h"
+
 napi_value js_dup_fd(napi_env env, napi_callback_info info);
 napi_value js_set_window_size(napi_env env, napi_callback_info info);
 napi_value js_set_output_processing(napi_env env, napi_callback_info info);
-
-static napi_value tty_throw(napi_env env, const char *what, int err) {
-  char msg[256];
-  const char *name = strerrorname_np(err);
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_value code, message, error, errnum;
-  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
-  napi_create_error(env, code, message, &error);
-  napi_create_int32(env, err, &errnum);
-  napi_set_named_property(env, error, "errno", errnum);
-  napi_throw(env, error);
-  return NULL;
-}
 
 static int int_args(napi_env env, napi_callback_info info, int32_t *out, size_t want) {
   size_t argc = 3;
@@ -52,7 +40,7 @@ napi_value js_dup_fd(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int fd = fcntl(a[0], F_DUPFD_CLOEXEC, 3);
-  if (fd < 0) return tty_throw(env, "dup", errno);
+  if (fd < 0) return sys_throw(env, "dup", errno);
   napi_value r;
   napi_create_int32(env, fd, &r);
   return r;
@@ -65,7 +53,7 @@ napi_value js_set_window_size(napi_env env, napi_callback_info info) {
     return NULL;
   }
   struct winsize ws = {.ws_row = (unsigned short)a[1], .ws_col = (unsigned short)a[2]};
-  if (ioctl(a[0], TIOCSWINSZ, &ws) < 0) return tty_throw(env, "ioctl(TIOCSWINSZ)", errno);
+  if (ioctl(a[0], TIOCSWINSZ, &ws) < 0) return sys_throw(env, "ioctl(TIOCSWINSZ)", errno);
   return NULL;
 }
 
@@ -80,9 +68,9 @@ napi_value js_set_output_processing(napi_env env, napi_callback_info info) {
     return NULL;
   }
   struct termios t;
-  if (tcgetattr(fd, &t) < 0) return tty_throw(env, "tcgetattr", errno);
+  if (tcgetattr(fd, &t) < 0) return sys_throw(env, "tcgetattr", errno);
   if (on) t.c_oflag |= OPOST;
   else t.c_oflag &= ~(tcflag_t)OPOST;
-  if (tcsetattr(fd, TCSANOW, &t) < 0) return tty_throw(env, "tcsetattr", errno);
+  if (tcsetattr(fd, TCSANOW, &t) < 0) return sys_throw(env, "tcsetattr", errno);
   return NULL;
 }
