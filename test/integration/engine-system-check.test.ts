@@ -47,6 +47,8 @@ test('system check: records, names, snapshots, volumes and staging left inconsis
   const rec = JSON.parse(readFileSync(halfFile, 'utf8')) as { State: { Status: string } };
   rec.State.Status = 'removing';
   writeFileSync(halfFile, JSON.stringify(rec));
+  const killed = b.run(['create', '--name', 'halfmade', img], { env: { BERTH_CRASH_AT: 'create:snapshot' } });
+  assert.notEqual(killed.code, 0, 'the create was killed half-way');
   const orphan = b.ok(['create', '--name', 'orphan', img]).trim();
   rmSync(join(b.root, 'containers', orphan), { recursive: true });
   const old = new Date(Date.now() - 3_600_000);
@@ -60,25 +62,27 @@ test('system check: records, names, snapshots, volumes and staging left inconsis
 
   const found = b.run(['system', 'check']);
   assert.equal(found.code, 1, 'problems without --repair: exit 1');
-  assert.deepEqual(kinds(found.stdout), ['missing-rootfs', 'missing-volume', 'orphan-snapshot', 'stale-name', 'stale-name', 'stale-staging', 'stale-staging', 'stale-staging', 'unfinished-removal']);
+  assert.deepEqual(kinds(found.stdout), ['missing-rootfs', 'missing-volume', 'orphan-snapshot', 'stale-name', 'stale-name', 'stale-staging', 'stale-staging', 'stale-staging', 'unfinished-create', 'unfinished-removal']);
   assert.match(found.stdout, /stale-name: name "ghost" is held for container [0-9a-f]{12}, which has no record \[repair: release the name\]/);
   assert.match(found.stdout, /stale-name: name "orphan"/);
   assert.match(found.stdout, /missing-rootfs: container nolayer \([0-9a-f]{12}\) lost its writable layer/);
   assert.match(found.stdout, /missing-volume: volume vol1 of container novol is missing/);
-  assert.match(found.stdout, /unfinished-removal: container half/);
+  assert.match(found.stdout, /unfinished-removal: container half \([0-9a-f]{12}\) was being removed when its process stopped/);
+  assert.match(found.stdout, /unfinished-create: container halfmade \([0-9a-f]{12}\) was being created when its process stopped \[repair: take the half-made container back\]/);
   assert.match(found.stdout, new RegExp(`orphan-snapshot: writable layer ${orphan.slice(0, 12)} belongs to no container`));
   assert.match(found.stdout, /stale-staging: 1 unfinished layer unpack\(s\) and 0 unfinished deletion\(s\) under .* \[repaired: delete them \(berth does so whenever it opens its layer store\)\]/, 'repaired by any command: reported as such');
-  assert.match(found.stdout, /9 problems found, 1 repaired; run berth system check --repair to repair them\.\n$/);
+  assert.match(found.stdout, /10 problems found, 1 repaired; run berth system check --repair to repair them\.\n$/);
 
   const repaired = b.run(['system', 'check', '--repair']);
   assert.equal(repaired.code, 0, repaired.stdout + repaired.stderr);
-  assert.match(repaired.stdout, /8 problems found, 8 repaired\.\n$/);
+  assert.match(repaired.stdout, /9 problems found, 9 repaired\.\n$/);
   assert.equal(b.ok(['system', 'check']), 'No problems found.\n');
   assert.equal(b.ok(['inspect', '-f', '{{.State.Status}}', 'nolayer']).trim(), 'dead');
   assert.match(b.ok(['inspect', '-f', '{{.State.Error}}', 'nolayer']), /writable layer \(snapshot\) is missing/);
   assert.equal(b.ok(['rm', 'nolayer']), 'nolayer\n', 'a dead container can be removed');
   assert.ok(b.ok(['volume', 'ls', '-q']).split('\n').includes('vol1'), 'the lost volume exists again');
   assert.equal(b.run(['inspect', 'half']).code, 1, 'the removal was finished');
+  assert.equal(b.run(['inspect', 'halfmade']).code, 1, 'the half-made container was taken back');
   assert.ok(!existsSync(join(layersDir(b), 'active', orphan)));
   assert.ok(!existsSync(staleVolume) && !existsSync(join(layersDir(b), 'staging', 'deadbeefdeadbeef')) && !existsSync(join(b.root, 'tmp', `${deadPid}-abcdef`)));
   b.ok(['create', '--name', 'ghost', img]);

@@ -43,6 +43,19 @@ function hasMarker(rec: ContainerRecord): boolean {
 }
 
 /**
+ * The step a killed process left marked in this record, if its process is really gone (the
+ * marker's lock is free); undefined for a clean record or one a live process is working on.
+ */
+export function abandonedMarker(engine: Engine, rec: ContainerRecord): 'creating' | 'starting' | 'removing' | undefined {
+  const marker = rec.Berth.creating ? 'creating' : rec.State.Status === 'removing' ? 'removing' : rec.Berth.starting ? 'starting' : undefined;
+  if (!marker) return undefined;
+  const lock = engine.containerStore.tryLock(rec.Id, marker === 'starting' ? 'start.lock' : undefined);
+  if (!lock) return undefined;
+  lock.release();
+  return marker;
+}
+
+/**
  * Removes a container whose process has ended, under its lock (the caller's): marks it
  * "removing" first, so that a removal killed half-way is finished by the next command.
  */

@@ -10,6 +10,8 @@ import { shimState } from '../shim';
 export type ProblemKind =
   | 'stale-staging'
   | 'stale-name'
+  | 'unfinished-create'
+  | 'unfinished-start'
   | 'unfinished-removal'
   | 'lost-monitor'
   | 'missing-rootfs'

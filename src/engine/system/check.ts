@@ -22,7 +22,7 @@ import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode } from '../../core/errors';
 import { isMounted } from '../../snapshots/mounts';
-import { reconcile } from '../containers/recover';
+import { abandonedMarker, reconcile } from '../containers/recover';
 import { containerName, withStatus } from '../containers/record';
 import type { Engine } from '../engine';
 import { ifIdle, isLive, shimRunning, type CheckContext, type CheckReport, type Finding, type Problem } from './check-common';
@@ -59,15 +59,24 @@ function checkNames(ctx: CheckContext): Finding[] {
   return out;
 }
 
+const UNFINISHED = {
+  creating: ['unfinished-create', 'created', 'take the half-made container back'],
+  starting: ['unfinished-start', 'started', 'finish the start if its process was let go, else roll it back'],
+  removing: ['unfinished-removal', 'removed', 'finish the removal'],
+} as const;
+
 function checkContainers(ctx: CheckContext): Finding[] {
   const { engine } = ctx;
   const out: Finding[] = [];
   for (const rec of engine.containerStore.list()) {
     const name = containerName(rec);
-    if (rec.State.Status === 'removing') {
+    const marker = abandonedMarker(engine, rec);
+    if (marker) {
+      const [kind, doing, repair] = UNFINISHED[marker];
       out.push({
-        problem: { kind: 'unfinished-removal', object: name, description: `container ${name} (${rec.Id.slice(0, 12)}) was being removed when its remover stopped`, repair: 'finish the removal' },
-        fix: async () => void (await engine.containers.remove(rec.Id, { force: true })),
+        problem: { kind, object: name, description: `container ${name} (${rec.Id.slice(0, 12)}) was being ${doing} when its process stopped`, repair },
+        // what any command reading the record would do (recover.ts)
+        fix: async () => void (await reconcile(engine, rec)),
         covers: [rec.Id],
       });
       continue;
