@@ -125,3 +125,35 @@ export function importBusybox(cli: BerthCli, name = 'busybox:test'): string {
   cli.ok(['import', '-c', 'CMD ["sh"]', busyboxTar, name]);
   return name;
 }
+
+/** Why the engine's black-box tests cannot run on this machine, or false when they can. */
+export function engineSkip(): string | false {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { busyboxAvailable } = require('./rootfs') as typeof import('./rootfs');
+  if (!busyboxAvailable()) return 'busybox-static not installed';
+  return process.getuid?.() !== 0 ? 'needs root' : false;
+}
+
+/**
+ * A fresh CLI (own state root) per test, all cleaned up after the file's tests ran: call at
+ * the top level of a test file, then `const b = cli(t)` inside each test.
+ */
+export function cliPerTest(): (t: { name: string }) => BerthCli {
+  const clis: BerthCli[] = [];
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { after } = require('node:test') as typeof import('node:test');
+  after(() => clis.forEach((c) => c.cleanup()));
+  return (t) => {
+    const c = new BerthCli(t.name);
+    clis.push(c);
+    return c;
+  };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` every 50 ms until it holds or `ms` passed; its last answer. No timing is asserted. */
+export async function until(fn: () => boolean, ms = 30_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (fn()) return true;
+  return fn();
+}

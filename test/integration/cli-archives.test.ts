@@ -5,10 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { BerthCli } from '../helpers/cli';
-import { busyboxAvailable, makeBusyboxRootfs } from '../helpers/rootfs';
+import { BerthCli, engineSkip } from '../helpers/cli';
+import { makeBusyboxRootfs } from '../helpers/rootfs';
 
-const skip = !busyboxAvailable() ? 'busybox-static not installed' : process.getuid?.() !== 0 ? 'needs root' : false;
+const skip = engineSkip();
 let work: string;
 let rootfsTar: string;
 const clis: BerthCli[] = [];

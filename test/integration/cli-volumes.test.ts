@@ -1,16 +1,10 @@
 /** `berth volume ...` black-box: create/ls/inspect/rm/prune, filters, formats and errors. */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { BerthCli } from '../helpers/cli';
+import { cliPerTest } from '../helpers/cli';
 
-const clis: BerthCli[] = [];
-after(() => clis.forEach((c) => c.cleanup()));
-function cli(t: { name: string }): BerthCli {
-  const c = new BerthCli(t.name);
-  clis.push(c);
-  return c;
-}
+const cli = cliPerTest();
 
 test('volume create/ls/inspect/rm with docker output', (t) => {
   const b = cli(t);

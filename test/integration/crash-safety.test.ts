@@ -7,28 +7,16 @@
  * snapshot or volume. Also: containers outlive a killed CLI, a killed shim is detected,
  * concurrent `run --name same` has exactly one winner, and many parallel runs and removals.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BERTH, BerthCli, importBusybox, type CliResult } from '../helpers/cli';
-import { busyboxAvailable } from '../helpers/rootfs';
+import { BERTH, BerthCli, importBusybox, type CliResult, until, engineSkip, cliPerTest } from '../helpers/cli';
 import type { CrashStep } from '../../src/core/crash-point';
 
-const skip = !busyboxAvailable() ? 'busybox-static not installed' : process.getuid?.() !== 0 ? 'needs root' : false;
-const clis: BerthCli[] = [];
-after(() => clis.forEach((c) => c.cleanup()));
-function cli(t: { name: string }): BerthCli {
-  const c = new BerthCli(t.name);
-  clis.push(c);
-  return c;
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(fn: () => boolean, ms = 30_000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (fn()) return true;
-  return fn();
-}
+const skip = engineSkip();
+const cli = cliPerTest();
 
 /** Runs the CLI asynchronously (for concurrent invocations). */
 function runAsync(b: BerthCli, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {

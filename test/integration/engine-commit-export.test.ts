@@ -10,10 +10,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BerthCli, BERTH, importBusybox } from '../helpers/cli';
-import { busyboxAvailable, makeBusyboxRootfs } from '../helpers/rootfs';
+import { BerthCli, BERTH, importBusybox, engineSkip } from '../helpers/cli';
+import { makeBusyboxRootfs } from '../helpers/rootfs';
 
-const skip = !busyboxAvailable() ? 'busybox-static not installed' : process.getuid?.() !== 0 ? 'needs root' : false;
+const skip = engineSkip();
 const clis: BerthCli[] = [];
 const dirs: string[] = [];
 after(() => {

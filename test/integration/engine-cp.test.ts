@@ -12,10 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Engine } from '../../src/engine/engine';
-import { BerthCli, BERTH, importBusybox } from '../helpers/cli';
-import { busyboxAvailable } from '../helpers/rootfs';
+import { BerthCli, BERTH, importBusybox, engineSkip } from '../helpers/cli';
 
-const skip = !busyboxAvailable() ? 'busybox-static not installed' : process.getuid?.() !== 0 ? 'needs root' : false;
+const skip = engineSkip();
 const clis: BerthCli[] = [];
 const dirs: string[] = [];
 after(() => {

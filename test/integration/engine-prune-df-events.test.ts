@@ -4,24 +4,16 @@
  * real sizes, docker's event lines with their filters and formats, and `events` following
  * live until interrupted.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BerthCli, BERTH, importBusybox } from '../helpers/cli';
+import { BERTH, importBusybox, sleep, engineSkip, cliPerTest } from '../helpers/cli';
 import { REGISTRY_BIN, startRegistry } from '../helpers/registry';
-import { busyboxAvailable } from '../helpers/rootfs';
 
-const skip = !busyboxAvailable() ? 'busybox-static not installed' : process.getuid?.() !== 0 ? 'needs root' : false;
-const clis: BerthCli[] = [];
-after(() => clis.forEach((c) => c.cleanup()));
-function cli(t: { name: string }): BerthCli {
-  const c = new BerthCli(t.name);
-  clis.push(c);
-  return c;
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const skip = engineSkip();
+const cli = cliPerTest();
 const soon = () => new Date(Date.now() + 1000).toISOString();
 
 test('container prune: stopped containers only, filters, confirmation, dry run', { skip }, (t) => {

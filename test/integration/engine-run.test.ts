@@ -4,27 +4,15 @@
  * -e, -v host:ctr:ro, a detached service with logs). Every test checks that removal leaves no
  * mount or cgroup behind.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { BerthCli, importBusybox } from '../helpers/cli';
-import { busyboxAvailable } from '../helpers/rootfs';
+import { importBusybox, sleep, until, engineSkip, cliPerTest } from '../helpers/cli';
 
-const skip = !busyboxAvailable() ? 'busybox-static not installed' : process.getuid?.() !== 0 ? 'needs root' : false;
-const clis: BerthCli[] = [];
-after(() => clis.forEach((c) => c.cleanup()));
-function cli(t: { name: string }): BerthCli {
-  const c = new BerthCli(t.name);
-  clis.push(c);
-  return c;
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(fn: () => boolean, ms = 20_000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (fn()) return true;
-  return fn();
-}
+const skip = engineSkip();
+const cli = cliPerTest();
 
 test('run: isolated process list, hostname, memory limit, env, read-only bind mount, exit code', { skip }, (t) => {
   const b = cli(t);

@@ -3,23 +3,16 @@
  * file) can leave is created on purpose, found, repaired, and afterwards the check is clean
  * and nothing leaks (mounts, cgroups, processes).
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { BerthCli, importBusybox } from '../helpers/cli';
-import { busyboxAvailable } from '../helpers/rootfs';
+import { BerthCli, importBusybox, engineSkip, cliPerTest } from '../helpers/cli';
 
-const skip = !busyboxAvailable() ? 'busybox-static not installed' : process.getuid?.() !== 0 ? 'needs root' : false;
-const clis: BerthCli[] = [];
-after(() => clis.forEach((c) => c.cleanup()));
-function cli(t: { name: string }): BerthCli {
-  const c = new BerthCli(t.name);
-  clis.push(c);
-  return c;
-}
+const skip = engineSkip();
+const cli = cliPerTest();
 const layersDir = (b: BerthCli) => join(b.root, 'layers', existsSync(join(b.root, 'layers', 'overlay')) ? 'overlay' : 'copy');
 const kinds = (out: string) => out.split('\n').filter((l) => /^[a-z-]+: /.test(l)).map((l) => l.slice(0, l.indexOf(':'))).sort();
 function alive(pid: number): boolean {

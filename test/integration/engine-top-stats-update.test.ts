@@ -3,27 +3,15 @@
  * formats, live cgroup values after update, stopped containers only recording, and the
  * failure paths (not running, unknown container, refused values, no public port).
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BerthCli, importBusybox } from '../helpers/cli';
-import { busyboxAvailable } from '../helpers/rootfs';
+import { importBusybox, until, engineSkip, cliPerTest } from '../helpers/cli';
 
-const skip = !busyboxAvailable() ? 'busybox-static not installed' : process.getuid?.() !== 0 ? 'needs root' : false;
-const clis: BerthCli[] = [];
-after(() => clis.forEach((c) => c.cleanup()));
-function cli(t: { name: string }): BerthCli {
-  const c = new BerthCli(t.name);
-  clis.push(c);
-  return c;
-}
+const skip = engineSkip();
+const cli = cliPerTest();
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(fn: () => boolean, ms = 20_000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (fn()) return true;
-  return fn();
-}
 
 const cgroupFile = (ctl: string, id: string, file: string) => readFileSync(join('/sys/fs/cgroup', ctl, 'berth', id, file), 'utf8').trim();
 

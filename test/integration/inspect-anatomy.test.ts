@@ -6,11 +6,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readlinkSync } from 'node:fs';
-import { BerthCli, importBusybox } from '../helpers/cli';
-import { busyboxAvailable } from '../helpers/rootfs';
+import { BerthCli, importBusybox, engineSkip } from '../helpers/cli';
 import type { ContainerAnatomy } from '../../src/engine/anatomy/collect';
 
-const skip = !busyboxAvailable() ? 'busybox-static not installed' : process.getuid?.() !== 0 ? 'needs root' : false;
+const skip = engineSkip();
 const clis: BerthCli[] = [];
 after(() => clis.forEach((c) => c.cleanup()));
 

@@ -2,10 +2,9 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine, readLogs } from '../../src/index';
-import { BerthCli, importBusybox } from '../helpers/cli';
-import { busyboxAvailable } from '../helpers/rootfs';
+import { BerthCli, importBusybox, engineSkip } from '../helpers/cli';
 
-const skip = !busyboxAvailable() ? 'busybox-static not installed' : process.getuid?.() !== 0 ? 'needs root' : false;
+const skip = engineSkip();
 const clis: BerthCli[] = [];
 after(() => clis.forEach((c) => c.cleanup()));
 

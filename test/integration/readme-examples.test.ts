@@ -10,10 +10,9 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { BERTH, BerthCli, REPO } from '../helpers/cli';
-import { busyboxAvailable } from '../helpers/rootfs';
+import { BERTH, BerthCli, REPO, engineSkip } from '../helpers/cli';
 
-const skip = !busyboxAvailable() ? 'busybox-static not installed' : process.getuid?.() !== 0 ? 'needs root' : false;
+const skip = engineSkip();
 const clis: BerthCli[] = [];
 after(() => clis.forEach((c) => c.cleanup()));
 

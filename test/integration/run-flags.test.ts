@@ -11,11 +11,11 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlink
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { BerthCli, importBusybox } from '../helpers/cli';
-import { busyboxAvailable, makeBusyboxRootfs } from '../helpers/rootfs';
+import { BerthCli, importBusybox, engineSkip } from '../helpers/cli';
+import { makeBusyboxRootfs } from '../helpers/rootfs';
 import { decodeCapabilities } from '../../src/engine/anatomy/decode';
 
-const skip = !busyboxAvailable() ? 'busybox-static not installed' : process.getuid?.() !== 0 ? 'needs root' : false;
+const skip = engineSkip();
 const runcAvailable = spawnSync('runc', ['--version'], { stdio: 'ignore' }).status === 0;
 
 let b: BerthCli;
