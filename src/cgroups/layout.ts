@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { CgroupLayout } from './types';
+import { compareStrings } from '../core/compare';
 
 export const DEFAULT_MOUNT_ROOT = '/sys/fs/cgroup';
 
@@ -76,7 +77,7 @@ function scanV1Hierarchies(mountRoot: string): V1Hierarchy[] {
     if (name === 'unified') continue;
     let real: string;
     try {
-      real = realpathSync(join(mountRoot, name));
+      real = realpathSync.native(join(mountRoot, name));
       if (!statSync(real).isDirectory() || !statSync(join(real, 'cgroup.procs')).isFile()) continue;
     } catch {
       continue;
@@ -87,7 +88,7 @@ function scanV1Hierarchies(mountRoot: string): V1Hierarchy[] {
     if (controllers.length === 0 || byRoot.has(real)) continue;
     byRoot.set(real, { root: real, controllers });
   }
-  return [...byRoot.values()].sort((a, b) => a.root.localeCompare(b.root));
+  return [...byRoot.values()].sort((a, b) => compareStrings(a.root, b.root));
 }
 
 /** Controllers the cgroup2 root offers (its cgroup.controllers). */

@@ -6,6 +6,7 @@
  * progress (which holds a lease) are never swept.
  */
 import type { BlobInfo, ContentStore } from './store';
+import { compareStrings } from '../core/compare';
 
 export interface GcOptions {
   roots: Iterable<string>;
@@ -51,7 +52,7 @@ export async function collectGarbage(store: ContentStore, opts: GcOptions): Prom
         if (opts.dryRun || (await store.removeIngest(ing.digest))) ingests.push({ digest: ing.digest, bytes: ing.offset });
       }
     }
-    removed.sort((a, b) => a.digest.localeCompare(b.digest));
+    removed.sort((a, b) => compareStrings(a.digest, b.digest));
     return {
       removed,
       reclaimedBytes: removed.reduce((n, b) => n + b.size, 0) + ingests.reduce((n, i) => n + i.bytes, 0),

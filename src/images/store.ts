@@ -18,6 +18,7 @@ import { isDigest } from '../content/digest';
 import type { Descriptor } from './manifest';
 import type { Platform } from './platform';
 import { familiarName, formatReference, parseReference, repositoryName, type ImageReference } from './reference';
+import { compareStrings } from '../core/compare';
 
 export interface LayerRecord {
   digest: string;
@@ -84,7 +85,7 @@ export class ImageStore {
   }
 
   async list(): Promise<ImageRecord[]> {
-    return Object.values((await this.read()).images).sort((a, b) => a.name.localeCompare(b.name));
+    return Object.values((await this.read()).images).sort((a, b) => compareStrings(a.name, b.name));
   }
 
   async get(name: string): Promise<ImageRecord | undefined> {
@@ -220,7 +221,7 @@ export class ImageStore {
       if (sizes.every((s) => s !== undefined)) summary.unpackedSize = (sizes as number[]).reduce((a, b) => a + b, 0);
       out.push(summary);
     }
-    return out.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || a.id.localeCompare(b.id));
+    return out.sort((a, b) => compareStrings(b.created ?? '', a.created ?? '') || compareStrings(a.id, b.id));
   }
 
   /** Content-store GC roots: every descriptor a record points at (minus images `excludeIds`). */

@@ -19,6 +19,7 @@ import {
   classifyMount, isIdentityMap, namespaceInode, parseIdMap, parseKbLines, parseMountinfo, parseOverlayOptions, parseProcCgroup,
   parseProcStatus, type IdMapEntry, type MountEntry, type ProcessSecurity,
 } from './decode';
+import { compareStrings } from '../../core/compare';
 
 export const NAMESPACE_TYPES = ['mnt', 'pid', 'net', 'ipc', 'uts', 'user', 'cgroup', 'time'] as const;
 
@@ -188,7 +189,7 @@ export async function containerAnatomy(engine: Engine, query: string): Promise<C
       const host = nsInode('self', type);
       return { type, container, host, shared: container !== undefined && container === host };
     }),
-    cgroups: cgroupPlaces(parseProcCgroup(cgroup), hostMounts).sort((x, y) => x.version - y.version || x.controllers.join().localeCompare(y.controllers.join())),
+    cgroups: cgroupPlaces(parseProcCgroup(cgroup), hostMounts).sort((x, y) => x.version - y.version || compareStrings(x.controllers.join(), y.controllers.join())),
     rootfs: rootfsView(engine, mounts),
     mounts: mounts.filter((m) => m.target !== '/' && classifyMount(m) === 'mount'),
     masked: mounts.filter((m) => classifyMount(m) === 'masked').map((m) => m.target),

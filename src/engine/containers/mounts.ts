@@ -13,6 +13,7 @@ import type { HostConfig, MountSpec } from '../docker-types';
 import { parseVolumeFlag } from '../parse/mounts';
 import type { VolumeRecord, VolumeStore } from '../volumes/store';
 import type { ContainerRecord, MountPoint } from './record';
+import { compareStrings } from '../../core/compare';
 
 export interface PlannedMount {
   point: MountPoint;
@@ -156,5 +157,5 @@ export function planMounts(
     });
   }
   const depth = (p: string) => p.split('/').filter(Boolean).length;
-  return [...byTarget.values()].sort((a, b) => depth(a.oci.destination) - depth(b.oci.destination) || a.oci.destination.localeCompare(b.oci.destination));
+  return [...byTarget.values()].sort((a, b) => depth(a.oci.destination) - depth(b.oci.destination) || compareStrings(a.oci.destination, b.oci.destination));
 }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BerthError, errnoCode } from '../../core/errors';
 import { writeFileAtomicSync } from '../../core/fs-atomic';
+import { compareStrings } from '../../core/compare';
 
 export interface VolumeRecord {
   Name: string;
@@ -111,7 +112,7 @@ export class VolumeStore {
       .filter((n) => !n.startsWith('.'))
       .map((n) => this.get(n))
       .filter((v): v is VolumeRecord => v !== undefined)
-      .sort((a, b) => a.Name.localeCompare(b.Name));
+      .sort((a, b) => compareStrings(a.Name, b.Name));
   }
 
   /** Deletes the volume and its data: the record goes first, so a crash leaves no half volume. */
