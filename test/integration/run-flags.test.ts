@@ -86,7 +86,7 @@ const CASES: Case[] = [
   { name: '-u NAME', flags: ['-u', 'nobody'], script: 'id -u; id -g; echo $HOME', check: (o) => assert.equal(o, '65534\n65534\n/\n') },
   { name: '-u UID:GID (not in /etc/passwd)', flags: ['-u', '1234:5678'], script: 'id -u; id -g; touch /tmp/f; stat -c %u:%g /tmp/f', check: (o) => assert.equal(o, '1234\n5678\n1234:5678\n') },
   { name: '--hostname and --domainname (uname, /etc/hostname, /etc/hosts)', flags: ['--hostname', 'box', '--domainname', 'example.test'], script: 'hostname; cat /proc/sys/kernel/domainname; cat /etc/hostname; grep -c box /etc/hosts', check: (o) => assert.equal(o, 'box\nexample.test\nbox\n1\n') },
-  { name: '--add-host in /etc/hosts', flags: ['--add-host', 'db:10.1.2.3', '--add-host', 'cache:fd00::5'], script: 'grep -E "db|cache" /etc/hosts', check: (o) => assert.equal(o, '10.1.2.3\tdb\nfd00::5\tcache\n') },
+  { name: '--add-host in /etc/hosts', flags: ['--add-host', 'db:10.1.2.3', '--add-host', 'cache:fd00::5'], script: 'grep -Ew "db|cache" /etc/hosts', check: (o) => assert.equal(o, '10.1.2.3\tdb\nfd00::5\tcache\n') },
   {
     name: '--dns, --dns-search, --dns-option in /etc/resolv.conf',
     flags: ['--dns', '9.9.9.9', '--dns', '1.1.1.1', '--dns-search', 'a.test', '--dns-option', 'ndots:3'],
