@@ -18,7 +18,7 @@ import { runHooks } from './hooks';
 import { sendSeccompListener } from './seccomp-listener';
 import { stateOf } from './status';
 import { writeFileAtomic, type ContainerRecord } from './state-store';
-import { warmCgroupAttach, type CgroupManager } from '../cgroups';
+import type { CgroupManager } from '../cgroups';
 import { crashPoint } from '../core/crash-point';
 import { effectiveResources } from './resources';
 import { userInfo } from 'node:os';
@@ -85,7 +85,6 @@ export async function createContainer(
       cgroup.create(effectiveResources(config));
       crashPoint('runtime:cgroup-created');
       const cg = cgroup;
-      warmCgroupAttach(); // pays the kernel's first-move wait while the init is being spawned (cgroups/warm.ts)
       const handle = await startInit(
         {
           mode: 'create',
