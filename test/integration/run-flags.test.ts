@@ -318,11 +318,27 @@ test('run --log-opt max-size/max-file: the json log rotates and keeps max-file f
   b.ok(['rm', 'chatty']);
 });
 
-test('run --runtime runc: an external OCI runtime through the shim (logs, exec, stop, exit status)', { skip: skip || (!runcAvailable && 'runc not installed') }, () => {
+test('run --runtime runc: an external OCI runtime through the shim (logs, exec, pause, health check, stop, exit status)', { skip: skip || (!runcAvailable && 'runc not installed') }, () => {
   assert.equal(b.ok(['run', '--rm', '--runtime', 'runc', img, 'sh', '-c', 'echo via runc; hostname -s | wc -c']).split('\n')[0], 'via runc');
   assert.equal(b.run(['run', '--rm', '--runtime', 'runc', img, 'sh', '-c', 'exit 6']).code, 6);
   b.ok(['run', '-d', '--name', 'ext', '--runtime', 'runc', '-m', '32m', img, 'sh', '-c', 'echo up; trap "exit 0" TERM; while :; do sleep 0.1; done']);
   assert.equal(b.ok(['exec', 'ext', 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes']).trim(), String(32 << 20));
+  b.ok(['pause', 'ext']);
+  assert.equal(b.ok(['inspect', '-f', '{{.State.Status}}', 'ext']).trim(), 'paused');
+  const pid = b.ok(['inspect', '-f', '{{.State.Pid}}', 'ext']).trim();
+  const freezer = /^\d+:freezer:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1];
+  assert.equal(readFileSync(`/sys/fs/cgroup/freezer${freezer}/freezer.state`, 'utf8').trim(), 'FROZEN', 'runc froze the cgroup');
+  b.ok(['unpause', 'ext']);
+  assert.equal(b.ok(['inspect', '-f', '{{.State.Status}}', 'ext']).trim(), 'running');
+  assert.equal(b.ok(['exec', 'ext', 'echo', 'thawed']), 'thawed\n');
+  // health checks run through runc exec too (the shim's schedule is long here: one check by hand)
+  b.ok(['run', '-d', '--name', 'exth', '--runtime', 'runc', '--health-cmd', 'test -e /tmp/ok', '--health-interval', '1h', '--health-retries', '1', img, 'sleep', '1000']);
+  const sick = b.run(['healthcheck', 'run', 'exth']);
+  assert.deepEqual([sick.code, sick.stdout], [1, 'unhealthy\n']);
+  b.ok(['exec', 'exth', 'touch', '/tmp/ok']);
+  assert.equal(b.ok(['healthcheck', 'run', 'exth']), 'healthy\n');
+  assert.equal(b.ok(['inspect', '-f', '{{.State.Health.Status}}', 'exth']).trim(), 'healthy');
+  b.ok(['rm', '-f', 'exth']);
   b.ok(['stop', 'ext']);
   assert.equal(b.ok(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{.HostConfig.Runtime}}', 'ext']).trim(), 'exited 0 runc');
   assert.equal(b.ok(['logs', 'ext']), 'up\n');

@@ -6,6 +6,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { BERTH, BerthCli, importBusybox } from '../helpers/cli';
 import { PtySession, ptyAvailable } from '../helpers/pty';
 import { busyboxAvailable } from '../helpers/rootfs';
@@ -174,6 +175,22 @@ test('exec -it: size from the start and after a resize, ctrl-c, exit status, det
   b.ok(['rm', '-f', 'host']);
   b.containerIds();
   assert.deepEqual(b.leaks(), []);
+});
+
+test('exec -it into a container on runc: runc relays its pty to our terminal, sized from the start', { skip: skip || (!existsSync('/usr/sbin/runc') && 'runc not installed') }, async (t) => {
+  const b = cli(t);
+  const img = importBusybox(b);
+  b.ok(['run', '-d', '--runtime', 'runc', '--name', 'ext', img, 'sleep', '1000']);
+  const s = term(b, ['exec', '-it', 'ext', 'sh'], { rows: 19, cols: 77 });
+  s.write(`${PS1}\r`);
+  await s.expect(PROMPT);
+  s.write('stty size; tty\r');
+  const out = await s.expect(PROMPT);
+  assert.match(out, /^19 77\r?$/m);
+  assert.match(out, /^\/dev\/pts\/\d+\r?$/m);
+  s.write('exit 4\r');
+  assert.equal((await s.wait()).code, 4);
+  b.ok(['rm', '-f', 'ext']);
 });
 
 test('run -t without -i: output through the terminal, exit status; start -ai of a created -it container', { skip }, async (t) => {

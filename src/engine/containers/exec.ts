@@ -5,7 +5,7 @@
  * itself (no shim): its own stdio for plain exec, a pty master received on a console socket
  * for `-t`, /dev/null for `-d`.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
 import { openSync, readFileSync, closeSync, writeFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ import { computeCapabilities } from '../spec/capabilities';
 import { listenConsole, proxyConsole, resolveBinary, type ResizeHook } from '../shim';
 import { containerEventAttributes } from './event-attrs';
 import { containerName, type ContainerRecord } from './record';
-import { builtinContext, isBuiltin, runPaths } from './runtime';
+import { builtinContext, externalRoot, isBuiltin, runPaths } from './runtime';
 
 export interface ExecRequest {
   cmd: string[];
@@ -117,18 +117,47 @@ export async function execInRunning(engine: Engine, query: string, req: ExecRequ
   }
 }
 
-/** runc/crun: `RUNTIME exec -p process.json`, with our stdio. */
+/**
+ * runc/crun: `RUNTIME exec -p process.json`, with our stdio. With -t the runtime makes the pty
+ * itself and relays it to our terminal (its foreground mode: raw mode, size and resizes from
+ * our terminal); runc only sends a pty master to a console socket for detached processes,
+ * whose exit status we could not then collect. Detach keys are therefore not available here.
+ */
 async function execExternal(engine: Engine, rec: ContainerRecord, proc: Process, req: ExecRequest): Promise<number> {
+  const tty = req.tty === true && !req.detach;
+  const stdio: StdioOptions = [(req.interactive || tty) && !req.detach ? 'inherit' : 'ignore', req.detach ? 'ignore' : 'inherit', req.detach ? 'ignore' : 'inherit'];
+  return execExternalProcess(engine, rec, proc, { detach: req.detach === true, stdio, tty });
+}
+
+/**
+ * Runs `proc` in the container through its external runtime's `exec -p process.json` (runc's and
+ * crun's command line); its exit status (128 when killed by a signal). With `tty` the runtime
+ * gives the process a terminal relayed to our stdio. `pidFile` receives the
+ * process's host pid, for callers that may have to kill it (health check timeouts).
+ */
+export async function execExternalProcess(
+  engine: Engine,
+  rec: ContainerRecord,
+  proc: Process,
+  opts: { detach?: boolean; stdio: StdioOptions; pidFile?: string; tty?: boolean },
+): Promise<number> {
   const binary = resolveBinary(rec.Berth.runtime);
   const dir = mkdtempSync(join(tmpdir(), 'berth-exec-'));
   try {
     const file = join(dir, 'process.json');
-    writeFileSync(file, JSON.stringify({ ...proc, terminal: false }));
-    const root = join(engine.runRoot, 'runtimes', binary.replace(/[^A-Za-z0-9_.-]/g, '_'));
-    const child = spawn(binary, ['--root', root, 'exec', ...(req.detach ? ['-d'] : []), '-p', file, rec.Id], {
-      stdio: [req.interactive && !req.detach ? 'inherit' : 'ignore', req.detach ? 'ignore' : 'inherit', req.detach ? 'ignore' : 'inherit'],
+    writeFileSync(file, JSON.stringify({ ...proc, terminal: opts.tty === true }));
+    const args = [
+      '--root', externalRoot(engine.runRoot, binary), 'exec',
+      ...(opts.detach ? ['-d'] : []),
+      ...(opts.pidFile ? ['--pid-file', opts.pidFile] : []),
+      ...(opts.tty ? ['-t'] : []),
+      '-p', file, rec.Id,
+    ];
+    const child = spawn(binary, args, { stdio: opts.stdio });
+    return await new Promise<number>((resolve) => {
+      child.once('error', () => resolve(127));
+      child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
     });
-    return await new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { BerthError } from '../../core/errors';
 import { execInContainer } from '../../runtime/exec';
 import type { Engine } from '../engine';
-import { execProcess } from './exec';
+import { execExternalProcess, execProcess } from './exec';
 import { containerEventAttributes } from './event-attrs';
 import { containerName, type HealthState } from './record';
 import { builtinContext, isBuiltin } from './runtime';
@@ -36,7 +36,6 @@ export async function runHealthCheck(engine: Engine, query: string): Promise<Hea
   const hc = rec.Config.Healthcheck;
   if (!hc?.Test?.length || hc.Test[0] === 'NONE') throw new BerthError('EINVALID_ARGUMENT', `container ${containerName(rec)} has no health check`, { hint: 'create it with --health-cmd or from an image with HEALTHCHECK' });
   if (!rec.State.Running || rec.State.Paused) throw new BerthError('ESTATE', `container ${containerName(rec)} is not running`);
-  if (!isBuiltin(rec)) throw new BerthError('EUNSUPPORTED', 'health checks on external runtimes are not supported yet');
   const timeoutMs = hc.Timeout && hc.Timeout > 0 ? hc.Timeout / 1e6 : 30_000;
   const dir = mkdtempSync(join(tmpdir(), 'berth-health-'));
   const start = new Date();
@@ -58,7 +57,9 @@ export async function runHealthCheck(engine: Engine, query: string): Promise<Hea
     }, timeoutMs);
     try {
       const proc = { ...execProcess(engine, rec, { cmd: testCommand(hc.Test, rec.Config.Shell) }), terminal: false };
-      exitCode = await execInContainer(builtinContext(engine.runRoot), { id: rec.Id, process: proc, detach: false, pidFile, stdio: [nul, out, out] });
+      exitCode = isBuiltin(rec)
+        ? await execInContainer(builtinContext(engine.runRoot), { id: rec.Id, process: proc, detach: false, pidFile, stdio: [nul, out, out] })
+        : await execExternalProcess(engine, rec, proc, { stdio: [nul, out, out], pidFile });
     } catch (e) {
       exitCode = 1;
       output = e instanceof Error ? e.message : String(e);

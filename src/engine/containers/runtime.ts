@@ -8,8 +8,10 @@
 import { spawnSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { BerthError } from '../../core/errors';
 import type { RuntimeContext } from '../../runtime/context';
 import { StateStore } from '../../runtime/state-store';
+import { pauseContainer, resumeContainer } from '../../runtime/control';
 import { deleteContainer, killContainer } from '../../runtime/kill-delete';
 import { containerStatus } from '../../runtime/status';
 import { resolveBinary, type ShimRuntime, type StartRuntime } from '../shim';
@@ -30,7 +32,7 @@ export function builtinContext(runRoot: string, warn: (m: string) => void = () =
 }
 
 /** The external runtimes' own state roots, per runtime, under the run root. */
-function externalRoot(runRoot: string, binary: string): string {
+export function externalRoot(runRoot: string, binary: string): string {
   return join(runRoot, 'runtimes', binary.replace(/[^A-Za-z0-9_.-]/g, '_'));
 }
 
@@ -57,6 +59,26 @@ export async function signalContainer(runRoot: string, rec: ContainerRecord, sig
   }
   const binary = resolveBinary(rec.Berth.runtime);
   spawnSync(binary, ['--root', externalRoot(runRoot, binary), 'kill', ...(all ? ['--all'] : []), rec.Id, String(signal)], { stdio: 'ignore' });
+}
+
+/**
+ * Freezes (`pause`) or thaws (`resume`) every process of the container: the runtime library
+ * for berth-runtime, the external runtime's own `pause`/`resume` command otherwise (runc and
+ * crun take the same command line). A refusal is reported with the runtime's own words.
+ */
+export async function freezeContainer(runRoot: string, rec: ContainerRecord, action: 'pause' | 'resume'): Promise<void> {
+  if (isBuiltin(rec)) {
+    await (action === 'pause' ? pauseContainer : resumeContainer)(builtinContext(runRoot), rec.Id);
+    return;
+  }
+  const binary = resolveBinary(rec.Berth.runtime);
+  const r = spawnSync(binary, ['--root', externalRoot(runRoot, binary), action, rec.Id], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    const said = `${r.stderr ?? ''}`.trim().split('\n').pop() || (r.error ? r.error.message : `exit status ${r.status}`);
+    throw new BerthError('ECGROUP', `${basename(binary)} ${action} ${rec.Id.slice(0, 12)} failed: ${said}`, {
+      hint: action === 'pause' ? 'the runtime needs the freezer cgroup controller; check that it is mounted' : 'check the container with: berth inspect',
+    });
+  }
 }
 
 /** Removes the runtime's container (killing what is left of it), its cgroup and state. */

@@ -6,7 +6,6 @@
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError } from '../../core/errors';
-import { pauseContainer, resumeContainer } from '../../runtime/control';
 import { isSameProcessAlive } from '../../runtime/process-info';
 import type { Engine } from '../engine';
 import { readExit } from '../shim';
@@ -17,7 +16,7 @@ import { restartDelayMs, settleExit, shouldRestart } from './exit';
 import { containerName, withStatus, ZERO_TIME, type ContainerRecord } from './record';
 import { reconcile, removeLocked, settleLocked } from './recover';
 import type { CreateRequest } from './request';
-import { builtinContext, isBuiltin, runPaths, signalContainer } from './runtime';
+import { freezeContainer, runPaths, signalContainer } from './runtime';
 import { noSuchContainer } from './store';
 import { markRunning, markStartFailed, prepareStart, release, type PreparedStart, type StartOptions } from './start';
 
@@ -199,8 +198,7 @@ export class ContainerService {
     const rec = await this.get(query);
     if (!rec.State.Running) throw new BerthError('ESTATE', `container ${rec.Id} is not running`, { hint: 'only running containers can be paused' });
     if (rec.State.Paused) throw new BerthError('ESTATE', `container ${rec.Id} is already paused`);
-    if (!isBuiltin(rec)) throw new BerthError('EUNSUPPORTED', 'pause of containers on an external runtime is not supported yet');
-    await pauseContainer(builtinContext(this.engine.runRoot), rec.Id);
+    await freezeContainer(this.engine.runRoot, rec, 'pause');
     await this.store.update(rec.Id, (r) => (r.State = withStatus(r.State, 'paused')));
     this.engine.events.emit('container', 'pause', rec.Id, containerEventAttributes(rec));
   }
@@ -208,7 +206,7 @@ export class ContainerService {
   async unpause(query: string): Promise<void> {
     const rec = await this.get(query);
     if (!rec.State.Paused) throw new BerthError('ESTATE', `container ${rec.Id} is not paused`);
-    await resumeContainer(builtinContext(this.engine.runRoot), rec.Id);
+    await freezeContainer(this.engine.runRoot, rec, 'resume');
     await this.store.update(rec.Id, (r) => (r.State = withStatus(r.State, 'running')));
     this.engine.events.emit('container', 'unpause', rec.Id, containerEventAttributes(rec));
   }
