@@ -41,16 +41,20 @@ async function releaseFifo(ctx: RuntimeContext, rec: ContainerRecord): Promise<v
   try {
     const buf = Buffer.alloc(1);
     let delay = 1;
-    for (;;) {
-      let n = 0;
+    const readByte = (): boolean => {
       try {
-        n = readSync(fd, buf, 0, 1, null);
+        return readSync(fd, buf, 0, 1, null) === 1;
       } catch (e) {
         if (errnoCode(e) !== 'EAGAIN') throw e;
+        return false;
       }
-      if (n === 1) return;
-      // n === 0: the writer has not reopened yet (or died); EAGAIN: it is about to write.
-      if (!isSameProcessAlive(rec.pid, rec.pidStartTime)) {
+    };
+    for (;;) {
+      if (readByte()) return;
+      // Nothing yet: the writer has not reopened (or died), or is about to write. A process
+      // found gone may still have written its byte first and then run and exited (`sh -c
+      // 'exit 3'` takes a millisecond): the byte stays in the pipe, so look once more.
+      if (!isSameProcessAlive(rec.pid, rec.pidStartTime) && !readByte()) {
         throw new BerthError('ESTATE', `container "${rec.id}" init process exited before it could be started`, {
           hint: `delete it (berth-runtime delete ${rec.id}) and check its configuration`,
         });
