@@ -7,14 +7,13 @@
  */
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { BerthError } from '../../core/errors';
 import { execInContainer } from '../../runtime/exec';
 import type { Engine } from '../engine';
 import { execExternalProcess, execProcess } from './exec';
 import { containerEventAttributes } from './event-attrs';
 import { containerName, type HealthState } from './record';
-import { builtinContext, isBuiltin } from './runtime';
+import { builtinContext, isBuiltin, runPaths } from './runtime';
 
 const MAX_OUTPUT = 4096;
 const KEEP = 5;
@@ -37,7 +36,9 @@ export async function runHealthCheck(engine: Engine, query: string): Promise<Hea
   if (!hc?.Test?.length || hc.Test[0] === 'NONE') throw new BerthError('EINVALID_ARGUMENT', `container ${containerName(rec)} has no health check`, { hint: 'create it with --health-cmd or from an image with HEALTHCHECK' });
   if (!rec.State.Running || rec.State.Paused) throw new BerthError('ESTATE', `container ${containerName(rec)} is not running`);
   const timeoutMs = hc.Timeout && hc.Timeout > 0 ? hc.Timeout / 1e6 : 30_000;
-  const dir = mkdtempSync(join(tmpdir(), 'berth-health-'));
+  // In the container's run directory, not /tmp: a check killed mid-way (its container removed
+  // under it, or a timeout in the shim) leaves nothing once the container is gone.
+  const dir = mkdtempSync(join(runPaths(engine.runRoot, rec.Id).dir, 'health-'));
   const start = new Date();
   let exitCode: number;
   let output = '';
