@@ -8,7 +8,8 @@ import type { CgroupManager, CgroupOptions } from './types';
 
 export type { CgroupLayout, CgroupManager, CgroupOptions, CgroupStats, MemoryEntry, BlkioEntry, HugetlbStats, CpuUsage } from './types';
 export type { DeviceProgramAttacher } from './manager';
-export { detectLayout } from './layout';
+export { detectLayout, DEFAULT_MOUNT_ROOT } from './layout';
+export { pruneEmptyLevel } from './tree';
 export { parseCgroupsPath } from './path';
 export { sharesToWeight, blkioWeightToIoWeight, swapMaxValue } from './v2';
 export { deviceFilterProgram, encodeProgram, decodeProgram } from './devices-bpf';

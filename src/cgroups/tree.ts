@@ -10,6 +10,18 @@ import { errnoMessage, readOptional } from './files';
  * new or not, from the top down.
  */
 export function mkdirLevels(root: string, relPath: string, created: string[], onLevel?: (dir: string, parent: string) => void): string {
+  // A level can vanish between our mkdir of it and of its child: the last container of a
+  // shared parent (/berth) prunes it when it goes (pruneEmptyLevel). Start over from the top.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return mkdirLevelsOnce(root, relPath, created, onLevel);
+    } catch (e) {
+      if (!(e instanceof BerthError && errnoCode(e.cause) === 'ENOENT') || attempt >= 5) throw e;
+    }
+  }
+}
+
+function mkdirLevelsOnce(root: string, relPath: string, created: string[], onLevel?: (dir: string, parent: string) => void): string {
   let dir = root;
   for (const part of relPath.split('/').filter(Boolean)) {
     const parent = dir;
@@ -30,6 +42,29 @@ export function mkdirLevels(root: string, relPath: string, created: string[], on
     onLevel?.(dir, parent);
   }
   return dir;
+}
+
+/**
+ * Removes the cgroup `relPath` from every hierarchy under `mountRoot` where it is empty (no
+ * tasks, no children); busy or absent ones are left as they are. For a parent that Berth made
+ * for its own containers, so that the last one to go leaves no trace.
+ */
+export function pruneEmptyLevel(relPath: string, mountRoot: string): void {
+  const rel = relPath.replace(/^\/+|\/+$/g, '');
+  if (rel === '') return;
+  let roots: string[];
+  try {
+    roots = [mountRoot, ...readdirSync(mountRoot, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(mountRoot, d.name))];
+  } catch {
+    return;
+  }
+  for (const root of roots) {
+    try {
+      if (isCgroupfs(root)) rmdirSync(join(root, rel));
+    } catch {
+      /* in use (ENOTEMPTY/EBUSY) or not there */
+    }
+  }
 }
 
 /** Child cgroup directories (control files are regular files and are skipped). */

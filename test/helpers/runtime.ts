@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { ContainerState, RuntimeConfig } from '../../src/spec/types';
 import { busyboxAvailable } from './rootfs';
 import { CGROUP_PARENT, makeBundle, type Bundle } from './bundle';
+import { pruneEmptyLevel } from '../../src/cgroups';
 
 const REPO = join(__dirname, '..', '..', '..');
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -323,7 +324,8 @@ export class RuntimeSession {
         removeCgroupTree(dir);
       }
     }
-    removeEmptyConformanceParents();
+    // the shared parent, once no test file uses it any more (others may: busy is fine)
+    pruneEmptyLevel(CGROUP_PARENT, CGROUP_ROOT);
     for (const b of this.bundles) b.cleanup();
     rmSync(this.scratch, { recursive: true, force: true });
     if (problems.length) throw new Error(`cleanup found leaks:\n  ${problems.join('\n  ')}`);
@@ -385,19 +387,6 @@ export function removeCgroupTree(dir: string): void {
     rmdirSync(dir);
   } catch {
     /* still has tasks: reported as a leak already */
-  }
-}
-
-/** Removes the shared parent cgroup when no test uses it any more (other files may, so ENOTEMPTY/EBUSY is fine). */
-function removeEmptyConformanceParents(): void {
-  for (const controller of readdirSync(CGROUP_ROOT)) {
-    const p = join(CGROUP_ROOT, controller, CGROUP_PARENT);
-    if (!existsSync(p)) continue;
-    try {
-      rmdirSync(p);
-    } catch {
-      /* busy: another test file's container lives there */
-    }
   }
 }
 

@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { DEFAULT_MOUNT_ROOT, pruneEmptyLevel } from '../../cgroups';
 import { BerthError } from '../../core/errors';
 import type { RuntimeContext } from '../../runtime/context';
 import { StateStore } from '../../runtime/state-store';
@@ -81,14 +82,21 @@ export async function freezeContainer(runRoot: string, rec: ContainerRecord, act
   }
 }
 
-/** Removes the runtime's container (killing what is left of it), its cgroup and state. */
+/** The cgroup under which containers without --cgroup-parent run (docker: /docker). */
+export const DEFAULT_CGROUP_PARENT = '/berth';
+
+/**
+ * Removes the runtime's container (killing what is left of it), its cgroup and state; the
+ * engine's own parent cgroup goes with the last container in it (a user's --cgroup-parent stays).
+ */
 export async function deleteRuntimeContainer(runRoot: string, rec: ContainerRecord): Promise<void> {
   if (isBuiltin(rec)) {
     await deleteContainer(builtinContext(runRoot), rec.Id, true);
-    return;
+  } else {
+    const binary = resolveBinary(rec.Berth.runtime);
+    spawnSync(binary, ['--root', externalRoot(runRoot, binary), 'delete', '--force', rec.Id], { stdio: 'ignore' });
   }
-  const binary = resolveBinary(rec.Berth.runtime);
-  spawnSync(binary, ['--root', externalRoot(runRoot, binary), 'delete', '--force', rec.Id], { stdio: 'ignore' });
+  if (!rec.HostConfig.CgroupParent) pruneEmptyLevel(DEFAULT_CGROUP_PARENT, DEFAULT_MOUNT_ROOT);
 }
 
 /**

@@ -27,7 +27,7 @@ import { launchShim, startMonitored, type ShimLaunch } from '../shim';
 import { parseBytes } from '../../core/units';
 import { planMounts } from './mounts';
 import { withStatus, ZERO_TIME, type ContainerRecord } from './record';
-import { deleteRuntimeContainer, runPaths, shimRuntime, startRuntime } from './runtime';
+import { DEFAULT_CGROUP_PARENT, deleteRuntimeContainer, runPaths, shimRuntime, startRuntime } from './runtime';
 import { nativeDir } from '../../sys';
 
 /** Node + the CLI entry, for the commands the shim runs (exit command, health checks). */
@@ -173,7 +173,7 @@ export async function prepareStart(engine: Engine, rec: ContainerRecord, opts: S
     const user = resolveUser(rootfs, rec.Config.User, rec.HostConfig.GroupAdd ?? []);
     const planned = planMounts(rec, rec.Berth.anonymousVolumes ?? {}, engine.volumes.store, (n) => engine.containerStore.resolve(n));
     rec.Mounts = planned.map((p) => p.point);
-    const cgroupParent = rec.HostConfig.CgroupParent || '/berth';
+    const cgroupParent = rec.HostConfig.CgroupParent || DEFAULT_CGROUP_PARENT;
     const spec = buildOciSpec({
       id: rec.Id,
       config: rec.Config,

@@ -13,7 +13,7 @@ import { LayerStore } from '../../snapshots/store';
 import { tryLock as tryFlock } from '../../snapshots/fsutil';
 import { isMounted, unmountAll } from '../../snapshots/mounts';
 import { sys } from '../../sys';
-import { builtinContext } from '../containers/runtime';
+import { builtinContext, DEFAULT_CGROUP_PARENT } from '../containers/runtime';
 import { mountTempDir } from '../copy/root';
 import { readShimPid, shimAlive } from '../shim';
 import { ifIdle, isLive, shimRunning, type CheckContext, type Finding } from './check-common';
@@ -193,7 +193,7 @@ async function removeCgroup(cg: CgroupManager): Promise<void> {
 
 export function checkCgroups(ctx: CheckContext): Finding[] {
   const { engine } = ctx;
-  const parents = new Set(['/berth']);
+  const parents = new Set([DEFAULT_CGROUP_PARENT]);
   for (const r of engine.containerStore.list()) if (r.HostConfig.CgroupParent) parents.add(`/${r.HostConfig.CgroupParent.replace(/^\/+|\/+$/g, '')}`);
   const out: Finding[] = [];
   for (const id of knownIds(ctx)) {
