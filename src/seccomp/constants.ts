@@ -2,6 +2,7 @@
  * Kernel ABI numbers for seccomp filters (include/uapi/linux/seccomp.h, linux/audit.h,
  * linux/filter.h) and the OCI names this compiler accepts. Nothing here depends on the host.
  */
+import { SECCOMP_ACTIONS, SECCOMP_OPERATORS } from '../spec/schema';
 import type { SeccompAction, SeccompOperator } from '../spec/types';
 
 // ---- filter return values (SECCOMP_RET_*): action in the high 16 bits, data in the low 16 ----
@@ -49,27 +50,8 @@ export const X32_SYSCALL_BIT = 0x40000000;
 /** The kernel refuses classic BPF programs longer than BPF_MAXINSNS. */
 export const BPF_MAXINSNS = 4096;
 
-/** Every action of the runtime spec, all of which the compiler implements. */
-export const SUPPORTED_ACTIONS: readonly SeccompAction[] = [
-  'SCMP_ACT_KILL',
-  'SCMP_ACT_KILL_PROCESS',
-  'SCMP_ACT_KILL_THREAD',
-  'SCMP_ACT_TRAP',
-  'SCMP_ACT_ERRNO',
-  'SCMP_ACT_TRACE',
-  'SCMP_ACT_ALLOW',
-  'SCMP_ACT_LOG',
-  'SCMP_ACT_NOTIFY',
-];
-
-export const SUPPORTED_OPERATORS: readonly SeccompOperator[] = [
-  'SCMP_CMP_NE',
-  'SCMP_CMP_LT',
-  'SCMP_CMP_LE',
-  'SCMP_CMP_EQ',
-  'SCMP_CMP_GE',
-  'SCMP_CMP_GT',
-  'SCMP_CMP_MASKED_EQ',
-];
+/** Every action and operator of the runtime spec (spec/schema.ts): the compiler implements all of them. */
+export const SUPPORTED_ACTIONS: readonly SeccompAction[] = SECCOMP_ACTIONS;
+export const SUPPORTED_OPERATORS: readonly SeccompOperator[] = SECCOMP_OPERATORS;
 
 export const SUPPORTED_FLAGS: readonly string[] = Object.keys(PROFILE_FLAGS);
