@@ -62,12 +62,7 @@ export class LayerStore {
   }
 
   listLayers(): LayerRecord[] {
-    const out: LayerRecord[] = [];
-    for (const hex of readdirMaybe(join(this.dir, 'sha256')).sort()) {
-      const rec = readJson(join(this.dir, 'sha256', hex, 'layer.json'));
-      if (rec !== undefined) out.push(rec as LayerRecord);
-    }
-    return out;
+    return readRecords<LayerRecord>(join(this.dir, 'sha256'), 'layer.json');
   }
 
   /**
@@ -155,12 +150,7 @@ export class LayerStore {
   }
 
   listActive(): ActiveRecord[] {
-    const out: ActiveRecord[] = [];
-    for (const key of readdirMaybe(join(this.dir, 'active')).sort()) {
-      const rec = readJson(join(this.dir, 'active', key, 'snapshot.json'));
-      if (rec !== undefined) out.push(rec as ActiveRecord);
-    }
-    return out;
+    return readRecords<ActiveRecord>(join(this.dir, 'active'), 'snapshot.json');
   }
 
   /** Must run inside `locked`. Creates active/<key>/ with its record. */
@@ -207,4 +197,14 @@ export class LayerStore {
   emptyTrash(): void {
     for (const name of readdirMaybe(join(this.dir, 'trash'))) rmSync(join(this.dir, 'trash', name), { recursive: true, force: true });
   }
+}
+
+/** The `file` record of every subdirectory of `dir`, in name order (subdirectories without one are skipped). */
+function readRecords<T>(dir: string, file: string): T[] {
+  const out: T[] = [];
+  for (const name of readdirMaybe(dir).sort()) {
+    const rec = readJson(join(dir, name, file));
+    if (rec !== undefined) out.push(rec as T);
+  }
+  return out;
 }
