@@ -32,39 +32,45 @@ function repoRoot(): string {
 }
 
 /**
- * The image-spec schema directory, or undefined when ../shared/reference is absent. Git
- * worktrees one level deeper (wt/NAME) find it at ../../shared.
+ * A schema directory of ../shared/reference (oci-image-spec-schema, oci-runtime-spec-schema),
+ * or undefined when the reference is absent. Git worktrees one level deeper (wt/NAME) find
+ * it at ../../shared.
  */
-export function imageSchemaDir(): string | undefined {
+export function referenceSchemaDir(name: string): string | undefined {
   const root = repoRoot();
   for (const base of [resolve(root, '..'), resolve(root, '..', '..')]) {
-    const dir = join(base, 'shared', 'reference', 'oci-image-spec-schema');
+    const dir = join(base, 'shared', 'reference', name);
     if (existsSync(dir)) return dir;
   }
   return undefined;
 }
 
-function load(file: string): Schema {
-  return JSON.parse(readFileSync(join(imageSchemaDir()!, file), 'utf8')) as Schema;
+/** The image-spec schema directory, or undefined when ../shared/reference is absent. */
+export function imageSchemaDir(): string | undefined {
+  return referenceSchemaDir('oci-image-spec-schema');
 }
 
-function resolveRef(ref: string, current: string): { schema: Schema; file: string } {
+function load(dir: string, file: string): Schema {
+  return JSON.parse(readFileSync(join(dir, file), 'utf8')) as Schema;
+}
+
+function resolveRef(dir: string, ref: string, current: string): { schema: Schema; file: string } {
   const [filePart, pointer = ''] = ref.split('#');
   const file = filePart || current;
-  let node: unknown = load(file);
+  let node: unknown = load(dir, file);
   for (const seg of pointer.split('/').filter(Boolean)) node = (node as Record<string, unknown>)[seg];
   return { schema: node as Schema, file };
 }
 
-function check(value: unknown, schema: Schema, file: string, path: string, errors: string[]): void {
+function check(dir: string, value: unknown, schema: Schema, file: string, path: string, errors: string[]): void {
   if (schema.$ref) {
-    const r = resolveRef(schema.$ref, file);
-    check(value, r.schema, r.file, path, errors);
+    const r = resolveRef(dir, schema.$ref, file);
+    check(dir, value, r.schema, r.file, path, errors);
   }
-  for (const s of schema.allOf ?? []) check(value, s, file, path, errors);
+  for (const s of schema.allOf ?? []) check(dir, value, s, file, path, errors);
   const passes = (s: Schema): boolean => {
     const e: string[] = [];
-    check(value, s, file, path, e);
+    check(dir, value, s, file, path, e);
     return e.length === 0;
   };
   if (schema.anyOf && !schema.anyOf.some(passes)) errors.push(`${path}: matches no anyOf branch`);
@@ -82,23 +88,23 @@ function check(value: unknown, schema: Schema, file: string, path: string, error
   }
   if (Array.isArray(value)) {
     if (schema.minItems !== undefined && value.length < schema.minItems) errors.push(`${path}: fewer than ${schema.minItems} items`);
-    if (schema.items) value.forEach((v, i) => check(v, schema.items!, file, `${path}[${i}]`, errors));
+    if (schema.items) value.forEach((v, i) => check(dir, v, schema.items!, file, `${path}[${i}]`, errors));
   }
   if (actual === 'object') {
     const obj = value as Record<string, unknown>;
     for (const r of schema.required ?? []) if (!(r in obj)) errors.push(`${path}.${r}: required`);
     for (const [k, v] of Object.entries(obj)) {
       const p = schema.properties?.[k];
-      if (p) check(v, p, file, `${path}.${k}`, errors);
-      else if (typeof schema.additionalProperties === 'object') check(v, schema.additionalProperties, file, `${path}.${k}`, errors);
-      for (const [re, s] of Object.entries(schema.patternProperties ?? {})) if (new RegExp(re).test(k)) check(v, s, file, `${path}.${k}`, errors);
+      if (p) check(dir, v, p, file, `${path}.${k}`, errors);
+      else if (typeof schema.additionalProperties === 'object') check(dir, v, schema.additionalProperties, file, `${path}.${k}`, errors);
+      for (const [re, s] of Object.entries(schema.patternProperties ?? {})) if (new RegExp(re).test(k)) check(dir, v, s, file, `${path}.${k}`, errors);
     }
   }
 }
 
-/** Problems of `value` against the named schema file (empty when it conforms). */
-export function schemaErrors(value: unknown, file: string): string[] {
+/** Problems of `value` against the named schema file of `dir` (empty when it conforms); image-spec by default. */
+export function schemaErrors(value: unknown, file: string, dir: string = imageSchemaDir()!): string[] {
   const errors: string[] = [];
-  check(value, load(file), file, '$', errors);
+  check(dir, value, load(dir, file), file, '$', errors);
   return errors;
 }

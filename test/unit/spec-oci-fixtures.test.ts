@@ -6,24 +6,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { validateConfig } from '../../src/spec/validate';
 import { parseJson } from '../../src/spec/json-syntax';
 import { runtimeFeatures } from '../../src/runtime/features';
 import { defaultSpec } from '../../src/spec/default-spec';
 import { stateDocument } from '../../src/spec/state';
+import { referenceSchemaDir, schemaErrors as sharedSchemaErrors } from '../helpers/json-schema';
 
-/** The repository root: the nearest directory above this file holding package.json (tests run from out/). */
-function repoRoot(): string {
-  for (let d = __dirname; d !== dirname(d); d = dirname(d)) {
-    if (existsSync(join(d, 'package.json')) && existsSync(join(d, 'src', 'spec'))) return d;
-  }
-  return process.cwd();
-}
-const REPO = repoRoot();
-const SCHEMA_DIR = resolve(REPO, '..', 'shared', 'reference', 'oci-runtime-spec-schema');
+const SCHEMA_DIR = referenceSchemaDir('oci-runtime-spec-schema') ?? '';
 const FIXTURES = join(SCHEMA_DIR, 'test', 'config');
-const skip = existsSync(SCHEMA_DIR) ? false : `OCI schema reference not found at ${SCHEMA_DIR}`;
+const skip = SCHEMA_DIR ? false : 'OCI runtime-spec schemas not found (../shared/reference absent)';
 
 /** Good documents we reject on purpose: the reason and every problem we report for them. */
 const GOOD_EXCEPTIONS: Record<string, { reason: string; problems: string[] }> = {
@@ -94,74 +87,8 @@ test('OCI bad configs are rejected', { skip }, () => {
   assert.deepEqual(wronglyAccepted, []);
 });
 
-// ---- a small JSON-schema (draft-04 subset) checker, enough for the OCI schemas ---------------
-
-type Schema = {
-  $ref?: string;
-  type?: string;
-  properties?: Record<string, Schema>;
-  additionalProperties?: Schema | boolean;
-  patternProperties?: Record<string, Schema>;
-  required?: string[];
-  items?: Schema;
-  enum?: unknown[];
-  pattern?: string;
-  minimum?: number;
-  maximum?: number;
-  allOf?: Schema[];
-  anyOf?: Schema[];
-};
-
-function loadSchemaFile(file: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(join(SCHEMA_DIR, file), 'utf8')) as Record<string, unknown>;
-}
-
-function resolveRef(ref: string, currentFile: string): { schema: Schema; file: string } {
-  const [filePart, pointer = ''] = ref.split('#');
-  const file = filePart || currentFile;
-  let node: unknown = loadSchemaFile(file);
-  for (const seg of pointer.split('/').filter(Boolean)) node = (node as Record<string, unknown>)[seg];
-  return { schema: node as Schema, file };
-}
-
-function check(value: unknown, schema: Schema, file: string, path: string, errors: string[]): void {
-  if (schema.$ref) {
-    const r = resolveRef(schema.$ref, file);
-    check(value, r.schema, r.file, path, errors);
-  }
-  for (const s of schema.allOf ?? []) check(value, s, file, path, errors);
-  if (schema.anyOf && !schema.anyOf.some((s) => { const e: string[] = []; check(value, s, file, path, e); return e.length === 0; })) {
-    errors.push(`${path}: matches no anyOf branch`);
-  }
-  const t = schema.type;
-  const actual = Array.isArray(value) ? 'array' : value === null ? 'null' : Number.isInteger(value) ? 'integer' : typeof value;
-  if (t && !(t === actual || (t === 'number' && actual === 'integer'))) {
-    errors.push(`${path}: expected ${t}, got ${actual}`);
-    return;
-  }
-  if (schema.enum && !schema.enum.includes(value)) errors.push(`${path}: ${JSON.stringify(value)} not in enum`);
-  if (schema.pattern && typeof value === 'string' && !new RegExp(schema.pattern).test(value)) errors.push(`${path}: does not match ${schema.pattern}`);
-  if (typeof value === 'number') {
-    if (schema.minimum !== undefined && value < schema.minimum) errors.push(`${path}: below minimum`);
-    if (schema.maximum !== undefined && value > schema.maximum) errors.push(`${path}: above maximum`);
-  }
-  if (Array.isArray(value) && schema.items) value.forEach((v, i) => check(v, schema.items!, file, `${path}[${i}]`, errors));
-  if (actual === 'object') {
-    const obj = value as Record<string, unknown>;
-    for (const r of schema.required ?? []) if (!(r in obj)) errors.push(`${path}.${r}: required`);
-    for (const [k, v] of Object.entries(obj)) {
-      const p = schema.properties?.[k];
-      if (p) check(v, p, file, `${path}.${k}`, errors);
-      else if (typeof schema.additionalProperties === 'object') check(v, schema.additionalProperties, file, `${path}.${k}`, errors);
-      for (const [re, s] of Object.entries(schema.patternProperties ?? {})) if (new RegExp(re).test(k)) check(v, s, file, `${path}.${k}`, errors);
-    }
-  }
-}
-
 function schemaErrors(value: unknown, file: string): string[] {
-  const errors: string[] = [];
-  check(value, loadSchemaFile(file) as Schema, file, '$', errors);
-  return errors;
+  return sharedSchemaErrors(value, file, SCHEMA_DIR);
 }
 
 test('schema checker sanity: it does reject a wrong document', { skip }, () => {
