@@ -18,6 +18,7 @@ import type { CgroupLayout, CgroupManager, CgroupOptions, CgroupStats } from './
 import * as v1 from './v1';
 import * as v2 from './v2';
 import { normalizeDeviceRule } from './devices';
+import { withoutUnset } from './unset';
 import { deviceFilterProgram, encodeProgram } from './devices-bpf';
 import { sys } from '../sys';
 
@@ -115,8 +116,12 @@ export class FsCgroupManager implements CgroupManager {
   }
 
   /** Works out every write's destination first, so a missing controller fails before anything changes. */
-  private plan(res: LinuxResources): Array<() => void> {
+  private plan(given: LinuxResources): Array<() => void> {
     const steps: Array<() => void> = [];
+    // Zeros that runc reads as "not set" (dockerd sends them for every container) are dropped
+    // first, so they neither demand a controller nor reach a file this kernel lacks.
+    const res = withoutUnset(given);
+    this.checkUnified(res);
     const warn = this.warn;
     if (has(res.memory)) {
       const r = this.need('memory', 'memory', 'memory', 'memory');
@@ -153,7 +158,7 @@ export class FsCgroupManager implements CgroupManager {
       const r = this.need('hugepageLimits', 'hugetlb', 'hugetlb', 'hugetlb');
       steps.push(() => (r.kind === 'v1' ? v1.applyHugetlbV1(r.dir, res.hugepageLimits!) : v2.applyHugetlbV2(r.dir, res.hugepageLimits!)));
     }
-    if (res.network?.classID !== undefined) {
+    if (res.network?.classID) {
       const r = this.need('network.classID', 'net_cls', 'net_cls', undefined);
       steps.push(() => v1.applyNetCls(r.dir, res.network!.classID!));
     }
@@ -166,16 +171,37 @@ export class FsCgroupManager implements CgroupManager {
       steps.push(() => v1.applyRdma(r.dir, res.rdma!));
     }
     if (res.devices?.length) steps.push(this.planDevices(res.devices));
-    if (res.unified && Object.keys(res.unified).length) {
-      const u = this.unified;
-      if (!u) {
-        throw new BerthError('ECGROUP', 'linux.resources.unified: this host has no cgroup2 hierarchy', {
-          hint: 'unified settings are cgroup2 file names; on a cgroup v1 host use the other resource fields',
-        });
-      }
+    if (res.unified) {
+      const u = this.unified!; // checkUnified refused unified settings on a host without cgroup2
       steps.push(() => v2.applyUnified(u.dir, res.unified!));
     }
     return steps;
+  }
+
+  /**
+   * `unified` holds cgroup2 file names. runc refuses them outright unless the host is pure v2
+   * ("invalid configuration"); Berth also drives the cgroup2 half of a hybrid host, but only
+   * for controllers that live there: a key of a controller mounted as v1 (memory.min while
+   * memory is a v1 hierarchy) would either fail on a missing file after the cgroup was made or
+   * split one controller's settings over two hierarchies.
+   */
+  private checkUnified(res: LinuxResources): void {
+    if (!res.unified) return;
+    const u = this.unified;
+    if (!u || this.layout === 'v1') {
+      throw new BerthError('ECGROUP', 'invalid configuration: linux.resources.unified cannot be used on a cgroup v1 host', {
+        hint: 'unified settings are cgroup2 file names; on a cgroup v1 host use the other linux.resources fields',
+      });
+    }
+    if (this.layout === 'v2') return;
+    for (const key of Object.keys(res.unified)) {
+      const controller = key.split('.')[0] ?? '';
+      if (controller === 'cgroup' || u.controllers.has(controller)) continue;
+      const inV1 = this.v1.some((h) => h.controllers.includes(controller));
+      throw new BerthError('ECGROUP', `invalid configuration: linux.resources.unified["${key}"]: ${inV1 ? `the ${controller} controller is mounted as cgroup v1 on this host` : `this host's cgroup2 hierarchy has no ${controller} controller`}`, {
+        hint: inV1 ? `use the v1 field of linux.resources for ${controller} settings on this hybrid host` : `remove "${key}" from linux.resources.unified`,
+      });
+    }
   }
 
   private planDevices(devices: NonNullable<LinuxResources['devices']>): () => void {
