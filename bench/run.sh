@@ -23,7 +23,7 @@ runs=${1:-15}
 count=${2:-100}
 [ "$runs" -ge 10 ] || { echo "RUNS must be at least 10" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 2; }
-for t in dockerd docker containerd containerd-shim-runc-v2 podman conmon; do command -v "$t" >/dev/null || { echo "$t is not installed" >&2; exit 2; }; done
+for t in dockerd docker containerd containerd-shim-runc-v2 podman conmon unshare; do command -v "$t" >/dev/null || { echo "$t is not installed" >&2; exit 2; }; done
 [ -x /bin/busybox ] || { echo "busybox-static is not installed" >&2; exit 2; }
 [ -f dist/berth.js ] && [ -x build/Release/berth-shim ] || { echo "build first: npm ci" >&2; exit 2; }
 if ! command -v gnuplot >/dev/null; then
@@ -72,7 +72,10 @@ mkdir -p "$work/d"
 cat >"$work/d/daemon.json" <<EOF
 { "storage-driver": "overlay2", "cgroup-parent": "/$tag", "exec-opts": ["native.cgroupdriver=cgroupfs"], "deprecated-key-path": "$work/d/key.json" }
 EOF
-DOCKER_CONFIG=$work/d/client dockerd --data-root "$work/d/data" --exec-root "$work/d/x" --pidfile "$work/d/dockerd.pid" \
+# In a network namespace of its own: with --bridge none dockerd deletes the docker0 it finds,
+# and in the host's namespace that is the user's own docker's bridge. The namespace goes with
+# dockerd and its children (unshare execs dockerd under the same pid, so the pid file holds).
+DOCKER_CONFIG=$work/d/client unshare --net -- dockerd --data-root "$work/d/data" --exec-root "$work/d/x" --pidfile "$work/d/dockerd.pid" \
   --host "unix://$work/d/docker.sock" --config-file "$work/d/daemon.json" --bridge none --iptables=false --ip6tables=false \
   --containerd-namespace "$ns" --containerd-plugins-namespace "$ns-plugins" >"$work/d/dockerd.log" 2>&1 &
 for _ in $(seq 1 300); do "${docker[@]}" version >/dev/null 2>&1 && break; sleep 0.2; done

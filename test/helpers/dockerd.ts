@@ -1,9 +1,15 @@
 /**
- * A private dockerd for the drop-in tests, one per test file: its own data root, exec root,
- * pid file, socket, trust key and client config under one temporary directory; no bridge, no
- * iptables; the vfs storage driver (no overlay mounts to leak); a cgroup parent of its own;
- * and the runtime under test registered as "berth" in its `runtimes` (so the tests also run
- * against runc with `BERTH_TEST_RUNTIME=runc`).
+ * A private dockerd for the tests that need docker (drop-in runs through `--runtime berth`, image
+ * interop through load/save/import), one per test file: its own data root, exec root, pid file,
+ * socket, trust key and client config under one temporary directory; no bridge, no iptables;
+ * the vfs storage driver (no overlay mounts to leak); a cgroup parent of its own; and the
+ * runtime under test registered as "berth" in its `runtimes` (so the tests also run against
+ * runc with `BERTH_TEST_RUNTIME=runc`).
+ *
+ * dockerd runs in a network namespace of its own (`unshare --net`, which execs it under the
+ * same pid): started with `--bridge none`, dockerd deletes any `docker0` it finds, and in the
+ * host's namespace that is the user's own docker's bridge. In a fresh namespace it finds only
+ * `lo`; the namespace goes away with dockerd and its children, so nothing is left to remove.
  *
  * dockerd starts its own containerd (state and sockets under the exec root, content under the
  * data root) because none is given. The containerd shims put their sockets in the fixed
@@ -15,7 +21,7 @@
  * root's bind mount), cgroup directories, runtime state.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -27,7 +33,7 @@ import { cgroupDirsOf, commandReport, findTool, missingTools, mountsUnder, proce
 export const RUNTIME_NAME = 'berth';
 
 /** Directories outside ours that dockerd and the containerd shims create when missing. */
-const HOST_DIRS = ['/run/containerd/s', '/run/containerd', '/run/docker/plugins', '/run/docker'];
+const HOST_DIRS = ['/run/containerd/s', '/run/containerd', '/run/docker/plugins', '/run/docker', '/etc/docker'];
 
 export function dockerdSkipReason(): string | undefined {
   return (
@@ -37,6 +43,7 @@ export function dockerdSkipReason(): string | undefined {
       ['containerd', 'containerd'],
       ['containerd-shim-runc-v2', 'containerd'],
       ['tar', 'tar'],
+      ['unshare', 'util-linux'],
     ]) ?? runtimeSkipReason({ checker: true })
   );
 }
@@ -83,8 +90,11 @@ export class PrivateDockerd {
     mkdirSync(join(this.dir, 'client'));
     const log = openSync(join(this.dir, 'dockerd.log'), 'a');
     const child = spawn(
-      findTool('dockerd') ?? 'dockerd',
+      findTool('unshare') ?? 'unshare',
       [
+        '--net',
+        '--',
+        findTool('dockerd') ?? 'dockerd',
         '--data-root', join(this.dir, 'data'),
         '--exec-root', this.execRoot,
         '--pidfile', join(this.dir, 'dockerd.pid'),
@@ -111,6 +121,18 @@ export class PrivateDockerd {
       }
       await new Promise((r) => setTimeout(r, 200));
     }
+  }
+
+  /** The network namespace dockerd runs in (`net:[inode]`), while it runs. */
+  networkNamespace(): string {
+    if (this.pid === undefined) throw new Error('dockerd is not started');
+    return readlinkSync(`/proc/${this.pid}/ns/net`);
+  }
+
+  /** Pids of dockerd and every process it started (containerd, shims), read from /proc. */
+  daemonPids(): number[] {
+    if (this.pid === undefined) return [];
+    return [this.pid, ...processesMentioning(this.dir).map((p) => p.pid)].filter((p, i, all) => all.indexOf(p) === i);
   }
 
   private ping(): Promise<boolean> {

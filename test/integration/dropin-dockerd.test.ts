@@ -9,13 +9,25 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PrivateDockerd, RUNTIME_NAME, dockerdSkipReason } from '../helpers/dockerd';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { commandReport } from '../helpers/host';
 
 const skip = dockerdSkipReason();
 let d: PrivateDockerd;
 
+/** The host's docker0 (ifindex), if the user runs docker: it must outlive our dockerd. */
+const hostDocker0 = (): string | undefined => {
+  try {
+    return readFileSync('/sys/class/net/docker0/ifindex', 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+};
+let docker0Before: string | undefined;
+
 before(async () => {
   if (skip) return;
+  docker0Before = hostDocker0();
   d = new PrivateDockerd('dropin-dockerd');
   try {
     await d.start();
@@ -28,6 +40,17 @@ before(async () => {
 
 after(async () => {
   if (d) await d.stop();
+});
+
+test("dockerd and its children run in a network namespace of their own: the host's interfaces (docker0) are untouched", { skip }, () => {
+  // Started with --bridge none, dockerd deletes the docker0 it finds: in the host's namespace
+  // that is the user's own docker's bridge.
+  const host = readlinkSync('/proc/self/ns/net');
+  const pids = d.daemonPids();
+  assert.ok(pids.length >= 2, `dockerd and its containerd, found ${pids.join(', ')}`);
+  for (const pid of pids) assert.notEqual(readlinkSync(`/proc/${pid}/ns/net`), host, `process ${pid} of the private dockerd is in the host's network namespace`);
+  assert.equal(d.networkNamespace(), readlinkSync(`/proc/${pids[1]}/ns/net`), 'one namespace for the daemon and its containerd');
+  assert.equal(hostDocker0(), docker0Before, "the host's docker0 is unchanged");
 });
 
 /** `docker run` options of every test: our runtime, no network, a name carrying the test's. */
