@@ -12,6 +12,7 @@ export { detectLayout, DEFAULT_MOUNT_ROOT } from './layout';
 export { pruneEmptyLevel } from './tree';
 export { parseCgroupsPath } from './path';
 export { sharesToWeight, blkioWeightToIoWeight, swapMaxValue } from './v2';
+export { cgroupSupport, type CgroupSupport } from './support';
 export { deviceFilterProgram, encodeProgram, decodeProgram } from './devices-bpf';
 
 /**

@@ -24,9 +24,13 @@ import { initialState, type ContainerRecord } from './record';
 import { newContainerId } from './store';
 import { recoverContainer } from './recover';
 import { CONTAINER_NAME_RE, randomName } from './names';
+import { discardUnsupported } from '../spec/discard';
+import { cgroupSupport } from '../../cgroups';
 
 export interface CreateOptions {
   onPullEvent?: (e: PullEvent) => void;
+  /** Settings dropped because this host cannot honour them (docker's create warnings). */
+  onWarning?: (message: string) => void;
 }
 
 /** Paths of a container's files in the state root. */
@@ -95,6 +99,9 @@ export async function createContainer(engine: Engine, req: CreateRequest, opts: 
   const args = processArgs(config);
   const id = newContainerId();
   const name = pickName(engine, req.name);
+  // docker drops what the kernel cannot limit (no BFQ: no blkio weight) with a warning and
+  // records the zero; the runtime, like runc, would refuse it.
+  for (const w of discardUnsupported(req.hostConfig, cgroupSupport())) opts.onWarning?.(w);
   // Build the spec once now, with stand-in paths, so that invalid options fail at create.
   buildOciSpec({
     id, config, hostConfig: req.hostConfig, rootfs: '/', user: { uid: 0, gid: 0, additionalGids: [], home: '/' },

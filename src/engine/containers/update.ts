@@ -16,6 +16,8 @@ import { resolveBinary } from '../shim';
 import { containerEventAttributes } from './event-attrs';
 import type { ContainerRecord } from './record';
 import { builtinContext, isBuiltin } from './runtime';
+import { discardUnsupported } from '../spec/discard';
+import { cgroupSupport } from '../../cgroups';
 
 /** docker update's settable fields (HostConfig names); absent = unchanged. */
 export interface ContainerUpdate {
@@ -160,7 +162,9 @@ function applyLive(engine: Engine, rec: ContainerRecord, resources: LinuxResourc
 /** Applies and records an update; returns warnings (settings this host cannot honour). */
 export async function updateContainerResources(engine: Engine, query: string, u: ContainerUpdate): Promise<{ rec: ContainerRecord; warnings: string[] }> {
   const found = await engine.containers.get(query);
-  const warnings: string[] = [];
+  // What this kernel cannot limit is dropped with docker's warning, as at create.
+  u = { ...u };
+  const warnings: string[] = discardUnsupported(u, cgroupSupport());
   const rec = await engine.containerStore.withLock(found.Id, async (fresh) => {
     const { hostConfig, live } = planUpdate(fresh.HostConfig, u);
     const running = fresh.State.Status === 'running' || fresh.State.Status === 'paused';

@@ -107,6 +107,7 @@ async function createFromFlags(env: CliEnv, f: ContainerFlags, args: string[]): 
   const reporter = createProgressReporter(env.err, { quiet: f.quiet === true });
   let announced = false;
   const rec = await env.engine().containers.create(req, {
+    onWarning: (m) => warning(env, m),
     onPullEvent: (e) => {
       if (!announced && req.image) {
         announced = true;
