@@ -83,11 +83,12 @@ void run_container(struct init_ctx *ctx) {
 
   apply_process_attrs(ctx);
   if (p->flags & PF_TERMINAL) setup_console(ctx);
-  if (p->has_seccomp && !(p->flags & PF_NO_NEW_PRIVS)) {
-    /* without no_new_privs loading a filter needs CAP_SYS_ADMIN: load it before the caps drop */
-    load_seccomp(ctx);
-  }
-  switch_user_and_caps(ctx);
+  /* The user's filter is loaded last, right before execve: the profile is the container's,
+   * and nothing of our own setup (user switch, cwd, PATH lookup, fds, fifo, hooks) may depend
+   * on what it allows. Without no_new_privs loading it needs CAP_SYS_ADMIN, which runc solves
+   * by loading it before the user switch (so its setup runs under the filter); we keep
+   * CAP_SYS_ADMIN in the pre-exec sets instead, where execve drops it (process.c). */
+  switch_user_and_caps(ctx, p->has_seccomp && !(p->flags & PF_NO_NEW_PRIVS));
   enter_cwd(ctx);
   const char *exe = lookup_executable(ctx);
   if ((p->flags & PF_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("no_new_privs", "prctl");
@@ -104,7 +105,7 @@ void run_container(struct init_ctx *ctx) {
     if (ctx->fifo_fd >= 0) wait_for_start(ctx);
     run_hooks(ctx, "startContainer", p->start_hooks, p->nstart_hooks);
   }
-  /* with no_new_privs: as close to execve as possible (a no-op if loaded above) */
+  /* the last syscall before execve (a no-op if a listener made us load it above) */
   if (p->has_seccomp) load_seccomp(ctx);
   execve(exe, (char *const *)p->args, (char *const *)p->env);
   fail("exec", "execve %s", exe);

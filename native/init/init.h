@@ -196,7 +196,7 @@ void remount_root_readonly(struct init_ctx *ctx);
 /* process.c */
 void apply_sysctls(struct init_ctx *ctx);
 void apply_process_attrs(struct init_ctx *ctx);
-void switch_user_and_caps(struct init_ctx *ctx);
+void switch_user_and_caps(struct init_ctx *ctx, int keep_sys_admin);
 void enter_cwd(struct init_ctx *ctx);
 const char *lookup_executable(struct init_ctx *ctx);
 

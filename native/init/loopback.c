@@ -1,7 +1,8 @@
 /*
  * Brings up "lo" in a new network namespace. A fresh netns has its loopback interface down,
- * so 127.0.0.1 would be unreachable; docker-style engines bring it up for every container
- * (the bare OCI runtime does not, which is why this is a plan flag the engine sets).
+ * so 127.0.0.1 would be unreachable. runc brings it up for every new network namespace (its
+ * implicit "loopback" network), so the plan sets this flag whenever the netns is new, for
+ * the engine and the runtime CLI alike; a joined namespace is left as its owner set it up.
  */
 #include "init.h"
 

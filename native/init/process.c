@@ -2,7 +2,7 @@
  * Process settings, in the order that keeps each step possible: things that need privileges
  * (sysctls, rlimits above the current hard limit, lowering oom_score_adj, realtime scheduling)
  * first; then the user switch with capabilities kept across it (PR_SET_KEEPCAPS), then the
- * final capability sets. Seccomp is loaded by seccomp.c, as late as possible (see container.c).
+ * final capability sets. Seccomp is loaded by seccomp.c, last of all (see container.c).
  */
 #include "init.h"
 
@@ -118,7 +118,10 @@ static int last_cap(void) {
   return last;
 }
 
-void switch_user_and_caps(struct init_ctx *ctx) {
+/* CAP_SYS_ADMIN, which loading a seccomp filter without no_new_privs needs */
+#define CAP_SYS_ADMIN_BIT (1ULL << 21)
+
+void switch_user_and_caps(struct init_ctx *ctx, int keep_sys_admin) {
   struct plan *p = &ctx->plan;
   int last = last_cap();
   if (p->has_caps) {
@@ -135,14 +138,22 @@ void switch_user_and_caps(struct init_ctx *ctx) {
   if (setresgid(p->gid, p->gid, p->gid) < 0) fail("user", "setresgid(%u)", p->gid);
   if (setresuid(p->uid, p->uid, p->uid) < 0) fail("user", "setresuid(%u)", p->uid);
   if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail("user", "clear PR_SET_KEEPCAPS");
+  /* keep_sys_admin: the seccomp filter is still to be loaded without no_new_privs, which
+   * takes CAP_SYS_ADMIN. It stays in the effective and permitted sets only: execve computes
+   * the new permitted and effective sets from the bounding, inheritable and ambient sets
+   * (root: bounding | inheritable; others: ambient) and never from the old permitted set, so
+   * it does not survive into the container process, and no capset has to run under the
+   * user's filter (see container.c). */
+  uint64_t extra = keep_sys_admin ? CAP_SYS_ADMIN_BIT : 0;
   /* Without a capabilities object the sets are left as the kernel made them across the user
    * switch (all for root, none otherwise), as runc does; inheritable is emptied regardless. */
-  if (p->has_caps) capset_sets(p->cap_effective, p->cap_permitted, p->cap_inheritable);
+  if (p->has_caps) capset_sets(p->cap_effective | extra, p->cap_permitted | extra, p->cap_inheritable);
   else {
     struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct d[2];
     if (syscall(SYS_capget, &h, d) < 0) fail("capabilities", "capget");
-    capset_sets(d[0].effective | ((uint64_t)d[1].effective << 32), d[0].permitted | ((uint64_t)d[1].permitted << 32), 0);
+    capset_sets((d[0].effective | ((uint64_t)d[1].effective << 32)) | extra,
+                (d[0].permitted | ((uint64_t)d[1].permitted << 32)) | extra, 0);
   }
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) fail("capabilities", "clear ambient");
   for (int c = 0; c <= last && p->has_caps; c++)

@@ -32,8 +32,6 @@ export interface CreateOptions {
   preserveFds?: number;
   noPivot?: boolean;
   noNewKeyring?: boolean;
-  /** Bring `lo` up in a new network namespace (the engine's containers). */
-  loopbackUp?: boolean;
   /** `run` without --detach: berth-init's first stage stays to report the exit status. */
   foreground?: boolean;
   /** Who starts berth-init (default: this process; the engine passes berth-shim's). */
@@ -96,7 +94,6 @@ export async function createContainer(
           preserveFds: opts.preserveFds ?? 0,
           noPivot: opts.noPivot ?? false,
           noNewKeyring: opts.noNewKeyring ?? false,
-          loopbackUp: opts.loopbackUp ?? false,
           foreground: opts.foreground ?? false,
           warn: ctx.warn,
           ...(opts.launcher ? { launcher: opts.launcher } : {}),

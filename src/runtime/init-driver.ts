@@ -53,8 +53,6 @@ export interface InitOptions {
   preserveFds?: number;
   noPivot?: boolean;
   noNewKeyring?: boolean;
-  /** Bring `lo` up in a new network namespace (engine containers; runc-compatible CLI: off). */
-  loopbackUp?: boolean;
   /** P stays, forwards signals, and exits with the container process's status. */
   foreground?: boolean;
   /** exec: host pid of the container's init, whose namespaces are joined. */

@@ -312,7 +312,9 @@ export function buildPlan(opts: InitOptions, deps: PlanDeps = {}): Plan {
     else if (ns.type === 'cgroup') plan.flags |= PF_NEW_CGROUPNS; // C unshares it once in its cgroup
     else plan.cloneFlags |= flag;
   }
-  if (opts.loopbackUp && fresh.has('network')) plan.flags |= PF_LOOPBACK_UP;
+  // A new network namespace starts with lo down; runc brings it up (its "loopback" network)
+  // and so do we, for the engine and the runtime CLI alike. A joined one is left as it is.
+  if (fresh.has('network')) plan.flags |= PF_LOOPBACK_UP;
   if (!fresh.has('mount')) {
     throw invalid('linux.namespaces: berth needs a new mount namespace ("type": "mount" without a path)', 'add {"type": "mount"}');
   }

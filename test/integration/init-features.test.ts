@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, closeSync, openSync, readFileSync, readlinkSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { baseConfig, createStartWait, processAlive, sandbox, skipReason, startFifo } from './init-helpers';
 import { startInit, type InitHandle } from '../../src/runtime/init-driver';
@@ -232,14 +232,22 @@ test('init: the pty master goes to the console socket (SCM_RIGHTS) with consoleS
   assert.match(out, /^33 99\r$/m);
 });
 
-test('init: loopbackUp brings lo up in a new network namespace (and only when asked)', { skip }, async (t) => {
+test('init: lo is up in a new network namespace; a joined one is left as it is', { skip }, async (t) => {
   const sb = sandbox('loopback');
   t.after(() => sb.cleanup());
-  // IFF_UP is bit 0 of the interface flags.
+  // IFF_UP is bit 0 of the interface flags; the container's sysfs shows its own netns.
   const script = 'echo $(( $(cat /sys/class/net/lo/flags) & 1 ))';
-  const up = await createStartWait(sb, baseConfig(sb.rootfs, script), { loopbackUp: true });
+  const up = await createStartWait(sb, baseConfig(sb.rootfs, script));
   assert.equal(up.status, 0, up.stdout);
-  assert.equal(up.stdout.trim(), '1');
-  const down = await createStartWait(sb, baseConfig(sb.rootfs, script));
-  assert.equal(down.stdout.trim(), '0', 'the bare runtime leaves lo as the kernel made it (as runc)');
+  assert.equal(up.stdout.trim(), '1', 'a new network namespace gets lo up, as with runc');
+  // A network namespace of our own, lo down, held by a sleeping process.
+  const holder = spawn('unshare', ['--net', 'sleep', '1000'], { stdio: 'ignore' });
+  t.after(() => holder.kill('SIGKILL'));
+  const nsPath = `/proc/${holder.pid}/ns/net`;
+  for (let i = 0; i < 500 && readlinkSync(nsPath) === readlinkSync('/proc/self/ns/net'); i++) await new Promise((r) => setTimeout(r, 10));
+  const cfg = baseConfig(sb.rootfs, script);
+  cfg.linux!.namespaces = cfg.linux!.namespaces!.map((ns) => (ns.type === 'network' ? { type: 'network', path: nsPath } : ns));
+  const joined = await createStartWait(sb, cfg);
+  assert.equal(joined.status, 0, joined.stdout);
+  assert.equal(joined.stdout.trim(), '0', 'the joined namespace keeps lo down');
 });

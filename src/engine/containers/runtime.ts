@@ -42,7 +42,7 @@ export function isBuiltin(rec: ContainerRecord): boolean {
 }
 
 export function shimRuntime(runRoot: string, rec: ContainerRecord, warn: (m: string) => void): ShimRuntime {
-  if (isBuiltin(rec)) return { kind: 'builtin', ctx: builtinContext(runRoot, warn), loopbackUp: true };
+  if (isBuiltin(rec)) return { kind: 'builtin', ctx: builtinContext(runRoot, warn) };
   const binary = resolveBinary(rec.Berth.runtime);
   return { kind: 'external', binary, root: externalRoot(runRoot, binary) };
 }

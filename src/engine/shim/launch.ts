@@ -50,7 +50,7 @@ export interface HealthSchedule {
 }
 
 export type ShimRuntime =
-  | { kind: 'builtin'; ctx: RuntimeContext; noPivot?: boolean; noNewKeyring?: boolean; loopbackUp?: boolean }
+  | { kind: 'builtin'; ctx: RuntimeContext; noPivot?: boolean; noNewKeyring?: boolean }
   /** runc, crun or a path; `root` is its --root; `args` more global options (e.g. --systemd-cgroup). */
   | { kind: 'external'; binary: string; root: string; args?: string[] };
 
@@ -217,7 +217,6 @@ async function launchBuiltin(
       ...(terminal ? { consoleSocket: join(opts.dir, CONSOLE_SOCKET) } : {}),
       ...(rt.noPivot ? { noPivot: true } : {}),
       ...(rt.noNewKeyring ? { noNewKeyring: true } : {}),
-      ...(rt.loopbackUp ? { loopbackUp: true } : {}),
       launcher,
     });
     created = true;
