@@ -5,6 +5,9 @@
  *                                           a create holds it from the record's first write
  *                                           to its last, a removal from start to end
  *   <root>/containers/<id>/start.lock       flock held by a start until the process runs
+ *   <root>/containers/<id>/exit.lock        flock held shared by commands that wait for the
+ *                                           exit status (attached run, start -a, wait): --rm
+ *                                           waits for them (recover.ts)
  *   <root>/containers/.trash-<id>-<hex>/    a record being deleted (renamed here first)
  *   <root>/names/<name>                     the id owning a name
  *   <root>/names.lock                       flock around reclaiming a stale name
@@ -239,9 +242,9 @@ export class ContainerStore {
   }
 
   /** A lock of the container if it is free now (to tell whether a marker's holder lives). */
-  tryLock(id: string, file: 'lock' | 'start.lock' = 'lock'): FileLock | undefined {
+  tryLock(id: string, file: 'lock' | 'start.lock' | 'exit.lock' = 'lock', opts: { shared?: boolean } = {}): FileLock | undefined {
     try {
-      return tryLock(join(this.containerDir(id), file));
+      return tryLock(join(this.containerDir(id), file), opts);
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return undefined;
       throw e;
