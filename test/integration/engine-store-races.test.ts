@@ -6,13 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BERTH, BerthCli, importBusybox, type CliResult, engineSkip, cliPerTest } from '../helpers/cli';
 import { tryLock } from '../../src/core/lock';
 
 const skip = engineSkip();
 const cli = cliPerTest();
+const layersDir = (b: BerthCli) => join(b.root, 'layers', existsSync(join(b.root, 'layers', 'overlay')) ? 'overlay' : 'copy');
 
 function runAsync(b: BerthCli, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
@@ -64,4 +66,53 @@ test('a generated name claimed meanwhile is drawn again; a given name still conf
   } finally {
     lock.release();
   }
+});
+
+for (const step of ['create:dir', 'create:snapshot-dir'] as const) {
+  for (const cleaner of [['system', 'check', '--repair'], ['ps', '-a'], ['system', 'prune', '-f']]) {
+    test(`a create killed at ${step} leaves nothing after \`${cleaner.join(' ')}\``, { skip }, (t) => {
+      const b = cli(t);
+      const img = importBusybox(b);
+      const killed = b.run(['create', '--name', 'early', img, 'true'], { env: { BERTH_CRASH_AT: step } });
+      assert.equal(killed.signal, 'SIGKILL', `create reached ${step}: ${killed.stderr}`);
+      const ids = readdirSync(join(b.root, 'containers')).filter((e) => /^[0-9a-f]{64}$/.test(e));
+      assert.equal(ids.length, 1, 'the killed create left its directory');
+      // As a create killed inside its first record write leaves it:
+      writeFileSync(join(b.root, 'containers', ids[0]!, `.tmp-container.json-99999-abcd`), '{"Id":');
+      if (step === 'create:snapshot-dir') {
+        const active = join(layersDir(b), 'active', ids[0]!);
+        assert.ok(existsSync(active) && !existsSync(join(active, 'snapshot.json')), 'a snapshot directory without its record');
+        writeFileSync(join(active, 'snapshot.json.tmp-99999'), '{');
+      }
+      const found = b.run(['system', 'check']);
+      assert.equal(found.code, 1, `system check finds it:\n${found.stdout}`);
+      b.ok(cleaner);
+      assert.deepEqual(b.residue(), []);
+      assert.equal(b.ok(['system', 'check']), 'No problems found.\n');
+      b.ok(['run', '--rm', '--name', 'early', img, 'true']);
+    });
+  }
+}
+
+test('a create at work is left alone: its directory goes only once its lock is free', { skip }, (t) => {
+  const b = cli(t);
+  const img = importBusybox(b);
+  b.ok(['create', '--name', 'other', img, 'true']);
+  const id = randomBytes(32).toString('hex');
+  const dir = join(b.root, 'containers', id);
+  mkdirSync(dir);
+  const lock = tryLock(join(dir, 'lock'));
+  assert.ok(lock);
+  try {
+    b.ok(['ps', '-a']);
+    const check = b.run(['system', 'check', '--repair']);
+    assert.equal(check.code, 0, check.stdout);
+    assert.ok(existsSync(dir), 'a directory whose create holds its lock is not touched');
+  } finally {
+    lock.release();
+  }
+  b.ok(['ps', '-a']);
+  assert.ok(!existsSync(dir), 'once its lock is free, it is a dead create\'s');
+  b.ok(['rm', 'other']);
+  assert.deepEqual(b.residue(), []);
 });
