@@ -47,6 +47,7 @@ export async function collectGarbage(store: ContentStore, opts: GcOptions): Prom
     }
     const ingests: { digest: string; bytes: number }[] = [];
     if (opts.removeIngests) {
+      if (!opts.dryRun) await store.removeGoneIngests();
       for (const ing of await store.ingests()) {
         if (ing.active) continue;
         if (opts.dryRun || (await store.removeIngest(ing.digest))) ingests.push({ digest: ing.digest, bytes: ing.offset });

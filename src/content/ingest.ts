@@ -8,9 +8,10 @@
  * An ingest is owned by one writer at a time through an flock on `ingest/<...>/lock`, so two
  * processes pulling the same blob take turns instead of interleaving their bytes.
  */
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { BerthError } from '../core/errors';
 import { DigestCounter, parseDigest } from './digest';
@@ -114,8 +115,7 @@ export class ContentWriter {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await rename(this.paths.data, this.blobPath);
       await fsyncDir(dir);
-      await rm(this.paths.meta, { force: true });
-      await rm(this.paths.dir, { recursive: true, force: true });
+      await retireIngestDir(this.paths.dir);
     } finally {
       this.lock.release();
     }
@@ -163,7 +163,7 @@ export class ContentWriter {
       await rm(this.paths.meta, { force: true });
     } finally {
       // Removing the directory (and its lock file) is safe: tryLock re-checks the inode.
-      await rm(this.paths.dir, { recursive: true, force: true });
+      await retireIngestDir(this.paths.dir);
       this.lock.release();
     }
   }
@@ -172,6 +172,33 @@ export class ContentWriter {
     if (this.finished) throw new Error(`ingest of ${this.expected.digest} is already closed`);
     if (!this.prefixHashed) throw new Error('ContentWriter.commit before the resumed prefix was read');
   }
+}
+
+/** Prefix of ingest directories being deleted (see retireIngestDir). */
+export const GONE_INGEST_PREFIX = '.gone-';
+
+/**
+ * Deletes an ingest directory that other processes may be polling. A writer waiting for the
+ * ingest opens its lock file with O_CREAT, which recreates the file inside a directory being
+ * removed, and the final rmdir fails with ENOTEMPTY. So the directory is first renamed to a
+ * name nobody opens anything in (`.gone-<pid>-<random>`), atomically: a waiter then finds the
+ * path gone (ENOENT, it starts over) or a fresh directory of its own. A process killed before
+ * the rm leaves a `.gone-` directory, which ContentStore.removeGoneIngests deletes.
+ */
+export async function retireIngestDir(dir: string): Promise<void> {
+  const gone = join(dirname(dir), `${GONE_INGEST_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+  try {
+    await rename(dir, gone);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  await rm(gone, { recursive: true, force: true });
+}
+
+/** Whether `name` (an entry of ingest/) is a directory being deleted by retireIngestDir. */
+export function isGoneIngest(name: string): boolean {
+  return basename(name).startsWith(GONE_INGEST_PREFIX);
 }
 
 /** Size of an ingest's data file (0 when absent). */

@@ -14,7 +14,7 @@ import type { Readable } from 'node:stream';
 import { BerthError, errnoCode } from '../core/errors';
 import { DigestCounter, digestOf, parseDigest, type DigestAlgorithm } from './digest';
 import { fsyncDir } from '../core/fs-atomic';
-import { ContentWriter, dataLength, openAppend, type BlobInfo, type Expected, type IngestPaths } from './ingest';
+import { ContentWriter, dataLength, isGoneIngest, openAppend, retireIngestDir, type BlobInfo, type Expected, type IngestPaths } from './ingest';
 import { acquireLock, tryLock, type FileLock } from '../core/lock';
 
 export type { BlobInfo, Expected } from './ingest';
@@ -166,7 +166,8 @@ export class ContentStore {
       }
       return info;
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      // GC probes this lock (open with O_CREAT) while it lists ingests: retire, not rm.
+      await retireIngestDir(dir);
       lock.release();
     }
   }
@@ -197,7 +198,7 @@ export class ContentStore {
       const done = await this.stat(expected.digest);
       if (done) {
         // Committed by the writer we waited for; drop the directory our wait re-created.
-        if ((await dataLength(paths.data)) === 0) await rm(paths.dir, { recursive: true, force: true });
+        if ((await dataLength(paths.data)) === 0) await retireIngestDir(paths.dir);
         lock.release();
         return { status: 'exists', info: done };
       }
@@ -244,6 +245,7 @@ export class ContentStore {
   async ingests(): Promise<IngestStatus[]> {
     const out: IngestStatus[] = [];
     for (const name of await readdirOrEmpty(join(this.dir, 'ingest'))) {
+      if (isGoneIngest(name)) continue;
       if (name.startsWith(TEMP_INGEST_PREFIX)) {
         // A blob of not-yet-known digest (ingestStream): reported under its directory name.
         const paths = this.tempIngestPaths(name);
@@ -275,11 +277,27 @@ export class ContentStore {
     const lock = tryLockQuiet(paths.lock);
     if (!lock) return false;
     try {
-      await rm(paths.dir, { recursive: true, force: true });
+      await retireIngestDir(paths.dir);
     } finally {
       lock.release();
     }
     return true;
+  }
+
+  /**
+   * Deletes what retireIngestDir left half-removed: `.gone-<pid>-*` directories of processes
+   * that no longer exist (a live one is still deleting its own). Returns how many.
+   */
+  async removeGoneIngests(): Promise<number> {
+    let n = 0;
+    for (const name of await readdirOrEmpty(join(this.dir, 'ingest'))) {
+      if (!isGoneIngest(name)) continue;
+      const pid = Number(/^\.gone-([0-9]+)-/.exec(name)?.[1]);
+      if (pid > 0 && processExists(pid)) continue;
+      await rm(join(this.dir, 'ingest', name), { recursive: true, force: true });
+      n++;
+    }
+    return n;
   }
 
   /**
@@ -343,6 +361,15 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return [];
     throw e;
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoCode(e) === 'EPERM';
   }
 }
 

@@ -12,7 +12,9 @@
  * Outside tests the variable is unset and each point costs one property lookup.
  */
 export type CrashStep =
+  | 'create:dir'
   | 'create:recorded'
+  | 'create:snapshot-dir'
   | 'create:named'
   | 'create:snapshot'
   | 'create:volume'

@@ -10,13 +10,15 @@
  *   trash/<random>/            directories being deleted (renamed here first, so no half-deleted
  *                              layer is ever visible under its chain id)
  *
- * Stale staging dirs (their unpacker died: the flock is free) and the trash are cleaned by
+ * Stale staging dirs (their unpacker died: the flock is free), container snapshots whose
+ * creation was killed before their snapshot.json existed, and the trash are cleaned by
  * `open()`, i.e. the next time any command opens the snapshotter.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crashPoint } from '../core/crash-point';
 import { BerthError, wrap } from '../core/errors';
 import type { Sys } from '../sys';
 import { chainHex, checkKey, lstatMaybe, readdirMaybe, readJson, tryLock, withFileLock, writeFileAtomic, fsyncDir } from './fsutil';
@@ -39,6 +41,7 @@ export class LayerStore {
   open(): void {
     for (const d of ['sha256', 'staging', 'active', 'trash']) mkdirSync(join(this.dir, d), { recursive: true, mode: 0o700 });
     this.cleanStaging();
+    this.cleanActive();
     this.emptyTrash();
   }
 
@@ -153,6 +156,25 @@ export class LayerStore {
     return readRecords<ActiveRecord>(join(this.dir, 'active'), 'snapshot.json');
   }
 
+  /**
+   * Directories under active/ without their snapshot.json: createActive makes both under the
+   * store's lock, so one seen without the other while holding that lock was left by a
+   * process killed in between (its snapshot.json.tmp-* may be there too).
+   */
+  unfinishedActive(): string[] {
+    return readdirMaybe(join(this.dir, 'active')).filter((key) => readJson(join(this.dir, 'active', key, 'snapshot.json')) === undefined && lstatMaybe(join(this.dir, 'active', key))?.isDirectory());
+  }
+
+  /** Deletes what unfinishedActive finds (under the lock, so no creation is in progress). */
+  cleanActive(): string[] {
+    if (this.unfinishedActive().length === 0) return []; // the common case: no lock taken
+    return this.locked(() => {
+      const keys = this.unfinishedActive();
+      for (const key of keys) this.trash(join(this.dir, 'active', key));
+      return keys;
+    });
+  }
+
   /** Must run inside `locked`. Creates active/<key>/ with its record. */
   createActive(rec: ActiveRecord): string {
     const dir = this.activeDir(rec.key);
@@ -164,6 +186,7 @@ export class LayerStore {
       }
       throw wrap('ESYSCALL', `cannot create ${dir}`, e);
     }
+    crashPoint('create:snapshot-dir');
     writeFileAtomic(join(dir, 'snapshot.json'), `${JSON.stringify(rec, null, 2)}\n`);
     return dir;
   }

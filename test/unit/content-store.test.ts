@@ -201,3 +201,35 @@ test('GC waits for a lease (a pull in progress) to end', async (t) => {
   const report = await gc;
   assert.deepEqual(report.removed.map((b) => b.digest), [written]);
 });
+
+test('a committing writer removes its ingest while others keep polling its lock (no ENOTEMPTY)', async (t) => {
+  // A waiting writer polls the ingest's lock file with open(O_CREAT), which recreates it in
+  // a directory the committer is removing. Poll as hard as possible, from this thread, while
+  // the commit's removal runs in libuv's pool: commit must never fail for it.
+  const { tryLock } = await import('../../src/core/lock');
+  const store = new ContentStore(tempRoot(t));
+  for (let i = 0; i < 100; i++) {
+    const data = randomBytes(64);
+    const expected = { digest: digestOf(data), size: data.length };
+    const r = await store.openWriter(expected);
+    if (r.status !== 'writer') throw new Error('expected a writer');
+    await r.writer.write(data);
+    const lockPath = join(store.dir, 'ingest', `sha256-${parseDigest(expected.digest).hex}`, 'lock');
+    let settled = false;
+    const committing = r.writer.commit();
+    const done = (): void => {
+      settled = true;
+    };
+    committing.then(done, done);
+    while (!settled) {
+      try {
+        tryLock(lockPath)?.release();
+      } catch {
+        /* the directory is gone: a waiter goes round again */
+      }
+      await new Promise((res) => setImmediate(res));
+    }
+    await committing;
+    assert.equal(await store.has(expected.digest), true);
+  }
+});

@@ -139,7 +139,7 @@ export async function createContainer(engine: Engine, req: CreateRequest, opts: 
       creating: { volumes: [] },
     },
   };
-  const lock = await beginRecord(engine, rec);
+  const lock = await beginRecord(engine, rec, req.name === undefined);
   try {
     if (rec.Berth.snapshotKey) await engine.snapshotter.prepare(id, rec.Berth.chainId, { container: id });
     crashPoint('create:snapshot');
@@ -180,14 +180,31 @@ export async function createContainer(engine: Engine, req: CreateRequest, opts: 
  * Records the container and claims its name. A conflict with a container whose own create
  * was killed half-way is not a conflict: that one is taken back first (once).
  */
-async function beginRecord(engine: Engine, rec: ContainerRecord): Promise<FileLock> {
+async function beginRecord(engine: Engine, rec: ContainerRecord, generatedName: boolean): Promise<FileLock> {
+  // A generated name is free when drawn but may be claimed by a parallel create before we
+  // claim it: draw again (the clash is ours to avoid, not the user's). A given name conflicts.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return engine.containerStore.begin(rec);
+    } catch (e) {
+      if (!(e instanceof BerthError && e.code === 'EEXISTS')) throw e;
+      if (generatedName && attempt < 20) {
+        rec.Name = `/${attempt < 10 ? randomName() : `${randomName()}_${randomBytes(2).toString('hex')}`}`;
+        continue;
+      }
+      if (generatedName) throw e;
+      const owner = resolveQuiet(engine, rec.Name);
+      if (!owner?.Berth.creating || !(await recoverContainer(engine, owner)).removed) throw e;
+      return engine.containerStore.begin(rec);
+    }
+  }
+}
+
+function resolveQuiet(engine: Engine, name: string): ContainerRecord | undefined {
   try {
-    return engine.containerStore.begin(rec);
-  } catch (e) {
-    if (!(e instanceof BerthError && e.code === 'EEXISTS')) throw e;
-    const owner = engine.containerStore.resolve(rec.Name);
-    if (!owner.Berth.creating || !(await recoverContainer(engine, owner)).removed) throw e;
-    return engine.containerStore.begin(rec);
+    return engine.containerStore.resolve(name);
+  } catch {
+    return undefined;
   }
 }
 

@@ -20,7 +20,16 @@ const NOUNS = [
   'starboard', 'stern', 'strait', 'tide', 'tug', 'wake', 'wharf',
 ];
 
+/**
+ * Test seam: `BERTH_TEST_NAME_DRAWS=a_b,c_d` makes the first draws of this process return
+ * those names in order (to force two creates onto one generated name); unset outside tests.
+ */
+let forcedDraws: string[] | undefined;
+
 export function randomName(): string {
+  forcedDraws ??= (process.env.BERTH_TEST_NAME_DRAWS ?? '').split(',').filter(Boolean);
+  const forced = forcedDraws.shift();
+  if (forced !== undefined) return forced;
   return `${ADJECTIVES[randomInt(ADJECTIVES.length)]}_${NOUNS[randomInt(NOUNS.length)]}`;
 }
 

@@ -100,6 +100,12 @@ export interface BerthSection {
   starting?: { previous: 'created' | 'exited'; since: string };
   /** A removal in progress (status "removing", lock: the container's): with -v. */
   removeVolumes?: boolean;
+  /**
+   * --rm is due but deferred: the exit was settled while a command waiting for the exit
+   * status (an attached run, `start -a`, `wait`) held `exit.lock` shared. Whoever finds the
+   * lock free removes the container (recover.ts: reconcile).
+   */
+  autoRemovePending?: boolean;
 }
 
 export interface ContainerRecord {

@@ -93,12 +93,46 @@ export async function removeLocked(engine: Engine, rec: ContainerRecord, volumes
 export async function settleLocked(engine: Engine, rec: ContainerRecord): Promise<'unchanged' | 'settled' | 'removed'> {
   if (!(await settleExit(engine, rec))) return 'unchanged';
   if (rec.HostConfig.AutoRemove) {
+    // Someone waits for this exit status (an attached `run --rm`): removing now would take
+    // it away from them. They, or whoever finds their lock free, remove it (reconcile).
+    if (exitAwaited(engine, rec.Id)) {
+      rec.Berth.autoRemovePending = true;
+      engine.containerStore.save(rec);
+      return 'settled';
+    }
     await removeLocked(engine, rec, true);
     return 'removed';
   }
   engine.containerStore.save(rec);
   crashPoint('cleanup:settled');
   return 'settled';
+}
+
+/** Whether a command holds exit.lock, waiting to read this container's exit status. */
+export function exitAwaited(engine: Engine, id: string): boolean {
+  const probe = engine.containerStore.tryLock(id, 'exit.lock');
+  if (!probe) return true;
+  probe.release();
+  return false;
+}
+
+/** Applies a deferred --rm once nobody waits for the exit status any more. */
+async function removeIfDue(engine: Engine, rec: ContainerRecord): Promise<Reconciled> {
+  if (!rec.Berth.autoRemovePending || isLive(rec) || exitAwaited(engine, rec.Id)) return { rec, gone: false };
+  try {
+    return await engine.containerStore.withLock(rec.Id, async (fresh) => {
+      if (!fresh.Berth.autoRemovePending || isLive(fresh) || exitAwaited(engine, fresh.Id)) return { rec: fresh, gone: false };
+      await removeLocked(engine, fresh, true);
+      return { rec: fresh, gone: true };
+    });
+  } catch (e) {
+    if (isNotFound(e)) return { rec, gone: true };
+    throw e;
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  return e instanceof Error && 'code' in e && e.code === 'ENOT_FOUND';
 }
 
 /** The shim of the current (half-made) run: from the record, or from its own pid file. */
@@ -172,6 +206,10 @@ export async function recoverContainer(engine: Engine, rec: ContainerRecord): Pr
     if (!startLock) return done({ rec, gone: false }); // being started
     try {
       return done(await store.withLock(rec.Id, (fresh) => (fresh.Berth.starting ? finishOrRollBackStart(engine, fresh) : { rec: fresh, gone: false })));
+    } catch (e) {
+      // removed meanwhile (its start finished, its process ended and --rm was applied)
+      if (isNotFound(e)) return done({ rec, gone: true });
+      throw e;
     } finally {
       startLock.release();
     }
@@ -189,7 +227,7 @@ export async function reconcile(engine: Engine, rec: ContainerRecord): Promise<R
     if (r.gone) return r;
     rec = r.rec;
   }
-  if (!isLive(rec)) return { rec, gone: false };
+  if (!isLive(rec)) return removeIfDue(engine, rec);
   const { dir } = runPaths(engine.runRoot, rec.Id);
   if (shimState(dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime).state === 'running') return { rec, gone: false };
   try {
@@ -199,7 +237,7 @@ export async function reconcile(engine: Engine, rec: ContainerRecord): Promise<R
     });
   } catch (e) {
     // removed meanwhile (by the shim's exit command applying --rm): its last state is ours
-    if (e instanceof Error && 'code' in e && e.code === 'ENOT_FOUND') return { rec, gone: true };
+    if (isNotFound(e)) return { rec, gone: true };
     throw e;
   }
 }

@@ -6,6 +6,7 @@
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError } from '../../core/errors';
+import type { FileLock } from '../../core/lock';
 import { isSameProcessAlive } from '../../runtime/process-info';
 import type { Engine } from '../engine';
 import { readExit } from '../shim';
@@ -58,7 +59,14 @@ export class ContainerService {
     this.store.sweep();
     const out: ContainerRecord[] = [];
     for (const r of this.store.list()) {
-      const x = await reconcile(this.engine, r);
+      let x;
+      try {
+        x = await reconcile(this.engine, r);
+      } catch (e) {
+        // Removed by another command between the listing and this look: not listed.
+        if (e instanceof BerthError && e.code === 'ENOT_FOUND') continue;
+        throw e;
+      }
       if (!x.gone) out.push(x.rec);
     }
     return out.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
@@ -124,6 +132,24 @@ export class ContainerService {
     const prepared = await this.prepare(query, opts);
     if (!prepared) return this.get(query);
     return this.release(prepared);
+  }
+
+  /**
+   * Declares that this process will read the container's exit status (an attached run,
+   * `start -a`, `wait`): until `releaseExit`, --rm is deferred rather than applied by whoever
+   * settles the exit. Shared, so several waiters can hold it; the kernel drops it with a
+   * killed holder, and the next command then applies --rm.
+   */
+  holdExit(id: string): FileLock | undefined {
+    return this.store.tryLock(id, 'exit.lock', { shared: true });
+  }
+
+  /** Lets go of holdExit and applies a --rm that waited for it (unless another waiter holds on). */
+  async releaseExit(id: string, hold: FileLock | undefined): Promise<void> {
+    if (!hold) return;
+    hold.release();
+    const rec = this.store.load(id);
+    if (rec) await reconcile(this.engine, rec).catch(() => undefined);
   }
 
   /** Waits until the process has ended and is settled; returns the record. */
@@ -248,8 +274,14 @@ export class ContainerService {
   /** `wait`: blocks until the container stops; its exit code. */
   async wait(query: string): Promise<number> {
     const rec = await this.get(query);
-    const done = await this.waitExit(rec.Id);
-    return done?.State.ExitCode ?? 0;
+    // Held while waiting, so that --rm (applied by whoever settles) leaves us the status.
+    const hold = this.holdExit(rec.Id);
+    try {
+      const done = await this.waitExit(rec.Id);
+      return done?.State.ExitCode ?? 0;
+    } finally {
+      await this.releaseExit(rec.Id, hold);
+    }
   }
 
   /**

@@ -5,6 +5,9 @@
  *                                           a create holds it from the record's first write
  *                                           to its last, a removal from start to end
  *   <root>/containers/<id>/start.lock       flock held by a start until the process runs
+ *   <root>/containers/<id>/exit.lock        flock held shared by commands that wait for the
+ *                                           exit status (attached run, start -a, wait): --rm
+ *                                           waits for them (recover.ts)
  *   <root>/containers/.trash-<id>-<hex>/    a record being deleted (renamed here first)
  *   <root>/names/<name>                     the id owning a name
  *   <root>/names.lock                       flock around reclaiming a stale name
@@ -29,6 +32,8 @@ import { acquireLock, tryLock, type FileLock } from '../../core/lock';
 import type { ContainerRecord } from './record';
 
 const ID_RE = /^[0-9a-f]{64}$/;
+/** A new container's directory before it moves to its id (`.new-<pid>-<hex>`). */
+const NEW_PREFIX = '.new-';
 
 export function newContainerId(): string {
   return randomBytes(32).toString('hex');
@@ -149,9 +154,20 @@ export class ContainerStore {
    */
   begin(rec: ContainerRecord): FileLock {
     this.ensure();
-    mkdirSync(this.containerDir(rec.Id), { mode: 0o700 });
-    const lock = this.tryLock(rec.Id);
-    if (!lock) throw new BerthError('EINTERNAL', `the new container directory ${rec.Id} is locked by another process`);
+    // Made aside and moved into place with its lock already held: a directory under its id
+    // without a record and with a free lock is then always a killed create's (halfMade).
+    const aside = join(this.dir, `${NEW_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
+    mkdirSync(aside, { mode: 0o700 });
+    const lock = tryLock(join(aside, 'lock'));
+    if (!lock) throw new BerthError('EINTERNAL', `the new container directory ${aside} is locked by another process`);
+    try {
+      renameSync(aside, this.containerDir(rec.Id));
+    } catch (e) {
+      lock.release();
+      rmSync(aside, { recursive: true, force: true });
+      throw e;
+    }
+    crashPoint('create:dir');
     try {
       this.save(rec);
       crashPoint('create:recorded');
@@ -239,9 +255,9 @@ export class ContainerStore {
   }
 
   /** A lock of the container if it is free now (to tell whether a marker's holder lives). */
-  tryLock(id: string, file: 'lock' | 'start.lock' = 'lock'): FileLock | undefined {
+  tryLock(id: string, file: 'lock' | 'start.lock' | 'exit.lock' = 'lock', opts: { shared?: boolean } = {}): FileLock | undefined {
     try {
-      return tryLock(join(this.containerDir(id), file));
+      return tryLock(join(this.containerDir(id), file), opts);
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return undefined;
       throw e;
@@ -291,22 +307,69 @@ export class ContainerStore {
   }
 
   /**
+   * Directories a killed create left without a record (no command lists them): an id's
+   * directory without container.json whose lock is free (begin holds it from before the
+   * directory has its id until the record exists), and `.new-<pid>-*` of a dead process.
+   */
+  halfMade(): string[] {
+    return listDir(this.dir).filter((e) => {
+      if (e.startsWith(NEW_PREFIX)) return !processExists(Number(/^\.new-([0-9]+)-/.exec(e)?.[1]));
+      if (!ID_RE.test(e) || existsSync(this.recordPath(e))) return false;
+      const lock = this.tryLock(e);
+      if (!lock) return false; // its create is at work
+      lock.release();
+      return !existsSync(this.recordPath(e));
+    });
+  }
+
+  /** Deletes one entry of halfMade, after a second look under its lock. */
+  removeHalfMade(entry: string): void {
+    if (entry.startsWith(NEW_PREFIX)) {
+      if (!processExists(Number(/^\.new-([0-9]+)-/.exec(entry)?.[1]))) rmSync(join(this.dir, entry), { recursive: true, force: true });
+      return;
+    }
+    if (!ID_RE.test(entry)) return;
+    const lock = this.tryLock(entry);
+    if (!lock) return;
+    try {
+      if (!existsSync(this.recordPath(entry))) this.trash(entry);
+    } finally {
+      lock.release();
+    }
+  }
+
+  /**
    * Leftovers of killed processes that no record explains: deleted directories not yet
-   * gone, and name claims whose record is gone.
+   * gone, directories of creates killed before their record, and name claims whose record
+   * is gone.
    */
   sweep(): void {
-    const list = (dir: string): string[] => {
-      try {
-        return readdirSync(dir);
-      } catch (e) {
-        if (errnoCode(e) === 'ENOENT') return [];
-        throw e;
-      }
-    };
+    const list = listDir;
     for (const e of list(this.dir)) if (e.startsWith('.trash-')) rmSync(join(this.dir, e), { recursive: true, force: true });
+    for (const e of this.halfMade()) this.removeHalfMade(e);
     for (const n of list(this.namesDir)) {
       const owner = this.readOwner(n);
       if (owner !== undefined && !existsSync(this.recordPath(owner))) this.reclaim(n, owner);
     }
+  }
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/** Whether a process with this pid exists (a pid of 0 or NaN: no). */
+function processExists(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoCode(e) === 'EPERM';
   }
 }

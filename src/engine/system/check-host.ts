@@ -46,17 +46,20 @@ export function checkStaging(ctx: CheckContext): Finding[] {
       return !staging.includes(`${n}.lock`) || lockFree(join(dir, 'staging', `${n}.lock`));
     });
     const trash = list(join(dir, 'trash'));
-    if (stale.length || trash.length) {
+    const active = list(join(dir, 'active')).length ? new LayerStore(dir, sys()).unfinishedActive() : [];
+    if (stale.length || trash.length || active.length) {
+      const snapshots = active.length ? `, ${active.length} container snapshot(s) whose creation was killed (${active.map((k) => k.slice(0, 12)).join(', ')})` : '';
       out.push({
         problem: {
           kind: 'stale-staging',
           object: dir,
-          description: `${stale.filter((n) => !n.endsWith('.lock')).length} unfinished layer unpack(s) and ${trash.length} unfinished deletion(s) under ${dir}`,
+          description: `${stale.filter((n) => !n.endsWith('.lock')).length} unfinished layer unpack(s)${snapshots} and ${trash.length} unfinished deletion(s) under ${dir}`,
           repair: 'delete them (berth does so whenever it opens its layer store)',
         },
         fix: () => {
           const store = new LayerStore(dir, sys());
           store.cleanStaging();
+          store.cleanActive();
           store.emptyTrash();
         },
         always: true,

@@ -7,7 +7,8 @@
  *
  *   staging      unpacks, volume creations and deletions that never finished (check-host.ts)
  *   names        name files whose container has no record
- *   containers   removals that never finished; containers recorded running whose monitor is
+ *   containers   creates killed before their record; removals that never finished;
+ *                containers recorded running whose monitor is
  *                gone; writable layers, root file systems and volumes that are missing
  *   runtime      runtime state of containers that are not running; run directories and
  *                monitors of containers without a record (check-host.ts)
@@ -68,6 +69,14 @@ const UNFINISHED = {
 function checkContainers(ctx: CheckContext): Finding[] {
   const { engine } = ctx;
   const out: Finding[] = [];
+  // Killed before its record existed: no command lists it (ps removes it, as this does).
+  for (const entry of engine.containerStore.halfMade()) {
+    out.push({
+      problem: { kind: 'unfinished-create', object: entry, description: `container directory ${entry.slice(0, 12)} was being created when its process stopped (it has no record)`, repair: 'delete it' },
+      fix: () => engine.containerStore.removeHalfMade(entry),
+      covers: [entry],
+    });
+  }
   for (const rec of engine.containerStore.list()) {
     const name = containerName(rec);
     const marker = abandonedMarker(engine, rec);

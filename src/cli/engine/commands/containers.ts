@@ -295,6 +295,8 @@ export function registerContainerCommands(program: Command, container: Command, 
         if (!rec.State.Running) throw new BerthError('ESTATE', 'you cannot attach to a stopped container, start it first');
         const tty = rec.Config.Tty === true;
         const term = tty && process.stdin.isTTY ? rawTerminal() : undefined;
+        // Its exit status is ours to read even with --rm (see holdExit).
+        const hold = engine.containers.holdExit(rec.Id);
         try {
           const r = await attach(runPaths(engine.runRoot, rec.Id).dir, {
             ...(o.stdin && rec.Config.OpenStdin ? { stdin: process.stdin } : {}),
@@ -309,6 +311,7 @@ export function registerContainerCommands(program: Command, container: Command, 
             env.exit(done?.State.ExitCode ?? 0);
           }
         } finally {
+          await engine.containers.releaseExit(rec.Id, hold);
           term?.restore();
           process.stdin.pause();
         }

@@ -58,6 +58,9 @@ export async function runAttached(
   const forward = (sig: NodeJS.Signals) => {
     void engine.containers.kill(prepared.rec.Id, sig).catch(() => undefined);
   };
+  // Before the process runs: with --rm, whoever settles its exit (the shim's exit command,
+  // any `ps`) leaves the container to us until we have read its exit status.
+  const exitHold = opts.rm ? engine.containers.holdExit(prepared.rec.Id) : undefined;
   try {
     await Promise.race([attachedOnce, session]);
     // Before release: the container may print (and the user react with ctrl-c) before
@@ -84,6 +87,7 @@ export async function runAttached(
     if (opts.rm) await engine.containers.remove(prepared.rec.Id, { force: true, volumes: true }).catch(() => undefined);
     return code;
   } finally {
+    await engine.containers.releaseExit(prepared.rec.Id, exitHold);
     for (const s of PROXIED) process.off(s, forward);
     term?.restore();
     if (opts.stdin) process.stdin.pause();
