@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { archiveSkipReason, busyboxRootfsTar, stateRoot, withImageMount } from '../helpers/archive-env';
 import { makeTar } from '../helpers/images';
 import { DockerDaemon, dockerSkipReason } from '../helpers/docker-daemon';
+import { BerthCli, engineSkip } from '../helpers/cli';
 
 const skip = archiveSkipReason() || dockerSkipReason();
 let d: DockerDaemon | undefined;
@@ -98,4 +99,17 @@ test("Berth loads docker save of an image imported into dockerd: same id and lay
   } finally {
     s.cleanup();
   }
+});
+
+test('an image made by docker import (config {}, "Env": null) loads into Berth and runs', { skip: skip || engineSkip() }, (t) => {
+  const tar = busyboxRootfsTar(work, 'docker-import-plain.tar');
+  d!.dockerOk(['import', tar, 'dk/plain:1']);
+  const [info] = JSON.parse(d!.dockerOk(['image', 'inspect', 'dk/plain:1'])) as DockerImage[];
+  assert.equal(info!.Config.Env, null, 'docker writes a nil Env');
+  const file = join(work, 'docker-save-plain.tar');
+  d!.dockerOk(['save', '--output', file, 'dk/plain:1']);
+  const b = new BerthCli(t.name);
+  t.after(() => b.cleanup());
+  assert.equal(b.ok(['load', '-i', file]).trim(), 'Loaded image: dk/plain:1');
+  assert.equal(b.ok(['run', '--rm', 'dk/plain:1', '/bin/sh', '-c', 'echo ran']), 'ran\n');
 });

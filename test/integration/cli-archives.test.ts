@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { BerthCli, engineSkip } from '../helpers/cli';
 import { makeBusyboxRootfs } from '../helpers/rootfs';
+import { craftDockerArchive } from '../helpers/archives';
+import { digestOf } from '../../src/content/digest';
 
 const skip = engineSkip();
 let work: string;
@@ -78,4 +80,43 @@ test('archive errors: missing file, garbage archive, bad --change, unknown trans
   const transport = b.run(['image', 'copy', 'ftp://x', 'berth:y']);
   assert.equal(transport.code, 1);
   assert.match(transport.stderr, /ftp/);
+});
+
+test('load of a docker-archive whose config is all nulls (as docker import writes), then run and inspect it', { skip }, async (t) => {
+  const b = cli(t);
+  const layer = readFileSync(rootfsTar);
+  const diffId = digestOf(layer);
+  // What Go's encoder writes for an image without settings: nil slices and maps as null.
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      created: '2024-05-01T10:00:00Z',
+      author: null,
+      comment: 'Imported from -',
+      container_config: null,
+      config: { User: null, ExposedPorts: null, Env: null, Entrypoint: null, Cmd: null, Volumes: null, WorkingDir: null, Labels: null, StopSignal: null, Healthcheck: null, OnBuild: null, Shell: null, ArgsEscaped: null },
+      rootfs: { type: 'layers', diff_ids: [diffId] },
+      history: null,
+    }),
+  );
+  const configName = `${digestOf(config).slice(7)}.json`;
+  const archive = await craftDockerArchive([{ Config: configName, RepoTags: ['nulls:1'], Layers: ['0/layer.tar'] }], [
+    { name: configName, content: config },
+    { name: '0/layer.tar', content: layer },
+  ]);
+  const file = join(work, 'nulls.tar');
+  writeFileSync(file, archive);
+  assert.equal(b.ok(['load', '-i', file]).trim(), 'Loaded image: nulls:1');
+  assert.equal(b.ok(['run', '--rm', '-e', 'A=1', 'nulls:1', 'sh', '-c', 'echo "$A $PWD"']), '1 /\n');
+  const [doc] = JSON.parse(b.ok(['image', 'inspect', 'nulls:1'])) as Array<{ Config: { Env: unknown; Cmd: unknown } }>;
+  assert.equal(doc!.Config.Env, null);
+  assert.equal(doc!.Config.Cmd, null);
+  assert.match(b.ok(['history', 'nulls:1']), /IMAGE/);
+  // a new image on top of it (commit's and import --change's path) and its archive
+  b.ok(['create', '--name', 'on-nulls', 'nulls:1', 'true']);
+  b.ok(['commit', '-c', 'ENV B=2', 'on-nulls', 'nulls:2']);
+  assert.equal(b.ok(['run', '--rm', 'nulls:2', 'sh', '-c', 'echo $B']), '2\n');
+  b.ok(['rm', 'on-nulls']);
+  b.ok(['save', '-o', join(work, 'nulls-saved.tar'), 'nulls:1']);
 });

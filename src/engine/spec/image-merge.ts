@@ -8,17 +8,19 @@ import type { ContainerConfig, HealthConfig } from '../docker-types';
 
 /** The `config` object of an OCI/docker image configuration (the fields the engine uses). */
 export interface ImageRunConfig {
-  User?: string;
-  ExposedPorts?: Record<string, object>;
-  Env?: string[];
+  // Any field may be null (Go's nil) as well as absent: configs reach here parsed (nulls
+  // removed) but also from callers of the library API that pass what docker wrote.
+  User?: string | null;
+  ExposedPorts?: Record<string, object> | null;
+  Env?: string[] | null;
   Entrypoint?: string[] | null;
   Cmd?: string[] | null;
-  Volumes?: Record<string, object>;
-  WorkingDir?: string;
+  Volumes?: Record<string, object> | null;
+  WorkingDir?: string | null;
   Labels?: Record<string, string> | null;
-  StopSignal?: string;
-  Healthcheck?: HealthConfig;
-  Shell?: string[];
+  StopSignal?: string | null;
+  Healthcheck?: HealthConfig | null;
+  Shell?: string[] | null;
 }
 
 function envKey(e: string): string {
@@ -26,22 +28,23 @@ function envKey(e: string): string {
   return i < 0 ? e : e.slice(0, i);
 }
 
-export function mergeEnv(base: string[] = [], over: string[] = []): string[] {
+export function mergeEnv(base?: readonly string[] | null, over?: readonly string[] | null): string[] {
   const m = new Map<string, string>();
-  for (const e of [...base, ...over]) m.set(envKey(e), e);
+  for (const e of [...(base ?? []), ...(over ?? [])]) m.set(envKey(e), e);
   return [...m.values()];
 }
 
-function unionKeys<T>(a: Record<string, T> | undefined, b: Record<string, T> | undefined): Record<string, Record<string, never>> | undefined {
+function unionKeys<T>(a: Record<string, T> | null | undefined, b: Record<string, T> | null | undefined): Record<string, Record<string, never>> | undefined {
   const keys = new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})]);
   if (!keys.size) return undefined;
   return Object.fromEntries([...keys].sort().map((k) => [k, {}]));
 }
 
-function mergeHealth(image: HealthConfig | undefined, user: HealthConfig | undefined): HealthConfig | undefined {
+function mergeHealth(image: HealthConfig | null | undefined, user: HealthConfig | undefined): HealthConfig | undefined {
   if (!image && !user) return undefined;
   if (user?.Test && user.Test[0] === 'NONE') return { Test: ['NONE'] };
-  const out: HealthConfig = { ...(image ?? {}) };
+  const out: HealthConfig = {};
+  for (const [k, v] of Object.entries(image ?? {}) as [keyof HealthConfig, never][]) if (v !== null && v !== undefined) out[k] = v;
   for (const [k, v] of Object.entries(user ?? {}) as [keyof HealthConfig, never][]) {
     if (v !== undefined && v !== 0 && !(Array.isArray(v) && (v as unknown[]).length === 0)) out[k] = v;
   }
