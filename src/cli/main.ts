@@ -16,6 +16,7 @@ import { registerRunCommands, ExitStatusError } from './engine/commands/run';
 import { registerExecCommand, registerHealthcheckCommand } from './engine/commands/exec';
 import { registerInspectCommands } from './engine/commands/inspect';
 import { registerOpsCommands } from './engine/commands/ops';
+import { restoreCallerEnv } from './caller-env';
 
 export const VERSION = '0.1.0';
 
@@ -98,4 +99,5 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+restoreCallerEnv();
 void main(process.argv);

@@ -9,6 +9,7 @@ import type { RuntimeContext } from '../../runtime/context';
 import { RuntimeLog, writeStderr, type LogFormat } from './log';
 import { registerLifecycleCommands } from './lifecycle-commands';
 import { registerInfoCommands } from './info-commands';
+import { restoreCallerEnv } from '../caller-env';
 
 export const VERSION = '0.1.0';
 
@@ -76,6 +77,7 @@ function main(argv: string[]): void {
   });
 }
 
+restoreCallerEnv();
 try {
   main(process.argv);
 } catch (e) {

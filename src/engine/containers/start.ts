@@ -34,7 +34,18 @@ import { nativeDir } from '../../sys';
 export function berthCommand(engine: Engine): string[] {
   // bin/berth loads the bundle with V8's code cache: the exit command starts faster.
   const cli = process.env.BERTH_CLI ?? join(nativeDir(), '..', '..', 'bin', 'berth');
-  return [process.execPath, cli, '--root', engine.root, '--runroot', engine.runRoot];
+  // "--": Node 20 would otherwise take an --env-file anywhere on its command line as its own.
+  return [process.execPath, '--', cli, '--root', engine.root, '--runroot', engine.runRoot];
+}
+
+/**
+ * The shim's environment, inherited by the exit and health commands (Node, started directly
+ * rather than through bin/berth): without the caller's NODE_OPTIONS, as bin/berth runs us.
+ */
+function shimEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  return env;
 }
 
 function seccompFor(rec: ContainerRecord): LinuxSeccomp | undefined {
@@ -199,6 +210,7 @@ export async function prepareStart(engine: Engine, rec: ContainerRecord, opts: S
       stdin: rec.Config.OpenStdin === true,
       stdinOnce: rec.Config.StdinOnce === true,
       exitCommand: [...berthCommand(engine), 'container', 'cleanup', rec.Id],
+      env: shimEnv(),
       ...(healthSchedule(engine, rec) ? { health: healthSchedule(engine, rec)! } : {}),
     });
     return { rec, launch, dir, warn };
