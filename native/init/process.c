@@ -179,9 +179,16 @@ void enter_cwd(struct init_ctx *ctx) {
   close(root);
 }
 
+/* Leaves errno as execve(2) would set it, so the failure names the cause: a directory or
+ * other non-regular file is EACCES there too. */
 static int executable(const char *path) {
   struct stat st;
-  return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+  if (stat(path, &st) < 0) return 0;
+  if (!S_ISREG(st.st_mode)) {
+    errno = EACCES;
+    return 0;
+  }
+  return access(path, X_OK) == 0;
 }
 
 /* execvp-like lookup with the container's PATH (not ours), done before READY so that a

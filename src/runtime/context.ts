@@ -6,6 +6,8 @@ import type { ContainerRecord } from './state-store';
 export interface RuntimeContext {
   store: StateStore;
   warn: (msg: string) => void;
+  /** `--debug`: the steps of an operation, for whoever diagnoses a failing runtime. */
+  debug?: (msg: string) => void;
   /** Accepted for runc compatibility (`--systemd-cgroup`): cgroupsPath is then "slice:prefix:name". */
   systemdCgroup: boolean;
 }

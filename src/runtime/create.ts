@@ -43,6 +43,7 @@ export async function createContainer(
   opts: CreateOptions,
 ): Promise<{ rec: ContainerRecord; handle: InitHandle }> {
   const { config, bundle, rootfs } = loadBundle(opts.bundle);
+  ctx.debug?.(`create ${opts.id}: bundle ${bundle}, rootfs ${rootfs}`);
   const terminal = config.process?.terminal === true;
   if (!config.process) {
     throw new BerthError('EINVALID_CONFIG', 'config.json has no "process": nothing to run', {
@@ -81,6 +82,7 @@ export async function createContainer(
       sys().mkfifo(fifo, 0o622);
       cgroup = containerCgroup(ctx, rec);
       cgroup.create(effectiveResources(config));
+      ctx.debug?.(`create ${opts.id}: cgroup ${cgroup.path} is ready`);
       crashPoint('runtime:cgroup-created');
       const cg = cgroup;
       const handle = await startInit(
@@ -96,6 +98,7 @@ export async function createContainer(
           noNewKeyring: opts.noNewKeyring ?? false,
           foreground: opts.foreground ?? false,
           warn: ctx.warn,
+          ...(ctx.debug ? { debug: ctx.debug } : {}),
           ...(opts.launcher ? { launcher: opts.launcher } : {}),
         },
         {

@@ -61,6 +61,8 @@ export interface InitOptions {
   stdio?: Array<'inherit' | number>;
   id: string;
   warn?: (msg: string) => void;
+  /** Traces the sync protocol's steps (`--debug`). */
+  debug?: (msg: string) => void;
   /** Precompiled linux.seccomp (e.g. cached by the engine); compiled with src/seccomp when absent. */
   seccomp?: SeccompProgram;
   /** Starts P; default: spawned by this process (`spawnInit`). */
@@ -226,6 +228,7 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
     plan.seccompListenerSocket = syncFd + 1;
   }
   const encoded = encodePlan(plan);
+  const debug = opts.debug ?? ((): void => {});
 
   if (opts.mode === 'create' && opts.execFifo) {
     // C reopens the fifo for writing after switching to the container's user (possibly a
@@ -253,6 +256,7 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
     if (listenerSock) closeSync(listenerSock[0]);
     listenerSock = undefined;
   };
+  debug(`${opts.mode}: started ${initBinaryPath()} with a ${encoded.length}-byte plan on sync fd ${syncFd}`);
   const exited = child.exited;
   const sock = child.sync;
   const reader = new FrameReader(sock);
@@ -296,6 +300,7 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
     const pidFrame = await expect('the container pid');
     if (pidFrame.type !== FRAME_PID || pidFrame.payload.length !== 4) return await fail(`sync: expected PID, got frame ${pidFrame.type}`);
     cpid = pidFrame.payload.readUInt32LE(0);
+    debug(`${opts.mode}: container process is host pid ${cpid}`);
     if (maps) {
       // Written from here, in the parent user namespace, before C does anything as root.
       writeFileSync(`/proc/${cpid}/uid_map`, maps.uidMap);
@@ -303,22 +308,31 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
     }
     await handlers.onPid(cpid);
     sock.write(frame(FRAME_GO));
+    debug(`${opts.mode}: pid ${cpid} is in its cgroup, told it to go on`);
     if (opts.mode === 'create') {
       for (;;) {
         const f = await expect('the container to be ready');
-        if (f.type === FRAME_READY) break;
+        if (f.type === FRAME_READY) {
+          debug('create: the container is set up and waits on the exec fifo');
+          break;
+        }
         if (f.type === FRAME_SECCOMP) {
+          debug('seccomp: forwarding the notification listener');
           await forwardListener(cpid);
           continue;
         }
         if (f.type !== FRAME_HOOKS) return await fail(`sync: unexpected frame ${f.type}`);
+        debug('create: mounts are done; running the prestart and createRuntime hooks');
         const state = handlers.onCreateRuntime ? await handlers.onCreateRuntime(cpid) : '{}';
         sock.write(frame(FRAME_STATE, state));
       }
     } else {
       for (;;) {
         const f = await reader.next();
-        if (f === null) break;
+        if (f === null) {
+          debug('exec: the process reached execve');
+          break;
+        }
         if (f.type === FRAME_ERROR) return await fail(initErrorMessage(f.payload));
         if (f.type !== FRAME_SECCOMP) return await fail(`sync: unexpected frame ${f.type} from the exec process`);
         await forwardListener(cpid);

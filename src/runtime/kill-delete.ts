@@ -10,10 +10,25 @@ import { validateId, type ContainerRecord } from './state-store';
 export async function killContainer(ctx: RuntimeContext, id: string, signal: number, all: boolean): Promise<void> {
   const rec = ctx.store.load(id);
   const status = containerStatus(ctx, rec);
+  ctx.debug?.(`kill ${id}: signal ${signal} to ${all ? 'every process' : `pid ${rec.pid}`} (${status})`);
+  const sharedPidns = !rec.config.linux?.namespaces?.some((n) => n.type === 'pid' && !n.path);
   if (status === 'stopped') {
+    // Without a pid namespace of its own, the container's other processes outlive its init
+    // (no kernel-wide SIGKILL of the namespace): KILL must still reach them, as runc does.
+    if (signal === 9 && sharedPidns) {
+      const cg = containerCgroup(ctx, rec);
+      if (cg.exists() && cg.pids().length > 0) {
+        for (const p of cg.pids()) sendSignal(p, signal);
+        return;
+      }
+    }
+    // `--all` asks for "whatever is left": nothing is left, which is success (runc).
+    if (all) return;
     throw new BerthError('ESTATE', `container "${id}" is not running`, { hint: `remove it with: berth-runtime delete ${id}` });
   }
-  if (all) {
+  // SIGKILL of a namespace's init kills the whole pid namespace; a container sharing the
+  // host's has no such guarantee, so every process of its cgroup gets it (runc does the same).
+  if (all || (signal === 9 && sharedPidns)) {
     signalAll(ctx, rec, signal);
     return;
   }
@@ -54,6 +69,7 @@ export async function deleteContainer(ctx: RuntimeContext, id: string, force: bo
     const rec = ctx.store.load(id);
     const status = containerStatus(ctx, rec);
     const cg = containerCgroup(ctx, rec);
+    ctx.debug?.(`delete ${id}: it is ${status}${force ? ' (--force)' : ''}`);
     if (status === 'running' || status === 'paused') {
       if (!force) {
         throw new BerthError('ESTATE', `cannot delete container "${id}": it is ${status}`, {

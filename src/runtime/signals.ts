@@ -1,4 +1,8 @@
-/** Signal names and numbers as `kill` accepts them: `TERM`, `SIGTERM`, `15`, `sigkill`. */
+/**
+ * Signal names and numbers as `kill` accepts them: `TERM`, `SIGTERM`, `15`, `sigkill`, and 0
+ * (kill(2)'s existence check, which runc passes through: callers probe whether init is alive
+ * with `kill ID 0`). Real-time signals by number or as SIGRTMIN+N / SIGRTMAX-N.
+ */
 import { constants } from 'node:os';
 import { BerthError } from '../core/errors';
 
@@ -8,7 +12,7 @@ export function parseSignal(input: string): number {
   const s = input.trim();
   if (/^\d+$/.test(s)) {
     const n = Number(s);
-    if (n >= 1 && n <= 64) return n;
+    if (n >= 0 && n <= 64) return n;
   } else {
     const upper = s.toUpperCase();
     const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
@@ -22,7 +26,7 @@ export function parseSignal(input: string): number {
     }
   }
   throw new BerthError('EINVALID_ARGUMENT', `unknown signal "${input}"`, {
-    hint: 'use a name such as TERM, SIGKILL or HUP, or a number between 1 and 64',
+    hint: 'use a name such as TERM, SIGKILL or HUP, or a number between 0 and 64',
   });
 }
 

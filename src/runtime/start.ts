@@ -16,6 +16,7 @@ import type { ContainerRecord } from './state-store';
 export async function startContainer(ctx: RuntimeContext, id: string): Promise<void> {
   const rec = await ctx.store.withLock(id, async () => {
     const rec = ctx.store.load(id);
+    ctx.debug?.(`start ${id}: init is pid ${rec.pid}; opening the exec fifo`);
     const status = containerStatus(ctx, rec);
     if (status !== 'created') {
       throw new BerthError('ESTATE', `cannot start container "${id}": it is ${status}, not created`, {

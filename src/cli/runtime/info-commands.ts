@@ -42,8 +42,11 @@ export function registerInfoCommands(program: Command, env: CliEnv): void {
     .argument('<container-id>')
     .argument('[ps-args...]', 'arguments for ps(1) (default -ef)')
     .option('-f, --format <format>', 'table or json', 'table')
+    // `ps ID -e -x`: everything after the id is ps(1)'s, options included (runc's ps.bats).
+    .passThroughOptions()
     .description('list the processes running in a container')
     .action((id: string, psArgs: string[], f: { format: string }) => {
+      if (psArgs[0] === '--') psArgs = psArgs.slice(1);
       const pids = containerPids(env.ctx(), id);
       if (f.format === 'json') return writeStdout(JSON.stringify(pids) + '\n');
       const out = execFileSync('ps', psArgs.length ? psArgs : ['-ef'], { encoding: 'utf8' });

@@ -95,21 +95,58 @@ export function registerLifecycleCommands(program: Command, env: CliEnv): void {
     .option('--preserve-fds <n>', 'pass N extra file descriptors', '0')
     .option('--process-label <label>', 'accepted for compatibility (no SELinux here)')
     .option('--apparmor <profile>', 'accepted for compatibility (no AppArmor here)')
+    .option('--ignore-paused', 'exec into a paused container too (the process starts frozen)')
+    .option('--cgroup <[controller[,controller]:]path>', 'run in this existing sub-cgroup of the container (repeatable)', collect, [])
     .passThroughOptions()
     .description('run a process inside a running container')
     .action(async (id: string, command: string[], f: ExecFlags) => {
-      const ctx = env.ctx();
-      const process_ = f.process ? processFromFile(f.process) : processFromFlags(ctx.store.load(id).config.process, command, f);
-      const code = await execInContainer(ctx, {
-        id,
-        process: process_,
-        detach: f.detach === true,
-        preserveFds: parseIntFlag('--preserve-fds', f.preserveFds ?? '0'),
-        ...(f.pidFile ? { pidFile: f.pidFile } : {}),
-        ...(f.consoleSocket ? { consoleSocket: f.consoleSocket } : {}),
-      });
+      let code: number;
+      try {
+        const ctx = env.ctx();
+        const process_ = f.process ? processFromFile(f.process) : processFromFlags(ctx.store.load(id).config.process, command, f);
+        code = await execInContainer(ctx, {
+          id,
+          process: process_,
+          detach: f.detach === true,
+          preserveFds: parseIntFlag('--preserve-fds', f.preserveFds ?? '0'),
+          ignorePaused: f.ignorePaused === true,
+          cgroups: f.cgroup,
+          ...(f.pidFile ? { pidFile: f.pidFile } : {}),
+          ...(f.consoleSocket ? { consoleSocket: f.consoleSocket } : {}),
+        });
+      } catch (e) {
+        // runc exits 255 when the process could not be run at all, so that callers can tell
+        // that from any status (0..255 less one) the process itself returned.
+        env.log().error(e);
+        code = EXEC_FAILED;
+      }
       env.exit(code);
     });
+}
+
+/** Exit status of `exec` when it could not run the process (runc's). */
+const EXEC_FAILED = 255;
+
+/**
+ * runc's checkpoint/restore verbs exist so that `-h` and probes find them, and say plainly
+ * that this runtime has no CRIU support instead of "No help topic".
+ */
+export function registerUnsupportedCommands(program: Command): void {
+  for (const [verb, what] of [
+    ['checkpoint', 'checkpoint a running container (not supported: no CRIU integration)'],
+    ['restore', 'restore a container from a checkpoint (not supported: no CRIU integration)'],
+  ] as const) {
+    program
+      .command(verb)
+      .argument('<container-id>')
+      .allowUnknownOption()
+      .description(what)
+      .action(() => {
+        throw new BerthError('EUNSUPPORTED', `${verb} is not supported by berth-runtime`, {
+          hint: 'checkpoint/restore needs CRIU, which berth-runtime does not drive; use runc for it',
+        });
+      });
+  }
 }
 
 function createOpts(id: string, f: CreateFlags) {
@@ -138,6 +175,8 @@ interface ExecFlags {
   cap: string[];
   newPrivs?: boolean;
   preserveFds?: string;
+  ignorePaused?: boolean;
+  cgroup: string[];
 }
 
 function processFromFile(path: string): Process {

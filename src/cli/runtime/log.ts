@@ -20,10 +20,7 @@ export class RuntimeLog {
   private toFile(level: string, msg: string): void {
     if (!this.file) return;
     const time = new Date().toISOString();
-    const line =
-      this.format === 'json'
-        ? JSON.stringify({ level, msg, time }) + '\n'
-        : `time="${time}" level=${level} msg=${JSON.stringify(msg)}\n`;
+    const line = this.format === 'json' ? JSON.stringify({ level, msg, time }) + '\n' : textLine(level, msg, time);
     try {
       appendFileSync(this.file, line);
     } catch {
@@ -36,10 +33,14 @@ export class RuntimeLog {
     if (!this.file) writeStderr(`berth-runtime: warning: ${msg}\n`);
   }
 
+  /**
+   * As runc: with --log the debug lines go to that file only (stderr stays the container's
+   * or the caller's), otherwise to stderr in the text format.
+   */
   debug(msg: string): void {
     if (!this.debugEnabled) return;
-    this.toFile('debug', msg);
-    writeStderr(`berth-runtime: debug: ${msg}\n`);
+    if (this.file) this.toFile('debug', msg);
+    else writeStderr(textLine('debug', msg));
   }
 
   error(e: unknown): void {
@@ -49,6 +50,11 @@ export class RuntimeLog {
     writeStderr(`berth-runtime: ${msg}\n${hint ? `hint: ${hint}\n` : ''}`);
     if (this.debugEnabled && e instanceof Error && e.stack) writeStderr(`${e.stack}\n`);
   }
+}
+
+/** logrus's text format, which runc writes and tools grep (`level=debug`). */
+function textLine(level: string, msg: string, time = new Date().toISOString()): string {
+  return `time="${time}" level=${level} msg=${JSON.stringify(msg)}\n`;
 }
 
 export function writeStderr(s: string): void {
