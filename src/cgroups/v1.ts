@@ -2,10 +2,9 @@
  * Writing OCI resources into cgroup v1 controller directories, one function per controller.
  * Each takes the controller's directory of the container and only writes what the config sets.
  */
-import { BerthError } from '../core/errors';
+import { BerthError, errnoCode } from '../core/errors';
 import type { LinuxResources, ThrottleDevice } from '../spec/types';
 import { hasFile, readNumber, writeCgroupFile } from './files';
-import { normalizeDeviceRule, v1DeviceLine } from './devices';
 
 type Warn = (msg: string) => void;
 
@@ -54,8 +53,20 @@ export function applyMemoryV1(dir: string, mem: NonNullable<LinuxResources['memo
 export function applyCpuV1(dir: string, cpu: NonNullable<LinuxResources['cpu']>, warn: Warn): void {
   if (cpu.shares) writeCgroupFile(dir, 'cpu.shares', cpu.shares);
   // The period goes first: a quota is only valid relative to the period it will run against.
-  if (cpu.period) writeCgroupFile(dir, 'cpu.cfs_period_us', cpu.period);
+  // But the kernel checks old quota / new period against the parent's limit, so a shorter
+  // period can be refused (EINVAL) until the new, smaller quota is in: then the quota goes
+  // first and the period after it, as runc does. Either order alone fails some transitions.
+  let periodLater = false;
+  if (cpu.period) {
+    try {
+      writeCgroupFile(dir, 'cpu.cfs_period_us', cpu.period);
+    } catch (e) {
+      if (!(e instanceof BerthError && errnoCode(e.cause) === 'EINVAL' && cpu.quota)) throw e;
+      periodLater = true;
+    }
+  }
   if (cpu.quota) writeCgroupFile(dir, 'cpu.cfs_quota_us', cpu.quota);
+  if (periodLater) writeCgroupFile(dir, 'cpu.cfs_period_us', cpu.period!);
   if (cpu.burst !== undefined) {
     if (hasFile(dir, 'cpu.cfs_burst_us')) writeCgroupFile(dir, 'cpu.cfs_burst_us', cpu.burst);
     else warn('linux.resources.cpu.burst ignored: this kernel has no cpu.cfs_burst_us');
@@ -114,12 +125,8 @@ export function applyBlkioV1(dir: string, bio: NonNullable<LinuxResources['block
   }
 }
 
-/** Deny everything, then replay the rules in order: the last matching rule wins, as in runc. */
-export function applyDevicesV1(dir: string, rules: NonNullable<LinuxResources['devices']>): void {
-  const normalized = rules.map(normalizeDeviceRule);
-  writeCgroupFile(dir, 'devices.deny', 'a');
-  for (const r of normalized) writeCgroupFile(dir, r.allow ? 'devices.allow' : 'devices.deny', v1DeviceLine(r));
-}
+/** Device rules go through the minimal transition from the cgroup's current list (devices-v1.ts). */
+export { applyDevicesV1 } from './devices-v1';
 
 export function applyNetCls(dir: string, classID: number): void {
   writeCgroupFile(dir, 'net_cls.classid', classID);

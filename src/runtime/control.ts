@@ -3,7 +3,7 @@ import { BerthError } from '../core/errors';
 import type { LinuxResources } from '../spec/types';
 import { containerCgroup, type RuntimeContext } from './context';
 import { containerStatus } from './status';
-import { mergeResources } from './resources';
+import { effectiveResources, mergeResources } from './resources';
 
 export async function pauseContainer(ctx: RuntimeContext, id: string): Promise<void> {
   await ctx.store.withLock(id, async () => {
@@ -32,9 +32,19 @@ export async function updateContainer(ctx: RuntimeContext, id: string, resources
     const rec = ctx.store.load(id);
     const status = containerStatus(ctx, rec);
     if (status === 'stopped') throw new BerthError('ESTATE', `cannot update container "${id}": it is stopped`);
-    containerCgroup(ctx, rec).apply(resources);
     const linux = (rec.config.linux ??= {});
-    linux.resources = mergeResources(linux.resources ?? {}, resources);
+    const before = linux.resources ?? {};
+    const merged = mergeResources(before, resources);
+    if (resources.devices?.length) {
+      // Device rules of an update add to the container's rules (a deny rule denies that device,
+      // not everything else too); a container that had none started from "allow all".
+      merged.devices = [...(before.devices?.length ? before.devices : [{ allow: true, access: 'rwm' }]), ...resources.devices];
+      const whole = effectiveResources({ ...rec.config, linux: { ...linux, resources: merged } });
+      containerCgroup(ctx, rec).apply({ ...resources, devices: whole?.devices ?? merged.devices });
+    } else {
+      containerCgroup(ctx, rec).apply(resources);
+    }
+    linux.resources = merged;
     ctx.store.save(rec);
   });
 }

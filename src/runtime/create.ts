@@ -73,6 +73,8 @@ export async function createContainer(
   };
   let cgroup: CgroupManager | undefined;
   let pid = 0;
+  /** Processes already in the cgroup before this create: not ours to kill on a rollback. */
+  const others = new Set<number>();
   try {
     return await ctx.store.withLock(opts.id, async () => {
       // State "creating" (no pid yet) before the cgroup exists: a create killed from here on
@@ -81,6 +83,12 @@ export async function createContainer(
       const fifo = ctx.store.fifoPath(opts.id);
       sys().mkfifo(fifo, 0o622);
       cgroup = containerCgroup(ctx, rec);
+      // Sharing a cgroup with other processes works but breaks limits, stats, pause and kill -a
+      // for both: runc warns with these words (and tools grep for them), so does Berth.
+      if (cgroup.exists()) {
+        for (const p of cgroup.pids()) others.add(p);
+        if (others.size) ctx.warn(`container's cgroup is not empty: ${others.size} process(es) found`);
+      }
       cgroup.create(effectiveResources(config));
       ctx.debug?.(`create ${opts.id}: cgroup ${cgroup.path} is ready`);
       crashPoint('runtime:cgroup-created');
@@ -126,12 +134,12 @@ export async function createContainer(
       return { rec, handle };
     });
   } catch (e) {
-    await rollback(ctx, opts.id, pid, cgroup);
+    await rollback(ctx, opts.id, pid, cgroup, others);
     throw e;
   }
 }
 
-async function rollback(ctx: RuntimeContext, id: string, pid: number, cgroup: CgroupManager | undefined): Promise<void> {
+async function rollback(ctx: RuntimeContext, id: string, pid: number, cgroup: CgroupManager | undefined, others: Set<number>): Promise<void> {
   if (pid > 0) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -142,13 +150,14 @@ async function rollback(ctx: RuntimeContext, id: string, pid: number, cgroup: Cg
   if (cgroup) {
     try {
       for (const p of cgroup.pids()) {
+        if (others.has(p)) continue;
         try {
           process.kill(p, 'SIGKILL');
         } catch {
           /* already gone */
         }
       }
-      await cgroup.destroy();
+      if (others.size === 0) await cgroup.destroy();
     } catch (e) {
       ctx.warn(`cleaning up the cgroup of "${id}" after a failed create: ${e instanceof Error ? e.message : String(e)}`);
     }
