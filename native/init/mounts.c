@@ -206,7 +206,9 @@ static void mount_hierarchy(struct init_ctx *ctx, const struct cg_mount *c, int 
     return;
   }
   char rel[PATH_MAX], src[PATH_MAX * 2];
-  if (own_cgroup_path(c->opts, c->v2, rel, sizeof rel) < 0) snprintf(rel, sizeof rel, "/");
+  /* never fall back to the hierarchy's root: that is the host's whole tree */
+  if (own_cgroup_path(c->opts, c->v2, rel, sizeof rel) < 0)
+    failx("cgroup mount", "%s: no %s entry in /proc/self/cgroup", dest, c->v2 ? "cgroup2" : c->opts);
   snprintf(src, sizeof src, "%s%s", c->mountpoint, rel);
   int sfd = open(src, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (sfd < 0) fail("cgroup mount", "%s: open %s", dest, src);

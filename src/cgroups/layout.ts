@@ -10,7 +10,7 @@ import { compareStrings } from '../core/compare';
 
 export const DEFAULT_MOUNT_ROOT = '/sys/fs/cgroup';
 
-/** v1 controllers Berth knows how to drive (named hierarchies such as name=systemd are left alone). */
+/** v1 controllers Berth knows how to drive (named hierarchies such as name=systemd have none: see v1NamedHierarchies). */
 export const V1_CONTROLLERS = [
   'cpu',
   'cpuacct',
@@ -89,6 +89,34 @@ function scanV1Hierarchies(mountRoot: string): V1Hierarchy[] {
     byRoot.set(real, { root: real, controllers });
   }
   return [...byRoot.values()].sort((a, b) => compareStrings(a.root, b.root));
+}
+
+/**
+ * The named v1 hierarchies (no controllers, e.g. `name=systemd` at /sys/fs/cgroup/systemd) of
+ * the host, from /proc/self/mountinfo: a container gets a cgroup of its own in them too, as
+ * runc does, so that the cgroup mount inside shows that cgroup and not the host's whole tree
+ * (other engines' containers, the root's release_agent). A test tree under another root has none.
+ */
+export function v1NamedHierarchies(mountRoot: string, mountinfo = '/proc/self/mountinfo'): Array<{ root: string; name: string }> {
+  if (mountRoot !== DEFAULT_MOUNT_ROOT) return [];
+  let text: string;
+  try {
+    text = readFileSync(mountinfo, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: Array<{ root: string; name: string }> = [];
+  for (const line of text.split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const [fstype, , superOptions] = line.slice(sep + 3).split(' ');
+    if (fstype !== 'cgroup' || !superOptions) continue;
+    const name = superOptions.split(',').find((o) => o.startsWith('name='));
+    const mountPoint = line.split(' ')[4];
+    if (!name || !mountPoint || !mountPoint.startsWith(`${mountRoot}/`) || out.some((h) => h.root === mountPoint)) continue;
+    out.push({ root: mountPoint, name });
+  }
+  return out.sort((a, b) => compareStrings(a.root, b.root));
 }
 
 /** Controllers the cgroup2 root offers (its cgroup.controllers). */

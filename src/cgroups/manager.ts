@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { BerthError } from '../core/errors';
 import type { LinuxResources } from '../spec/types';
 import { hasFile, readCgroupFile, readKeyValues, readOptional, writeCgroupFile } from './files';
-import { DEFAULT_MOUNT_ROOT, detectLayout, unifiedControllers, v1Hierarchies } from './layout';
+import { DEFAULT_MOUNT_ROOT, detectLayout, unifiedControllers, v1Hierarchies, v1NamedHierarchies } from './layout';
 import { parseCgroupsPath, readSelfCgroups, resolveInHierarchy } from './path';
 import { collectPids, mkdirLevels, removeCreated, removeTree } from './tree';
 import { emptyStats, readStatsV1, readStatsV2 } from './stats';
@@ -73,6 +73,12 @@ export class FsCgroupManager implements CgroupManager {
       for (const h of v1Hierarchies(mountRoot)) {
         const rel = resolveInHierarchy(spec, self, h.controllers);
         this.v1.push({ root: h.root, rel, dir: join(h.root, rel), controllers: h.controllers });
+      }
+      // Named hierarchies (name=systemd) after the controllers': nothing to limit there, but
+      // the container gets its own cgroup, which is all its cgroup mount will show.
+      for (const h of v1NamedHierarchies(mountRoot)) {
+        const rel = resolveInHierarchy(spec, self, [h.name]);
+        this.v1.push({ root: h.root, rel, dir: join(h.root, rel), controllers: [] });
       }
     }
     if (this.layout !== 'v1') {

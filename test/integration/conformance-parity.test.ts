@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { session, skipReason } from '../helpers/runtime';
+import { readFileSync } from 'node:fs';
+import { isBerth, session, skipReason } from '../helpers/runtime';
 import { OUT, sh } from '../helpers/bundle';
 
 const skip = skipReason();
@@ -21,3 +22,36 @@ test('parity: lo is up in a new network namespace, as runc brings it up', { skip
   assert.equal(bundle.readOut('up'), '1\n', 'IFF_UP is set on lo');
   assert.equal(bundle.readOut('operstate'), 'unknown\n', 'operstate of a loopback that is up (down says "down")');
 });
+
+/** Every hierarchy under /sys/fs/cgroup as the container sees it: subdirectories and whether release_agent is there. */
+const CGROUP_SURVEY = [
+  'cat /proc/self/cgroup > /out/self-cgroup',
+  'for h in /sys/fs/cgroup/*; do [ -L "$h" ] && continue; [ -d "$h" ] || continue;',
+  '  if [ -e "$h/cgroup.procs" ]; then d="$h"; else continue; fi;',
+  '  echo "hierarchy $h subdirs=$(find "$d" -mindepth 1 -type d | wc -l) release_agent=$([ -e "$d/release_agent" ] && echo yes || echo no)";',
+  'done > /out/cgroups;',
+  '[ -e /sys/fs/cgroup/cgroup.procs ] && echo "hierarchy /sys/fs/cgroup subdirs=$(find /sys/fs/cgroup -mindepth 1 -type d | wc -l) release_agent=no" >> /out/cgroups; true',
+].join('\n');
+
+for (const cgroupns of [false, true]) {
+  test(`parity: a cgroup mount shows only the container's own cgroup in every hierarchy (cgroupns ${cgroupns})`, { skip }, async (t) => {
+    const s = session(t);
+    const { id, bundle } = s.bundle(`cg-own-${cgroupns}`, (cfg) => {
+      if (cgroupns) cfg.linux!.namespaces!.push({ type: 'cgroup' });
+      cfg.process!.args = sh(CGROUP_SURVEY);
+    });
+    await s.runToCompletion(id, bundle);
+    const lines = (bundle.readOut('cgroups') ?? '').trim().split('\n').filter(Boolean);
+    const hostHierarchies = new Set(
+      readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => / - cgroup2? /.test(l)).map((l) => l.split(' ')[4]!),
+    );
+    assert.ok(lines.length >= 1, `hierarchies seen: ${bundle.readOut('cgroups')}; /proc/self/cgroup: ${bundle.readOut('self-cgroup')}`);
+    // Every hierarchy the host has is there, name=systemd included, and hybrid's unified mount
+    // (runc 1.1 does not mount that one).
+    for (const h of hostHierarchies) if (h.startsWith('/sys/fs/cgroup') && (isBerth() || h !== '/sys/fs/cgroup/unified')) assert.ok(lines.some((l) => l.startsWith(`hierarchy ${h} `)), `${h} is mounted: ${lines.join('; ')}`);
+    for (const line of lines) {
+      assert.match(line, / subdirs=0 /, `no other cgroup is visible: ${line} (/proc/self/cgroup: ${bundle.readOut('self-cgroup')})`);
+      assert.match(line, / release_agent=no$/, `the host root's release_agent is not visible: ${line}`);
+    }
+  });
+}

@@ -4,6 +4,10 @@ import assert from 'node:assert/strict';
 import { blkioWeightToIoWeight, decodeProgram, deviceFilterProgram, encodeProgram, parseCgroupsPath, sharesToWeight, swapMaxValue } from '../../src/cgroups';
 import { normalizeDeviceRule, v1DeviceLine } from '../../src/cgroups/devices';
 import { parseBlkio } from '../../src/cgroups/stats';
+import { v1NamedHierarchies } from '../../src/cgroups/layout';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import type { BpfInsn } from '../../src/cgroups/devices-bpf';
 import type { DeviceRule } from '../../src/spec/types';
 
@@ -144,4 +148,26 @@ test('encoding round-trips registers, negative offsets and immediates', () => {
   assert.equal(buf.length, 16);
   assert.equal(buf[9], 0x31, 'src in the high nibble, dst in the low nibble');
   assert.deepEqual(decodeProgram(buf), prog);
+});
+
+test('named v1 hierarchies come from mountinfo (name=systemd), only for the real mount root', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-mountinfo-'));
+  try {
+    const file = join(dir, 'mountinfo');
+    writeFileSync(
+      file,
+      [
+        '30 25 0:26 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:4 - tmpfs tmpfs ro,mode=755',
+        '31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:5 - cgroup2 cgroup2 rw,nsdelegate',
+        '32 30 0:28 / /sys/fs/cgroup/systemd rw,nosuid,nodev,noexec,relatime shared:6 - cgroup cgroup rw,xattr,name=systemd',
+        '35 30 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:9 - cgroup cgroup rw,cpu,cpuacct',
+        '36 25 0:32 / /elsewhere/named rw - cgroup cgroup rw,name=other',
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(v1NamedHierarchies('/sys/fs/cgroup', file), [{ root: '/sys/fs/cgroup/systemd', name: 'name=systemd' }]);
+    assert.deepEqual(v1NamedHierarchies(dir, file), [], 'a test tree has no named hierarchies');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
