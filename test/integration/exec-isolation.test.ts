@@ -4,7 +4,8 @@
  * shell, `kill 0` would signal host processes), not its stdio fds (a host file the caller
  * redirected to could be reopened through /proc/self/fd). Every check runs from inside the
  * container. Also: stdio relay (stdin with EOF, large outputs both ways, stdout and stderr
- * apart, exit status), health checks and `run` under the same rules.
+ * apart, exit status), health checks and `run` under the same rules, and TERM as docker sets
+ * it for `exec -it`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -206,4 +207,29 @@ test('run: the container process leads its own session, its stdio are the shim\'
   assert.equal(r.tty, 'no');
   assert.match(r.fd1 ?? '', /^pipe:/);
   assert.match(r.fd2 ?? '', /^pipe:/);
+});
+
+test('exec -it sets TERM=xterm unless the container sets TERM; exec without -t has none from run -t', { skip: skip || (!ptyAvailable && 'python3 with pty not available') }, async (t) => {
+  const b = cli(t);
+  const img = importBusybox(b);
+  b.ok(['run', '-d', '--name', 'plain', img, 'sleep', '100000']);
+  b.ok(['run', '-d', '-t', '--name', 'withtty', img, 'sleep', '100000']);
+  b.ok(['run', '-d', '-e', 'TERM=vt100', '--name', 'ownterm', img, 'sleep', '100000']);
+  const termOf = async (args: string[]): Promise<string> => {
+    const s = new PtySession([BERTH, '--root', b.root, '--runroot', b.runRoot, 'exec', ...args, 'sh', '-c', 'echo "term=${TERM-unset}"']);
+    try {
+      const line = await s.expect(/term=\S+/);
+      await s.wait();
+      return line.slice(line.indexOf('term=') + 5).trim();
+    } finally {
+      s.close();
+    }
+  };
+  assert.equal(await termOf(['-it', 'plain']), 'xterm');
+  assert.equal(await termOf(['-it', '-e', 'TERM=dumb', 'plain']), 'dumb');
+  assert.equal(await termOf(['-it', 'ownterm']), 'vt100');
+  assert.equal(await termOf(['-i', 'plain']), 'unset');
+  assert.equal(await termOf(['-i', 'withtty']), 'unset', "run -t's TERM belongs to the container's own terminal");
+  assert.equal(await termOf(['-i', 'ownterm']), 'vt100');
+  assert.equal(b.ok(['exec', 'withtty', 'sh', '-c', 'echo "term=${TERM-unset}"']).trim(), 'term=unset');
 });

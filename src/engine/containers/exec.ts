@@ -16,7 +16,7 @@ import { BerthError } from '../../core/errors';
 import { execInContainer } from '../../runtime/exec';
 import type { Process, RuntimeConfig } from '../../spec/types';
 import type { Engine } from '../engine';
-import { mergeEnv } from '../spec/image-merge';
+import { envKey, mergeEnv } from '../spec/image-merge';
 import { resolveUser } from '../spec/user';
 import { computeCapabilities } from '../spec/capabilities';
 import { listenConsole, proxyConsole, resolveBinary, type ResizeHook } from '../shim';
@@ -61,6 +61,18 @@ function containerConfig(engine: Engine, rec: ContainerRecord): RuntimeConfig {
   }
 }
 
+/**
+ * The exec's environment as docker builds it: the container's, with TERM=xterm when the
+ * exec has a terminal — and only then: a `run -t` container's TERM=xterm describes its own
+ * terminal, not this process's — unless the container's configuration sets TERM itself;
+ * the exec's own variables last.
+ */
+export function execEnv(containerEnv: string[], configEnv: string[], tty: boolean, extra: string[]): string[] {
+  const userTerm = configEnv.some((e) => envKey(e) === 'TERM');
+  const base = userTerm ? containerEnv : containerEnv.filter((e) => envKey(e) !== 'TERM');
+  return mergeEnv(tty && !userTerm ? [...base, 'TERM=xterm'] : base, extra);
+}
+
 export function execProcess(engine: Engine, rec: ContainerRecord, req: ExecRequest): Process {
   const base = containerConfig(engine, rec).process!;
   const user = req.user ? resolveUser(`/proc/${rec.State.Pid}/root`, req.user) : undefined;
@@ -70,7 +82,7 @@ export function execProcess(engine: Engine, rec: ContainerRecord, req: ExecReque
     terminal: req.tty === true,
     ...(req.tty && req.consoleSize ? { consoleSize: { height: req.consoleSize.rows, width: req.consoleSize.cols } } : {}),
     args: req.cmd,
-    env: mergeEnv(base.env, req.env ?? []),
+    env: execEnv(base.env ?? [], rec.Config.Env ?? [], req.tty === true, req.env ?? []),
     cwd: req.workdir || base.cwd,
     ...(user ? { user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) } } : {}),
     ...(caps ? { capabilities: { bounding: caps, effective: caps, permitted: caps } } : {}),
