@@ -12,7 +12,8 @@ static int usage(void)
           "       berth-checker open-read PATH\n"
           "       berth-checker open-write PATH [--create]\n"
           "       berth-checker exe-access [PID]  (open /proc/PID/exe, default 1)\n"
-          "       berth-checker syscall NAME|NUMBER\n",
+          "       berth-checker syscall NAME|NUMBER\n"
+          "       berth-checker tiocsti TEXT       (push TEXT into fds 0-2 and /dev/tty)\n",
           stderr);
     return 2;
 }
@@ -36,5 +37,7 @@ int main(int argc, char **argv)
         return cmd_exe_access(argc == 3 ? argv[2] : "1");
     if (strcmp(cmd, "syscall") == 0 && argc == 3)
         return cmd_syscall(argv[2]);
+    if (strcmp(cmd, "tiocsti") == 0 && argc == 3)
+        return cmd_tiocsti(argv[2]);
     return usage();
 }

@@ -1,12 +1,12 @@
 /*
  * process.terminal: a pty from the container's own devpts instance. The master goes to the
  * console socket (runc semantics: one SCM_RIGHTS message) or to stage 1, which proxies it;
- * the slave becomes fds 0-2 and the controlling terminal. The slave is reached with
- * TIOCGPTPEER, not by path, so nothing in the container can substitute another file.
+ * the slave becomes fds 0-2 and the controlling terminal of C's session. The slave is
+ * reached with TIOCGPTPEER, not by path, so nothing in the container can substitute another
+ * file.
  */
 #include "init.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +62,7 @@ void setup_console(struct init_ctx *ctx) {
   close(master);
   close(ctx->console_fd);
   ctx->console_fd = -1;
-  if (setsid() < 0 && errno != EPERM) fail("console", "setsid");
+  /* C already leads its own session (stage1.c), which has no controlling terminal yet */
   if (ioctl(slave, TIOCSCTTY, 0) < 0) fail("console", "make the pty the controlling terminal");
   for (int i = 0; i < 3; i++)
     if (dup2(slave, i) < 0) fail("console", "dup2 the pty slave to fd %d", i);

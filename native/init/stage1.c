@@ -119,6 +119,12 @@ static int child_main(void *arg) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
+  /* Every container process leads a session and a process group of its own (runc does the
+   * same in nsexec): it must not share the caller's controlling terminal (TIOCSTI would push
+   * input into the operator's shell) nor its process group (`kill 0` inside would signal
+   * host processes). A fresh session has no controlling terminal; setup_console gives a
+   * process.terminal one its pty. C is never a group leader here, so this cannot fail. */
+  if (setsid() < 0) fail("session", "setsid");
   run_container(ctx);
 }
 

@@ -121,6 +121,7 @@ napi_value js_open_beneath(napi_env env, napi_callback_info info);
 napi_value js_open_in_root(napi_env env, napi_callback_info info);                /* resolve.c */
 napi_value js_mount_overlay(napi_env env, napi_callback_info info);              /* overlay.c */
 napi_value js_socketpair(napi_env env, napi_callback_info info);                 /* fdpass.c */
+napi_value js_pipe(napi_env env, napi_callback_info info);
 napi_value js_recv_fd(napi_env env, napi_callback_info info);
 napi_value js_send_fd(napi_env env, napi_callback_info info);
 napi_value js_dup_fd(napi_env env, napi_callback_info info);                      /* tty.c */
@@ -143,6 +144,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"openInRoot", NULL, js_open_in_root, NULL, NULL, NULL, napi_default, NULL},
     {"mountOverlay", NULL, js_mount_overlay, NULL, NULL, NULL, napi_default, NULL},
     {"socketpair", NULL, js_socketpair, NULL, NULL, NULL, napi_default, NULL},
+    {"pipe", NULL, js_pipe, NULL, NULL, NULL, napi_default, NULL},
     {"recvFd", NULL, js_recv_fd, NULL, NULL, NULL, napi_default, NULL},
     {"sendFd", NULL, js_send_fd, NULL, NULL, NULL, napi_default, NULL},
     {"dupFd", NULL, js_dup_fd, NULL, NULL, NULL, napi_default, NULL},

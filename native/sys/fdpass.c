@@ -2,6 +2,8 @@
  * Passing file descriptors over unix sockets (SCM_RIGHTS), which Node cannot do: libuv reads
  * ordinary stream sockets with read(2), and the kernel drops any fds attached to the bytes.
  *   socketpair()                         -> [fd, fd]   AF_UNIX stream pair, close-on-exec
+ *   pipe()                               -> [read, write] a pipe, close-on-exec (Node's own
+ *                                        "pipes" for children are socketpairs)
  *   recvFd(sock)                         -> { fd, data } one message, without blocking
  *   sendFd(path, data, fd, timeoutMs)    connects to a listening socket, sends data with fd
  *                                        attached to its first byte, closes the connection
@@ -24,6 +26,7 @@
 #include "errors.h"
 
 napi_value js_socketpair(napi_env env, napi_callback_info info);
+napi_value js_pipe(napi_env env, napi_callback_info info);
 napi_value js_recv_fd(napi_env env, napi_callback_info info);
 napi_value js_send_fd(napi_env env, napi_callback_info info);
 
@@ -40,6 +43,19 @@ napi_value js_socketpair(napi_env env, napi_callback_info info) {
   napi_create_array_with_length(env, 2, &arr);
   napi_create_int32(env, sv[0], &a);
   napi_create_int32(env, sv[1], &b);
+  napi_set_element(env, arr, 0, a);
+  napi_set_element(env, arr, 1, b);
+  return arr;
+}
+
+napi_value js_pipe(napi_env env, napi_callback_info info) {
+  (void)info;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return sys_throw(env, "pipe2", errno);
+  napi_value arr, a, b;
+  napi_create_array_with_length(env, 2, &arr);
+  napi_create_int32(env, p[0], &a);
+  napi_create_int32(env, p[1], &b);
   napi_set_element(env, arr, 0, a);
   napi_set_element(env, arr, 1, b);
   return arr;

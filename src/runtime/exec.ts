@@ -22,7 +22,7 @@ export interface ExecOptions {
   pidFile?: string;
   detach: boolean;
   preserveFds?: number;
-  /** fds 0..2 of the process (default: ours). */
+  /** fds 0..2 of the process (default: ours, as runc passes its own through). */
   stdio?: Array<'inherit' | number>;
   /** Exec into a paused container too (the process starts frozen), as runc's --ignore-paused. */
   ignorePaused?: boolean;
@@ -31,6 +31,13 @@ export interface ExecOptions {
    * container's cgroup, for the named controllers (all of them without a prefix).
    */
   cgroups?: string[];
+  /** berth-init's first stage in its own session (see InitOptions.newSession). */
+  newSession?: boolean;
+  /**
+   * The process runs (execve done): its host pid, and a way to signal it while a foreground
+   * exec waits for it. Called before execInContainer waits for the exit.
+   */
+  onStarted?: (proc: { pid: number; signal(sig: NodeJS.Signals): void }) => void;
 }
 
 /** Returns the exit status in the foreground, or 0 once a detached process has started. */
@@ -68,6 +75,7 @@ export async function execInContainer(ctx: RuntimeContext, opts: ExecOptions): P
       warn: ctx.warn,
       ...(ctx.debug ? { debug: ctx.debug } : {}),
       ...(opts.stdio ? { stdio: opts.stdio } : {}),
+      ...(opts.newSession ? { newSession: true } : {}),
     },
     {
       onPid: async (pid) => {
@@ -79,6 +87,7 @@ export async function execInContainer(ctx: RuntimeContext, opts: ExecOptions): P
     },
   );
   if (opts.pidFile) writeFileAtomic(resolve(opts.pidFile), String(handle.pid), 0o644);
+  opts.onStarted?.({ pid: handle.pid, signal: (sig) => handle.signal(sig) });
   if (opts.detach) return 0;
   return handle.wait();
 }

@@ -59,6 +59,13 @@ export interface InitOptions {
   joinPid?: number;
   /** fds 0..2 for the container (default: inherit ours). */
   stdio?: Array<'inherit' | number>;
+  /**
+   * P in a session of its own, out of the caller's process group: for callers that relay
+   * the process's stdio and forward signals themselves (`InitHandle.signal`), so that a
+   * ctrl-c at their terminal reaches the process once, through them. (C always leads its
+   * own session, whatever P does.)
+   */
+  newSession?: boolean;
   id: string;
   warn?: (msg: string) => void;
   /** Traces the sync protocol's steps (`--debug`). */
@@ -79,6 +86,8 @@ export interface InitLaunchRequest {
   stdio?: Array<'inherit' | number>;
   preserveFds: number;
   foreground: boolean;
+  /** P in its own session (InitOptions.newSession). */
+  newSession?: boolean;
 }
 
 export interface InitExit {
@@ -98,6 +107,8 @@ export interface LaunchedInit {
   kill(): void;
   /** The container is set up: let P (and whatever holds it) outlive this process. */
   release(): void;
+  /** Sends a signal to P while it runs (a foreground P passes it on to C). */
+  signal?(sig: NodeJS.Signals): void;
 }
 
 export type InitLauncher = (req: InitLaunchRequest) => LaunchedInit;
@@ -121,6 +132,8 @@ export interface InitHandle {
   pid: number;
   /** Foreground: the exit status (128+signo for a signal); otherwise 0 once P has exited. */
   wait(): Promise<number>;
+  /** Foreground: passes a signal to the container process (through P) while it runs. */
+  signal(sig: NodeJS.Signals): void;
 }
 
 const FRAME_PLAN = 1;
@@ -244,6 +257,7 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
       ...(opts.stdio ? { stdio: opts.stdio } : {}),
       preserveFds: preserve,
       foreground: opts.foreground ?? false,
+      ...(opts.newSession ? { newSession: true } : {}),
     });
   } catch (e) {
     if (listenerSock) closeSync(listenerSock[0]);
@@ -354,6 +368,9 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
       const ex = await exited;
       return opts.foreground ? exitStatus(ex.code, ex.signal) : 0;
     },
+    signal: (sig) => {
+      if (opts.foreground) child.signal?.(sig);
+    },
   };
 }
 
@@ -368,6 +385,7 @@ export const spawnInit: InitLauncher = (req) => {
     // P's environment carries only the channel's fd; the container's comes from the plan.
     env: { _BERTH_SYNC_FD: String(req.syncFd) },
     argv0: 'berth-init',
+    detached: req.newSession === true,
   });
   const exited = new Promise<InitExit>((resolve) => {
     child.once('error', (error) => resolve({ code: null, signal: null, error }));
@@ -378,6 +396,10 @@ export const spawnInit: InitLauncher = (req) => {
     exited,
     kill: () => kill(child.pid),
     release: () => child.unref(),
+    signal: (sig) => {
+      // Only while it is our unreaped child: its pid cannot have been reused before that.
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    },
   };
 };
 

@@ -54,6 +54,11 @@ export interface Sys {
   ): 'fsmount' | 'mount';
   /** A connected AF_UNIX stream pair (close-on-exec), for passing fds to a child. */
   socketpair(): [number, number];
+  /**
+   * A pipe (close-on-exec): [read end, write end]. For a child's stdio where it must be a
+   * real pipe: Node's `stdio: 'pipe'` gives a socketpair, which /dev/stdout cannot reopen.
+   */
+  pipe(): [number, number];
   /** Receives one message and the fd attached to it (SCM_RIGHTS) without blocking (EAGAIN if none). */
   recvFd(sock: number): { fd: number; data: Buffer };
   /**

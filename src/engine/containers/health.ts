@@ -5,12 +5,14 @@
  * rules: the last five results, `healthy` after a success, `unhealthy` after Retries failures
  * in a row, and failures during the start period not counted.
  */
-import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { BerthError } from '../../core/errors';
 import { execInContainer } from '../../runtime/exec';
 import type { Engine } from '../engine';
 import { execExternalProcess, execProcess } from './exec';
+import { pipeStdio } from './exec-stdio';
 import { containerEventAttributes } from './event-attrs';
 import { containerName, type HealthState } from './record';
 import { builtinContext, isBuiltin, runPaths } from './runtime';
@@ -43,10 +45,20 @@ export async function runHealthCheck(engine: Engine, query: string): Promise<Hea
   let exitCode: number;
   let output = '';
   try {
-    const outFile = join(dir, 'out');
     const pidFile = join(dir, 'pid');
-    const out = openSync(outFile, 'w');
-    const nul = openSync('/dev/null', 'r');
+    // The check's stdout and stderr, through pipes (a file of ours would be reachable from
+    // inside through /proc/self/fd): the first MAX_OUTPUT bytes are kept, the rest drained.
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        if (keptBytes < MAX_OUTPUT) {
+          kept.push(chunk.subarray(0, MAX_OUTPUT - keptBytes));
+          keptBytes += Math.min(chunk.length, MAX_OUTPUT - keptBytes);
+        }
+        done();
+      },
+    });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -56,20 +68,20 @@ export async function runHealthCheck(engine: Engine, query: string): Promise<Hea
         /* not started yet, or gone */
       }
     }, timeoutMs);
+    const stdio = pipeStdio({ stdout: sink, stderr: sink });
     try {
       const proc = { ...execProcess(engine, rec, { cmd: testCommand(hc.Test, rec.Config.Shell) }), terminal: false };
       exitCode = isBuiltin(rec)
-        ? await execInContainer(builtinContext(engine.runRoot), { id: rec.Id, process: proc, detach: false, pidFile, stdio: [nul, out, out] })
-        : await execExternalProcess(engine, rec, proc, { stdio: [nul, out, out], pidFile });
+        ? await execInContainer(builtinContext(engine.runRoot), { id: rec.Id, process: proc, detach: false, pidFile, stdio: stdio.fds, onStarted: () => stdio.spawned() })
+        : await execExternalProcess(engine, rec, proc, { stdio: stdio.fds, pipes: stdio, pidFile });
     } catch (e) {
       exitCode = 1;
       output = e instanceof Error ? e.message : String(e);
     } finally {
       clearTimeout(timer);
-      closeSync(out);
-      closeSync(nul);
+      await stdio.finish();
     }
-    if (!output) output = readFileSync(outFile).subarray(0, MAX_OUTPUT).toString('utf8');
+    if (!output) output = Buffer.concat(kept).toString('utf8');
     if (timedOut) {
       exitCode = -1;
       output = `Health check exceeded timeout (${timeoutMs / 1000}s)`;

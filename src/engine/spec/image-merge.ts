@@ -23,7 +23,7 @@ export interface ImageRunConfig {
   Shell?: string[] | null;
 }
 
-function envKey(e: string): string {
+export function envKey(e: string): string {
   const i = e.indexOf('=');
   return i < 0 ? e : e.slice(0, i);
 }

@@ -6,7 +6,7 @@ import { parseEnvEntry, readEnvFile } from '../../../engine/parse/values';
 import { rawTerminal } from '../../../engine/shim';
 import { collect } from '../../parse';
 import type { CliEnv } from '../env';
-import { ExitStatusError, terminalSize } from './run';
+import { ExitStatusError, PROXIED, terminalSize } from './run';
 
 interface ExecFlags {
   interactive?: boolean;
@@ -45,6 +45,9 @@ export function registerExecCommand(program: Command, container: Command, env: C
         }
         const term = f.tty && !f.detach && process.stdin.isTTY ? rawTerminal() : undefined;
         const size = f.tty ? terminalSize() : undefined;
+        // The process has a session of its own: what a signal to us means for it (ctrl-c at
+        // our terminal, a supervisor's TERM) we pass on, as `run` does.
+        let forward: ((sig: NodeJS.Signals) => void) | undefined;
         try {
           const code = await execInRunning(
             env.engine(),
@@ -63,8 +66,13 @@ export function registerExecCommand(program: Command, container: Command, env: C
             {
               stdin: process.stdin,
               stdout: process.stdout,
+              stderr: process.stderr,
               ...(term ? { onResize: term.onResize } : {}),
               ...(f.detachKeys !== undefined ? { detachKeys: f.detachKeys } : {}),
+              onStarted: (p) => {
+                forward = (sig) => p.signal(sig);
+                for (const s of PROXIED) process.on(s, forward);
+              },
             },
           );
           env.exit(code);
@@ -75,6 +83,7 @@ export function registerExecCommand(program: Command, container: Command, env: C
           if (/^exec: .*permission denied/im.test(msg)) throw new ExitStatusError(126, e);
           throw e;
         } finally {
+          if (forward) for (const s of PROXIED) process.off(s, forward);
           term?.restore();
           if (f.interactive) process.stdin.pause();
         }

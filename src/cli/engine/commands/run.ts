@@ -33,7 +33,7 @@ export function terminalSize(): { rows: number; cols: number } | undefined {
   return out.isTTY && out.rows && out.columns ? { rows: out.rows, cols: out.columns } : undefined;
 }
 
-const PROXIED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+export const PROXIED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
 /** Attaches (before release), releases, waits; returns the exit status (0 when detached). */
 export async function runAttached(
