@@ -6,7 +6,8 @@
  * Layers download in parallel (bounded). A sink receives layers in order: a layer streams
  * into the sink while it downloads when every layer below it is already unpacked; otherwise
  * it is downloaded (and verified) into the content store and unpacked from there as soon as
- * its parent is. Layers the sink already has are not downloaded at all.
+ * its parent is. Layers the sink already has are not unpacked again, but their blobs are
+ * downloaded when the content store lacks them (push and save need them).
  */
 import { BerthError } from '../core/errors';
 import type { PullEvent } from '../core/events';
@@ -224,12 +225,14 @@ async function fetchLayers(
   const task = async (i: number): Promise<void> => {
     const job = jobOf(i);
     const { digest } = job.info;
-    if (sink?.has(job.info.chainId)) {
-      ctx.emit({ type: 'layer-already-exists', digest });
-      return;
-    }
+    // An unpacked layer is not enough: its blob may have gone with the image that brought it
+    // (rmi while a container or another image keeps the snapshot), and push and save read
+    // blobs. What pull leaves must be complete, so the blob is fetched again (not unpacked
+    // again). Keeping blobs alive for as long as a snapshot is used would tie GC to snapshot
+    // references and keep blobs of layers no image names; a download is the cheaper rule.
+    const unpacked = sink?.has(job.info.chainId) ?? false;
     if (await ctx.content.has(digest)) {
-      if (sink) {
+      if (sink && !unpacked) {
         await below(i);
         fetched = true;
         note(job.info.diffId, (await unpackFromStore(ctx, job, writerFor(job))).unpackedSize);
@@ -241,17 +244,18 @@ async function fetchLayers(
     ctx.emit({ type: 'layer-waiting', digest, size: job.info.size });
     const release = await sem.acquire();
     let inLine: boolean;
+    const unpackLater = sink !== undefined && !unpacked;
     try {
       if (controller.signal.aborted) throw new BerthError('EABORTED', 'pull cancelled');
       fetched = true;
       // Stream into the sink only if every layer below is unpacked already.
-      inLine = sink !== undefined && isReady.slice(0, i).every(Boolean);
-      const r = await downloadLayer(ctx, job, inLine ? writerFor(job) : undefined, sink !== undefined && !inLine);
+      inLine = unpackLater && isReady.slice(0, i).every(Boolean);
+      const r = await downloadLayer(ctx, job, inLine ? writerFor(job) : undefined, unpackLater && !inLine);
       note(job.info.diffId, r.unpackedSize);
     } finally {
       release();
     }
-    if (sink && !inLine) {
+    if (unpackLater && !inLine) {
       await below(i);
       note(job.info.diffId, (await unpackFromStore(ctx, job, writerFor(job))).unpackedSize);
     }

@@ -124,3 +124,25 @@ test('berth pull/rmi/inspect errors name what was wrong', { skip }, (t) => {
   assert.notEqual(usage.code, 0);
   assert.match(usage.stderr, /missing required argument/);
 });
+
+test('re-pull after rmi while another image keeps the layers unpacked: save and push work', { skip }, (t) => {
+  const b = cli(t);
+  b.ok(['pull', '-q', name]);
+  // Another image with the same layers under other blobs: save writes them uncompressed.
+  const archive = join(b.root, 'copy.tar');
+  b.ok(['tag', name, 'copy:1']);
+  b.ok(['save', '-o', archive, 'copy:1']);
+  b.ok(['rmi', 'copy:1']);
+  b.ok(['load', '-i', archive]);
+  b.ok(['rmi', name]);
+  const blob = (d: string): string => join(b.root, 'content', 'blobs', 'sha256', d.slice(7));
+  const compressed = img.layers.filter((l) => l.digest !== l.diffId);
+  assert.ok(compressed.length > 0);
+  for (const l of compressed) assert.ok(!existsSync(blob(l.digest)), 'the pulled blobs went with the image');
+  b.ok(['pull', name]);
+  for (const l of compressed) assert.ok(existsSync(blob(l.digest)), `blob ${l.digest} fetched again`);
+  b.ok(['save', '-o', join(b.root, 'again.tar'), name]);
+  const other = `${registry.domain}/cli/repushed:v1`;
+  b.ok(['tag', name, other]);
+  assert.match(b.ok(['push', other]), new RegExp(`digest: ${img.manifestDigest}`));
+});
