@@ -141,6 +141,8 @@ struct init_ctx {
   int host_proc;   /* the host's /proc, kept to reopen the fifo whether or not the container mounts one */
   int rootfd;      /* O_PATH fd of the container's root (before pivot: the rootfs) */
   int proc_mounted;
+  /* a read-only mount at /dev was made writable until its devices exist (mounts.c) */
+  int dev_readonly;
   char *state_json;
   int seccomp_loaded;
 };
@@ -178,6 +180,7 @@ char *fd_path(int fd, char buf[64]);
 
 /* mounts.c */
 void do_mounts(struct init_ctx *ctx);
+void remount_dev_readonly(struct init_ctx *ctx);
 void make_idmap_userns(struct plan_mount *m);
 
 /* copyup.c: copies the tree under src_dir into dst_dir (a fresh, still detached tmpfs), and

@@ -335,10 +335,26 @@ static void tmpcopyup_mount(struct init_ctx *ctx, struct plan_mount *m) {
   close(dst);
 }
 
+/* A read-only /dev still needs its device nodes, symlinks and submount points made inside
+ * it: like runc, mount it writable and make it read-only once the rootfs is finished. */
+void remount_dev_readonly(struct init_ctx *ctx) {
+  int fd = open_in_root(ctx->rootfd, "/dev", O_PATH | O_DIRECTORY);
+  if (fd < 0) fail("mount", "/dev: reopen to make it read-only");
+  struct b_mount_attr a = {.attr_set = B_MOUNT_ATTR_RDONLY};
+  if (b_mount_setattr(fd, "", AT_EMPTY_PATH, &a) < 0) fail("mount", "/dev: make it read-only");
+  close(fd);
+}
+
 void do_mounts(struct init_ctx *ctx) {
   struct plan *p = &ctx->plan;
   for (int i = 0; i < p->nmounts; i++) {
     struct plan_mount *m = &p->mounts[i];
+    size_t dl = strlen(m->dest);
+    while (dl > 1 && m->dest[dl - 1] == '/') dl--;
+    if ((m->flags & MS_RDONLY) && dl == 4 && !strncmp(m->dest, "/dev", 4)) {
+      m->flags &= ~(uint32_t)MS_RDONLY;
+      ctx->dev_readonly = 1;
+    }
     switch (m->kind) {
     case MK_BIND: bind_mount(ctx, m); break;
     case MK_CGROUP: cgroup_mount(ctx, m); break;
