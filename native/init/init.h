@@ -59,6 +59,7 @@ struct plan_mount {
   int nuid_maps, ngid_maps;
   int idmap_recursive, has_idmap;
   int idmap_userns_fd; /* made by P before clone */
+  int src_tree_fd;     /* bind source cloned by P as host root (userns), or -1 */
 };
 
 struct plan_device {
@@ -182,6 +183,7 @@ char *fd_path(int fd, char buf[64]);
 void do_mounts(struct init_ctx *ctx);
 void remount_dev_readonly(struct init_ctx *ctx);
 void make_idmap_userns(struct plan_mount *m);
+void clone_bind_source(struct plan_mount *m);
 
 /* copyup.c: copies the tree under src_dir into dst_dir (a fresh, still detached tmpfs), and
  * the owner and/or mode of src_dir itself onto dst_dir when asked */

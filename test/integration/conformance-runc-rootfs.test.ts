@@ -5,8 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { session, skipReason } from '../helpers/runtime';
-import { OUT, sh } from '../helpers/bundle';
+import { OUT, sh, readyThenSleep } from '../helpers/bundle';
 
 const skip = skipReason();
 
@@ -38,4 +40,34 @@ test('a read-only /dev mount: devices exist and work, /dev itself is read-only',
   assert.match(out, /^dev-read-only$/m);
   assert.match(out, /^shm-writable$/m);
   assert.match(out, /^ro$/m, 'the /dev mount is read-only');
+});
+
+// runc's userns.bats "userns with inaccessible mount" (+ exec): the bind source sits below a
+// directory only the host's root may traverse; the container's root is a mapped, unprivileged
+// host uid, so the runtime must take the source before the container enters its namespace.
+test('user namespace: a bind mount whose source the mapped root cannot reach (run and exec)', { skip }, async (t) => {
+  const s = session(t);
+  const { id, bundle } = s.bundle('userns-inaccessible', (cfg, b) => {
+    const hidden = join(b.dir, 'hidden');
+    mkdirSync(join(hidden, 'data'), { recursive: true });
+    writeFileSync(join(hidden, 'data', 'file'), 'from the host\n');
+    chmodSync(join(hidden, 'data'), 0o755);
+    chmodSync(hidden, 0o700);
+    // The rootfs belongs to the host's root, not the mapped one: the mount point must exist.
+    mkdirSync(join(b.rootfs, 'data'));
+    cfg.linux!.namespaces!.push({ type: 'user' });
+    cfg.linux!.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    cfg.linux!.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    cfg.mounts = cfg.mounts!.filter((m) => m.destination !== '/sys/fs/cgroup');
+    cfg.mounts.push({ destination: '/data', type: 'bind', source: join(hidden, 'data'), options: ['rbind', 'ro'] });
+    cfg.process!.args = readyThenSleep(`cat /data/file > ${OUT}/from-run; `);
+  });
+  await s.createAndStart(id, bundle);
+  await bundle.waitForOut('ready');
+  assert.equal(bundle.readOut('from-run'), 'from the host\n');
+  const r = s.rt(['exec', id, 'cat', '/data/file']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'from the host\n');
+  const ro = s.rt(['exec', id, 'touch', '/data/new']);
+  assert.notEqual(ro.code, 0, 'the mount keeps its ro flag');
 });
