@@ -52,6 +52,9 @@ void setup_console(struct init_ctx *ctx) {
   if (unlockpt(master) < 0) fail("console", "unlockpt");
   int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0) fail("console", "open the pty slave");
+  /* The process owns its terminal, as with runc and login(1): a non-root user must be able to
+   * chmod it (mesg, ssh-style tools) and its group stays devpts' tty group. */
+  if (fchown(slave, p->uid, (gid_t)-1) < 0) fail("console", "give the pty to uid %u", p->uid);
   if (p->has_console_size) {
     struct winsize ws = {.ws_row = (unsigned short)p->console_rows, .ws_col = (unsigned short)p->console_cols};
     if (ioctl(slave, TIOCSWINSZ, &ws) < 0) fail("console", "set the console size");

@@ -50,6 +50,7 @@ static void create_container_setup(struct init_ctx *ctx) {
   /* sysctls before readonlyPaths, which usually include /proc/sys */
   apply_sysctls(ctx);
   masked_and_readonly_paths(ctx);
+  if (ctx->dev_readonly) remount_dev_readonly(ctx);
   if (p->flags & PF_ROOT_READONLY) remount_root_readonly(ctx);
   if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0) fail("hostname", "sethostname %s", p->hostname);
   if (p->domainname && setdomainname(p->domainname, strlen(p->domainname)) < 0)

@@ -59,6 +59,7 @@ struct plan_mount {
   int nuid_maps, ngid_maps;
   int idmap_recursive, has_idmap;
   int idmap_userns_fd; /* made by P before clone */
+  int src_tree_fd;     /* bind source cloned by P as host root (userns), or -1 */
 };
 
 struct plan_device {
@@ -141,6 +142,8 @@ struct init_ctx {
   int host_proc;   /* the host's /proc, kept to reopen the fifo whether or not the container mounts one */
   int rootfd;      /* O_PATH fd of the container's root (before pivot: the rootfs) */
   int proc_mounted;
+  /* a read-only mount at /dev was made writable until its devices exist (mounts.c) */
+  int dev_readonly;
   char *state_json;
   int seccomp_loaded;
 };
@@ -178,7 +181,9 @@ char *fd_path(int fd, char buf[64]);
 
 /* mounts.c */
 void do_mounts(struct init_ctx *ctx);
+void remount_dev_readonly(struct init_ctx *ctx);
 void make_idmap_userns(struct plan_mount *m);
+void clone_bind_source(struct plan_mount *m);
 
 /* copyup.c: copies the tree under src_dir into dst_dir (a fresh, still detached tmpfs), and
  * the owner and/or mode of src_dir itself onto dst_dir when asked */

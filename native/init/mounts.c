@@ -98,19 +98,40 @@ static void apply_propagation_and_attrs(struct init_ctx *ctx, struct plan_mount 
   close(fd);
 }
 
+/* In P, before clone: a detached copy of the source tree, made with the caller's rights. A
+ * failure is left for C to report (it fails the same way, naming the mount). */
+void clone_bind_source(struct plan_mount *m) {
+  if (!m->source) return;
+  unsigned rec = (m->flags & MS_REC) ? AT_RECURSIVE : 0;
+  m->src_tree_fd = b_open_tree(AT_FDCWD, m->source, B_OPEN_TREE_CLONE | O_CLOEXEC | rec);
+}
+
 static void bind_mount(struct init_ctx *ctx, struct plan_mount *m) {
   if (!m->source) failx("mount", "%s: bind mount without a source", m->dest);
-  int src = open(m->source, O_PATH | O_CLOEXEC);
+  int src = m->src_tree_fd;
+  if (src < 0) src = open(m->source, O_PATH | O_CLOEXEC);
   if (src < 0) fail("mount", "%s: open source %s", m->dest, m->source);
   struct stat st;
   if (fstat(src, &st) < 0) fail("mount", "%s: stat source %s", m->dest, m->source);
   int dst = S_ISDIR(st.st_mode) ? mkdir_in_root(ctx->rootfd, m->dest, 0755) : create_file_in_root(ctx->rootfd, m->dest);
   if (dst < 0) fail("mount", "%s: create the destination in the rootfs", m->dest);
+  uint64_t clr = 0;
+  uint64_t set = attrs_of(m->flags, &clr);
+  if (m->src_tree_fd >= 0) {
+    /* P's copy belongs to a mount namespace of the host's user namespace, where we may not
+     * change flags: attach it first, then set them on the mount now in our namespace. */
+    if (b_move_mount(src, "", dst, "", B_MOVE_MOUNT_F_EMPTY_PATH | B_MOVE_MOUNT_T_EMPTY_PATH) < 0)
+      fail("mount", "%s: attach the bind mount of %s", m->dest, m->source);
+    struct b_mount_attr a = {.attr_set = set, .attr_clr = clr};
+    if ((set || clr) && b_mount_setattr(src, "", AT_EMPTY_PATH, &a) < 0) fail("mount", "%s: set flags 0x%x", m->dest, m->flags);
+    close(src);
+    close(dst);
+    m->src_tree_fd = -1;
+    return;
+  }
   unsigned rec = (m->flags & MS_REC) ? AT_RECURSIVE : 0;
   int tree = b_open_tree(src, "", B_OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH | rec);
   if (tree < 0) fail("mount", "%s: clone %s", m->dest, m->source);
-  uint64_t clr = 0;
-  uint64_t set = attrs_of(m->flags, &clr);
   if (m->has_idmap) {
     int userns = m->idmap_userns_fd;
     if (userns < 0) userns = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC); /* the container's mappings */
@@ -337,10 +358,26 @@ static void tmpcopyup_mount(struct init_ctx *ctx, struct plan_mount *m) {
   close(dst);
 }
 
+/* A read-only /dev still needs its device nodes, symlinks and submount points made inside
+ * it: like runc, mount it writable and make it read-only once the rootfs is finished. */
+void remount_dev_readonly(struct init_ctx *ctx) {
+  int fd = open_in_root(ctx->rootfd, "/dev", O_PATH | O_DIRECTORY);
+  if (fd < 0) fail("mount", "/dev: reopen to make it read-only");
+  struct b_mount_attr a = {.attr_set = B_MOUNT_ATTR_RDONLY};
+  if (b_mount_setattr(fd, "", AT_EMPTY_PATH, &a) < 0) fail("mount", "/dev: make it read-only");
+  close(fd);
+}
+
 void do_mounts(struct init_ctx *ctx) {
   struct plan *p = &ctx->plan;
   for (int i = 0; i < p->nmounts; i++) {
     struct plan_mount *m = &p->mounts[i];
+    size_t dl = strlen(m->dest);
+    while (dl > 1 && m->dest[dl - 1] == '/') dl--;
+    if ((m->flags & MS_RDONLY) && dl == 4 && !strncmp(m->dest, "/dev", 4)) {
+      m->flags &= ~(uint32_t)MS_RDONLY;
+      ctx->dev_readonly = 1;
+    }
     switch (m->kind) {
     case MK_BIND: bind_mount(ctx, m); break;
     case MK_CGROUP: cgroup_mount(ctx, m); break;

@@ -80,6 +80,7 @@ static void decode_mount(struct plan_mount *m, const struct rec *outer) {
   struct rec r;
   memset(m, 0, sizeof *m);
   m->idmap_userns_fd = -1;
+  m->src_tree_fd = -1;
   m->nuid_maps = count(outer->data, outer->len, M_UIDMAP);
   m->ngid_maps = count(outer->data, outer->len, M_GIDMAP);
   m->uid_maps = xmalloc(sizeof(struct idmap) * (size_t)m->nuid_maps);

@@ -251,6 +251,11 @@ void run_stage1(struct init_ctx *ctx) {
   }
   for (int i = 0; i < p->nmounts; i++)
     if (p->mounts[i].has_idmap && (p->mounts[i].nuid_maps || p->mounts[i].ngid_maps)) make_idmap_userns(&p->mounts[i]);
+  /* C's root is the mapped root of a new user namespace, which may not reach a bind source
+   * (a 0700 parent directory): take them here, as the caller, like runc's mount sources. */
+  if (p->mode == MODE_CREATE && (clone_flags & CLONE_NEWUSER))
+    for (int i = 0; i < p->nmounts; i++)
+      if (p->mounts[i].kind == MK_BIND && !p->mounts[i].has_idmap) clone_bind_source(&p->mounts[i]);
 
   /* Blocked before clone so none is lost; C unblocks them first thing. */
   sigset_t fwd;

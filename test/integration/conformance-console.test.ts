@@ -78,3 +78,28 @@ test('console: exec --tty --detach --console-socket sends the exec process its o
   assert.match(out, /^\/dev\/pts\/\d+\r?$/m);
   assert.match(out, /^exec-on-tty\r?$/m);
 });
+
+// runc's tty.bats "[tty owner]": the pty slave belongs to the process's uid (group: devpts' tty group).
+test('console: the pty of a non-root process (run and exec) is owned by its uid', { skip }, async (t) => {
+  const s = session(t);
+  const { id, bundle } = s.bundle('owner', (cfg) => {
+    cfg.process!.terminal = true;
+    cfg.process!.user = { uid: 1000, gid: 1000 };
+    cfg.process!.args = sh('stat -c owner=%u:%g $(tty); echo ready > /out/ready; exec sleep 1000000');
+  });
+  const sock = join(s.scratch, 'console.sock');
+  const receiver = await receiveConsole(sock);
+  t.after(() => receiver.stop());
+  assert.equal(s.createContainer(id, bundle.dir, { extraArgs: ['--console-socket', sock] }).code, 0);
+  s.rtOk(['start', id]);
+  await bundle.waitForOut('ready');
+  const execSock = join(s.scratch, 'exec-console.sock');
+  const execReceiver = await receiveConsole(execSock);
+  t.after(() => execReceiver.stop());
+  const r = s.rt(['exec', '--tty', '--detach', '--console-socket', execSock, '--user', '1001:1001', id, 'sh', '-c', 'stat -c owner=%u:%g $(tty)']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(await execReceiver.output, /^owner=1001:5\r?$/m, 'the exec process owns its pty');
+  s.rtOk(['kill', id, 'KILL']);
+  assert.match(await receiver.output, /^owner=1000:5\r?$/m, 'the init process owns its pty');
+  await s.waitForStatus(id, 'stopped');
+});

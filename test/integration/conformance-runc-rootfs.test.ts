@@ -1,0 +1,73 @@
+/**
+ * Conformance: rootfs and security cases from runc's integration tests (dev.bats, mounts.bats,
+ * userns.bats, seccomp*.bats) that berth-runtime once failed where runc passes, against the
+ * runtime named by BERTH_TEST_RUNTIME (run with BERTH_TEST_RUNTIME=runc to check them on runc).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { session, skipReason } from '../helpers/runtime';
+import { OUT, sh, readyThenSleep } from '../helpers/bundle';
+
+const skip = skipReason();
+
+// runc's dev.bats "runc run [redundant default /dev/tty]"-style configs and the OCI
+// runtime-tools "mounts" case with a read-only /dev: the devices are created first, then /dev
+// becomes read-only; its submounts keep their own flags.
+test('a read-only /dev mount: devices exist and work, /dev itself is read-only', { skip }, async (t) => {
+  const s = session(t);
+  const { id, bundle } = s.bundle('ro-dev', (cfg) => {
+    const dev = cfg.mounts!.find((m) => m.destination === '/dev')!;
+    dev.options = [...(dev.options ?? []), 'ro'];
+    cfg.process!.args = sh(
+      [
+        `exec > ${OUT}/result 2>&1`,
+        'for d in null zero full random urandom tty; do test -c /dev/$d && echo "dev $d"; done',
+        'echo x > /dev/null && echo null-writable',
+        'head -c 4 /dev/zero | od -An -tx1 | tr -d " "',
+        'touch /dev/new-file 2>/dev/null || echo dev-read-only',
+        'touch /dev/shm/file && echo shm-writable',
+        'grep " /dev " /proc/self/mounts | cut -d" " -f4 | cut -d, -f1',
+      ].join('; '),
+    );
+  });
+  await s.runToCompletion(id, bundle);
+  const out = bundle.readOut('result') ?? '';
+  for (const d of ['null', 'zero', 'full', 'random', 'urandom', 'tty']) assert.match(out, new RegExp(`^dev ${d}$`, 'm'), out);
+  assert.match(out, /^null-writable$/m);
+  assert.match(out, /^00000000$/m);
+  assert.match(out, /^dev-read-only$/m);
+  assert.match(out, /^shm-writable$/m);
+  assert.match(out, /^ro$/m, 'the /dev mount is read-only');
+});
+
+// runc's userns.bats "userns with inaccessible mount" (+ exec): the bind source sits below a
+// directory only the host's root may traverse; the container's root is a mapped, unprivileged
+// host uid, so the runtime must take the source before the container enters its namespace.
+test('user namespace: a bind mount whose source the mapped root cannot reach (run and exec)', { skip }, async (t) => {
+  const s = session(t);
+  const { id, bundle } = s.bundle('userns-inaccessible', (cfg, b) => {
+    const hidden = join(b.dir, 'hidden');
+    mkdirSync(join(hidden, 'data'), { recursive: true });
+    writeFileSync(join(hidden, 'data', 'file'), 'from the host\n');
+    chmodSync(join(hidden, 'data'), 0o755);
+    chmodSync(hidden, 0o700);
+    // The rootfs belongs to the host's root, not the mapped one: the mount point must exist.
+    mkdirSync(join(b.rootfs, 'data'));
+    cfg.linux!.namespaces!.push({ type: 'user' });
+    cfg.linux!.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    cfg.linux!.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    cfg.mounts = cfg.mounts!.filter((m) => m.destination !== '/sys/fs/cgroup');
+    cfg.mounts.push({ destination: '/data', type: 'bind', source: join(hidden, 'data'), options: ['rbind', 'ro'] });
+    cfg.process!.args = readyThenSleep(`cat /data/file > ${OUT}/from-run; `);
+  });
+  await s.createAndStart(id, bundle);
+  await bundle.waitForOut('ready');
+  assert.equal(bundle.readOut('from-run'), 'from the host\n');
+  const r = s.rt(['exec', id, 'cat', '/data/file']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'from the host\n');
+  const ro = s.rt(['exec', id, 'touch', '/data/new']);
+  assert.notEqual(ro.code, 0, 'the mount keeps its ro flag');
+});
