@@ -4,7 +4,7 @@
  * "Error: <what failed>" plus a hint line, exit status 1 (125 for `run`, as docker).
  */
 import { Command, CommanderError } from 'commander';
-import { isBerthError } from '../core/errors';
+import { diskFullError, isBerthError } from '../core/errors';
 import { Engine } from '../engine/engine';
 import { engineOptionsFrom, type CliEnv, type GlobalOptions } from './engine/env';
 import { registerImageCommands } from './engine/commands/images';
@@ -21,6 +21,8 @@ import { restoreCallerEnv } from './caller-env';
 export const VERSION = '0.1.0';
 
 function render(e: unknown, debug: boolean): string {
+  // A full disk is reported the same way wherever it surfaced (a write deep in a library).
+  e = diskFullError(e);
   if (isBerthError(e)) {
     let s = `Error: ${e.message}\n`;
     if (e.hint) s += `hint: ${e.hint}\n`;

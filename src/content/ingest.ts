@@ -13,7 +13,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
-import { BerthError } from '../core/errors';
+import { BerthError, diskFullError } from '../core/errors';
 import { DigestCounter, parseDigest } from './digest';
 import { fsyncDir } from '../core/fs-atomic';
 import type { FileLock } from '../core/lock';
@@ -88,9 +88,13 @@ export class ContentWriter {
     }
     this.counter.update(chunk);
     let done = 0;
-    while (done < chunk.length) {
-      const { bytesWritten } = await this.fh.write(chunk, done, chunk.length - done);
-      done += bytesWritten;
+    try {
+      while (done < chunk.length) {
+        const { bytesWritten } = await this.fh.write(chunk, done, chunk.length - done);
+        done += bytesWritten;
+      }
+    } catch (e) {
+      throw diskFullError(e, this.paths.data);
     }
   }
 
@@ -109,7 +113,9 @@ export class ContentWriter {
     const got = this.counter.bytes;
     this.finished = true;
     try {
-      await this.fh.sync();
+      await this.fh.sync().catch((e: unknown) => {
+        throw diskFullError(e, this.paths.data);
+      });
       await this.fh.close();
       const dir = join(this.blobPath, '..');
       await mkdir(dir, { recursive: true, mode: 0o700 });

@@ -11,7 +11,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { BerthError, errnoCode } from '../core/errors';
+import { BerthError, diskFullError, errnoCode } from '../core/errors';
 import { DigestCounter, digestOf, parseDigest, type DigestAlgorithm } from './digest';
 import { fsyncDir } from '../core/fs-atomic';
 import { ContentWriter, dataLength, isGoneIngest, openAppend, retireIngestDir, type BlobInfo, type Expected, type IngestPaths } from './ingest';
@@ -153,6 +153,8 @@ export class ContentStore {
           while (done < chunk.length) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
         }
         await fh.sync();
+      } catch (e) {
+        throw diskFullError(e, data);
       } finally {
         await fh.close();
       }
@@ -210,7 +212,9 @@ export class ContentStore {
         offset = 0;
       }
       if (!meta || offset === 0) {
-        await writeFile(paths.meta, JSON.stringify({ digest: expected.digest, size: expected.size, started: new Date().toISOString() }), { mode: 0o600 });
+        await writeFile(paths.meta, JSON.stringify({ digest: expected.digest, size: expected.size, started: new Date().toISOString() }), { mode: 0o600 }).catch((e: unknown) => {
+          throw diskFullError(e, paths.meta);
+        });
       }
       const fh = await openAppend(paths.data);
       return { status: 'writer', writer: new ContentWriter(expected, offset, paths, this.blobPath(expected.digest), fh, lock) };

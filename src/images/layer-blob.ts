@@ -6,7 +6,7 @@
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { errnoCode } from '../core/errors';
+import { errnoCode, isDiskFull } from '../core/errors';
 import type { ContentStore } from '../content/store';
 import { DigestCounter } from '../content/digest';
 import { layerMediaType } from './media-types';
@@ -41,8 +41,10 @@ export async function storeLayerTar(
   const piped = pipeline([tar, ...stages], opts.signal ? { signal: opts.signal } : {});
   const stored = content.ingestStream(out, opts.signal ? { signal: opts.signal } : {});
   const [p, s] = await Promise.allSettled([piped, stored]);
-  // A store failure (disk full) tears the pipeline down with "premature close": report the cause.
-  if (s.status === 'rejected' && (p.status === 'fulfilled' || errnoCode(p.reason) === 'ERR_STREAM_PREMATURE_CLOSE')) throw s.reason;
+  // A store failure (disk full) tears the pipeline down ("premature close", or an AbortError
+  // from the iterator the store stopped reading): report the cause, not its echo.
+  const teardown = p.status === 'rejected' && !opts.signal?.aborted && ['ERR_STREAM_PREMATURE_CLOSE', 'ABORT_ERR'].includes(errnoCode(p.reason) ?? '');
+  if (s.status === 'rejected' && (p.status === 'fulfilled' || teardown || isDiskFull(s.reason))) throw s.reason;
   if (p.status === 'rejected') throw p.reason;
   if (s.status === 'rejected') throw s.reason;
   return {

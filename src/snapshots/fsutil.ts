@@ -2,19 +2,23 @@
 import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, writeSync, readFileSync, type Stats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { BerthError, wrap } from '../core/errors';
+import { BerthError, diskFullError, wrap } from '../core/errors';
 import { LOCK_EX, LOCK_NB, LOCK_UN, type Sys } from '../sys';
 import type { Usage } from './types';
 
 /** write temp + fsync + rename (+ fsync of the directory), so readers see old or new, never half. */
 export function writeFileAtomic(path: string, data: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw diskFullError(e, path);
   }
   renameSync(tmp, path);
   fsyncDir(dirname(path));

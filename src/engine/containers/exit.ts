@@ -10,10 +10,10 @@
  * `--rm` is applied by whoever settles (recover.ts: settleLocked); the restart policy only by
  * the shim's own cleanup, which sleeps the backoff.
  */
-import { BerthError } from '../../core/errors';
+import { BerthError, isDiskFull } from '../../core/errors';
 import { crashPoint } from '../../core/crash-point';
 import type { Engine } from '../engine';
-import { readExit, recordLostExit, shimState } from '../shim';
+import { readExit, recordLostExit, shimState, type ExitInfo } from '../shim';
 import { containerEventAttributes } from './event-attrs';
 import { withStatus, type ContainerRecord } from './record';
 import { deleteRuntimeContainer, runPaths } from './runtime';
@@ -34,7 +34,7 @@ export async function settleExit(engine: Engine, rec: ContainerRecord): Promise<
     // The monitor died without recording an exit: the container has nobody holding its
     // output or reaping it. Kill it and record 255, as the shim's documented rule says.
     await deleteRuntimeContainer(engine.runRoot, rec).catch(() => undefined);
-    exit = readExit(dir) ?? recordLostExit(dir);
+    exit = readExit(dir) ?? lostExit(dir);
   }
   await deleteRuntimeContainer(engine.runRoot, rec).catch((e: unknown) => {
     throw new BerthError('ECGROUP', `cleaning up container ${rec.Id.slice(0, 12)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
@@ -51,6 +51,16 @@ export async function settleExit(engine: Engine, rec: ContainerRecord): Promise<
   };
   engine.events.emit('container', 'die', rec.Id, containerEventAttributes(rec, { exitCode: String(exit.exitCode) }));
   return true;
+}
+
+/** Records exit 255 for a lost monitor; on a full disk only in memory (the next settle writes it). */
+function lostExit(dir: string): ExitInfo {
+  try {
+    return recordLostExit(dir);
+  } catch (e) {
+    if (!isDiskFull(e)) throw e;
+    return { exitCode: 255, signal: 0, exitedAt: new Date().toISOString(), oomKilled: false, lost: true };
+  }
 }
 
 /** docker's restart rules, given how the container ended. */

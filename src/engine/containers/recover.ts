@@ -17,6 +17,7 @@
  */
 import { rmSync } from 'node:fs';
 import { crashPoint } from '../../core/crash-point';
+import { isDiskFull } from '../../core/errors';
 import { isSameProcessAlive, waitForExit } from '../../runtime/process-info';
 import type { Engine } from '../engine';
 import { readShimPid, shimState } from '../shim';
@@ -63,7 +64,9 @@ export async function removeLocked(engine: Engine, rec: ContainerRecord, volumes
   if (rec.State.Status !== 'removing' || rec.Berth.removeVolumes !== volumes) {
     rec.State = withStatus(rec.State, 'removing');
     rec.Berth.removeVolumes = volumes;
-    engine.containerStore.save(rec);
+    // On a full disk the removal goes ahead without its marker (it is what frees space):
+    // every step below is idempotent, so a removal killed half-way is finished by `rm` again.
+    saveUnlessDiskFull(engine, rec);
   }
   crashPoint('rm:removing');
   // A start killed half-way may have left a runtime container (cgroup, state) behind.
@@ -97,15 +100,28 @@ export async function settleLocked(engine: Engine, rec: ContainerRecord): Promis
     // it away from them. They, or whoever finds their lock free, remove it (reconcile).
     if (exitAwaited(engine, rec.Id)) {
       rec.Berth.autoRemovePending = true;
-      engine.containerStore.save(rec);
+      saveUnlessDiskFull(engine, rec);
       return 'settled';
     }
     await removeLocked(engine, rec, true);
     return 'removed';
   }
-  engine.containerStore.save(rec);
+  // The process has ended and its runtime state is gone whether or not this is written: on
+  // a full disk the record keeps saying "running" and the next command settles it again.
+  saveUnlessDiskFull(engine, rec);
   crashPoint('cleanup:settled');
   return 'settled';
+}
+
+/** Saves the record; false (nothing written) when the disk is full. */
+function saveUnlessDiskFull(engine: Engine, rec: ContainerRecord): boolean {
+  try {
+    engine.containerStore.save(rec);
+    return true;
+  } catch (e) {
+    if (isDiskFull(e)) return false;
+    throw e;
+  }
 }
 
 /** Whether a command holds exit.lock, waiting to read this container's exit status. */

@@ -5,7 +5,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BerthError } from '../../core/errors';
+import { BerthError, isDiskFull } from '../../core/errors';
 import type { FileLock } from '../../core/lock';
 import { isSameProcessAlive } from '../../runtime/process-info';
 import type { Engine } from '../engine';
@@ -33,6 +33,20 @@ export function signalNumber(sig: string | undefined, fallback = 'SIGTERM'): num
 
 function signalName(n: number): string {
   return Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0] ?? String(n);
+}
+
+/**
+ * Runs a record write that must not stand between the user and ending a container: a full
+ * disk (ENOSPC, EDQUOT) is swallowed (false), anything else thrown.
+ */
+async function spaceAllowing(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (e) {
+    if (isDiskFull(e)) return false;
+    throw e;
+  }
 }
 
 export class ContainerService {
@@ -180,10 +194,12 @@ export class ContainerService {
       return { rec };
     }
     if (!rec.State.Running) return { rec };
-    rec = await this.store.update(rec.Id, (r) => {
+    // Ending a container never waits for its record to be written (a full disk): signal
+    // first if recording fails; the exit is recorded by whoever settles it once there is room.
+    await spaceAllowing(this.store.update(rec.Id, (r) => {
       r.Berth.stoppedByUser = true;
-    });
-    if (rec.State.Paused) await this.unpause(rec.Id);
+    }));
+    if (rec.State.Paused) await spaceAllowing(this.unpause(rec.Id));
     const sig = signalNumber(rec.Config.StopSignal);
     const timeout = timeoutSec ?? rec.Config.StopTimeout ?? 10;
     await signalContainer(this.engine.runRoot, rec, sig).catch(() => undefined);
@@ -206,8 +222,8 @@ export class ContainerService {
       throw new BerthError('ESTATE', `cannot kill container ${query}: container ${rec.Id} is not running`, { hint: 'start it first' });
     }
     const sig = signalNumber(signal, 'SIGKILL');
-    if (sig === 9 || sig === 15) await this.store.update(rec.Id, (r) => (r.Berth.stoppedByUser = true));
-    if (rec.State.Paused && sig === 9) await this.unpause(rec.Id);
+    if (sig === 9 || sig === 15) await spaceAllowing(this.store.update(rec.Id, (r) => (r.Berth.stoppedByUser = true)));
+    if (rec.State.Paused && sig === 9) await spaceAllowing(this.unpause(rec.Id));
     await signalContainer(this.engine.runRoot, rec, sig);
     this.engine.events.emit('container', 'kill', rec.Id, containerEventAttributes(rec, { signal: String(sig) }));
     return rec;
@@ -252,7 +268,7 @@ export class ContainerService {
           hint: 'stop the container before removing it, or force remove (-f)',
         });
       }
-      await this.store.update(rec.Id, (r) => (r.Berth.stoppedByUser = true));
+      await spaceAllowing(this.store.update(rec.Id, (r) => (r.Berth.stoppedByUser = true)));
       if (rec.State.Paused) await this.unpause(rec.Id).catch(() => undefined);
       await signalContainer(this.engine.runRoot, rec, 9, true).catch(() => undefined);
       rec = (await this.waitExit(rec.Id, 30_000)) ?? rec;

@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BerthError } from '../../core/errors';
+import { BerthError, diskFullError } from '../../core/errors';
 import { DEFAULT_EXPANSION_LIMITS, decompressStages } from '../decompress';
 import { sniffCompression, type Compression } from '../media-types';
 
@@ -92,6 +92,8 @@ export async function archiveFile(input: ArchiveInput, scratch: string, what: st
     ({ head, stream } = await peek(input.stream, 8));
   }
   const file = join(scratch, 'archive.tar');
-  await pipeline(decompressed(stream, inputCompression(head, what), what), createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+  await pipeline(decompressed(stream, inputCompression(head, what), what), createWriteStream(file, { flags: 'wx', mode: 0o600 })).catch((e: unknown) => {
+    throw diskFullError(e, file);
+  });
   return file;
 }

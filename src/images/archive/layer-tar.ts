@@ -13,7 +13,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BerthError, errnoCode } from '../../core/errors';
+import { BerthError, errnoCode, diskFullError } from '../../core/errors';
 import { DEFAULT_EXPANSION_LIMITS, decompressStages } from '../decompress';
 import { layerCompression } from '../media-types';
 import { digestVerifier, openVerified, type ImageSource, type SourceLayer } from './source';
@@ -81,7 +81,7 @@ export async function layerTar(source: ImageSource, layer: SourceLayer, scratch:
   try {
     await pipeline([chain(await openVerified(source, d), stages(), what), createWriteStream(file, { flags: 'wx', mode: 0o600 })]);
   } catch (e) {
-    throw nameError(e, what);
+    throw nameError(diskFullError(e, file), what);
   }
   return { size: (await stat(file)).size, open: async () => createReadStream(file) };
 }

@@ -10,7 +10,7 @@
  */
 import { closeSync, linkSync, openSync, writeSync, lchownSync, chmodSync, lutimesSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { BerthError, wrap } from '../../core/errors';
+import { BerthError, diskFullError, isDiskFull, wrap } from '../../core/errors';
 import type { Sys } from '../../sys';
 import { readTar, type TarEntry } from '../tar/reader';
 import { classifyWhiteout, entryComponents, unsafe } from './names';
@@ -56,6 +56,8 @@ async function writeNewFile(e: TarEntry, abs: string): Promise<void> {
       written += chunk.length;
     }
   } catch (err) {
+    // A full disk is not a truncated archive.
+    if (isDiskFull(err)) throw diskFullError(err, abs);
     if (written < e.size) {
       throw new BerthError('EBAD_ARCHIVE', `layer entry ${JSON.stringify(e.name)}: the archive ended after ${written} of ${e.size} bytes (truncated or corrupt)`, { cause: err });
     }
