@@ -16,10 +16,12 @@
  * Rule chains keep the profile's order: for one syscall, the first rule whose argument
  * conditions all hold decides; if none does, the default action applies.
  *
- * Unknown syscalls: numbers above the highest syscall our tables know for an ABI return
- * ENOSYS rather than the default errno (unless the default lets them through anyway). A libc
- * newer than the profile probes new syscalls (clone3, faccessat2, ...) and falls back to the
- * old ones on ENOSYS, but would treat EPERM as a real refusal (runc does the same).
+ * Unknown syscalls: numbers above the highest syscall the profile names for an ABI (and any
+ * our tables do not know) return ENOSYS rather than the default errno, unless the default lets
+ * them through anyway. A libc newer than the profile probes new syscalls (clone3, faccessat2,
+ * ...) and falls back to the old ones on ENOSYS, but treats EPERM as a real refusal: a profile
+ * written before clone3 existed must not break thread creation. This is runc's rule (its
+ * patchbpf "-ENOSYS stub"): the profile's newest syscall marks what its author knew about.
  */
 import { BerthError } from '../core/errors';
 import type { LinuxSeccomp } from '../spec/types';
@@ -141,16 +143,32 @@ function knownRanges(arch: ArchSpec): NrRange[] {
   return ranges.sort((a, b) => a[0] - b[0]);
 }
 
+/**
+ * The highest number of a syscall the profile names on this ABI (any action), or undefined
+ * when it names none there. runc ignores a largest number of 0 (only `read` on x86_64) too.
+ */
+function lastListed(arch: ArchSpec, p: NormalizedProfile): number | undefined {
+  let last: number | undefined;
+  for (const rule of p.rules)
+    for (const name of rule.names) {
+      const nr = syscallNumber(arch, name);
+      if (nr !== undefined && (last === undefined || nr > last)) last = nr;
+    }
+  return last === undefined || last === arch.nrOffset ? undefined : last;
+}
+
 function blockIntervals(members: ArchSpec[], p: NormalizedProfile): Interval[] {
   const fallback = retOutcome(p.defaultRet);
   const unknown = p.enosysForUnknown ? retOutcome(ENOSYS_RET) : fallback;
   const base: Interval[] = [];
   for (const arch of members) {
+    // Past the profile's newest syscall, a number is as unknown as one past our tables.
+    const cap = (p.enosysForUnknown ? lastListed(arch, p) : undefined) ?? Infinity;
     for (const [zlo, zhi] of arch.zones) {
       let cur = zlo;
       for (const [klo, khi] of knownRanges(arch)) {
         const lo = Math.max(klo, zlo);
-        const hi = Math.min(khi, zhi);
+        const hi = Math.min(khi, zhi, cap);
         if (lo > hi) continue;
         if (lo > cur) base.push({ lo: cur, hi: lo - 1, outcome: unknown });
         base.push({ lo, hi, outcome: fallback });

@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { session, skipReason } from '../helpers/runtime';
-import { OUT, sh, readyThenSleep } from '../helpers/bundle';
+import { OUT, sh, readyThenSleep, type SyscallResult } from '../helpers/bundle';
+import { defaultSeccompProfile } from '../../src/seccomp';
+import { SYSCALL_TABLES } from '../../src/seccomp/syscall-tables.generated';
 
 const skip = skipReason();
 
@@ -70,4 +72,32 @@ test('user namespace: a bind mount whose source the mapped root cannot reach (ru
   assert.equal(r.stdout, 'from the host\n');
   const ro = s.rt(['exec', id, 'touch', '/data/new']);
   assert.notEqual(ro.code, 0, 'the mount keeps its ro flag');
+});
+
+// runc's seccomp.bats "runc run [seccomp] (SCMP_ACT_ERRNO default, no clone3)"-style case and
+// runc's patchbpf stub: a profile written before clone3 existed (allowlist, EPERM by default)
+// must answer ENOSYS for syscalls newer than any it names, so that libc falls back to clone.
+test('seccomp: an allowlist older than clone3 answers ENOSYS for newer syscalls, the default for older ones', { skip: skipReason({ checker: true }) ?? (process.arch === 'x64' ? undefined : 'x86_64 syscall numbers') }, async (t) => {
+  const s = session(t);
+  const table = SYSCALL_TABLES.x86_64 as Record<string, number>;
+  const { id, bundle } = s.bundle('seccomp-old-allowlist', (cfg) => {
+    const profile = defaultSeccompProfile({ capabilities: cfg.process!.capabilities!.bounding ?? [] });
+    // Keep only what pidfd_open (434) and older: the profile of a 5.3-era tool.
+    profile.syscalls = (profile.syscalls ?? [])
+      .map((r) => ({ ...r, names: r.names.filter((n) => (table[n] ?? Infinity) <= 434) }))
+      .filter((r) => r.names.length > 0);
+    cfg.linux!.seccomp = profile;
+    cfg.process!.args = sh(
+      ['clone3', '435', '437', 'mount', 'getpid'].map((p) => `berth-checker syscall ${p} > ${OUT}/${p}.json`).join('; ') +
+        `; sh -c 'sleep 0 & wait' && echo forks > ${OUT}/fork.txt`,
+    );
+  });
+  await s.runToCompletion(id, bundle);
+  const errno = (name: string) => bundle.readJson<SyscallResult>(`${name}.json`).errno;
+  assert.equal(errno('clone3'), 'ENOSYS', 'clone3 (435) is newer than the profile');
+  assert.equal(errno('435'), 'ENOSYS');
+  assert.equal(errno('437'), 'ENOSYS', 'openat2 too');
+  assert.equal(errno('mount'), 'EPERM', 'an older syscall the profile denies keeps the default errno');
+  assert.equal(errno('getpid'), 'OK');
+  assert.equal(bundle.readOut('fork.txt'), 'forks\n');
 });

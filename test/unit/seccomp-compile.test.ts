@@ -213,7 +213,8 @@ test('seccomp: a process of an architecture the filter does not list is killed',
   assert.equal(run(arm, 63, [], AUDIT_AARCH64), 'ALLOW', 'aarch64 read is 63');
   assert.equal(run(arm, 3, [], AUDIT_ARM), 'ALLOW', 'arm read is 3');
   assert.equal(run(arm, 0x0f0002, [], AUDIT_ARM), 'ALLOW', 'arm private cacheflush');
-  assert.equal(run(arm, 0x0f0003, [], AUDIT_ARM), 'ERRNO(1)', 'a known private call not listed: default, not ENOSYS');
+  assert.equal(run(arm, 0x0f0001, [], AUDIT_ARM), 'ERRNO(1)', 'a known private call below the newest listed: default');
+  assert.equal(run(arm, 0x0f0003, [], AUDIT_ARM), 'ERRNO(38)', 'past the newest syscall the profile names: ENOSYS (runc)');
   assert.equal(run(arm, 0x100000, [], AUDIT_ARM), 'ERRNO(38)', 'beyond the private range');
   assert.equal(run(arm, 471, [], AUDIT_ARM), 'ERRNO(38)', 'between the ordinary and the private numbers');
   assert.equal(run(arm, 0, [], AUDIT_X86_64), 'KILL_PROCESS');
@@ -262,6 +263,23 @@ test('seccomp: numbers beyond the tables get ENOSYS unless the default lets ever
     const p = compile({ defaultAction, syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO' }] });
     assert.equal(run(p, 1000), want, `default ${defaultAction}`);
   }
+});
+
+// runc's patchbpf: the profile's newest syscall marks what it knew; anything newer gets ENOSYS
+// so that a libc falls back (clone3 -> clone) instead of failing on the default EPERM.
+test('seccomp: syscalls newer than the newest one the profile names get ENOSYS (runc)', () => {
+  const old = compile({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read', 'write', 'getpid', 'personality'], action: 'SCMP_ACT_ALLOW' }] });
+  assert.equal(run(old, NR.clone3), 'ERRNO(38)', 'clone3 is newer than personality (135)');
+  assert.equal(run(old, 136), 'ERRNO(38)', 'the first number past the newest listed');
+  assert.equal(run(old, NR.mkdir), 'ERRNO(1)', 'an older syscall the profile leaves out: the default');
+  assert.equal(run(old, NR.personality), 'ALLOW');
+  const denyNewer = compile({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }, { names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }] });
+  assert.equal(run(denyNewer, 434), 'ERRNO(1)', 'below a listed clone3: the default');
+  assert.equal(run(denyNewer, 436), 'ERRNO(38)');
+  const killDefault = compile({ defaultAction: 'SCMP_ACT_KILL_PROCESS', syscalls: [{ names: ['write'], action: 'SCMP_ACT_ALLOW' }] });
+  assert.equal(run(killDefault, NR.clone3), 'ERRNO(38)', 'not killed for probing a newer syscall');
+  const allow = compile({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['write'], action: 'SCMP_ACT_ERRNO' }] });
+  assert.equal(run(allow, NR.clone3), 'ALLOW', 'a permissive default needs no stub');
 });
 
 test('seccomp: unknown syscall names are skipped; names unknown everywhere are reported', () => {
