@@ -41,29 +41,53 @@ async function releaseFifo(ctx: RuntimeContext, rec: ContainerRecord): Promise<v
   const fd = openSync(ctx.store.fifoPath(rec.id), fsc.O_RDONLY | fsc.O_NONBLOCK);
   try {
     const buf = Buffer.alloc(1);
-    let delay = 1;
-    const readByte = (): boolean => {
-      try {
-        return readSync(fd, buf, 0, 1, null) === 1;
-      } catch (e) {
-        if (errnoCode(e) !== 'EAGAIN') throw e;
-        return false;
-      }
-    };
-    for (;;) {
-      if (readByte()) return;
-      // Nothing yet: the writer has not reopened (or died), or is about to write. A process
-      // found gone may still have written its byte first and then run and exited (`sh -c
-      // 'exit 3'` takes a millisecond): the byte stays in the pipe, so look once more.
-      if (!isSameProcessAlive(rec.pid, rec.pidStartTime) && !readByte()) {
-        throw new BerthError('ESTATE', `container "${rec.id}" init process exited before it could be started`, {
-          hint: `delete it (berth-runtime delete ${rec.id}) and check its configuration`,
-        });
-      }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 20);
+    const outcome = await awaitRelease({
+      readByte: () => {
+        try {
+          return readSync(fd, buf, 0, 1, null) === 1;
+        } catch (e) {
+          if (errnoCode(e) !== 'EAGAIN') throw e;
+          return false;
+        }
+      },
+      alive: () => isSameProcessAlive(rec.pid, rec.pidStartTime),
+    });
+    if (outcome === 'exited') {
+      throw new BerthError('ESTATE', `container "${rec.id}" init process exited before it could be started`, {
+        hint: `delete it (berth-runtime delete ${rec.id}) and check its configuration`,
+      });
     }
   } finally {
     closeSync(fd);
+  }
+}
+
+export interface ReleaseProbe {
+  /** Reads the fifo (our reader is open): true once berth-init's byte has been taken. */
+  readByte(): boolean;
+  /** The init process (pid and start time) still exists. */
+  alive(): boolean;
+  /** Waits between looks (default: a timer, 1 ms doubling up to 20 ms). */
+  sleep?(ms: number): Promise<void>;
+}
+
+/**
+ * Whether the init went on to execve ('started', it wrote its byte) or ended without ever
+ * writing it ('exited'). The process's liveness is looked at before the fifo, each round:
+ * a process found gone has written whatever it will ever write, so an empty fifo after that
+ * is proof, whenever the process died and however slowly we look. Each byte is read once and
+ * a read that gets it is the answer (the previous loop read "once more" after finding the
+ * process gone and, when that read got the byte, went round again and reported the exit).
+ */
+export async function awaitRelease(probe: ReleaseProbe): Promise<'started' | 'exited'> {
+  const sleep = probe.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let delay = 1;
+  for (;;) {
+    const gone = !probe.alive();
+    if (probe.readByte()) return 'started';
+    if (gone) return 'exited';
+    // Nothing yet: the writer has not reopened the fifo, or is about to write.
+    await sleep(delay);
+    delay = Math.min(delay * 2, 20);
   }
 }
