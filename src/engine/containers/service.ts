@@ -37,14 +37,13 @@ function signalName(n: number): string {
 
 /**
  * Runs a record write that must not stand between the user and ending a container: a full
- * disk (ENOSPC, EDQUOT) is swallowed (false), anything else thrown.
+ * disk (ENOSPC, EDQUOT) is swallowed (undefined), anything else thrown.
  */
-async function spaceAllowing(write: Promise<unknown>): Promise<boolean> {
+async function spaceAllowing<T>(write: Promise<T>): Promise<T | undefined> {
   try {
-    await write;
-    return true;
+    return await write;
   } catch (e) {
-    if (isDiskFull(e)) return false;
+    if (isDiskFull(e)) return undefined;
     throw e;
   }
 }
@@ -196,9 +195,13 @@ export class ContainerService {
     if (!rec.State.Running) return { rec };
     // Ending a container never waits for its record to be written (a full disk): signal
     // first if recording fails; the exit is recorded by whoever settles it once there is room.
-    await spaceAllowing(this.store.update(rec.Id, (r) => {
-      r.Berth.stoppedByUser = true;
-    }));
+    // The record as updated (a restart may have changed pid and shim since `get`).
+    rec =
+      (await spaceAllowing(
+        this.store.update(rec.Id, (r) => {
+          r.Berth.stoppedByUser = true;
+        }),
+      )) ?? rec;
     if (rec.State.Paused) await spaceAllowing(this.unpause(rec.Id));
     const sig = signalNumber(rec.Config.StopSignal);
     const timeout = timeoutSec ?? rec.Config.StopTimeout ?? 10;
