@@ -3,7 +3,8 @@
  * command modules (listed explicitly), and the one place where errors are rendered —
  * "Error: <what failed>" plus a hint line, exit status 1 (125 for `run`, as docker).
  */
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
+import { BerthCommand } from './command';
 import { diskFullError, isBerthError } from '../core/errors';
 import { Engine } from '../engine/engine';
 import { engineOptionsFrom, type CliEnv, type GlobalOptions } from './engine/env';
@@ -41,10 +42,12 @@ function quietOnBrokenPipe(stream: NodeJS.WriteStream): void {
   });
 }
 
-async function main(argv: string[]): Promise<void> {
-  quietOnBrokenPipe(process.stdout);
-  quietOnBrokenPipe(process.stderr);
-  const program = new Command('berth')
+/**
+ * The program with every command. `makeEnv` gets the program, to read the global options
+ * from when the engine is first needed (tests pass an env of their own).
+ */
+export function buildProgram(makeEnv: (program: BerthCommand) => CliEnv): BerthCommand {
+  const program = new BerthCommand('berth')
     .description('Berth: a daemonless, docker-compatible container engine')
     .version(`berth version ${VERSION}`, '-v, --version')
     .option('--root <dir>', 'state directory (default /var/lib/berth, or $BERTH_ROOT)')
@@ -52,21 +55,8 @@ async function main(argv: string[]): Promise<void> {
     .option('--storage-driver <name>', 'snapshotter: overlay or copy (vfs); default: overlay where it works')
     .option('-D, --debug', 'print error causes and stack traces')
     .enablePositionalOptions()
-    .showHelpAfterError()
     .exitOverride();
-
-  let engine: Engine | undefined;
-  const env: CliEnv = {
-    engine() {
-      engine ??= new Engine(engineOptionsFrom(program.opts<GlobalOptions>()));
-      return engine;
-    },
-    out: process.stdout,
-    err: process.stderr,
-    exit(code) {
-      process.exitCode = code;
-    },
-  };
+  const env = makeEnv(program);
   const image = program.command('image').description('manage images');
   const container = program.command('container').description('manage containers');
   registerImageCommands(program, image, env);
@@ -81,6 +71,24 @@ async function main(argv: string[]): Promise<void> {
   registerOpsCommands(program, container, env);
   // Subcommands fail the same way as the program (no process.exit from commander).
   for (const c of [image, container, ...program.commands, ...image.commands, ...container.commands]) c.exitOverride();
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  quietOnBrokenPipe(process.stdout);
+  quietOnBrokenPipe(process.stderr);
+  let engine: Engine | undefined;
+  const program = buildProgram((p) => ({
+    engine() {
+      engine ??= new Engine(engineOptionsFrom(p.opts<GlobalOptions>()));
+      return engine;
+    },
+    out: process.stdout,
+    err: process.stderr,
+    exit(code) {
+      process.exitCode = code;
+    },
+  }));
 
   try {
     await program.parseAsync(argv);
@@ -101,5 +109,8 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-restoreCallerEnv();
-void main(process.argv);
+// Only as the entry point (bin/berth): tests import buildProgram.
+if (require.main === module) {
+  restoreCallerEnv();
+  void main(process.argv);
+}

@@ -79,8 +79,8 @@ test('commit: a new image with the changes, -m/-a/-c, paused while committing, a
   assert.equal(badChange.code, 1);
   assert.match(badChange.stderr, /RUN is not allowed in --change/);
   const badPause = b.run(['commit', '--pause=maybe', 'src']);
-  assert.equal(badPause.code, 1);
-  assert.match(badPause.stderr, /invalid value "maybe" for --pause/);
+  assert.equal(badPause.code, 125);
+  assert.match(badPause.stderr, /^invalid argument "maybe" for "-p, --pause" flag/);
   assert.equal(b.run(['commit', 'ghost']).code, 1);
   const badName = b.run(['commit', 'src', 'UPPER:case']);
   assert.equal(badName.code, 1);

@@ -11,12 +11,6 @@ import { parseChanges } from '../../../images/config-changes';
 import { collect } from '../../parse';
 import type { CliEnv } from '../env';
 
-function pauseFlag(v: string | boolean | undefined): boolean {
-  if (v === undefined || v === true || v === 'true' || v === '1') return true;
-  if (v === false || v === 'false' || v === '0') return false;
-  throw new BerthError('EINVALID_ARGUMENT', `invalid value "${String(v)}" for --pause`, { hint: 'use --pause=true or --pause=false' });
-}
-
 export function registerDiffCommitExportCommands(program: Command, container: Command, env: CliEnv): void {
   const diff = (c: Command) =>
     c
@@ -36,14 +30,15 @@ export function registerDiffCommitExportCommands(program: Command, container: Co
       .option('-a, --author <author>', 'author (e.g. "Jane Doe <jane@example.com>")')
       .option('-c, --change <instruction>', 'Dockerfile instruction to apply (CMD, ENV, WORKDIR, ...)', collect, [])
       .option('-m, --message <text>', 'commit message')
-      .option('-p, --pause [bool]', 'pause the container while committing (default true)')
+      // A boolean (default true) as docker's: --pause=false, -p=false or --no-pause.
+      .option('-p, --pause', 'pause the container while committing (default true)', true)
       .option('--no-pause', 'do not pause')
       .description("create an image from a container's changes")
-      .action(async (name: string, repository: string | undefined, o: { author?: string; change: string[]; message?: string; pause?: string | boolean }) => {
+      .action(async (name: string, repository: string | undefined, o: { author?: string; change: string[]; message?: string; pause: boolean }) => {
         parseChanges(o.change); // refuse a bad --change before any work
         const created = await env.engine().commit(name, {
           changes: o.change,
-          pause: pauseFlag(o.pause),
+          pause: o.pause,
           ...(o.author ? { author: o.author } : {}),
           ...(o.message ? { comment: o.message } : {}),
           ...(repository ? { reference: repository } : {}),

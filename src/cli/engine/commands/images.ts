@@ -190,14 +190,14 @@ export function registerImageCommands(program: Command, image: Command, env: Cli
   const history = (cmd: Command) =>
     cmd
       .argument('<image>')
-      .option('-H, --human [bool]', 'human sizes and dates', 'true')
+      .option('-H, --human', 'human sizes and dates (default true; -H=false for raw ones)', true)
       .option('--no-trunc', 'do not truncate output')
       .option('-q, --quiet', 'only ids')
       .option('--format <template>', 'Go template')
       .description('the layers and steps an image was made of')
-      .action(async (img: string, o: { human: string; trunc: boolean; quiet?: boolean; format?: string }) => {
+      .action(async (img: string, o: { human: boolean; trunc: boolean; quiet?: boolean; format?: string }) => {
         const lines = await env.engine().images.history(img);
-        const human = o.human !== 'false';
+        const human = o.human;
         if (o.quiet) {
           env.out.write(lines.map((l) => `${l.id ? (o.trunc ? shortId(l.id) : l.id) : '<missing>'}\n`).join(''));
           return;
