@@ -104,6 +104,9 @@ void run_container(struct init_ctx *ctx) {
     if (seccomp_has_listener(p)) load_seccomp(ctx);
     send_frame(ctx->sync_fd, FRAME_READY, NULL, 0);
     if (ctx->fifo_fd >= 0) wait_for_start(ctx);
+    /* startContainer hooks are the user's code in the container, run under the filter as
+     * with runc (its seccomp.bats); the runtime's own steps above stay outside it. */
+    if (p->has_seccomp && p->nstart_hooks > 0) load_seccomp(ctx);
     run_hooks(ctx, "startContainer", p->start_hooks, p->nstart_hooks);
   }
   /* the last syscall before execve (a no-op if a listener made us load it above) */

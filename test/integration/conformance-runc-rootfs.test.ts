@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { session, skipReason } from '../helpers/runtime';
 import { OUT, sh, readyThenSleep, type SyscallResult } from '../helpers/bundle';
 import { defaultSeccompProfile } from '../../src/seccomp';
+import type { LinuxSeccomp } from '../../src/spec/types';
 import { SYSCALL_TABLES } from '../../src/seccomp/syscall-tables.generated';
 
 const skip = skipReason();
@@ -101,3 +102,40 @@ test('seccomp: an allowlist older than clone3 answers ENOSYS for newer syscalls,
   assert.equal(errno('getpid'), 'OK');
   assert.equal(bundle.readOut('fork.txt'), 'forks\n');
 });
+
+const MKDIR_RULE: Pick<LinuxSeccomp, 'defaultAction' | 'architectures'> = { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32', 'SCMP_ARCH_X86_64'] };
+
+// runc's seccomp.bats "runc run [seccomp] (startContainer hook)": the hook runs with the filter.
+test('seccomp: a startContainer hook runs under the profile (its mkdir is killed, run fails)', { skip }, (t) => {
+  const s = session(t);
+  const { id, bundle } = s.bundle('seccomp-start-hook', (cfg) => {
+    cfg.process!.args = sh(`echo main > ${OUT}/main`);
+    cfg.linux!.seccomp = { ...MKDIR_RULE, syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_KILL' }] };
+    cfg.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'mkdir /dev/shm/foo'] }] };
+  });
+  s.track(id);
+  const r = s.rt(['run', '--bundle', bundle.dir, id]);
+  assert.notEqual(r.code, 0, 'the hook was killed, so run fails');
+  assert.match(r.stderr, /startContainer|hook/);
+  assert.match(r.stderr, /bad system call|signal 31|SIGSYS/i);
+  assert.equal(bundle.readOut('main'), undefined, 'the process did not run');
+});
+
+// runc's seccomp-notify.bats: SCMP_ACT_NOTIFY needs an agent; write cannot be notified.
+const notifyCases: Array<[string, LinuxSeccomp, RegExp]> = [
+  ['no listenerPath', { ...MKDIR_RULE, syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' as const }] }, /listenerPath/],
+  ['notify on write', { ...MKDIR_RULE, listenerPath: '/run/berth-none.sock', syscalls: [{ names: ['write'], action: 'SCMP_ACT_NOTIFY' as const }] }, /write/],
+  ['no agent listening', { ...MKDIR_RULE, listenerPath: '/run/berth-conformance-no-agent.sock', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' as const }] }, /no-agent\.sock.*(no such file|ENOENT)/i],
+];
+for (const [label, seccomp, why] of notifyCases) {
+  test(`seccomp: SCMP_ACT_NOTIFY with ${label} is refused at create, leaving nothing`, { skip }, (t) => {
+    const s = session(t);
+    const { id, bundle } = s.bundle(`notify-${label.replace(/ /g, '-')}`, (cfg) => {
+      cfg.linux!.seccomp = seccomp;
+    });
+    const r = s.createContainer(id, bundle.dir);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, why);
+    assert.deepEqual(s.leftovers(id, undefined, bundle.rootfs), []);
+  });
+}

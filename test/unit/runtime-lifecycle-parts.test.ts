@@ -18,6 +18,7 @@ test('signals: names, SIG prefix, numbers and realtime', () => {
   assert.equal(parseSignal('SIGHUP'), 1);
   assert.equal(parseSignal('9'), 9);
   assert.equal(parseSignal('RTMIN+2'), 36);
+  assert.equal(parseSignal('0'), 0, 'kill(2)\'s existence check, as runc accepts it');
   assert.equal(signalName(15), 'SIGTERM');
   assert.throws(() => parseSignal('SIGNOPE'), (e: unknown) => e instanceof BerthError && /unknown signal "SIGNOPE"/.test(e.message));
   assert.throws(() => parseSignal('99'), BerthError);
