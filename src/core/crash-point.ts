@@ -27,7 +27,9 @@ export type CrashStep =
   | 'rm:snapshot-removed'
   | 'rm:record-removed'
   | 'cleanup:runtime-deleted'
-  | 'cleanup:settled';
+  | 'cleanup:begin'
+  | 'cleanup:settled'
+  | 'restart:waiting';
 
 const counts = new Map<string, number>();
 

@@ -247,6 +247,7 @@ export function markRunning(rec: ContainerRecord, launch: ShimLaunch): void {
   rec.Berth.shimStartTime = launch.shimStartTime;
   if (launch.containerStartTime !== undefined) rec.Berth.pidStartTime = launch.containerStartTime;
   delete rec.Berth.stoppedByUser;
+  delete rec.Berth.restartAt;
 }
 
 /** Records a failed start as docker does (status unchanged, error and exit code set). */

@@ -239,7 +239,7 @@ export class ContainerStore {
   }
 
   /** A lock of the container if it is free now (to tell whether a marker's holder lives). */
-  tryLock(id: string, file: 'lock' | 'start.lock' = 'lock'): FileLock | undefined {
+  tryLock(id: string, file: 'lock' | 'start.lock' | 'restart.lock' = 'lock'): FileLock | undefined {
     try {
       return tryLock(join(this.containerDir(id), file));
     } catch (e) {
