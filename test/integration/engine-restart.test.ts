@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BERTH, BerthCli, importBusybox, until, engineSkip, cliPerTest } from '../helpers/cli';
 
@@ -98,5 +98,65 @@ test('stop of a container whose exit was noticed before its exit command ran: th
   assert.equal(state(b, 'late'), count);
   assert.match(count, /^exited /);
   b.ok(['rm', '-f', 'late']);
+  assert.deepEqual(b.residue(), []);
+});
+
+/**
+ * What a reboot does to one container: its shim and processes killed, its root file system
+ * unmounted, its cgroups removed (only this container's, found through its process).
+ */
+async function powerOff(b: BerthCli, id: string): Promise<void> {
+  const pid = Number(b.ok(['inspect', '-f', '{{.State.Pid}}', id]).trim());
+  const cgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(id))
+    .map((l) => {
+      const [, controllers, path] = l.split(':') as [string, string, string];
+      const hierarchy = controllers === '' ? 'unified' : controllers.replace(/^name=/, '');
+      return join('/sys/fs/cgroup', hierarchy, path);
+    });
+  await killAndWait(shimPid(b, id));
+  await killAndWait(pid);
+  for (const dir of cgroups) {
+    if (!existsSync(dir)) continue;
+    assert.ok(await until(() => {
+      try {
+        rmdirSync(dir);
+        return true;
+      } catch {
+        return false;
+      }
+    }), `cgroup ${dir} removed`);
+  }
+}
+
+test('after a reboot: ps, inspect, start and rm -f work, and system boot starts the always and unless-stopped containers', { skip }, async (t) => {
+  const b = cli(t);
+  const img = importBusybox(b);
+  const run = (name: string, ...flags: string[]) => b.ok(['run', '-d', '--name', name, ...flags, img, 'sleep', '1000']).trim();
+  const ids = [run('plain'), run('gone'), run('always', '--restart', 'always'), run('unless', '--restart', 'unless-stopped'), run('failing', '--restart', 'on-failure')];
+  const stopped = run('stopped-by-user', '--restart', 'unless-stopped');
+  b.ok(['stop', '-t', '0', 'stopped-by-user']);
+  for (const id of ids) await powerOff(b, id);
+  for (const leak of b.leaks()) if (leak.startsWith('mount ')) assert.equal(spawnSync('umount', [leak.slice(6)]).status, 0, leak);
+  assert.deepEqual(b.leaks(), [], 'nothing of the containers is left, as after a reboot');
+  rmSync(b.runRoot, { recursive: true, force: true });
+
+  const ps = b.run(['ps', '-a', '--format', '{{.Names}} {{.State}}']);
+  assert.equal(ps.code, 0, ps.stderr);
+  assert.deepEqual(ps.stdout.trim().split('\n').sort(), ['always exited', 'failing exited', 'gone exited', 'plain exited', 'stopped-by-user exited', 'unless exited']);
+  assert.match(b.ok(['inspect', '-f', '{{.State.ExitCode}} {{.State.Error}}', 'plain']), /^255 .*restarted/);
+  assert.equal(b.run(['rm', '-f', 'gone']).code, 0);
+  b.ok(['start', 'plain']);
+  assert.equal(b.ok(['exec', 'plain', 'echo', 'up']), 'up\n');
+  const boot = b.run(['system', 'boot']);
+  assert.equal(boot.code, 0, boot.stderr);
+  assert.deepEqual(boot.stdout.trim().split('\n').sort(), ['always', 'unless']);
+  const after = b.ok(['ps', '-a', '--format', '{{.Names}} {{.State}}']).trim().split('\n').sort();
+  assert.deepEqual(after, ['always running', 'failing exited', 'plain running', 'stopped-by-user exited', 'unless running']);
+  assert.equal(b.ok(['exec', 'always', 'echo', 'up']), 'up\n');
+  assert.equal(b.ok(['system', 'boot']), '', 'a second boot has nothing to start');
+  assert.equal(b.ok(['system', 'check']), 'No problems found.\n');
+  b.ok(['rm', '-f', 'plain', 'always', 'unless', 'failing', stopped]);
   assert.deepEqual(b.residue(), []);
 });

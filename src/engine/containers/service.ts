@@ -349,6 +349,29 @@ export class ContainerService {
     if (prepared) await this.release(prepared).catch(() => undefined);
   }
 
+  /**
+   * `system boot`, run once when the machine starts (contrib/berth-boot.service): after a
+   * reboot every container reads exited, and the restart policy is applied as docker applies
+   * it when its daemon starts: `always` containers start (even if stopped by the user), and
+   * `unless-stopped` ones unless the user stopped them; never-started ones stay as they are.
+   * Returns the containers started and those that failed (with why).
+   */
+  async boot(): Promise<{ started: ContainerRecord[]; failed: Array<{ rec: ContainerRecord; error: unknown }> }> {
+    const started: ContainerRecord[] = [];
+    const failed: Array<{ rec: ContainerRecord; error: unknown }> = [];
+    for (const rec of (await this.list()).reverse()) {
+      const policy = rec.HostConfig.RestartPolicy?.Name;
+      const wanted = policy === 'always' || (policy === 'unless-stopped' && !rec.Berth.stoppedByUser);
+      if (!wanted || rec.State.Running || rec.State.Status !== 'exited' || rec.State.StartedAt === ZERO_TIME) continue;
+      try {
+        started.push(await this.start(rec.Id));
+      } catch (error) {
+        failed.push({ rec, error });
+      }
+    }
+    return { started, failed };
+  }
+
   /** Whether the container's process still runs (pid + start time), independent of the record. */
   processAlive(rec: ContainerRecord): boolean {
     return rec.State.Pid > 0 && isSameProcessAlive(rec.State.Pid, rec.Berth.pidStartTime);
