@@ -23,6 +23,8 @@ export type CrashStep =
   | 'runtime:released'
   | 'start:released'
   | 'stop:signalled'
+  | 'pause:frozen'
+  | 'unpause:thawed'
   | 'rm:removing'
   | 'rm:snapshot-removed'
   | 'rm:record-removed'

@@ -1,6 +1,6 @@
 /**
- * Restart policies when a process in the middle is killed or races a user's command, and a
- * reboot: the run root (a tmpfs) empty, every process, mount and cgroup gone. Black-box
+ * Restart policies (and pause) when a process in the middle is killed or races a user's
+ * command, and a reboot: the run root (a tmpfs) empty, every process, mount and cgroup gone. Black-box
  * through `berth`; the in-between states are reached through crash points
  * (BERTH_CRASH_AT, src/core/crash-point.ts) or by killing Berth's own processes, never by
  * timing.
@@ -98,6 +98,26 @@ test('stop of a container whose exit was noticed before its exit command ran: th
   assert.equal(state(b, 'late'), count);
   assert.match(count, /^exited /);
   b.ok(['rm', '-f', 'late']);
+  assert.deepEqual(b.residue(), []);
+});
+
+test('pause or unpause killed between the freezer and the record: pause, unpause, stop and rm -f still work', { skip }, (t) => {
+  const b = cli(t);
+  const img = importBusybox(b);
+  b.ok(['run', '-d', '--name', 'frosty', img, 'sleep', '1000']);
+  b.ok(['run', '-d', '--name', 'frozen', img, 'sleep', '1000']);
+  for (const name of ['frosty', 'frozen']) assert.equal(b.run(['pause', name], { env: { BERTH_CRASH_AT: 'pause:frozen' } }).signal, 'SIGKILL');
+  assert.equal(state(b, 'frosty'), 'running 0', 'recorded running, frozen in fact');
+  b.ok(['pause', 'frosty']);
+  assert.equal(b.run(['unpause', 'frosty'], { env: { BERTH_CRASH_AT: 'unpause:thawed' } }).signal, 'SIGKILL');
+  assert.equal(state(b, 'frosty'), 'paused 0', 'recorded paused, running in fact');
+  b.ok(['unpause', 'frosty']);
+  assert.equal(b.ok(['exec', 'frosty', 'echo', 'thawed']), 'thawed\n');
+  b.ok(['stop', '-t', '1', 'frozen']);
+  assert.equal(state(b, 'frozen'), 'exited 0');
+  b.ok(['run', '-d', '--name', 'icy', img, 'sleep', '1000']);
+  assert.equal(b.run(['pause', 'icy'], { env: { BERTH_CRASH_AT: 'pause:frozen' } }).signal, 'SIGKILL');
+  b.ok(['rm', '-f', 'icy', 'frosty', 'frozen']);
   assert.deepEqual(b.residue(), []);
 });
 

@@ -19,7 +19,7 @@ import { cancelRestart } from './restart';
 import { containerName, withStatus, ZERO_TIME, type ContainerRecord } from './record';
 import { reconcile, removeLocked, settleLocked } from './recover';
 import type { CreateRequest } from './request';
-import { freezeContainer, runPaths, signalContainer } from './runtime';
+import { freezeContainer, runPaths, runtimeFrozen, signalContainer } from './runtime';
 import { noSuchContainer } from './store';
 import { markRunning, markStartFailed, prepareStart, release, type PreparedStart, type StartOptions } from './start';
 
@@ -116,10 +116,12 @@ export class ContainerService {
   private async markStopped(query: string, stop: boolean): Promise<ContainerRecord> {
     let rec = await this.get(query);
     for (;;) {
-      rec = await this.store.update(rec.Id, (r) => {
-        if (!stop || !r.State.Running) return;
+      rec = await this.store.withLock(rec.Id, (r) => {
+        if (!stop || !r.State.Running || (r.Berth.stoppedByUser && r.State.Status !== 'restarting')) return r;
         r.Berth.stoppedByUser = true;
         cancelRestart(r);
+        this.store.save(r);
+        return r;
       });
       if (!rec.Berth.starting) return rec;
       const done = await acquireLock(join(this.store.containerDir(rec.Id), 'start.lock')).catch(() => undefined);
@@ -176,7 +178,7 @@ export class ContainerService {
     // Waiting out a restart backoff: stopping cancels the restart (markStopped).
     let rec = await this.markStopped(query, true);
     if (!rec.State.Running) return { rec };
-    if (rec.State.Paused) await this.unpause(rec.Id);
+    if (rec.State.Paused || runtimeFrozen(this.engine.runRoot, rec)) await this.unpause(rec.Id);
     const sig = signalNumber(rec.Config.StopSignal);
     const timeout = timeoutSec ?? rec.Config.StopTimeout ?? 10;
     await signalContainer(this.engine.runRoot, rec, sig).catch(() => undefined);
@@ -203,7 +205,7 @@ export class ContainerService {
       throw new BerthError('ESTATE', `cannot kill container ${query}: container ${rec.Id} is not running`, { hint: 'start it first' });
     }
     if (sig === 9 || sig === 15) await this.store.update(rec.Id, (r) => (r.Berth.stoppedByUser = true));
-    if (rec.State.Paused && sig === 9) await this.unpause(rec.Id);
+    if (sig === 9 && (rec.State.Paused || runtimeFrozen(this.engine.runRoot, rec))) await this.unpause(rec.Id);
     await signalContainer(this.engine.runRoot, rec, sig);
     this.engine.events.emit('container', 'kill', rec.Id, containerEventAttributes(rec, { signal: String(sig) }));
     return rec;
@@ -221,15 +223,21 @@ export class ContainerService {
     if (rec.State.Restarting) throw new BerthError('ESTATE', `container ${rec.Id} is restarting, wait until the container is running`, { hint: 'only running containers can be paused' });
     if (!rec.State.Running) throw new BerthError('ESTATE', `container ${rec.Id} is not running`, { hint: 'only running containers can be paused' });
     if (rec.State.Paused) throw new BerthError('ESTATE', `container ${rec.Id} is already paused`);
-    await freezeContainer(this.engine.runRoot, rec, 'pause');
+    // Frozen already by a pause killed before it recorded it: only the record is missing.
+    if (!runtimeFrozen(this.engine.runRoot, rec)) await freezeContainer(this.engine.runRoot, rec, 'pause');
+    crashPoint('pause:frozen');
     await this.store.update(rec.Id, (r) => (r.State = withStatus(r.State, 'paused')));
     this.engine.events.emit('container', 'pause', rec.Id, containerEventAttributes(rec));
   }
 
   async unpause(query: string): Promise<void> {
     const rec = await this.get(query);
-    if (!rec.State.Paused) throw new BerthError('ESTATE', `container ${rec.Id} is not paused`);
-    await freezeContainer(this.engine.runRoot, rec, 'resume');
+    // The record and the freezer disagree when a pause or unpause was killed between the two:
+    // the freezer is the truth about the processes, the record is brought in line.
+    const frozen = rec.State.Running && runtimeFrozen(this.engine.runRoot, rec);
+    if (!rec.State.Paused && !frozen) throw new BerthError('ESTATE', `container ${rec.Id} is not paused`);
+    if (frozen) await freezeContainer(this.engine.runRoot, rec, 'resume');
+    crashPoint('unpause:thawed');
     await this.store.update(rec.Id, (r) => (r.State = withStatus(r.State, 'running')));
     this.engine.events.emit('container', 'unpause', rec.Id, containerEventAttributes(rec));
   }
@@ -251,7 +259,7 @@ export class ContainerService {
       }
       // A planned restart is cancelled, a start in flight finished first (markStopped).
       rec = await this.markStopped(rec.Id, true);
-      if (rec.State.Paused) await this.unpause(rec.Id).catch(() => undefined);
+      if (rec.State.Running && (rec.State.Paused || runtimeFrozen(this.engine.runRoot, rec))) await this.unpause(rec.Id).catch(() => undefined);
       if (rec.State.Running) {
         await signalContainer(this.engine.runRoot, rec, 9, true).catch(() => undefined);
         rec = (await this.waitExit(rec.Id, 30_000)) ?? rec;
@@ -280,7 +288,7 @@ export class ContainerService {
    */
   private async killLocked(rec: ContainerRecord): Promise<boolean> {
     if (rec.State.Status === 'restarting') return true;
-    if (rec.State.Paused) await freezeContainer(this.engine.runRoot, rec, 'resume').catch(() => undefined);
+    if (rec.State.Paused || runtimeFrozen(this.engine.runRoot, rec)) await freezeContainer(this.engine.runRoot, rec, 'resume').catch(() => undefined);
     await signalContainer(this.engine.runRoot, rec, 9, true).catch(() => undefined);
     const dir = runPaths(this.engine.runRoot, rec.Id).dir;
     const deadline = Date.now() + 30_000;
