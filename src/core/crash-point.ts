@@ -25,11 +25,15 @@ export type CrashStep =
   | 'runtime:released'
   | 'start:released'
   | 'stop:signalled'
+  | 'pause:frozen'
+  | 'unpause:thawed'
   | 'rm:removing'
   | 'rm:snapshot-removed'
   | 'rm:record-removed'
   | 'cleanup:runtime-deleted'
-  | 'cleanup:settled';
+  | 'cleanup:begin'
+  | 'cleanup:settled'
+  | 'restart:waiting';
 
 const counts = new Map<string, number>();
 

@@ -4,11 +4,13 @@
  * whose shim has finished (or was killed) does the same bookkeeping, so a killed CLI, shim or
  * cleanup never leaves a container that claims to run:
  *   - the exit status comes from exit.json, or is 255 when the shim was lost (then whatever
- *     is left of the container is killed first);
+ *     is left of the container is killed first) or when the run root was emptied (a reboot:
+ *     nothing is left to kill or to read);
  *   - the runtime container (process, cgroup, state) is deleted and the rootfs unmounted;
  *   - the record becomes "exited" and a `die` event is logged.
- * `--rm` is applied by whoever settles (recover.ts: settleLocked); the restart policy only by
- * the shim's own cleanup, which sleeps the backoff.
+ * `--rm` and the restart policy are applied by whoever settles, in the same hold of the
+ * container's lock (recover.ts: settleLocked; restart.ts) — except after a reboot, where the
+ * policy is `berth system boot`'s to apply, as docker applies it when its daemon starts.
  */
 import { BerthError, isDiskFull } from '../../core/errors';
 import { crashPoint } from '../../core/crash-point';
@@ -23,14 +25,21 @@ function isLive(rec: ContainerRecord): boolean {
   return rec.State.Status === 'running' || rec.State.Status === 'paused';
 }
 
-/** Whether the record says running but the process has ended (settled here if so). */
-export async function settleExit(engine: Engine, rec: ContainerRecord): Promise<boolean> {
+/**
+ * Whether the record says running but the process has ended (settled here if so): false, or
+ * how it ended — `vanished` when the run root was emptied under it (a reboot).
+ */
+export async function settleExit(engine: Engine, rec: ContainerRecord): Promise<false | 'exited' | 'vanished'> {
   if (!isLive(rec) || !rec.Berth.shimPid) return false;
   const { dir } = runPaths(engine.runRoot, rec.Id);
   const st = shimState(dir, rec.Berth.shimPid, rec.Berth.shimStartTime);
   if (st.state === 'running') return false;
   let exit = st.state === 'exited' ? st.exit : undefined;
-  if (!exit) {
+  if (st.state === 'vanished') {
+    // Its run directory went with the run root: no exit.json to write (nor a directory to
+    // write it in), the record below is what every later reader sees.
+    exit = { exitCode: 255, signal: 0, exitedAt: new Date().toISOString(), oomKilled: false, lost: true };
+  } else if (!exit) {
     // The monitor died without recording an exit: the container has nobody holding its
     // output or reaping it. Kill it and record 255, as the shim's documented rule says.
     await deleteRuntimeContainer(engine.runRoot, rec).catch(() => undefined);
@@ -47,10 +56,14 @@ export async function settleExit(engine: Engine, rec: ContainerRecord): Promise<
     ExitCode: exit.exitCode,
     OOMKilled: exit.oomKilled,
     FinishedAt: exit.exitedAt || new Date().toISOString(),
-    ...(exit.lost ? { Error: 'the container monitor (berth-shim) was killed; exit status unknown' } : {}),
+    ...(st.state === 'vanished'
+      ? { Error: 'the machine was restarted (or the run root emptied) while the container ran; exit status unknown' }
+      : exit.lost
+        ? { Error: 'the container monitor (berth-shim) was killed; exit status unknown' }
+        : {}),
   };
   engine.events.emit('container', 'die', rec.Id, containerEventAttributes(rec, { exitCode: String(exit.exitCode) }));
-  return true;
+  return st.state === 'vanished' ? 'vanished' : 'exited';
 }
 
 /** Records exit 255 for a lost monitor; on a full disk only in memory (the next settle writes it). */

@@ -86,6 +86,8 @@ export interface BerthSection {
   pidStartTime?: number;
   /** `stop`/`kill` by the user: `unless-stopped` and `always` do not restart it. */
   stoppedByUser?: boolean;
+  /** Status "restarting": when its backoff ends (restart.ts). */
+  restartAt?: string;
   /** The image reference the user asked for (docker keeps it in Config.Image). */
   imageRef?: string;
   /** Anonymous volumes made for this container: target path -> volume name. */

@@ -11,7 +11,9 @@
  * A marker whose lock we can take is therefore a dead process's, and a marker whose lock is
  * busy belongs to a live one, which we leave alone. On top, a container recorded as running
  * whose shim has ended is settled (exit.json, or 255 for a lost shim) and, with --rm,
- * removed — by whichever command sees it first, the shim's own exit command included.
+ * removed, or with a restart policy marked "restarting" — by whichever command sees it
+ * first, the shim's own exit command included. A "restarting" whose waiter was killed
+ * (restart.lock free) gets a new waiter, or after a reboot reads exited (restart.ts).
  *
  * Every step is idempotent, so a recovery that is itself killed is simply done again.
  */
@@ -24,6 +26,7 @@ import { readShimPid, shimState } from '../shim';
 import { rollbackCreate } from './create';
 import { containerEventAttributes } from './event-attrs';
 import { settleExit } from './exit';
+import { cancelRestart, planRestart, restartAbandoned, runDirGone, spawnRestarter } from './restart';
 import { withStatus, ZERO_TIME, type ContainerRecord } from './record';
 import { deleteRuntimeContainer, runPaths, runtimeStarted } from './runtime';
 
@@ -90,11 +93,14 @@ export async function removeLocked(engine: Engine, rec: ContainerRecord, volumes
 }
 
 /**
- * Settles an ended process under the container's lock (the caller's) and applies --rm.
- * Returns what happened; `rec` is changed in place (and saved unless removed).
+ * Settles an ended process under the container's lock (the caller's) and applies --rm or the
+ * restart policy (not after a reboot: `system boot` does). Returns what happened; `rec` is
+ * changed in place (and saved unless removed). For "restarting" the caller makes sure that a
+ * process waits out the backoff (restart.ts).
  */
-export async function settleLocked(engine: Engine, rec: ContainerRecord): Promise<'unchanged' | 'settled' | 'removed'> {
-  if (!(await settleExit(engine, rec))) return 'unchanged';
+export async function settleLocked(engine: Engine, rec: ContainerRecord): Promise<'unchanged' | 'settled' | 'removed' | 'restarting'> {
+  const how = await settleExit(engine, rec);
+  if (!how) return 'unchanged';
   if (rec.HostConfig.AutoRemove) {
     // Someone waits for this exit status (an attached `run --rm`): removing now would take
     // it away from them. They, or whoever finds their lock free, remove it (reconcile).
@@ -106,11 +112,33 @@ export async function settleLocked(engine: Engine, rec: ContainerRecord): Promis
     await removeLocked(engine, rec, true);
     return 'removed';
   }
+  const restarting = how === 'exited' && planRestart(rec);
   // The process has ended and its runtime state is gone whether or not this is written: on
   // a full disk the record keeps saying "running" and the next command settles it again.
   saveUnlessDiskFull(engine, rec);
   crashPoint('cleanup:settled');
-  return 'settled';
+  return restarting ? 'restarting' : 'settled';
+}
+
+/** A "restarting" whose waiter is gone: a new waiter, or after a reboot, exited. */
+async function resumeRestart(engine: Engine, rec: ContainerRecord): Promise<Reconciled> {
+  if (!restartAbandoned(engine, rec)) return { rec, gone: false };
+  if (!runDirGone(engine, rec)) {
+    spawnRestarter(engine, rec.Id);
+    return { rec, gone: false };
+  }
+  try {
+    return await engine.containerStore.withLock(rec.Id, (fresh) => {
+      if (restartAbandoned(engine, fresh)) {
+        cancelRestart(fresh);
+        engine.containerStore.save(fresh);
+      }
+      return { rec: fresh, gone: false };
+    });
+  } catch (e) {
+    if (e instanceof Error && 'code' in e && e.code === 'ENOT_FOUND') return { rec, gone: true };
+    throw e;
+  }
 }
 
 /** Saves the record; false (nothing written) when the disk is full. */
@@ -243,12 +271,16 @@ export async function reconcile(engine: Engine, rec: ContainerRecord): Promise<R
     if (r.gone) return r;
     rec = r.rec;
   }
+  if (rec.State.Status === 'restarting') return resumeRestart(engine, rec);
   if (!isLive(rec)) return removeIfDue(engine, rec);
   const { dir } = runPaths(engine.runRoot, rec.Id);
   if (shimState(dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime).state === 'running') return { rec, gone: false };
   try {
     return await engine.containerStore.withLock(rec.Id, async (fresh) => {
       const what = await settleLocked(engine, fresh);
+      // The shim's exit command may be on its way, or was never coming (a lost shim): one
+      // waiter wins restart.lock, the other ends at once.
+      if (what === 'restarting') spawnRestarter(engine, fresh.Id);
       return { rec: fresh, gone: what === 'removed' };
     });
   } catch (e) {

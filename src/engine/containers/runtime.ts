@@ -100,6 +100,26 @@ export async function deleteRuntimeContainer(runRoot: string, rec: ContainerReco
 }
 
 /**
+ * Whether the runtime has the container frozen: what tells a pause or unpause killed between
+ * the freezer and the record from a clean state (the record says running, the cgroup is
+ * frozen, or the reverse). False when the runtime does not know the container.
+ */
+export function runtimeFrozen(runRoot: string, rec: ContainerRecord): boolean {
+  if (isBuiltin(rec)) {
+    const ctx = builtinContext(runRoot);
+    if (!ctx.store.exists(rec.Id)) return false;
+    return containerStatus(ctx, ctx.store.load(rec.Id)) === 'paused';
+  }
+  const binary = resolveBinary(rec.Berth.runtime);
+  const r = spawnSync(binary, ['--root', externalRoot(runRoot, binary), 'state', rec.Id], { encoding: 'utf8' });
+  try {
+    return (JSON.parse(r.stdout) as { status?: string }).status === 'paused';
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Whether the container's process was released (runs, or ran) rather than created and still
  * waiting to be started: what tells a start killed after release (finish it) from one
  * killed before (roll it back). Unknown containers count as not started.

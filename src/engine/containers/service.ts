@@ -4,20 +4,22 @@
  * unpause, rename, list and inspect (refreshed against reality), and the shim's cleanup.
  */
 import { constants as osConstants } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BerthError, isDiskFull } from '../../core/errors';
-import type { FileLock } from '../../core/lock';
+import { BerthError, errnoCode, isDiskFull } from '../../core/errors';
+import { acquireLock, type FileLock } from '../../core/lock';
 import { isSameProcessAlive } from '../../runtime/process-info';
 import type { Engine } from '../engine';
-import { readExit } from '../shim';
+import { readExit, shimState } from '../shim';
 import { createContainer, type CreateOptions } from './create';
 import { crashPoint } from '../../core/crash-point';
 import { containerEventAttributes } from './event-attrs';
-import { restartDelayMs, settleExit, shouldRestart } from './exit';
+import { settleExit } from './exit';
+import { cancelRestart } from './restart';
 import { containerName, withStatus, ZERO_TIME, type ContainerRecord } from './record';
 import { reconcile, removeLocked, settleLocked } from './recover';
 import type { CreateRequest } from './request';
-import { freezeContainer, runPaths, signalContainer } from './runtime';
+import { freezeContainer, runPaths, runtimeFrozen, signalContainer } from './runtime';
 import { noSuchContainer } from './store';
 import { markRunning, markStartFailed, prepareStart, release, type PreparedStart, type StartOptions } from './start';
 
@@ -96,28 +98,62 @@ export class ContainerService {
         if (fresh.State.Paused) throw new BerthError('ESTATE', `cannot start a paused container, try unpause instead`, { hint: `berth unpause ${containerName(fresh)}` });
         return undefined;
       }
-      // Held until the process runs (release): a `starting` marker with this lock free was
-      // left by a start that was killed (recover.ts).
-      const startLock = this.store.tryLock(fresh.Id, 'start.lock');
-      if (!startLock) throw new BerthError('ESTATE', `container ${containerName(fresh)} is being started by another command`, { hint: 'wait for it, or retry' });
-      const previous = fresh.State.FinishedAt !== ZERO_TIME || fresh.State.Status === 'exited' ? 'exited' : 'created';
-      fresh.Berth.starting = { previous, since: new Date().toISOString() };
-      this.store.save(fresh);
-      try {
-        const prepared = await prepareStart(this.engine, fresh, opts);
-        crashPoint('start:launched');
-        markRunning(fresh, prepared.launch);
-        this.store.save(fresh);
-        crashPoint('start:recorded');
-        return { ...prepared, startLock };
-      } catch (e) {
-        markStartFailed(fresh, e);
-        delete fresh.Berth.starting;
-        this.store.save(fresh);
-        startLock.release();
-        throw e;
-      }
+      return this.prepareLocked(fresh, opts);
     });
+  }
+
+  /** prepare, under the container's lock (the caller's), for a container that does not run. */
+  private async prepareLocked(fresh: ContainerRecord, opts: StartOptions = {}): Promise<PreparedStart> {
+    // Held until the process runs (release): a `starting` marker with this lock free was
+    // left by a start that was killed (recover.ts).
+    const startLock = this.store.tryLock(fresh.Id, 'start.lock');
+    if (!startLock) throw new BerthError('ESTATE', `container ${containerName(fresh)} is being started by another command`, { hint: 'wait for it, or retry' });
+    const previous = fresh.State.FinishedAt !== ZERO_TIME || fresh.State.Status === 'exited' ? 'exited' : 'created';
+    fresh.Berth.starting = { previous, since: new Date().toISOString() };
+    this.store.save(fresh);
+    try {
+      const prepared = await prepareStart(this.engine, fresh, opts);
+      crashPoint('start:launched');
+      markRunning(fresh, prepared.launch);
+      this.store.save(fresh);
+      crashPoint('start:recorded');
+      return { ...prepared, startLock };
+    } catch (e) {
+      markStartFailed(fresh, e);
+      delete fresh.Berth.starting;
+      this.store.save(fresh);
+      startLock.release();
+      throw e;
+    }
+  }
+
+  /**
+   * The record with the user's stop recorded (stoppedByUser; a planned restart cancelled),
+   * once no start is in flight: a start holds start.lock until its process runs, and a stop
+   * or kill must reach that process, not the one before it. Under the container's lock, so
+   * the restart policy (restart.ts) sees the stop whichever comes first.
+   */
+  private async markStopped(query: string, stop: boolean): Promise<ContainerRecord> {
+    let rec = await this.get(query);
+    for (;;) {
+      rec = await this.store.withLock(rec.Id, (r) => {
+        if (!stop || !r.State.Running || (r.Berth.stoppedByUser && r.State.Status !== 'restarting')) return r;
+        r.Berth.stoppedByUser = true;
+        cancelRestart(r);
+        // A full disk must not keep a container from being ended: the signal goes out anyway
+        // and whoever settles the exit records it once there is room.
+        try {
+          this.store.save(r);
+        } catch (e) {
+          if (!isDiskFull(e)) throw e;
+        }
+        return r;
+      });
+      if (!rec.Berth.starting) return rec;
+      const done = await acquireLock(join(this.store.containerDir(rec.Id), 'start.lock')).catch(() => undefined);
+      done?.release();
+      rec = await this.get(rec.Id); // finished, or rolled back if its process was killed
+    }
   }
 
   /** Second half: the process runs. */
@@ -183,26 +219,12 @@ export class ContainerService {
    * timeout ran out (the container's PID 1 ignored the signal), for the CLI to show.
    */
   async stop(query: string, timeoutSec?: number): Promise<{ rec: ContainerRecord; killed?: string }> {
-    let rec = await this.get(query);
-    if (rec.State.Status === 'restarting') {
-      // Waiting out a restart backoff: stopping cancels the restart.
-      rec = await this.store.update(rec.Id, (r) => {
-        r.Berth.stoppedByUser = true;
-        r.State = withStatus(r.State, 'exited');
-      });
-      return { rec };
-    }
+    // Waiting out a restart backoff: stopping cancels the restart (markStopped).
+    let rec = await this.markStopped(query, true);
     if (!rec.State.Running) return { rec };
-    // Ending a container never waits for its record to be written (a full disk): signal
-    // first if recording fails; the exit is recorded by whoever settles it once there is room.
-    // The record as updated (a restart may have changed pid and shim since `get`).
-    rec =
-      (await spaceAllowing(
-        this.store.update(rec.Id, (r) => {
-          r.Berth.stoppedByUser = true;
-        }),
-      )) ?? rec;
-    if (rec.State.Paused) await spaceAllowing(this.unpause(rec.Id));
+    // Ending a container never waits for its record to be written (a full disk): markStopped
+    // records the stop when there is room; the exit is recorded by whoever settles it.
+    if (rec.State.Paused || runtimeFrozen(this.engine.runRoot, rec)) await spaceAllowing(this.unpause(rec.Id));
     const sig = signalNumber(rec.Config.StopSignal);
     const timeout = timeoutSec ?? rec.Config.StopTimeout ?? 10;
     await signalContainer(this.engine.runRoot, rec, sig).catch(() => undefined);
@@ -220,13 +242,16 @@ export class ContainerService {
   }
 
   async kill(query: string, signal?: string): Promise<ContainerRecord> {
-    const rec = await this.get(query);
+    const sig = signalNumber(signal, 'SIGKILL');
+    const rec = await this.markStopped(query, false);
+    if (rec.State.Restarting) {
+      throw new BerthError('ESTATE', `cannot kill container ${query}: container ${rec.Id} is restarting, wait until the container is running`, { hint: `or cancel the restart: berth stop ${containerName(rec)}` });
+    }
     if (!rec.State.Running) {
       throw new BerthError('ESTATE', `cannot kill container ${query}: container ${rec.Id} is not running`, { hint: 'start it first' });
     }
-    const sig = signalNumber(signal, 'SIGKILL');
     if (sig === 9 || sig === 15) await spaceAllowing(this.store.update(rec.Id, (r) => (r.Berth.stoppedByUser = true)));
-    if (rec.State.Paused && sig === 9) await spaceAllowing(this.unpause(rec.Id));
+    if (sig === 9 && (rec.State.Paused || runtimeFrozen(this.engine.runRoot, rec))) await spaceAllowing(this.unpause(rec.Id));
     await signalContainer(this.engine.runRoot, rec, sig);
     this.engine.events.emit('container', 'kill', rec.Id, containerEventAttributes(rec, { signal: String(sig) }));
     return rec;
@@ -241,17 +266,24 @@ export class ContainerService {
 
   async pause(query: string): Promise<void> {
     const rec = await this.get(query);
+    if (rec.State.Restarting) throw new BerthError('ESTATE', `container ${rec.Id} is restarting, wait until the container is running`, { hint: 'only running containers can be paused' });
     if (!rec.State.Running) throw new BerthError('ESTATE', `container ${rec.Id} is not running`, { hint: 'only running containers can be paused' });
     if (rec.State.Paused) throw new BerthError('ESTATE', `container ${rec.Id} is already paused`);
-    await freezeContainer(this.engine.runRoot, rec, 'pause');
+    // Frozen already by a pause killed before it recorded it: only the record is missing.
+    if (!runtimeFrozen(this.engine.runRoot, rec)) await freezeContainer(this.engine.runRoot, rec, 'pause');
+    crashPoint('pause:frozen');
     await this.store.update(rec.Id, (r) => (r.State = withStatus(r.State, 'paused')));
     this.engine.events.emit('container', 'pause', rec.Id, containerEventAttributes(rec));
   }
 
   async unpause(query: string): Promise<void> {
     const rec = await this.get(query);
-    if (!rec.State.Paused) throw new BerthError('ESTATE', `container ${rec.Id} is not paused`);
-    await freezeContainer(this.engine.runRoot, rec, 'resume');
+    // The record and the freezer disagree when a pause or unpause was killed between the two:
+    // the freezer is the truth about the processes, the record is brought in line.
+    const frozen = rec.State.Running && runtimeFrozen(this.engine.runRoot, rec);
+    if (!rec.State.Paused && !frozen) throw new BerthError('ESTATE', `container ${rec.Id} is not paused`);
+    if (frozen) await freezeContainer(this.engine.runRoot, rec, 'resume');
+    crashPoint('unpause:thawed');
     await this.store.update(rec.Id, (r) => (r.State = withStatus(r.State, 'running')));
     this.engine.events.emit('container', 'unpause', rec.Id, containerEventAttributes(rec));
   }
@@ -267,19 +299,25 @@ export class ContainerService {
     let rec = await this.get(query);
     if (rec.State.Running) {
       if (!opts.force) {
-        throw new BerthError('ESTATE', `cannot remove container "${containerName(rec)}": container is running`, {
+        throw new BerthError('ESTATE', `cannot remove container "${containerName(rec)}": container is ${rec.State.Restarting ? 'restarting' : 'running'}`, {
           hint: 'stop the container before removing it, or force remove (-f)',
         });
       }
-      await spaceAllowing(this.store.update(rec.Id, (r) => (r.Berth.stoppedByUser = true)));
-      if (rec.State.Paused) await this.unpause(rec.Id).catch(() => undefined);
-      await signalContainer(this.engine.runRoot, rec, 9, true).catch(() => undefined);
-      rec = (await this.waitExit(rec.Id, 30_000)) ?? rec;
+      // A planned restart is cancelled, a start in flight finished first (markStopped).
+      rec = await this.markStopped(rec.Id, true);
+      if (rec.State.Running && (rec.State.Paused || runtimeFrozen(this.engine.runRoot, rec))) await this.unpause(rec.Id).catch(() => undefined);
+      if (rec.State.Running) {
+        await signalContainer(this.engine.runRoot, rec, 9, true).catch(() => undefined);
+        rec = (await this.waitExit(rec.Id, 30_000)) ?? rec;
+      }
     }
     try {
       await this.store.withLock(rec.Id, async (fresh) => {
+        // Still (or again: a `start` came in between) running: -f ends it here, under the lock.
         if (fresh.State.Running && !(await settleExit(this.engine, fresh))) {
-          throw new BerthError('ESTATE', `container ${containerName(fresh)} is still running`, { hint: 'retry the removal' });
+          if (!opts.force || !(await this.killLocked(fresh))) {
+            throw new BerthError('ESTATE', `container ${containerName(fresh)} is still running`, { hint: opts.force ? 'a process may be stuck in uninterruptible sleep (D state); retry the removal' : 'stop it first, or force remove (-f)' });
+          }
         }
         await removeLocked(this.engine, fresh, opts.volumes === true);
       });
@@ -288,6 +326,23 @@ export class ContainerService {
       if (!(e instanceof BerthError && e.code === 'ENOT_FOUND')) throw e;
     }
     return rec;
+  }
+
+  /**
+   * SIGKILL to every process of a live container and its exit settled, under the container's
+   * lock (the caller's), so no restart or start comes between. False if it outlived 30 s.
+   */
+  private async killLocked(rec: ContainerRecord): Promise<boolean> {
+    if (rec.State.Status === 'restarting') return true;
+    if (rec.State.Paused || runtimeFrozen(this.engine.runRoot, rec)) await freezeContainer(this.engine.runRoot, rec, 'resume').catch(() => undefined);
+    await signalContainer(this.engine.runRoot, rec, 9, true).catch(() => undefined);
+    const dir = runPaths(this.engine.runRoot, rec.Id).dir;
+    const deadline = Date.now() + 30_000;
+    while (shimState(dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime).state === 'running') {
+      if (Date.now() > deadline) return false;
+      await sleep(20);
+    }
+    return (await settleExit(this.engine, rec)) !== false || !rec.State.Running;
   }
 
   /** `wait`: blocks until the container stops; its exit code. */
@@ -305,43 +360,76 @@ export class ContainerService {
 
   /**
    * The shim's exit command: settle the exit, then apply --rm or the restart policy. The
-   * restart backoff is slept here, in this detached process, not in any user's command.
+   * restart backoff is waited out here, in this detached process, not in any user's command,
+   * holding restart.lock (restart.ts). `takeover`: started by another command that settled
+   * the exit or found a waiter killed; it ends at once when a waiter is already there.
    */
-  async cleanup(id: string): Promise<void> {
-    let rec: ContainerRecord;
+  async cleanup(id: string, opts: { takeover?: boolean } = {}): Promise<void> {
+    crashPoint('cleanup:begin');
+    let restartLock: FileLock | undefined;
     try {
-      rec = this.store.resolve(id);
-    } catch (e) {
-      if (e instanceof BerthError && e.code === 'ENOT_FOUND') return; // settled and removed (--rm) by another command
-      throw e;
-    }
-    let settled: ContainerRecord | undefined;
-    let removed = false;
-    try {
-      await this.store.withLock(rec.Id, async (fresh) => {
-        removed = (await settleLocked(this.engine, fresh)) === 'removed';
-        settled = fresh;
+      const { Id } = this.store.resolve(id);
+      restartLock = opts.takeover ? this.store.tryLock(Id, 'restart.lock') : await acquireLock(join(this.store.containerDir(Id), 'restart.lock'));
+      if (!restartLock) return;
+      let restarting = false;
+      await this.store.withLock(Id, async (fresh) => {
+        const what = await settleLocked(this.engine, fresh);
+        restarting = what === 'restarting' || (what === 'unchanged' && fresh.State.Status === 'restarting');
       });
+      if (!restarting) return;
+      crashPoint('restart:waiting');
+      await this.restartWhenDue(Id);
     } catch (e) {
+      // settled and removed (--rm, rm -f) by another command
       if (e instanceof BerthError && e.code === 'ENOT_FOUND') return;
+      if (errnoCode(e) === 'ENOENT') return;
       throw e;
+    } finally {
+      restartLock?.release();
     }
-    const r = settled!;
-    if (removed || r.State.Running || r.HostConfig.AutoRemove) return;
-    if (!shouldRestart(r)) return;
-    const delay = restartDelayMs(r);
-    await this.store.update(r.Id, (x) => {
-      x.State = withStatus(x.State, 'restarting');
+  }
+
+  /** Waits out the backoff of a "restarting" container, then starts it unless cancelled. */
+  private async restartWhenDue(id: string): Promise<void> {
+    const rec = this.store.load(id);
+    const due = rec?.Berth.restartAt ? Date.parse(rec.Berth.restartAt) : Date.now();
+    await sleep(Math.max(0, due - Date.now()));
+    // Stopped or removed by the user during the backoff: do not bring it back. The check and
+    // the start's first half share one hold of the lock, so a stop cannot fall in between.
+    const prepared = await this.store.withLock(id, async (fresh) => {
+      if (fresh.State.Status !== 'restarting') return undefined;
+      cancelRestart(fresh);
+      if (fresh.Berth.stoppedByUser) {
+        this.store.save(fresh);
+        return undefined;
+      }
+      fresh.RestartCount += 1;
+      return this.prepareLocked(fresh).catch(() => undefined); // the failure is in the record
     });
-    await sleep(delay);
-    const again = this.store.load(r.Id);
-    // Stopped or removed by the user during the backoff: do not bring it back.
-    if (!again || again.Berth.stoppedByUser || again.State.Status !== 'restarting') return;
-    await this.store.update(r.Id, (x) => {
-      x.RestartCount += 1;
-      x.State = withStatus(x.State, 'exited');
-    });
-    await this.start(r.Id).catch(() => undefined);
+    if (prepared) await this.release(prepared).catch(() => undefined);
+  }
+
+  /**
+   * `system boot`, run once when the machine starts (contrib/berth-boot.service): after a
+   * reboot every container reads exited, and the restart policy is applied as docker applies
+   * it when its daemon starts: `always` containers start (even if stopped by the user), and
+   * `unless-stopped` ones unless the user stopped them; never-started ones stay as they are.
+   * Returns the containers started and those that failed (with why).
+   */
+  async boot(): Promise<{ started: ContainerRecord[]; failed: Array<{ rec: ContainerRecord; error: unknown }> }> {
+    const started: ContainerRecord[] = [];
+    const failed: Array<{ rec: ContainerRecord; error: unknown }> = [];
+    for (const rec of (await this.list()).reverse()) {
+      const policy = rec.HostConfig.RestartPolicy?.Name;
+      const wanted = policy === 'always' || (policy === 'unless-stopped' && !rec.Berth.stoppedByUser);
+      if (!wanted || rec.State.Running || rec.State.Status !== 'exited' || rec.State.StartedAt === ZERO_TIME) continue;
+      try {
+        started.push(await this.start(rec.Id));
+      } catch (error) {
+        failed.push({ rec, error });
+      }
+    }
+    return { started, failed };
   }
 
   /** Whether the container's process still runs (pid + start time), independent of the record. */

@@ -260,6 +260,7 @@ export function markRunning(rec: ContainerRecord, launch: ShimLaunch): void {
   if (launch.containerStartTime !== undefined) rec.Berth.pidStartTime = launch.containerStartTime;
   delete rec.Berth.stoppedByUser;
   delete rec.Berth.autoRemovePending;
+  delete rec.Berth.restartAt;
 }
 
 /** Records a failed start as docker does (status unchanged, error and exit code set). */

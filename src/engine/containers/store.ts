@@ -255,7 +255,7 @@ export class ContainerStore {
   }
 
   /** A lock of the container if it is free now (to tell whether a marker's holder lives). */
-  tryLock(id: string, file: 'lock' | 'start.lock' | 'exit.lock' = 'lock', opts: { shared?: boolean } = {}): FileLock | undefined {
+  tryLock(id: string, file: 'lock' | 'start.lock' | 'exit.lock' | 'restart.lock' = 'lock', opts: { shared?: boolean } = {}): FileLock | undefined {
     try {
       return tryLock(join(this.containerDir(id), file), opts);
     } catch (e) {

@@ -57,7 +57,12 @@ export function shimAlive(pid: number, startTime: number | undefined): boolean {
   return pid > 0 && isSameProcessAlive(pid, startTime);
 }
 
-export type ShimState = { state: 'running' } | { state: 'exited'; exit: ExitInfo } | { state: 'lost' };
+/**
+ * `vanished`: the shim is gone and so is its directory, which it never removes itself: the run
+ * root was emptied — a reboot (it is a tmpfs), or a user clearing it. Nothing of that run is
+ * left to kill or to read.
+ */
+export type ShimState = { state: 'running' } | { state: 'exited'; exit: ExitInfo } | { state: 'lost' } | { state: 'vanished' };
 
 export function shimState(dir: string, pid: number, startTime: number | undefined): ShimState {
   const first = readExit(dir);
@@ -65,7 +70,8 @@ export function shimState(dir: string, pid: number, startTime: number | undefine
   if (shimAlive(pid, startTime)) return { state: 'running' };
   // It may have written exit.json and exited between the two looks.
   const second = readExit(dir);
-  return second ? { state: 'exited', exit: second } : { state: 'lost' };
+  if (second) return { state: 'exited', exit: second };
+  return existsSync(dir) ? { state: 'lost' } : { state: 'vanished' };
 }
 
 /** Records exit code 255 for a container whose shim died without writing exit.json. */

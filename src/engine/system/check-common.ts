@@ -14,6 +14,7 @@ export type ProblemKind =
   | 'unfinished-start'
   | 'unfinished-removal'
   | 'lost-monitor'
+  | 'stuck-restart'
   | 'missing-rootfs'
   | 'missing-volume'
   | 'orphan-snapshot'

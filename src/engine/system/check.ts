@@ -8,8 +8,9 @@
  *   staging      unpacks, volume creations and deletions that never finished (check-host.ts)
  *   names        name files whose container has no record
  *   containers   creates killed before their record; removals that never finished;
- *                containers recorded running whose monitor is
- *                gone; writable layers, root file systems and volumes that are missing
+ *                containers recorded running whose monitor is gone, or restarting with
+ *                nobody waiting out the backoff; writable layers, root file systems and
+ *                volumes that are missing
  *   runtime      runtime state of containers that are not running; run directories and
  *                monitors of containers without a record (check-host.ts)
  *   cgroups      cgroups of this root's containers that are not running (check-host.ts)
@@ -25,6 +26,7 @@ import { errnoCode } from '../../core/errors';
 import { isMounted } from '../../snapshots/mounts';
 import { abandonedMarker, reconcile } from '../containers/recover';
 import { containerName, withStatus } from '../containers/record';
+import { restartAbandoned } from '../containers/restart';
 import type { Engine } from '../engine';
 import { ifIdle, isLive, shimRunning, type CheckContext, type CheckReport, type Finding, type Problem } from './check-common';
 import { checkCgroups, checkRunDirs, checkRuntimeState, checkStaging, checkTempMounts } from './check-host';
@@ -90,6 +92,20 @@ function checkContainers(ctx: CheckContext): Finding[] {
       });
       continue;
     }
+    if (restartAbandoned(engine, rec)) {
+      out.push({
+        problem: {
+          kind: 'stuck-restart',
+          object: name,
+          description: `container ${name} (${rec.Id.slice(0, 12)}) is restarting, but the process waiting out its restart backoff is gone`,
+          repair: 'apply its restart policy again (after a reboot: record it exited)',
+        },
+        // what any command reading the record would do (recover.ts)
+        fix: async () => void (await reconcile(engine, rec)),
+        covers: [rec.Id],
+      });
+      continue;
+    }
     if (isLive(rec) && !shimRunning(engine, rec)) {
       out.push({
         problem: { kind: 'lost-monitor', object: name, description: `container ${name} (${rec.Id.slice(0, 12)}) is recorded as ${rec.State.Status}, but its monitor (berth-shim) is gone`, repair: 'stop what is left of it and record its exit' },
@@ -142,7 +158,9 @@ function checkSnapshots(ctx: CheckContext): Finding[] {
       });
       continue;
     }
-    if (ctx.covered.has(owner.Id) || isLive(owner)) continue;
+    // A start in flight mounts before it records the container running (a killed one is
+    // reported by checkContainers as an unfinished start).
+    if (ctx.covered.has(owner.Id) || isLive(owner) || owner.Berth.starting) continue;
     const mp = snap.mountPoint(a.key);
     if (isMounted(mp)) {
       out.push({

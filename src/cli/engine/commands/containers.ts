@@ -322,10 +322,11 @@ export function registerContainerCommands(program: Command, container: Command, 
   container
     .command('cleanup', { hidden: true })
     .argument('<container>')
+    .option('--takeover', 'only wait out a restart backoff nobody else waits out')
     .description('settle an exited container: record its status, tear down, restart or remove it')
-    .action(async (id: string) => {
+    .action(async (id: string, o: { takeover?: boolean }) => {
       // Our cwd may be the shim's directory, which a restart replaces.
       process.chdir('/');
-      await env.engine().containers.cleanup(id);
+      await env.engine().containers.cleanup(id, { takeover: o.takeover === true });
     });
 }

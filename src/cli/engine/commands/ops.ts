@@ -1,10 +1,11 @@
 /**
  * The container and system commands beyond the lifecycle: top, stats, update, port, cp,
- * diff, commit, export, container prune, system prune/check/events, events. Registered
+ * diff, commit, export, container prune, system prune/check/boot/events, events. Registered
  * after the system commands (they add to `system`).
  */
 import { Command } from 'commander';
 import type { CliEnv } from '../env';
+import { registerBootCommand } from './boot';
 import { registerCheckCommand } from './check';
 import { registerCpCommand } from './cp';
 import { registerDiffCommitExportCommands } from './diff-commit-export';
@@ -23,6 +24,7 @@ export function registerOpsCommands(program: Command, container: Command, env: C
   registerPruneCommands(container, system, env);
   registerEventsCommand(program, system, env);
   registerCheckCommand(system, env);
+  registerBootCommand(system, env);
   // Errors go through main.ts's renderer, never commander's process.exit.
   for (const c of [...program.commands, ...container.commands, ...system.commands]) if (!before.has(c)) c.exitOverride();
 }
