@@ -233,3 +233,25 @@ test('exec -it sets TERM=xterm unless the container sets TERM; exec without -t h
   assert.equal(await termOf(['-i', 'ownterm']), 'vt100');
   assert.equal(b.ok(['exec', 'withtty', 'sh', '-c', 'echo "term=${TERM-unset}"']).trim(), 'term=unset');
 });
+
+test('exec into a container on runc: runc passes our pipes through, never our fds; the process leads its session', { skip: skip || (spawnSync('runc', ['--version'], { stdio: 'ignore' }).status !== 0 && 'runc not installed') }, (t) => {
+  const b = cli(t);
+  const img = importBusybox(b);
+  b.ok(['run', '-d', '--runtime', 'runc', '--name', 'onrunc', img, 'sleep', '100000']);
+  const dir = mkdtempSync(join(tmpdir(), 'berth-exec-iso-'));
+  try {
+    const hostFile = join(dir, 'host-file');
+    for (const flags of [[], ['-i']]) {
+      const out = openSync(hostFile, 'w');
+      try {
+        const r = spawnSync(BERTH, ['--root', b.root, '--runroot', b.runRoot, 'exec', ...flags, 'onrunc', 'sh', '-c', SELF_REPORT], { stdio: ['ignore', out, out] });
+        assert.equal(r.status, 0, `exec ${flags.join(' ')} exited ${r.status}`);
+      } finally {
+        closeSync(out);
+      }
+      assertIsolated(parseReport(readFileSync(hostFile, 'utf8')), `runc exec ${flags.join(' ')}`.trim());
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
