@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -214,6 +214,66 @@ test('logs follow: an abort signal stops it', async () => {
       ac.abort();
     }
     assert.deepEqual(got, seq(0, 1));
+  } finally {
+    done();
+  }
+});
+
+test('logs follow started before the first log file exists reads the files rotated before it looked, oldest first', async () => {
+  const { dir, log, done } = setup();
+  try {
+    const it = readLogs(log, { follow: true, untilExit: dir, pollMs: 10 })[Symbol.asyncIterator]();
+    const first = it.next();
+    // the container writes fast: the log has rotated twice before the follower looks
+    writeFileSync(log, lines(0, 3));
+    renameSync(log, `${log}.1`);
+    writeFileSync(log, lines(3, 6));
+    renameSync(`${log}.1`, `${log}.2`);
+    renameSync(log, `${log}.1`);
+    writeFileSync(log, lines(6, 9));
+    writeFileSync(join(dir, 'exit.json'), '{}');
+    const got = [(await first).value!.line];
+    for (let r = await it.next(); !r.done; r = await it.next()) got.push(r.value.line);
+    assert.deepEqual(got, seq(0, 9));
+  } finally {
+    done();
+  }
+});
+
+/** Whether this process holds `path`'s file open (an fd on its inode). */
+function holdsOpen(path: string): boolean {
+  const want = statSync(path);
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const st = statSync(`/proc/self/fd/${fd}`);
+      if (st.ino === want.ino && st.dev === want.dev) return true;
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return false;
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+}
+
+test('logs follow with max-file 2: files created and dropped while the consumer holds the reader lose nothing', { timeout: 60_000 }, async () => {
+  const { dir, log, done } = setup();
+  try {
+    writeFileSync(log, lines(0, 3));
+    const it = readLogs(log, { follow: true, untilExit: dir, pollMs: 10 })[Symbol.asyncIterator]();
+    const got = [(await it.next()).value!.line];
+    // The consumer takes nothing more while the shim rotates three times with max-file 2:
+    // every rename over <log>.1 drops a file the reader has not read yet.
+    for (let k = 1; k <= 3; k++) {
+      renameSync(log, `${log}.1`);
+      writeFileSync(log, lines(k * 3, k * 3 + 3));
+      await until(() => holdsOpen(log)); // the follower has seen it (inotify), not read it
+    }
+    writeFileSync(join(dir, 'exit.json'), '{}');
+    for (let r = await it.next(); !r.done; r = await it.next()) got.push(r.value.line);
+    assert.deepEqual(got, seq(0, 12));
   } finally {
     done();
   }

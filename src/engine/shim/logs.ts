@@ -5,9 +5,12 @@
  *
  * Follow ends exactly when everything the container wrote has been read: the shim writes
  * exit.json only after it has drained the container's output and closed the log, so once
- * exit.json is seen *before* a read, that read reaches the true end. Rotation while we
- * follow is seen as a new inode at <log>; the old file is complete by then (the shim
- * renames it only after its last write) and is read to its end before we switch.
+ * exit.json is seen *before* a read, that read reaches the true end. Files are tracked by
+ * identity, not name: each is opened as soon as it appears (PinnedFiles) and read from that
+ * open file, so a rotation that renames it, or drops it past max-file, loses nothing. A file
+ * is read to its end and closed once a newer one exists (the shim renames a file only after
+ * its last write). Only what was dropped before the follower first looked can be missing,
+ * as with docker.
  */
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
@@ -174,10 +177,16 @@ class ChangeWaiter {
   private readonly watchers: FSWatcher[] = [];
   private wake: (() => void) | undefined;
 
-  constructor(dirs: string[]) {
+  /** `onChange` runs on every event, also while the reader is suspended in a yield. */
+  constructor(dirs: string[], onChange?: () => void) {
     for (const d of new Set(dirs)) {
       try {
-        this.watchers.push(watch(d, () => this.wake?.()));
+        this.watchers.push(
+          watch(d, () => {
+            onChange?.();
+            this.wake?.();
+          }),
+        );
       } catch {
         /* no inotify (limits): the poll interval still wakes us */
       }
@@ -203,6 +212,100 @@ class ChangeWaiter {
   }
 }
 
+/**
+ * The log's files, held open by identity (inode) from the moment they are seen, oldest first.
+ * A file that is open stays readable after the shim renames it away or drops it (max-file),
+ * so a follower that opens each new file as soon as it appears reads every line written
+ * after it started, however slowly its consumer takes them. Scans run one at a time; the
+ * newest held file is never closed, so its inode number cannot be reused meanwhile.
+ */
+class PinnedFiles {
+  /** Files not finished yet, oldest first; the reader takes them from the front. */
+  readonly queue: { fh: FileHandle; ino: number }[] = [];
+  private newest: number | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private queued: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly logPath: string) {}
+
+  /** Opens the files that appeared since the last scan (coalesced: at most one waits). */
+  scan(): Promise<void> {
+    if (!this.queued) {
+      const next = this.chain.then(() => {
+        this.queued = undefined;
+        return this.scanNow();
+      });
+      this.queued = next;
+      this.chain = next.catch(() => undefined);
+    }
+    return this.queued;
+  }
+
+  private async scanNow(): Promise<void> {
+    if (this.closed) return;
+    const name = (k: number): string => (k === 0 ? this.logPath : `${this.logPath}.${k}`);
+    // Every file starts at <log>: open what is there now, then walk back through its
+    // predecessors until the newest file we hold (or the oldest left). Opened files are never
+    // let go meanwhile, so a rotation during the walk cannot make one slip away.
+    const head = await openQuiet(this.logPath);
+    if (!head) return; // between a rename and the new file: its creation wakes us again
+    const headIno = (await head.stat()).ino;
+    if (headIno === this.newest || this.closed) {
+      await head.close();
+      return;
+    }
+    const chain = [{ fh: head, ino: headIno }];
+    for (let cur = chain[0]!; ; ) {
+      // Where `cur` is now, and the next name after it (a rotation leaves at most one gap).
+      const at = await this.indexOf(cur.ino);
+      if (at === undefined) break; // dropped: so is everything older
+      let k = at + 1;
+      if ((await inodeOf(name(k))) === undefined) k++;
+      const fh = await openQuiet(name(k));
+      if (!fh) {
+        if ((await inodeOf(name(at))) === cur.ino) break; // no older file is left
+        continue;
+      }
+      const ino = (await fh.stat()).ino;
+      // Only if `cur` did not move meanwhile is what we opened its predecessor (files move
+      // up one name per rotation, the older one first).
+      if ((await inodeOf(name(at))) !== cur.ino) {
+        await fh.close();
+        continue;
+      }
+      if (ino === this.newest) {
+        await fh.close();
+        break;
+      }
+      cur = { fh, ino };
+      chain.push(cur);
+    }
+    if (this.closed) {
+      for (const f of chain) await f.fh.close();
+      return;
+    }
+    this.queue.push(...chain.reverse());
+    this.newest = headIno;
+  }
+
+  /** The name index (0 for <log>) of the file with inode `ino`, if it has a name. */
+  private async indexOf(ino: number): Promise<number | undefined> {
+    for (let i = 0, misses = 0; misses < 2; i++) {
+      const x = await inodeOf(i === 0 ? this.logPath : `${this.logPath}.${i}`);
+      if (x === ino) return i;
+      misses = x === undefined ? misses + 1 : 0;
+    }
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.chain;
+    for (const f of this.queue.splice(0)) await f.fh.close().catch(() => undefined);
+  }
+}
+
 export async function* readLogs(logPath: string, opts: ReadLogsOptions = {}): AsyncGenerator<LogEntry> {
   const f: Filter = {
     stdout: opts.stdout ?? true,
@@ -212,40 +315,37 @@ export async function* readLogs(logPath: string, opts: ReadLogsOptions = {}): As
   };
   const out = (e: LogEntry): LogEntry => (opts.timestamps ? { ...e, line: `${formatFixedNs(e.timeNs)} ${e.line}` } : e);
 
-  // Open every file first: a rotation after this point cannot make us read one twice.
-  const handles: FileHandle[] = [];
-  for (const p of logFiles(logPath)) {
-    const fh = await openQuiet(p);
-    if (fh) handles.push(fh);
-  }
+  const pinned = new PinnedFiles(logPath);
+  // Following, every directory event opens what is new at once, even while our consumer
+  // holds us in a yield: a file the shim drops before we opened it would be lost.
+  const waiter = opts.follow
+    ? new ChangeWaiter([dirname(logPath), ...(opts.untilExit ? [opts.untilExit] : [])], () => void pinned.scan().catch(() => undefined))
+    : undefined;
   let current: Cursor | undefined;
-  const waiter = opts.follow ? new ChangeWaiter([dirname(logPath), ...(opts.untilExit ? [opts.untilExit] : [])]) : undefined;
   try {
+    await pinned.scan();
+    const handles = pinned.queue.map((q) => q.fh);
     const sizes = await Promise.all(handles.map(async (h) => (await h.stat()).size));
     const ends = await Promise.all(handles.map((h, i) => (i === handles.length - 1 ? completeEnd(h, sizes[i]!) : sizes[i]!)));
     let from = { file: 0, offset: 0 };
     if (opts.tail !== undefined && opts.tail >= 0 && handles.length) from = await tailStart(handles, ends, opts.tail, f);
-
-    // Rotated files: complete, read once.
-    for (let i = from.file; i < handles.length - 1; i++) {
-      const c = new Cursor(handles[i]!, i === from.file ? from.offset : 0, 0);
-      for await (const line of c.lines()) {
-        const e = parseLogLine(line);
-        if (!e) continue;
-        if (f.until !== undefined && e.timeNs > f.until) return;
-        if (matches(e, f)) yield out(e);
-      }
-    }
-    if (handles.length) {
-      const last = handles.length - 1;
-      const fh = handles[last]!;
-      current = new Cursor(fh, from.file === last ? from.offset : 0, (await fh.stat()).ino);
-    }
+    // Files before the tail's start are not needed.
+    for (let i = 0; i < from.file; i++) await pinned.queue.shift()!.fh.close();
+    let startOffset = from.offset;
 
     for (;;) {
       if (opts.signal?.aborted) return;
       // Looked at before reading: if the container had already exited, this read is the last.
       const finished = opts.follow ? containerFinished(opts) : true;
+      if (opts.follow) await pinned.scan();
+      if (!current && pinned.queue.length) {
+        const head = pinned.queue[0]!;
+        current = new Cursor(head.fh, startOffset, head.ino);
+        startOffset = 0;
+      }
+      // A newer file seen before this read means the shim is done with ours (it renames a
+      // file only after its last write): this read takes it to its true end.
+      const rotated = pinned.queue.length > 1;
       if (current) {
         for await (const line of current.lines()) {
           const e = parseLogLine(line);
@@ -254,25 +354,13 @@ export async function* readLogs(logPath: string, opts: ReadLogsOptions = {}): As
           if (matches(e, f)) yield out(e);
         }
       }
-      if (!opts.follow) return;
-      // Rotated (or first created) since we opened it? Then move on to the file that came
-      // next, which is not necessarily <log>: it may have rotated several times since.
-      const next = await nextFile(logPath, current?.ino);
-      if (next === 'wait' && finished) return;
-      if (next !== 'same' && next !== 'wait') {
-        if (current) {
-          // the old file is complete: take its end, then move on
-          for await (const line of current.lines()) {
-            const e = parseLogLine(line);
-            if (!e) continue;
-            if (f.until !== undefined && e.timeNs > f.until) return;
-            if (matches(e, f)) yield out(e);
-          }
-          await current.fh.close();
-        }
-        current = new Cursor(next.fh, 0, next.ino);
+      if (current && rotated) {
+        pinned.queue.shift();
+        await current.fh.close();
+        current = undefined;
         continue;
       }
+      if (!opts.follow) return;
       if (current && (await current.truncated())) {
         current.reset();
         continue;
@@ -282,9 +370,7 @@ export async function* readLogs(logPath: string, opts: ReadLogsOptions = {}): As
     }
   } finally {
     waiter?.close();
-    const toClose = new Set<FileHandle>(handles);
-    if (current) toClose.add(current.fh);
-    for (const h of toClose) await h.close().catch(() => undefined);
+    await pinned.close();
   }
 }
 
@@ -292,51 +378,6 @@ function containerFinished(opts: ReadLogsOptions): boolean {
   if (opts.untilExit && existsSync(join(opts.untilExit, EXIT_FILE))) return true;
   // a gone shim writes nothing more (lost, or it exited after writing exit.json)
   return opts.shim !== undefined && !isSameProcessAlive(opts.shim.pid, opts.shim.startTime);
-}
-
-/**
- * The file written after the one with inode `ino`: 'same' if that is still <log>, 'wait'
- * if there is none yet (no log yet, or a rotation half done). A file keeps its inode when
- * renamed, so ours is found at <log>.k and its successor at <log>.(k-1); both are checked
- * again after opening, and everything is retried if a rotation moved them meanwhile. If
- * ours was rotated away entirely (we fell more than max-file behind), the oldest file left
- * is next: what was in between is gone, as with docker.
- */
-async function nextFile(logPath: string, ino: number | undefined): Promise<'same' | 'wait' | { fh: FileHandle; ino: number }> {
-  const name = (k: number): string => (k === 0 ? logPath : `${logPath}.${k}`);
-  for (;;) {
-    const head = await inodeOf(logPath);
-    if (ino === undefined) {
-      if (head === undefined) return 'wait';
-    } else if (head === ino) {
-      return 'same';
-    }
-    let k = 0;
-    let oldest = 0;
-    if (ino !== undefined) {
-      // a rotation in progress leaves at most one gap in the names: stop at the second
-      for (let i = 1, misses = 0; misses < 2; i++) {
-        const x = await inodeOf(name(i));
-        if (x === undefined) {
-          misses++;
-          continue;
-        }
-        misses = 0;
-        oldest = i;
-        if (x === ino) {
-          k = i;
-          break;
-        }
-      }
-    }
-    const target = k > 0 ? k - 1 : oldest;
-    const fh = await openQuiet(name(target));
-    if (!fh) return 'wait';
-    const got = (await fh.stat()).ino;
-    const stillThere = (await inodeOf(name(target))) === got && (k === 0 || (await inodeOf(name(k))) === ino);
-    if (stillThere) return { fh, ino: got };
-    await fh.close();
-  }
 }
 
 async function inodeOf(path: string): Promise<number | undefined> {
