@@ -73,3 +73,13 @@ test('--network and its alias --net both set the network mode (commander keeps o
   assert.equal(parseRun(['--net', 'container:db', 'img']).hostConfig.NetworkMode, 'container:db');
   assert.equal(parseRun(['img']).hostConfig.NetworkMode, 'bridge');
 });
+
+test("run flags: docker's daemon-side refusals happen before anything is created", () => {
+  rejects(['-m', '1k', 'img'], /^Minimum memory limit allowed is 6MB$/);
+  rejects(['--memory-reservation', '5m', 'img'], /^Minimum memory reservation allowed is 6MB$/);
+  assert.equal(parseRun(['-m', '6m', 'img']).hostConfig.Memory, 6 * 1024 * 1024);
+  rejects(['--cpus', '100000', 'img'], /^Range of CPUs is from 0\.01 to \d+\.00, as there are only \d+ CPUs available$/);
+  rejects(['--network', 'foo', 'img'], /^network foo not found$/);
+  rejects(['--net=foo', 'img'], /^network foo not found$/);
+  for (const mode of ['bridge', 'default', 'host', 'none', 'container:web']) assert.equal(parseRun(['--network', mode, 'img']).hostConfig.NetworkMode, mode);
+});

@@ -45,7 +45,8 @@ test('template: if / else if / else, range with else, eq/ne, trim markers', () =
 test('template: errors name the problem', () => {
   const bad = (src: string, v: unknown, re: RegExp) =>
     assert.throws(() => run(src, v), (e: unknown) => e instanceof BerthError && e.code === 'EINVALID_ARGUMENT' && re.test(e.message));
-  bad('{{.Nope}}', { ID: 1 }, /can't evaluate field Nope/);
+  bad('{{.ID.Nope}}', { ID: 1 }, /can't evaluate field Nope in \.ID\.Nope: int has no fields/);
+  bad('{{$y}}', {}, /undefined variable: \$y/);
   bad('{{.ID', {}, /unclosed action/);
   bad('{{if .A}}x', { A: 1 }, /has no \{\{end\}\}/);
   bad('{{end}}', {}, /unexpected \{\{end\}\}/);
@@ -88,7 +89,8 @@ test('alignColumns / renderTable: minimum width 10 and padding 3', () => {
 test('goString renders like Go %v', () => {
   assert.equal(goString([1, 'a', true]), '[1 a true]');
   assert.equal(goString({ b: 1, a: [2] }), 'map[a:[2] b:1]');
-  assert.equal(goString(undefined), '<nil>');
+  assert.equal(goString(null), '<nil>');
+  assert.equal(goString(undefined), '<no value>');
 });
 
 test('human sizes and durations as docker prints them', () => {
@@ -111,4 +113,56 @@ test('human sizes and durations as docker prints them', () => {
   assert.equal(humanDuration(90 * 86400_000), '3 months');
   assert.equal(humanDuration(800 * 86400_000), '2 years');
   assert.equal(timeAgo(1000, 61_000 + 1000 + 30_000), 'About a minute ago');
+});
+
+/**
+ * Expected outputs are what Go's text/template (with docker's functions, over JSON decoded into
+ * Go maps as docker's inspect fallback does) prints for the same template and data.
+ */
+test('template: variables, range $k $v, printf widths, index with fields, nil and missing fields (Go outputs)', () => {
+  const v = { ID: 'abc', Labels: { b: '2', a: '1' }, Names: ['web', 'db'], N: null, State: { Status: 'running', Pid: 42 }, Num: 3.14159, Ports: [{ P: 80 }] };
+  const table: Array<[string, string]> = [
+    ['{{$x := .ID}}{{$x}}', 'abc'],
+    ['{{$x := 1}}{{$x = 2}}{{$x}}', '2'],
+    ['{{range $k, $v := .Labels}}{{$k}}={{$v}};{{end}}', 'a=1;b=2;'],
+    ['{{range $i, $n := .Names}}{{$i}}:{{$n}} {{end}}', '0:web 1:db '],
+    ['{{range $n := .Names}}{{$n}}{{$.ID}}{{end}}', 'webabcdbabc'],
+    ['{{with $s := .State}}{{$s.Pid}} {{.Status}}{{end}}', '42 running'],
+    ['{{if $p := .State.Pid}}{{$p}}{{end}}', '42'],
+    ['{{printf "%-10s|" .ID}}', 'abc       |'],
+    ['{{printf "%10s|" .ID}}', '       abc|'],
+    ['{{printf "%.2f" .Num}}', '3.14'],
+    ['{{printf "%5.1f|" .Num}}', '  3.1|'],
+    ['{{printf "%05d" 42}}', '00042'],
+    ['{{printf "%-5d|%x|%X|%o" 7 255 255 8}}', '7    |ff|FF|10'],
+    ['{{printf "%q %v %s" .ID .Names .State.Pid}}', '"abc" [web db] 42'],
+    ['{{printf "%.1s" .ID}}', 'a'],
+    ['{{printf "%T %T %T" .ID .State.Pid .Num}}', 'string int float64'],
+    ['{{printf "%d%%" 5}}', '5%'],
+    ['{{(index .Ports 0).P}}', '80'],
+    ['{{index .Labels "a"}}', '1'],
+    ['{{index (split "a,b,c" ",") 1}}', 'b'],
+    ['{{json .Names}}', '["web","db"]'],
+    ['{{join .Names ", "}}', 'web, db'],
+    ['{{lower "ABC"}} {{upper .ID}}', 'abc ABC'],
+    ['{{title "hello world"}}', 'Hello World'],
+    ['{{split "a,b,c" ","}}', '[a b c]'],
+    ['{{print .ID 1 2}}', 'abc1 2'],
+    // Missing keys and null values: docker prints, never fails.
+    ['{{.Nope}}', '<no value>'],
+    ['{{.State.Nope}}', '<no value>'],
+    ['{{.Labels.zz}}', '<no value>'],
+    ['{{.Nope.Deeper}}', '<no value>'],
+    ['{{.N}}', '<nil>'],
+    ['{{json .Nope}}', 'null'],
+    ['{{range .Nope}}x{{else}}empty{{end}}', 'empty'],
+    ['{{if .Nope}}y{{else}}n{{end}}', 'n'],
+  ];
+  for (const [src, want] of table) assert.equal(run(src, v), want, src);
+});
+
+test('template: table directive with variables and printf', () => {
+  const rows = [{ Name: 'a', Size: 1.5 }, { Name: 'bbbb', Size: 10 }];
+  // docker runs the same template over the headers: printf "%-6s" pads them too.
+  assert.equal(formatRows('table {{$n := .Name}}{{printf "%-6s" $n}}|\t{{.Size}}', rows, { headers: { Name: 'NAME', Size: 'SIZE' } }), 'NAME  |   SIZE\na     |   1.5\nbbbb  |   10\n');
 });

@@ -15,6 +15,7 @@ import {
 } from '../../engine/parse/values';
 import { collect, parseBytes, parseIntFlag } from '../parse';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 export interface ContainerFlags {
   detach?: boolean;
@@ -252,6 +253,31 @@ function cgroupnsMode(v: string | undefined): HostConfig['CgroupnsMode'] {
   throw invalidFlag('--cgroupns', v, 'private or host');
 }
 
+/** The kernel cannot hold a container in less (docker's daemon refuses it with these words). */
+const MIN_MEMORY = 6 * 1024 * 1024;
+
+/** docker's daemon-side checks, here so that a refused container leaves nothing behind. */
+function checkLimits(hc: HostConfig, cpus = availableParallelism()): void {
+  if (hc.Memory && hc.Memory > 0 && hc.Memory < MIN_MEMORY) {
+    throw new BerthError('EINVALID_ARGUMENT', 'Minimum memory limit allowed is 6MB', { hint: 'give -m/--memory 6m or more' });
+  }
+  if (hc.MemoryReservation && hc.MemoryReservation > 0 && hc.MemoryReservation < MIN_MEMORY) {
+    throw new BerthError('EINVALID_ARGUMENT', 'Minimum memory reservation allowed is 6MB', { hint: 'give --memory-reservation 6m or more' });
+  }
+  if (hc.NanoCpus && hc.NanoCpus > cpus * 1e9) {
+    throw new BerthError('EINVALID_ARGUMENT', `Range of CPUs is from 0.01 to ${cpus.toFixed(2)}, as there are only ${cpus} CPUs available`, { hint: `give --cpus ${cpus} or less` });
+  }
+}
+
+/**
+ * Berth has no user-defined networks yet: a name other than docker's built-in modes names a
+ * network that does not exist, refused as docker refuses it (nothing may claim to be on it).
+ */
+function checkNetwork(mode: string): void {
+  if (['bridge', 'default', 'host', 'none'].includes(mode) || mode.startsWith('container:')) return;
+  throw new BerthError('ENOT_FOUND', `network ${mode} not found`, { hint: 'use --network bridge, host, none or container:NAME' });
+}
+
 /**
  * Builds the create request. `positional` is what followed the options: IMAGE [COMMAND...],
  * or with --rootfs just COMMAND...
@@ -408,6 +434,8 @@ export function createRequestFromFlags(f: ContainerFlags, positional: string[], 
     Ulimits: f.ulimit.map(parseUlimit),
   };
   if ((hostConfig.OomScoreAdj ?? 0) > 1000) throw invalidFlag('--oom-score-adj', f.oomScoreAdj!, 'an integer from -1000 to 1000');
+  checkLimits(hostConfig);
+  checkNetwork(hostConfig.NetworkMode ?? 'bridge');
   return {
     ...(f.name !== undefined ? { name: f.name.replace(/^\//, '') } : {}),
     ...(image ? { image } : {}),

@@ -1,7 +1,8 @@
 /**
  * Parser for the subset of Go's text/template that docker users put in `--format`:
  * `{{.Field.Sub}}`, `{{json .}}`, `{{join .Names ","}}`, pipelines with `|`, string/number
- * literals, `$` for the root, `(...)` sub-pipelines, `if`/`else if`/`else`, `range`, `with`,
+ * literals, `$` for the root, variables (`$x := ...`, `$x = ...`, `range $k, $v := ...`),
+ * `(...)` sub-pipelines and their fields, `if`/`else if`/`else`, `range`, `with`,
  * `end`, and the `{{-`/`-}}` whitespace trims. Anything else is a clear parse error naming the
  * offset, so a typo never silently prints nothing.
  */
@@ -9,6 +10,10 @@ import { BerthError } from '../../core/errors';
 
 export type Operand =
   | { kind: 'field'; root: 'dot' | 'dollar'; path: string[] }
+  /** `$x.Field`: a variable (`$` is the root) and fields of it. */
+  | { kind: 'var'; name: string; path: string[] }
+  /** `(pipeline).Field`. */
+  | { kind: 'chain'; base: Operand; path: string[] }
   | { kind: 'literal'; value: string | number | boolean | null }
   | { kind: 'ident'; name: string }
   | { kind: 'pipeline'; pipeline: Pipeline };
@@ -17,12 +22,18 @@ export type Operand =
 export type Command = Operand[];
 export type Pipeline = Command[];
 
+/** `$x := ...` declares (in the enclosing block), `$x = ...` assigns; `range $k, $v := ...`. */
+export interface Decl {
+  names: string[];
+  assign: boolean;
+}
+
 export type Node =
   | { kind: 'text'; text: string }
-  | { kind: 'action'; pipeline: Pipeline }
-  | { kind: 'if'; branches: { cond: Pipeline; body: Node[] }[]; otherwise: Node[] }
-  | { kind: 'range'; pipeline: Pipeline; body: Node[]; otherwise: Node[] }
-  | { kind: 'with'; pipeline: Pipeline; body: Node[]; otherwise: Node[] };
+  | { kind: 'action'; pipeline: Pipeline; decl?: Decl }
+  | { kind: 'if'; branches: { cond: Pipeline; decl?: Decl; body: Node[] }[]; otherwise: Node[] }
+  | { kind: 'range'; pipeline: Pipeline; decl?: Decl; body: Node[]; otherwise: Node[] }
+  | { kind: 'with'; pipeline: Pipeline; decl?: Decl; body: Node[]; otherwise: Node[] };
 
 function templateError(message: string, src: string): BerthError {
   return new BerthError('EINVALID_ARGUMENT', `invalid --format template: ${message}`, {
@@ -80,7 +91,13 @@ function findClose(src: string, from: number): number {
   return -1;
 }
 
-type Token = { t: 'str'; v: string } | { t: 'num'; v: number } | { t: 'word'; v: string } | { t: 'field'; v: string } | { t: 'sym'; v: string };
+type Token =
+  | { t: 'str'; v: string }
+  | { t: 'num'; v: number }
+  | { t: 'word'; v: string }
+  /** `chained`: right after a ")" (`(index .A 0).B`). */
+  | { t: 'field'; v: string; chained?: boolean }
+  | { t: 'sym'; v: string };
 
 function tokenize(text: string, src: string): Token[] {
   const toks: Token[] = [];
@@ -109,9 +126,20 @@ function tokenize(text: string, src: string): Token[] {
     } else if (c === '|' || c === '(' || c === ')') {
       toks.push({ t: 'sym', v: c });
       i++;
-    } else if (c === '.' || c === '$') {
-      const m = /^(\$|\.)((?:\.?[A-Za-z_][A-Za-z0-9_]*)*)/.exec(text.slice(i))!;
+    } else if (c === ':' && text[i + 1] === '=') {
+      toks.push({ t: 'sym', v: ':=' });
+      i += 2;
+    } else if (c === '=' || c === ',') {
+      toks.push({ t: 'sym', v: c });
+      i++;
+    } else if (c === '$') {
+      const m = /^\$[A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*/.exec(text.slice(i))!;
       toks.push({ t: 'field', v: m[0] });
+      i += m[0].length;
+    } else if (c === '.') {
+      const m = /^\.(?:[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)?/.exec(text.slice(i))!;
+      const prev = toks[toks.length - 1];
+      toks.push({ t: 'field', v: m[0], ...(prev?.t === 'sym' && prev.v === ')' && text[i - 1] === ')' ? { chained: true } : {}) });
       i += m[0].length;
     } else if (/[-0-9]/.test(c)) {
       const m = /^-?[0-9]+(\.[0-9]+)?/.exec(text.slice(i));
@@ -130,10 +158,11 @@ function tokenize(text: string, src: string): Token[] {
 }
 
 function fieldOperand(v: string): Operand {
-  const root = v.startsWith('$') ? 'dollar' : 'dot';
-  const rest = root === 'dollar' ? v.slice(1) : v;
-  const path = rest.split('.').filter(Boolean);
-  return { kind: 'field', root, path };
+  if (v.startsWith('$')) {
+    const [name, ...path] = v.split('.');
+    return { kind: 'var', name: name!, path };
+  }
+  return { kind: 'field', root: 'dot', path: v.split('.').filter(Boolean) };
 }
 
 function parsePipeline(toks: Token[], pos: { i: number }, src: string, text: string): Pipeline {
@@ -155,8 +184,12 @@ function parsePipeline(toks: Token[], pos: { i: number }, src: string, text: str
       cmd.push({ kind: 'pipeline', pipeline: inner });
     } else if (tok.t === 'str' || tok.t === 'num') {
       cmd.push({ kind: 'literal', value: tok.v });
+    } else if (tok.t === 'field' && tok.chained && cmd.length) {
+      cmd.push({ kind: 'chain', base: cmd.pop()!, path: tok.v.split('.').filter(Boolean) });
     } else if (tok.t === 'field') {
       cmd.push(fieldOperand(tok.v));
+    } else if (tok.t === 'sym') {
+      throw templateError(`unexpected "${tok.v}" in {{${text}}}`, src);
     } else if (tok.t === 'word') {
       if (tok.v === 'true' || tok.v === 'false') cmd.push({ kind: 'literal', value: tok.v === 'true' });
       else if (tok.v === 'nil') cmd.push({ kind: 'literal', value: null });
@@ -168,12 +201,23 @@ function parsePipeline(toks: Token[], pos: { i: number }, src: string, text: str
   return pipeline;
 }
 
-function pipelineOf(text: string, src: string): Pipeline {
+/** A pipeline with its declaration, if any: `$x := p`, `$x = p`, `$k, $v := p`. */
+function declPipelineOf(text: string, src: string): { pipeline: Pipeline; decl?: Decl } {
   const toks = tokenize(text, src);
   const pos = { i: 0 };
+  let decl: Decl | undefined;
+  const isVar = (t: Token | undefined) => t?.t === 'field' && /^\$[A-Za-z0-9_]*$/.test(t.v);
+  const isSym = (t: Token | undefined, v: string) => t?.t === 'sym' && t.v === v;
+  if (isVar(toks[0]) && (isSym(toks[1], ':=') || isSym(toks[1], '='))) {
+    decl = { names: [toks[0]!.v as string], assign: isSym(toks[1], '=') };
+    pos.i = 2;
+  } else if (isVar(toks[0]) && isSym(toks[1], ',') && isVar(toks[2]) && isSym(toks[3], ':=')) {
+    decl = { names: [toks[0]!.v as string, toks[2]!.v as string], assign: false };
+    pos.i = 4;
+  }
   const p = parsePipeline(toks, pos, src, text);
   if (pos.i !== toks.length) throw templateError(`unexpected ")" in {{${text}}}`, src);
-  return p;
+  return decl ? { pipeline: p, decl } : { pipeline: p };
 }
 
 /** Parses a template into a tree of nodes. */
@@ -196,7 +240,7 @@ export function parseTemplate(src: string): Node[] {
       if (word === 'if') nodes.push(parseIf(kw![2]!, item));
       else if (word === 'range' || word === 'with') nodes.push(parseBlock(word, kw![2]!, item));
       else if (item.text.startsWith('/*')) continue; // comment
-      else nodes.push({ kind: 'action', pipeline: pipelineOf(item.text, src) });
+      else nodes.push({ kind: 'action', ...declPipelineOf(item.text, src) });
     }
     return { nodes, stop: undefined };
   };
@@ -205,11 +249,12 @@ export function parseTemplate(src: string): Node[] {
     return r.stop;
   };
   const parseIf = (cond: string, opener: RawAction): Node => {
-    const branches: { cond: Pipeline; body: Node[] }[] = [];
+    const branches: { cond: Pipeline; decl?: Decl; body: Node[] }[] = [];
     let condText = cond;
     for (;;) {
       const r = parseList(['end', 'else']);
-      branches.push({ cond: pipelineOf(condText, src), body: r.nodes });
+      const c = declPipelineOf(condText, src);
+      branches.push({ cond: c.pipeline, ...(c.decl ? { decl: c.decl } : {}), body: r.nodes });
       const stop = expectEnd(r, opener);
       if (stop.text === 'end') return { kind: 'if', branches, otherwise: [] };
       const elseIf = /^else\s+if\s+(.*)$/s.exec(stop.text);
@@ -223,7 +268,6 @@ export function parseTemplate(src: string): Node[] {
     }
   };
   const parseBlock = (kind: 'range' | 'with', arg: string, opener: RawAction): Node => {
-    if (/^\$\w*\s*(,\s*\$\w*\s*)?:=/.test(arg)) throw templateError(`variables in {{${opener.text}}} are not supported`, src);
     const r = parseList(['end', 'else']);
     const stop = expectEnd(r, opener);
     let otherwise: Node[] = [];
@@ -232,7 +276,9 @@ export function parseTemplate(src: string): Node[] {
       expectEnd(rest, opener);
       otherwise = rest.nodes;
     }
-    return { kind, pipeline: pipelineOf(arg, src), body: r.nodes, otherwise };
+    const p = declPipelineOf(arg, src);
+    if (p.decl && (p.decl.assign || (kind === 'with' && p.decl.names.length > 1))) throw templateError(`bad declaration in {{${opener.text}}}`, src);
+    return { kind, pipeline: p.pipeline, ...(p.decl ? { decl: p.decl } : {}), body: r.nodes, otherwise };
   };
   const top = parseList([]);
   return top.nodes;

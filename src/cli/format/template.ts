@@ -4,7 +4,7 @@
  * gives compact JSON, and the `table` prefix adds a header row and aligned columns.
  */
 import { BerthError } from '../../core/errors';
-import { parseTemplate, type Command, type Node, type Operand, type Pipeline } from './template-parse';
+import { parseTemplate, type Command, type Decl, type Node, type Operand, type Pipeline } from './template-parse';
 import { alignColumns } from './table';
 
 type Fn = (...args: unknown[]) => unknown;
@@ -15,9 +15,10 @@ function execError(message: string): BerthError {
   });
 }
 
-/** Go's %v rendering, which `{{.X}}` uses. */
+/** Go's %v rendering, which `{{.X}}` uses: a missing map key is `<no value>`, a null `<nil>`. */
 export function goString(v: unknown): string {
-  if (v === null || v === undefined) return '<nil>';
+  if (v === undefined) return '<no value>';
+  if (v === null) return '<nil>';
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   if (v instanceof Date) return v.toISOString();
@@ -56,12 +57,10 @@ const FUNCTIONS: Record<string, Fn> = {
     for (const k of keys) cur = cur === null || cur === undefined ? undefined : (cur as Record<string, unknown>)[String(k)];
     return cur;
   },
-  print: (...a) => a.map(goString).join(''),
+  // fmt.Sprint: a space between operands when neither is a string.
+  print: (...a) => a.map((x, i) => (i > 0 && typeof x !== 'string' && typeof a[i - 1] !== 'string' ? ' ' : '') + goString(x)).join(''),
   println: (...a) => `${a.map(goString).join(' ')}\n`,
-  printf: (fmt, ...a) => {
-    let k = 0;
-    return String(fmt).replace(/%[-+ #0]*\d*(?:\.\d+)?[svdq%]/g, (m) => (m === '%%' ? '%' : m.endsWith('q') ? JSON.stringify(goString(a[k++])) : goString(a[k++])));
-  },
+  printf: (fmt, ...a) => goSprintf(String(fmt), a),
   eq: (a, ...bs) => bs.some((b) => a === b),
   ne: (a, b) => a !== b,
   lt: (a, b) => compare(a, b) < 0,
@@ -73,18 +72,126 @@ const FUNCTIONS: Record<string, Fn> = {
   not: (a) => !truthy(a),
 };
 
-interface Scope {
-  dot: unknown;
-  root: unknown;
+/** Go's fmt verbs with flags, width and precision: %s %v %d %f %e %g %q %x %X %o %b %t %T %c %%. */
+export function goSprintf(fmt: string, args: unknown[]): string {
+  let k = 0;
+  return fmt.replace(/%([-+ #0]*)(\*|\d+)?(?:\.(\*|\d*))?([a-zA-Z%])/g, (_m, flags: string, w: string | undefined, p: string | undefined, verb: string) => {
+    if (verb === '%') return '%';
+    const width = w === '*' ? Number(args[k++]) : w !== undefined ? Number(w) : undefined;
+    const prec = p === '*' ? Number(args[k++]) : p !== undefined ? Number(p || 0) : undefined;
+    if (k >= args.length) return `%!${verb}(MISSING)`;
+    const v = args[k++];
+    const num = typeof v === 'number' ? v : typeof v === 'boolean' ? NaN : Number(v);
+    let s: string;
+    switch (verb) {
+      case 'd':
+        s = Number.isInteger(num) ? String(Math.abs(num)) : `%!d(${goTypeName(v)}=${goString(v)})`;
+        if (Number.isInteger(num) && num < 0) s = `-${s}`;
+        else if (Number.isInteger(num) && flags.includes('+')) s = `+${s}`;
+        break;
+      case 'f':
+      case 'F':
+        s = Number.isNaN(num) ? `%!f(${goTypeName(v)}=${goString(v)})` : num.toFixed(prec ?? 6);
+        if (!Number.isNaN(num) && num >= 0 && flags.includes('+')) s = `+${s}`;
+        break;
+      case 'e':
+        s = Number.isNaN(num) ? `%!e(${goTypeName(v)}=${goString(v)})` : num.toExponential(prec ?? 6).replace(/e([+-])(\d)$/, 'e$10$2');
+        break;
+      case 'g':
+        s = Number.isNaN(num) ? `%!g(${goTypeName(v)}=${goString(v)})` : prec !== undefined ? String(Number(num.toPrecision(prec || 1))) : String(num);
+        break;
+      case 'x':
+      case 'X':
+      case 'o':
+      case 'b': {
+        const base = verb === 'o' ? 8 : verb === 'b' ? 2 : 16;
+        s = Number.isInteger(num) ? num.toString(base) : Buffer.from(goString(v)).toString('hex');
+        if (verb === 'X') s = s.toUpperCase();
+        break;
+      }
+      case 'q':
+        s = JSON.stringify(goString(v));
+        break;
+      case 't':
+        s = typeof v === 'boolean' ? String(v) : `%!t(${goTypeName(v)}=${goString(v)})`;
+        break;
+      case 'T':
+        s = goTypeName(v);
+        break;
+      case 'c':
+        s = Number.isInteger(num) ? String.fromCodePoint(num) : `%!c(${goTypeName(v)}=${goString(v)})`;
+        break;
+      case 's':
+      case 'v':
+        s = goString(v);
+        if (prec !== undefined && verb === 's') s = [...s].slice(0, prec).join('');
+        break;
+      default:
+        return `%!${verb}(${goTypeName(v)}=${goString(v)})`;
+    }
+    if (width !== undefined && [...s].length < width) {
+      const pad = width - [...s].length;
+      if (flags.includes('-')) s += ' '.repeat(pad);
+      else if (flags.includes('0') && 'dfFeg'.includes(verb) && /^[-+]/.test(s)) s = s[0] + '0'.repeat(pad) + s.slice(1);
+      else if (flags.includes('0') && 'dfFegxXob'.includes(verb)) s = '0'.repeat(pad) + s;
+      else s = ' '.repeat(pad) + s;
+    }
+    return s;
+  }) + (k < args.length ? `%!(EXTRA ${args.slice(k).map((x) => `${goTypeName(x)}=${goString(x)}`).join(', ')})` : '');
 }
 
+/** The Go type a decoded JSON value has (docker's inspect fallback decodes into interface{}). */
+function goTypeName(v: unknown): string {
+  if (v === null || v === undefined) return '<nil>';
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float64';
+  if (typeof v === 'boolean') return 'bool';
+  if (Array.isArray(v)) return '[]interface {}';
+  return 'map[string]interface {}';
+}
+
+interface Scope {
+  dot: unknown;
+  /** Variables, innermost block last; `$` is the root value. */
+  vars: Array<Map<string, unknown>>;
+}
+
+function lookupVar(scope: Scope, name: string): unknown {
+  for (let i = scope.vars.length - 1; i >= 0; i--) if (scope.vars[i]!.has(name)) return scope.vars[i]!.get(name);
+  throw execError(`undefined variable: ${name}`);
+}
+
+function declare(scope: Scope, decl: Decl | undefined, values: unknown[]): void {
+  if (!decl) return;
+  decl.names.forEach((name, i) => {
+    if (!decl.assign) {
+      scope.vars[scope.vars.length - 1]!.set(name, values[i]);
+      return;
+    }
+    lookupVar(scope, name); // assigning needs a declared variable, as in Go
+    for (let j = scope.vars.length - 1; j >= 0; j--) {
+      if (scope.vars[j]!.has(name)) {
+        scope.vars[j]!.set(name, values[i]);
+        return;
+      }
+    }
+  });
+}
+
+/** A block's body runs with its own variables (Go: a declaration lasts to the block's end). */
+const inner = (scope: Scope, dot: unknown): Scope => ({ dot, vars: [...scope.vars, new Map()] });
+
+/**
+ * Fields as docker's inspect fallback (JSON decoded into Go maps) evaluates them: a missing
+ * key, or a field of a null or missing value, is `<no value>`, never an error; only a field of
+ * a plain value (`.Name.X` with Name a string) is one.
+ */
 function lookupField(base: unknown, path: string[], shown: string): unknown {
   let cur = base;
   for (const name of path) {
     if (cur === null || cur === undefined) return undefined;
-    if (typeof cur !== 'object' || !(name in (cur as object))) {
-      throw execError(`can't evaluate field ${name} in ${shown || '.'}`);
-    }
+    if (typeof cur !== 'object') throw execError(`can't evaluate field ${name} in ${shown || '.'}: ${goTypeName(cur)} has no fields`);
+    if (!(name in (cur as object))) return undefined;
     cur = (cur as Record<string, unknown>)[name];
     // Rows may expose computed columns as methods (docker's formatting contexts do).
     if (typeof cur === 'function') cur = (cur as () => unknown).call(base);
@@ -97,7 +204,11 @@ function evalOperand(op: Operand, scope: Scope): unknown {
     case 'literal':
       return op.value;
     case 'field':
-      return lookupField(op.root === 'dot' ? scope.dot : scope.root, op.path, `${op.root === 'dot' ? '' : '$'}.${op.path.join('.')}`);
+      return lookupField(op.root === 'dot' ? scope.dot : lookupVar(scope, '$'), op.path, `.${op.path.join('.')}`);
+    case 'var':
+      return lookupField(lookupVar(scope, op.name), op.path, [op.name, ...op.path].join('.'));
+    case 'chain':
+      return lookupField(evalOperand(op.base, scope), op.path, `(...).${op.path.join('.')}`);
     case 'pipeline':
       return evalPipeline(op.pipeline, scope);
     case 'ident': {
@@ -133,25 +244,53 @@ function execNodes(nodes: Node[], scope: Scope, out: string[]): void {
       case 'text':
         out.push(n.text);
         break;
-      case 'action':
-        out.push(goString(evalPipeline(n.pipeline, scope)));
+      case 'action': {
+        const v = evalPipeline(n.pipeline, scope);
+        // A declaration prints nothing (Go).
+        if (n.decl) declare(scope, n.decl, [v]);
+        else out.push(goString(v));
         break;
+      }
       case 'if': {
-        const hit = n.branches.find((b) => truthy(evalPipeline(b.cond, scope)));
-        execNodes(hit ? hit.body : n.otherwise, scope, out);
+        // Go: variables of the condition are seen by every branch of the if.
+        const s = inner(scope, scope.dot);
+        let hit: Node[] | undefined;
+        for (const b of n.branches) {
+          const v = evalPipeline(b.cond, s);
+          declare(s, b.decl, [v]);
+          if (truthy(v)) {
+            hit = b.body;
+            break;
+          }
+        }
+        execNodes(hit ?? n.otherwise, inner(s, scope.dot), out);
         break;
       }
       case 'with': {
         const v = evalPipeline(n.pipeline, scope);
-        if (truthy(v)) execNodes(n.body, { dot: v, root: scope.root }, out);
-        else execNodes(n.otherwise, scope, out);
+        if (truthy(v)) {
+          const s = inner(scope, v);
+          declare(s, n.decl, [v]);
+          execNodes(n.body, s, out);
+        } else execNodes(n.otherwise, inner(scope, scope.dot), out);
         break;
       }
       case 'range': {
         const v = evalPipeline(n.pipeline, scope);
-        const items = Array.isArray(v) ? v : v && typeof v === 'object' ? Object.keys(v).sort().map((k) => (v as Record<string, unknown>)[k]) : [];
-        if (!items.length) execNodes(n.otherwise, scope, out);
-        for (const item of items) execNodes(n.body, { dot: item, root: scope.root }, out);
+        // Go ranges over a map in key order; the key is the index variable.
+        const entries: Array<[unknown, unknown]> = Array.isArray(v)
+          ? v.map((x, i) => [i, x])
+          : v && typeof v === 'object'
+            ? Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]])
+            : typeof v === 'number' && Number.isInteger(v)
+              ? Array.from({ length: Math.max(v, 0) }, (_x, i) => [i, i])
+              : [];
+        if (!entries.length) execNodes(n.otherwise, inner(scope, scope.dot), out);
+        for (const [key, item] of entries) {
+          const s = inner(scope, item);
+          if (n.decl) declare(s, n.decl, n.decl.names.length === 2 ? [key, item] : [item]);
+          execNodes(n.body, s, out);
+        }
         break;
       }
     }
@@ -166,7 +305,7 @@ export class Template {
   }
   execute(value: unknown): string {
     const out: string[] = [];
-    execNodes(this.nodes, { dot: value, root: value }, out);
+    execNodes(this.nodes, { dot: value, vars: [new Map([['$', value]])] }, out);
     return out.join('');
   }
 }

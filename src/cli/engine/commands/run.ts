@@ -101,10 +101,6 @@ async function createFromFlags(env: CliEnv, f: ContainerFlags, args: string[]): 
   const req = createRequestFromFlags(f, args);
   for (const p of f.publish) warning(env, `-p ${p}: recorded (inspect shows it) but not forwarded: port publishing arrives with networking; the container has a network namespace with loopback only`);
   if (f.publishAll) warning(env, '-P: recorded but not forwarded: port publishing arrives with networking');
-  const net = f.network ?? f.net ?? 'bridge';
-  if (!['bridge', 'default', 'host', 'none'].includes(net) && !net.startsWith('container:')) {
-    warning(env, `--network ${net}: networks arrive with networking; the container gets a network namespace with loopback only`);
-  }
   const size = f.tty ? terminalSize() : undefined;
   // docker records it too (inspect shows it); each start then uses the size of its own terminal
   if (size) req.hostConfig.ConsoleSize = [size.rows, size.cols];
