@@ -8,6 +8,7 @@ import { startContainer } from '../../runtime/start';
 import { runContainer } from '../../runtime/run';
 import { killContainer, deleteContainer } from '../../runtime/kill-delete';
 import { execInContainer } from '../../runtime/exec';
+import { pipeStdio } from '../../runtime/stdio-pipes';
 import { parseSignal } from '../../runtime/signals';
 import { validateProcess } from '../../spec/validate';
 import { BerthError } from '../../core/errors';
@@ -100,14 +101,27 @@ export function registerLifecycleCommands(program: Command, env: CliEnv): void {
     .action(async (id: string, command: string[], f: ExecFlags) => {
       const ctx = env.ctx();
       const process_ = f.process ? processFromFile(f.process) : processFromFlags(ctx.store.load(id).config.process, command, f);
-      const code = await execInContainer(ctx, {
-        id,
-        process: process_,
-        detach: f.detach === true,
-        preserveFds: parseIntFlag('--preserve-fds', f.preserveFds ?? '0'),
-        ...(f.pidFile ? { pidFile: f.pidFile } : {}),
-        ...(f.consoleSocket ? { consoleSocket: f.consoleSocket } : {}),
-      });
+      // As runc: a detached process inherits our stdio (its caller, e.g. containerd's shim,
+      // hands us fds for it on purpose); a foreground one without a terminal gets pipes that
+      // we relay (runc's setupProcessPipes), so our own fds never reach the container.
+      const pipes = !f.detach && !process_.terminal ? pipeStdio({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }) : undefined;
+      let code: number;
+      try {
+        code = await execInContainer(ctx, {
+          id,
+          process: process_,
+          detach: f.detach === true,
+          preserveFds: parseIntFlag('--preserve-fds', f.preserveFds ?? '0'),
+          ...(f.pidFile ? { pidFile: f.pidFile } : {}),
+          ...(f.consoleSocket ? { consoleSocket: f.consoleSocket } : {}),
+          ...(pipes ? { stdio: pipes.fds, onStarted: () => pipes.spawned() } : {}),
+        });
+      } finally {
+        if (pipes) {
+          await pipes.finish();
+          process.stdin.destroy();
+        }
+      }
       env.exit(code);
     });
 }
