@@ -41,6 +41,17 @@ test('exec: stdin is passed through', { skip }, async (t) => {
   assert.equal(r.stdout, 'piped input\n');
 });
 
+test('exec in the foreground: the process leads its own session and gets pipes, not the caller\'s fds (runc\'s setupProcessPipes)', { skip }, async (t) => {
+  const s = session(t);
+  const { id } = await runningContainer(s, 'exec-pipes');
+  const r = s.rt(['exec', id, 'sh', '-c', 'for fd in 0 1 2; do readlink /proc/$$/fd/$fd; done; cut -d" " -f1,5,6 /proc/$$/stat'], { input: '' });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  for (const l of lines.slice(0, 3)) assert.match(l, /^pipe:\[\d+\]$/, `fds 0-2 are pipes: ${r.stdout}`);
+  const [pid, pgrp, sid] = (lines[3] ?? '').split(' ');
+  assert.ok(pid && pgrp === pid && sid === pid, `leads its own session and process group: ${lines[3]}`);
+});
+
 test('exec: runs in the container\'s namespaces and cgroup', { skip }, async (t) => {
   const s = session(t);
   const { id, pid } = await runningContainer(s, 'exec-ns');

@@ -8,6 +8,7 @@ import { startContainer } from '../../runtime/start';
 import { runContainer } from '../../runtime/run';
 import { killContainer, deleteContainer } from '../../runtime/kill-delete';
 import { execInContainer } from '../../runtime/exec';
+import { pipeStdio } from '../../runtime/stdio-pipes';
 import { parseSignal } from '../../runtime/signals';
 import { validateProcess } from '../../spec/validate';
 import { BerthError } from '../../core/errors';
@@ -101,9 +102,15 @@ export function registerLifecycleCommands(program: Command, env: CliEnv): void {
     .description('run a process inside a running container')
     .action(async (id: string, command: string[], f: ExecFlags) => {
       let code: number;
+      let pipes: ReturnType<typeof pipeStdio> | undefined;
       try {
         const ctx = env.ctx();
         const process_ = f.process ? processFromFile(f.process) : processFromFlags(ctx.store.load(id).config.process, command, f);
+        // As runc: a detached process inherits our stdio (its caller, e.g. containerd's shim,
+        // hands us fds for it on purpose); a foreground one without a terminal gets pipes that
+        // we relay (runc's setupProcessPipes), so our own fds never reach the container.
+        pipes = !f.detach && !process_.terminal ? pipeStdio({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }) : undefined;
+        const relay = pipes;
         code = await execInContainer(ctx, {
           id,
           process: process_,
@@ -113,12 +120,18 @@ export function registerLifecycleCommands(program: Command, env: CliEnv): void {
           cgroups: f.cgroup,
           ...(f.pidFile ? { pidFile: f.pidFile } : {}),
           ...(f.consoleSocket ? { consoleSocket: f.consoleSocket } : {}),
+          ...(relay ? { stdio: relay.fds, onStarted: () => relay.spawned() } : {}),
         });
       } catch (e) {
         // runc exits 255 when the process could not be run at all, so that callers can tell
         // that from any status (0..255 less one) the process itself returned.
         env.log().error(e);
         code = EXEC_FAILED;
+      } finally {
+        if (pipes) {
+          await pipes.finish();
+          process.stdin.destroy();
+        }
       }
       env.exit(code);
     });

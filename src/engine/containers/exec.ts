@@ -2,7 +2,7 @@
  * `exec`: another process in a running container, configured like its init (capabilities,
  * seccomp, masked paths come from the container's generated config.json) with the user's
  * command, env, user, working directory and terminal. The caller relays the process's stdio
- * itself (no shim): pipes for plain exec (exec-stdio.ts), a pty master received on a console
+ * itself (no shim): pipes for plain exec (runtime/stdio-pipes.ts), a pty master received on a console
  * socket for `-t`, /dev/null for `-d` (as containerd's null IO). No fd of ours reaches the
  * process, and it leads a session of its own (berth-init; runc and crun do the same): neither
  * our terminal nor our process group is within its reach.
@@ -23,7 +23,7 @@ import { listenConsole, proxyConsole, resolveBinary, type ResizeHook } from '../
 import { containerEventAttributes } from './event-attrs';
 import { containerName, type ContainerRecord } from './record';
 import { builtinContext, externalRoot, isBuiltin, runPaths } from './runtime';
-import { pipeStdio, type PipedStdio } from './exec-stdio';
+import { pipeStdio, type PipedStdio } from '../../runtime/stdio-pipes';
 
 export interface ExecRequest {
   cmd: string[];
@@ -171,7 +171,7 @@ function execStreams(req: ExecRequest, io: ExecIo): { stdin?: Readable; stdout: 
 
 /**
  * runc/crun: `RUNTIME exec -p process.json`. They pass their stdio through to the process, so
- * without a terminal it gets our pipes (exec-stdio.ts), never our own fds. With -t the
+ * without a terminal it gets our pipes (runtime/stdio-pipes.ts), never our own fds. With -t the
  * runtime makes the pty itself and relays it to our terminal (its foreground mode: raw mode,
  * size and resizes from our terminal; the process gets only the pty); runc only sends a pty
  * master to a console socket for detached processes, whose exit status we could not then

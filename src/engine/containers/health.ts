@@ -12,7 +12,7 @@ import { BerthError } from '../../core/errors';
 import { execInContainer } from '../../runtime/exec';
 import type { Engine } from '../engine';
 import { execExternalProcess, execProcess } from './exec';
-import { pipeStdio } from './exec-stdio';
+import { pipeStdio } from '../../runtime/stdio-pipes';
 import { containerEventAttributes } from './event-attrs';
 import { containerName, type HealthState } from './record';
 import { builtinContext, isBuiltin, runPaths } from './runtime';

@@ -11,7 +11,7 @@
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { sys } from '../../sys';
+import { sys } from '../sys';
 
 /** How long output is still relayed after the process exited while something else (a
  * background process it started) holds the pipes open; the shim waits as long for `run`. */
