@@ -170,7 +170,14 @@ void enter_cwd(struct init_ctx *ctx) {
 
 static int executable(const char *path) {
   struct stat st;
-  return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+  if (stat(path, &st) < 0) return 0;
+  /* A directory (`run IMAGE /etc`) cannot be executed: EACCES as execve says, so that the
+   * engine reports 126 like docker and runc, not 127 with a stale errno. */
+  if (!S_ISREG(st.st_mode)) {
+    errno = EACCES;
+    return 0;
+  }
+  return access(path, X_OK) == 0;
 }
 
 /* execvp-like lookup with the container's PATH (not ours), done before READY so that a
