@@ -290,6 +290,24 @@ test('run --entrypoint: replaces the image ENTRYPOINT (and its CMD); "" clears i
   assert.match(none.stderr, /no command specified/);
 });
 
+test('run IMAGE DIRECTORY exits 126 as docker (a directory cannot be executed); a missing command 127', { skip }, () => {
+  const dirRun = b.run(['run', '--rm', img, '/etc']);
+  assert.equal(dirRun.code, 126, dirRun.stderr);
+  assert.match(dirRun.stderr, /exec: \/etc: permission denied/);
+  assert.equal(b.run(['run', '--rm', img, '/no/such/command']).code, 127);
+});
+
+test("run -m 1k / --network NAME: docker's refusal, exit 125, nothing left behind", { skip }, () => {
+  const before = b.containerIds().length;
+  const small = b.run(['run', '--rm', '-m', '1k', img, 'true']);
+  assert.equal(small.code, 125);
+  assert.match(small.stderr, /^Error: Minimum memory limit allowed is 6MB$/m);
+  const net = b.run(['run', '--network', 'foo', img, 'true']);
+  assert.equal(net.code, 125);
+  assert.match(net.stderr, /^Error: network foo not found$/m);
+  assert.equal(b.containerIds().length, before, 'no container record');
+});
+
 test('run -l / --label-file: labels in the record (a container cannot see them)', { skip }, () => {
   const lf = file('labels', 'team=core\n# c\nrole=db\n');
   b.ok(['create', '--name', 'labelled', '-l', 'a=b', '-l', 'flag', '--label-file', lf, img]);
