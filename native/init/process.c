@@ -184,8 +184,6 @@ void enter_cwd(struct init_ctx *ctx) {
 static int executable(const char *path) {
   struct stat st;
   if (stat(path, &st) < 0) return 0;
-  /* A directory (`run IMAGE /etc`) cannot be executed: EACCES as execve says, so that the
-   * engine reports 126 like docker and runc, not 127 with a stale errno. */
   if (!S_ISREG(st.st_mode)) {
     errno = EACCES;
     return 0;
