@@ -12,7 +12,8 @@ static int usage(void)
           "       berth-checker open-read PATH\n"
           "       berth-checker open-write PATH [--create]\n"
           "       berth-checker exe-access [PID]  (open /proc/PID/exe, default 1)\n"
-          "       berth-checker syscall NAME|NUMBER\n",
+          "       berth-checker syscall NAME|NUMBER\n"
+          "       berth-checker nested-mount TYPE TARGET (in user+mount+pid namespaces of its own)\n",
           stderr);
     return 2;
 }
@@ -36,5 +37,7 @@ int main(int argc, char **argv)
         return cmd_exe_access(argc == 3 ? argv[2] : "1");
     if (strcmp(cmd, "syscall") == 0 && argc == 3)
         return cmd_syscall(argv[2]);
+    if (strcmp(cmd, "nested-mount") == 0 && argc == 4)
+        return cmd_nested_mount(argv[2], argv[3]);
     return usage();
 }
