@@ -40,5 +40,6 @@ int cmd_open(const char *path, int write, int create); /* access.c */
 int cmd_syscall(const char *name);                /* syscall_probe.c */
 int cmd_exe_access(const char *pid);              /* access.c */
 int cmd_tiocsti(const char *text);                /* tty.c */
+int cmd_nested_mount(const char *type, const char *target); /* nested_mount.c */
 
 #endif

@@ -13,7 +13,8 @@ static int usage(void)
           "       berth-checker open-write PATH [--create]\n"
           "       berth-checker exe-access [PID]  (open /proc/PID/exe, default 1)\n"
           "       berth-checker syscall NAME|NUMBER\n"
-          "       berth-checker tiocsti TEXT       (push TEXT into fds 0-2 and /dev/tty)\n",
+          "       berth-checker tiocsti TEXT       (push TEXT into fds 0-2 and /dev/tty)\n"
+          "       berth-checker nested-mount TYPE TARGET (in user+mount+pid namespaces of its own)\n",
           stderr);
     return 2;
 }
@@ -39,5 +40,7 @@ int main(int argc, char **argv)
         return cmd_syscall(argv[2]);
     if (strcmp(cmd, "tiocsti") == 0 && argc == 3)
         return cmd_tiocsti(argv[2]);
+    if (strcmp(cmd, "nested-mount") == 0 && argc == 4)
+        return cmd_nested_mount(argv[2], argv[3]);
     return usage();
 }

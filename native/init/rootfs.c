@@ -53,7 +53,64 @@ void prepare_root(struct init_ctx *ctx) {
   if (ctx->rootfd < 0) fail("rootfs", "open %s", p->rootfs);
 }
 
+/* Decodes mountinfo's octal escapes (\040 for a space) in place. */
+static void unescape_mountinfo(char *s) {
+  char *w = s;
+  for (char *r = s; *r; r++) {
+    if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
+      *w++ = (char)(((r[1] - '0') << 6) | ((r[2] - '0') << 3) | (r[3] - '0'));
+      r += 3;
+    } else {
+      *w++ = *r;
+    }
+  }
+  *w = 0;
+}
+
+/* --no-pivot leaves the host's mounts in our mount namespace, only out of the chroot's reach.
+ * The kernel lets a user namespace mount a new proc or sysfs when one of that type is fully
+ * visible anywhere in the mount namespace, and the host's are (the container's own have masked
+ * paths over them): a process that makes its own user namespace could then mount an unmasked
+ * /proc (sysrq-trigger & co.). As runc does, detach every whole proc and sysfs outside the
+ * rootfs before the move (made slaves first so the host keeps its own), or cover it with a
+ * tmpfs where detaching is refused. */
+static void hide_host_proc_sysfs(const char *rootfs) {
+  char real[PATH_MAX];
+  if (!realpath(rootfs, real)) fail("no-pivot", "realpath %s", rootfs);
+  size_t rlen = strlen(real);
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f) fail("no-pivot", "open /proc/self/mountinfo");
+  char line[8192];
+  char **targets = NULL;
+  size_t n = 0;
+  while (fgets(line, sizeof line, f)) {
+    char root[PATH_MAX], mp[PATH_MAX], fstype[64];
+    char *sep = strstr(line, " - ");
+    if (!sep || sscanf(line, "%*s %*s %*s %4095s %4095s", root, mp) != 2 || sscanf(sep + 3, "%63s", fstype) != 1) continue;
+    if (strcmp(root, "/") != 0 || (strcmp(fstype, "proc") != 0 && strcmp(fstype, "sysfs") != 0)) continue;
+    unescape_mountinfo(mp);
+    if (!strncmp(mp, real, rlen) && (mp[rlen] == '/' || mp[rlen] == 0)) continue; /* the container's own */
+    targets = realloc(targets, sizeof(char *) * (n + 1));
+    if (!targets || !(targets[n] = strdup(mp))) failx("no-pivot", "out of memory");
+    n++;
+  }
+  fclose(f);
+  for (size_t i = 0; i < n; i++) {
+    if (mount(NULL, targets[i], NULL, MS_SLAVE | MS_REC, NULL) < 0) {
+      if (errno == ENOENT || errno == EINVAL) continue; /* already gone with a parent */
+      fail("no-pivot", "make %s a slave", targets[i]);
+    }
+    if (umount2(targets[i], MNT_DETACH) < 0) {
+      if (errno != EINVAL && errno != EPERM) fail("no-pivot", "detach %s", targets[i]);
+      if (mount("tmpfs", targets[i], "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") < 0) fail("no-pivot", "cover %s", targets[i]);
+    }
+    free(targets[i]);
+  }
+  free(targets);
+}
+
 void switch_root(struct init_ctx *ctx) {
+  if (ctx->plan.flags & PF_NO_PIVOT) hide_host_proc_sysfs(ctx->plan.rootfs);
   if (fchdir(ctx->rootfd) < 0) fail("pivot_root", "chdir to the rootfs");
   if (ctx->plan.flags & PF_NO_PIVOT) {
     if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) fail("no-pivot", "move the rootfs onto /");

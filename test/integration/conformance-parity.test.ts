@@ -55,3 +55,23 @@ for (const cgroupns of [false, true]) {
     }
   });
 }
+
+// runc's no_pivot.bats: a process that makes its own user and mount namespaces (where the
+// kernel refuses a new proc unless some proc of the mount namespace is fully visible) must not
+// find the host's /proc, still mounted outside a chroot, to justify a fresh, unmasked proc
+// (whose /proc/sysrq-trigger it could then write). A tmpfs shows that mounting works at all.
+for (const noPivot of [false, true]) {
+  test(`parity: a nested user namespace cannot mount a fresh, unmasked proc or sysfs (${noPivot ? '--no-pivot' : 'pivot_root'})`, { skip: skipReason({ checker: true }) }, async (t) => {
+    const s = session(t);
+    const { id, bundle } = s.bundle(`fresh-proc-${noPivot ? 'nopivot' : 'pivot'}`, (cfg) => {
+      // Mapping uid 0 of a new user namespace takes CAP_SETFCAP (Linux 5.12), as in Docker's default set.
+      const caps = cfg.process!.capabilities!;
+      for (const set of ['bounding', 'effective', 'permitted'] as const) caps[set] = [...(caps[set] ?? []), 'CAP_SETFCAP'];
+      cfg.process!.args = sh(['tmpfs /tmp', 'proc /proc', 'sysfs /sys'].map((a) => `berth-checker nested-mount ${a} > ${OUT}/${a.split(' ')[0]}`).join('; '));
+    });
+    await s.runToCompletion(id, bundle, noPivot ? { extraArgs: ['--no-pivot'] } : {});
+    assert.equal(bundle.readOut('tmpfs'), 'mounted\n', `the nested namespaces may mount: ${bundle.readOut('tmpfs')}`);
+    assert.equal(bundle.readOut('proc'), 'refused EPERM\n', 'a fresh proc is refused');
+    assert.equal(bundle.readOut('sysfs'), 'refused EPERM\n', 'a fresh sysfs is refused');
+  });
+}
