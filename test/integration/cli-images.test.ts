@@ -146,3 +146,24 @@ test('re-pull after rmi while another image keeps the layers unpacked: save and 
   b.ok(['tag', name, other]);
   assert.match(b.ok(['push', other]), new RegExp(`digest: ${img.manifestDigest}`));
 });
+
+test('images REPO lists only that repository (and REPO:TAG that tag); --pull always does not say the image is missing', { skip }, (t) => {
+  const b = cli(t);
+  b.ok(['pull', '-q', name]);
+  b.ok(['tag', name, 'one:a']);
+  b.ok(['tag', name, 'one:b']);
+  b.ok(['tag', name, 'two:a']);
+  const rows = (args: string[]): string[] => b.ok(['images', '--format', '{{.Repository}}:{{.Tag}}', ...args]).trim().split('\n').sort();
+  assert.deepEqual(rows(['one']), ['one:a', 'one:b']);
+  assert.deepEqual(rows(['one:b']), ['one:b']);
+  assert.deepEqual(rows(['two']), ['two:a']);
+  assert.deepEqual(rows(['--filter', 'reference=*:a']), ['one:a', 'two:a']);
+  // docker run --pull always prints the pull, never "Unable to find image ... locally"
+  const always = b.run(['run', '--rm', '--pull', 'always', name, 'sh', '-c', ':']);
+  assert.equal(always.code, 0, always.stderr);
+  assert.doesNotMatch(always.stderr, /Unable to find image/);
+  b.ok(['rmi', 'one:a', 'one:b', 'two:a', name]);
+  const missing = b.run(['run', '--rm', name, 'sh', '-c', ':']);
+  assert.equal(missing.code, 0, missing.stderr);
+  assert.match(missing.stderr, /Unable to find image '.*cli\/busybox:v1' locally/);
+});

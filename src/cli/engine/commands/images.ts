@@ -48,6 +48,21 @@ function imageRows(s: ImageSummary, noTrunc: boolean): ImageRow[] {
   });
 }
 
+/** Whether a REPO:TAG matches a reference filter (a glob over REPO:TAG or REPO). */
+function referenceMatcher(value: string): (repoTag: string) => boolean {
+  const re = new RegExp(`^${value.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '.')}$`);
+  return (t) => re.test(t) || re.test(t.slice(0, t.lastIndexOf(':')));
+}
+
+/**
+ * The rows of an image that reference filters leave (docker lists only the matching
+ * REPO:TAG rows of an image with several names, not all of them).
+ */
+function rowsMatching(filters: string[]): (r: ImageRow) => boolean {
+  const matchers = filters.filter((f) => f.startsWith('reference=')).map((f) => referenceMatcher(f.slice('reference='.length)));
+  return (r) => matchers.every((m) => m(`${r.Repository}:${r.Tag}`));
+}
+
 /** `--filter` for images: dangling, reference (glob), label, before, since. */
 function imageFilter(filters: string[], all: ImageSummary[]): (s: ImageSummary) => boolean {
   const tests: Array<(s: ImageSummary) => boolean> = [];
@@ -60,8 +75,8 @@ function imageFilter(filters: string[], all: ImageSummary[]): (s: ImageSummary) 
         tests.push((s) => s.dangling === (value === 'true'));
         break;
       case 'reference': {
-        const re = new RegExp(`^${value.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '.')}$`);
-        tests.push((s) => s.repoTags.some((t) => re.test(t) || re.test(t.slice(0, t.lastIndexOf(':')))));
+        const match = referenceMatcher(value);
+        tests.push((s) => s.repoTags.some(match));
         break;
       }
       case 'before':
@@ -143,7 +158,7 @@ export function registerImageCommands(program: Command, image: Command, env: Cli
           env.out.write(ids.map((i) => `${i}\n`).join(''));
           return;
         }
-        const rows = shown.flatMap((s) => imageRows(s, !o.trunc));
+        const rows = shown.flatMap((s) => imageRows(s, !o.trunc)).filter(rowsMatching(filters));
         const format = o.format ?? (o.digests ? 'table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}' : 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}');
         env.out.write(formatRows(format, rows, { headers: IMAGE_HEADERS }));
       });

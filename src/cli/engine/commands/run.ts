@@ -109,7 +109,8 @@ async function createFromFlags(env: CliEnv, f: ContainerFlags, args: string[]): 
   const rec = await env.engine().containers.create(req, {
     onWarning: (m) => warning(env, m),
     onPullEvent: (e) => {
-      if (!announced && req.image) {
+      // docker says so only when it pulls because the image is missing, not for --pull always
+      if (!announced && req.image && req.pull !== 'always') {
         announced = true;
         env.err.write(`Unable to find image '${familiarString(parseReference(req.image))}' locally\n`);
       }
