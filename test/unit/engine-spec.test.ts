@@ -181,3 +181,13 @@ test('privileged devices: every char and block node under /dev, not pts/shm/mque
   assert.ok(devs.every((d) => !d.path.startsWith('/dev/pts/') && !d.path.startsWith('/dev/shm/') && d.path !== '/dev/console'));
   assert.ok(devs.every((d) => d.type === 'c' || d.type === 'b'));
 });
+
+test('spec: a volume over /etc keeps /etc/hosts, hostname and resolv.conf (mounted after it); a mount of the user at one of them wins', () => {
+  const etcFiles = { hosts: '/run/h', hostname: '/run/n', resolvConf: '/run/r' };
+  const vol = { destination: '/etc', type: 'bind', source: '/var/lib/berth/volumes/v/_data', options: ['rbind'] };
+  const spec = buildOciSpec(input({ etcFiles, mounts: [vol] }));
+  const order = spec.mounts!.map((m) => m.destination);
+  for (const f of ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf']) assert.ok(order.indexOf(f) > order.indexOf('/etc'), `${f} after /etc: ${order.join(' ')}`);
+  const mine = buildOciSpec(input({ etcFiles, mounts: [{ destination: '/etc/hosts', type: 'bind', source: '/srv/hosts', options: ['rbind'] }] }));
+  assert.deepEqual(mine.mounts!.filter((m) => m.destination === '/etc/hosts').map((m) => m.source), ['/srv/hosts']);
+});

@@ -233,10 +233,13 @@ export function buildOciSpec(input: SpecInput): RuntimeConfig {
   const etc = input.etcFiles ?? {};
   const etcMount = (dest: string, source: string | undefined) =>
     source && mounts.push({ destination: dest, type: 'bind', source, options: ['rbind', 'rprivate', ...(hc.ReadonlyRootfs ? ['ro'] : [])] });
-  etcMount('/etc/resolv.conf', etc.resolvConf);
-  etcMount('/etc/hostname', etc.hostname);
-  etcMount('/etc/hosts', etc.hosts);
+  // After the user's mounts, so that a volume over /etc keeps them visible (docker mounts by
+  // depth: /etc before /etc/hosts); a mount of the user's at one of them wins (docker's rule).
+  const own = new Set((input.mounts ?? []).map((m) => m.destination.replace(/\/+$/, '')));
   mounts.push(...(input.mounts ?? []));
+  for (const [dest, source] of [['/etc/resolv.conf', etc.resolvConf], ['/etc/hostname', etc.hostname], ['/etc/hosts', etc.hosts]] as const) {
+    if (!own.has(dest)) etcMount(dest, source);
+  }
 
   const rlimits: Rlimit[] = (hc.Ulimits ?? []).map((u) => ({ type: ulimitType(u.Name), soft: u.Soft, hard: u.Hard }));
   const hostDevices = (hc.Devices ?? []).map(deviceFromHost);
