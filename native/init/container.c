@@ -44,7 +44,7 @@ static void create_container_setup(struct init_ctx *ctx) {
 
   send_frame(ctx->sync_fd, FRAME_HOOKS, NULL, 0);
   ctx->state_json = recv_frame(ctx->sync_fd, FRAME_STATE, NULL);
-  run_hooks(ctx, "createContainer", p->create_hooks, p->ncreate_hooks);
+  run_hooks(ctx, "createContainer", p->create_hooks, p->ncreate_hooks, ctx->rootfd);
 
   switch_root(ctx);
   /* sysctls before readonlyPaths, which usually include /proc/sys */
@@ -103,7 +103,7 @@ void run_container(struct init_ctx *ctx) {
     if (seccomp_has_listener(p)) load_seccomp(ctx);
     send_frame(ctx->sync_fd, FRAME_READY, NULL, 0);
     if (ctx->fifo_fd >= 0) wait_for_start(ctx);
-    run_hooks(ctx, "startContainer", p->start_hooks, p->nstart_hooks);
+    run_hooks(ctx, "startContainer", p->start_hooks, p->nstart_hooks, -1);
   }
   /* the last syscall before execve (a no-op if a listener made us load it above) */
   if (p->has_seccomp) load_seccomp(ctx);
