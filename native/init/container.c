@@ -44,7 +44,7 @@ static void create_container_setup(struct init_ctx *ctx) {
 
   send_frame(ctx->sync_fd, FRAME_HOOKS, NULL, 0);
   ctx->state_json = recv_frame(ctx->sync_fd, FRAME_STATE, NULL);
-  run_hooks(ctx, "createContainer", p->create_hooks, p->ncreate_hooks);
+  run_hooks(ctx, "createContainer", p->create_hooks, p->ncreate_hooks, ctx->rootfd);
 
   switch_root(ctx);
   /* sysctls before readonlyPaths, which usually include /proc/sys */
@@ -107,7 +107,7 @@ void run_container(struct init_ctx *ctx) {
     /* startContainer hooks are the user's code in the container, run under the filter as
      * with runc (its seccomp.bats); the runtime's own steps above stay outside it. */
     if (p->has_seccomp && p->nstart_hooks > 0) load_seccomp(ctx);
-    run_hooks(ctx, "startContainer", p->start_hooks, p->nstart_hooks);
+    run_hooks(ctx, "startContainer", p->start_hooks, p->nstart_hooks, -1);
   }
   /* the last syscall before execve (a no-op if a listener made us load it above) */
   if (p->has_seccomp) load_seccomp(ctx);

@@ -1,7 +1,9 @@
 /*
  * createContainer and startContainer hooks: they run in the container's namespaces, so C
  * runs them itself (fork + execve) with the state JSON on stdin, its own args and env, and
- * kills a hook that outlives its timeout.
+ * kills a hook that outlives its timeout. Working directory, as runc: the container's root
+ * for createContainer (relative paths resolve in the container; we are not pivoted yet), the
+ * process's cwd for startContainer (entered just before).
  */
 #include "init.h"
 
@@ -15,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static void run_hook(struct init_ctx *ctx, const char *kind, int index, struct plan_hook *h) {
+static void run_hook(struct init_ctx *ctx, const char *kind, int index, struct plan_hook *h, int cwdfd) {
   int in[2];
   if (pipe2(in, O_CLOEXEC) < 0) fail(kind, "pipe");
   pid_t pid = fork();
@@ -23,6 +25,7 @@ static void run_hook(struct init_ctx *ctx, const char *kind, int index, struct p
   if (pid == 0) {
     set_sync_fd(-1); /* errors here are the hook's, reported by its exit status */
     if (dup2(in[0], 0) < 0) _exit(127);
+    if (cwdfd >= 0 && fchdir(cwdfd) < 0) _exit(127);
     execve(h->path, (char *const *)h->args, (char *const *)h->env);
     _exit(127);
   }
@@ -55,6 +58,6 @@ static void run_hook(struct init_ctx *ctx, const char *kind, int index, struct p
   failx("hooks", "%s[%d] (%s): killed by signal %d", kind, index, h->path, WTERMSIG(status));
 }
 
-void run_hooks(struct init_ctx *ctx, const char *kind, struct plan_hook *hooks, int n) {
-  for (int i = 0; i < n; i++) run_hook(ctx, kind, i, &hooks[i]);
+void run_hooks(struct init_ctx *ctx, const char *kind, struct plan_hook *hooks, int n, int cwdfd) {
+  for (int i = 0; i < n; i++) run_hook(ctx, kind, i, &hooks[i], cwdfd);
 }

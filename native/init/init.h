@@ -216,6 +216,6 @@ int recv_fd(int sock);
 void send_fd(int sock, int fd, const char *name);
 
 /* hooks.c */
-void run_hooks(struct init_ctx *ctx, const char *kind, struct plan_hook *hooks, int n);
+void run_hooks(struct init_ctx *ctx, const char *kind, struct plan_hook *hooks, int n, int cwdfd); /* cwdfd -1: ours */
 
 #endif
