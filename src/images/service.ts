@@ -134,7 +134,10 @@ export class ImageService {
     for (const q of queries) {
       const record = await this.images.resolve(q);
       const byName = isNameQuery(q, record);
-      if (opts.inUse?.(record.id) && !opts.force) {
+      const names = (await this.images.list()).filter((r) => r.id === record.id);
+      // One name of several only untags: the image stays for its containers (as docker).
+      const untagOnly = byName && names.length > 1;
+      if (!untagOnly && opts.inUse?.(record.id) && !opts.force) {
         throw new BerthError('ESTATE', `image ${q} (${record.id.slice(7, 19)}) is used by a container`, { hint: 'remove the container first, or use --force' });
       }
       if (byName) {
@@ -143,7 +146,6 @@ export class ImageService {
         if (imageGone) deleted.push(removed.id);
         continue;
       }
-      const names = (await this.images.list()).filter((r) => r.id === record.id);
       const tagged = names.filter((r) => recordReference(r.name)?.tag !== undefined);
       if (tagged.length > 1 && !opts.force) {
         throw new BerthError('ESTATE', `image ${q} is referenced by ${tagged.length} names (${tagged.map((r) => recordDisplayName(r.name)).join(', ')})`, {

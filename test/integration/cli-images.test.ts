@@ -167,3 +167,16 @@ test('images REPO lists only that repository (and REPO:TAG that tag); --pull alw
   assert.equal(missing.code, 0, missing.stderr);
   assert.match(missing.stderr, /Unable to find image '.*cli\/busybox:v1' locally/);
 });
+
+test('rmi of one name of several untags even while a container uses the image; its last name is refused', { skip }, (t) => {
+  const b = cli(t);
+  b.ok(['pull', '-q', name]);
+  b.ok(['tag', name, 'other:a']);
+  b.ok(['create', '--name', 'user', 'other:a', 'sh']);
+  assert.equal(b.ok(['rmi', 'other:a']).trim(), 'Untagged: other:a');
+  const last = b.run(['rmi', name]);
+  assert.equal(last.code, 1);
+  assert.match(last.stderr, /used by a container/);
+  b.ok(['rm', 'user']);
+  b.ok(['rmi', name]);
+});
