@@ -33,6 +33,8 @@ interface V1Dir {
   rel: string;
   dir: string;
   controllers: string[];
+  /** A named hierarchy's name ("name=systemd"); it has no controllers. */
+  name?: string;
 }
 
 interface UnifiedDir {
@@ -78,7 +80,7 @@ export class FsCgroupManager implements CgroupManager {
       // the container gets its own cgroup, which is all its cgroup mount will show.
       for (const h of v1NamedHierarchies(mountRoot)) {
         const rel = resolveInHierarchy(spec, self, [h.name]);
-        this.v1.push({ root: h.root, rel, dir: join(h.root, rel), controllers: [] });
+        this.v1.push({ root: h.root, rel, dir: join(h.root, rel), controllers: [], name: h.name });
       }
     }
     if (this.layout !== 'v1') {
@@ -95,6 +97,9 @@ export class FsCgroupManager implements CgroupManager {
   paths(): Record<string, string> {
     const out: Record<string, string> = {};
     for (const h of this.v1) for (const c of h.controllers) out[c] = h.dir;
+    // Named hierarchies too: an exec'd process joins the container's cgroup in every
+    // hierarchy its init is in (or it would show the host's root there, as runc avoids).
+    for (const h of this.v1) if (h.name) out[h.name] = h.dir;
     if (this.unified) out.unified = this.unified.dir;
     return out;
   }
