@@ -191,7 +191,13 @@ function lookupField(base: unknown, path: string[], shown: string): unknown {
   for (const name of path) {
     if (cur === null || cur === undefined) return undefined;
     if (typeof cur !== 'object') throw execError(`can't evaluate field ${name} in ${shown || '.'}: ${goTypeName(cur)} has no fields`);
-    if (!(name in (cur as object))) return undefined;
+    if (!(name in (cur as object))) {
+      // A row of a typed listing (docker formats ps, images, stats, ... through Go structs):
+      // an unknown field is a user's typo, and docker says so instead of printing <no value>.
+      const typeName = typedRows.get(cur as object);
+      if (typeName) throw execError(`can't evaluate field ${name} in type ${typeName}`);
+      return undefined;
+    }
     cur = (cur as Record<string, unknown>)[name];
     // Rows may expose computed columns as methods (docker's formatting contexts do).
     if (typeof cur === 'function') cur = (cur as () => unknown).call(base);
@@ -318,7 +324,15 @@ function unescapeFormat(format: string): string {
   return format.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
 }
 
+/** Rows that stand for one of docker's typed formatting contexts, with its Go type name. */
+const typedRows = new WeakMap<object, string>();
+
 export interface FormatOptions<Row> {
+  /**
+   * The Go type docker formats these rows through (e.g. `*formatter.ContainerContext`): an
+   * unknown field is an error naming it. Without it rows are maps, as inspect's documents.
+   */
+  typeName?: string;
   /** Header text per field name, for the `table` directive (e.g. `{ ID: 'CONTAINER ID' }`). */
   headers: Record<string, string>;
   /** Value for `--format json` (default: the row itself). */
@@ -334,6 +348,7 @@ export function formatRows<Row>(format: string, rows: Row[], opts: FormatOptions
   const table = /^table(\s+|$)/.exec(format);
   const body = unescapeFormat(table ? format.slice(table[0].length) : format);
   const tpl = new Template(body);
+  if (opts.typeName) for (const r of rows) if (typeof r === 'object' && r !== null) typedRows.set(r, opts.typeName);
   if (!table) return rows.map((r) => `${tpl.execute(r)}\n`).join('');
   // The header row is the same template run against the column titles.
   const header = tpl.execute(new Proxy({}, { has: () => true, get: (_t, k) => (typeof k === 'string' ? (opts.headers[k] ?? k.toUpperCase()) : undefined) }));

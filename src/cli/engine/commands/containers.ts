@@ -210,7 +210,7 @@ export function registerContainerCommands(program: Command, container: Command, 
           (o.size
             ? 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}'
             : 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}');
-        env.out.write(formatRows(format, rows, { headers: CONTAINER_HEADERS }));
+        env.out.write(formatRows(format, rows, { headers: CONTAINER_HEADERS, typeName: '*formatter.ContainerContext' }));
       });
   ps(program.command('ps'));
   ps(container.command('ls').alias('list').alias('ps'));

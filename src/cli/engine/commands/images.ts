@@ -160,7 +160,7 @@ export function registerImageCommands(program: Command, image: Command, env: Cli
         }
         const rows = shown.flatMap((s) => imageRows(s, !o.trunc)).filter(rowsMatching(filters));
         const format = o.format ?? (o.digests ? 'table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}' : 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}');
-        env.out.write(formatRows(format, rows, { headers: IMAGE_HEADERS }));
+        env.out.write(formatRows(format, rows, { headers: IMAGE_HEADERS, typeName: '*formatter.ImageContext' }));
       });
   list(program.command('images'));
   list(image.command('ls').alias('list'));

@@ -83,7 +83,7 @@ export function registerTopStatsCommands(program: Command, container: Command, e
         try {
           for await (const rows of engine.stats(names, { ...(o.all ? { all: true } : {}), stream: o.stream, signal: abort.signal })) {
             const shown = rows.map((r) => statsTemplateRow(r, { noTrunc: !o.trunc, ...(given.has(r.id) ? { asGiven: given.get(r.id)! } : {}) }));
-            const table = formatRows(o.format ?? DEFAULT_STATS_FORMAT, shown, { headers: STATS_HEADERS });
+            const table = formatRows(o.format ?? DEFAULT_STATS_FORMAT, shown, { headers: STATS_HEADERS, typeName: '*formatter.statsContext' });
             env.out.write(o.stream ? `${REDRAW}${table}` : table);
           }
         } finally {

@@ -53,7 +53,7 @@ export function registerVolumeCommands(program: Command, env: CliEnv): void {
       const vols = env.engine().volumes.list(volumeFilter(o.filter));
       if (o.quiet) return void env.out.write(vols.map((v) => `${v.Name}\n`).join(''));
       const rows = vols.map((v) => ({ Name: v.Name, Driver: v.Driver, Mountpoint: v.Mountpoint, Scope: v.Scope, CreatedAt: v.CreatedAt, Labels: Object.entries(v.Labels).map(([k, x]) => `${k}=${x}`).join(',') }));
-      env.out.write(formatRows(o.format ?? 'table {{.Driver}}\t{{.Name}}', rows, { headers: { Name: 'VOLUME NAME', Driver: 'DRIVER', Mountpoint: 'MOUNTPOINT', Scope: 'SCOPE', CreatedAt: 'CREATED', Labels: 'LABELS' } }));
+      env.out.write(formatRows(o.format ?? 'table {{.Driver}}\t{{.Name}}', rows, { headers: { Name: 'VOLUME NAME', Driver: 'DRIVER', Mountpoint: 'MOUNTPOINT', Scope: 'SCOPE', CreatedAt: 'CREATED', Labels: 'LABELS' }, typeName: '*formatter.volumeContext' }));
     });
   volume
     .command('inspect')
