@@ -30,15 +30,18 @@ export type PullEvent =
   /** Something the user should know that does not stop the pull (e.g. a platform mismatch). */
   | { type: 'warning'; message: string };
 
-/** Events of `push`. */
+/**
+ * Events of `push`. Blob events carry `config: true` for an image config blob: it is
+ * uploaded like a layer, but docker's progress lists only layers, so reporters skip it.
+ */
 export type PushEvent =
   | { type: 'push-preparing'; ref: string }
-  | { type: 'blob-waiting'; digest: string; size: number }
-  | { type: 'blob-pushing'; digest: string; current: number; total: number }
-  | { type: 'blob-mounted'; digest: string; from: string }
-  | { type: 'blob-pushed'; digest: string }
-  | { type: 'blob-already-exists'; digest: string }
-  | { type: 'blob-retrying'; digest: string; attempt: number; reason: string }
+  | { type: 'blob-waiting'; digest: string; size: number; config?: true }
+  | { type: 'blob-pushing'; digest: string; current: number; total: number; config?: true }
+  | { type: 'blob-mounted'; digest: string; from: string; config?: true }
+  | { type: 'blob-pushed'; digest: string; config?: true }
+  | { type: 'blob-already-exists'; digest: string; config?: true }
+  | { type: 'blob-retrying'; digest: string; attempt: number; reason: string; config?: true }
   | { type: 'manifest-pushed'; ref: string; digest: string; size: number };
 
 /**

@@ -58,9 +58,11 @@ export async function push(name: string, opts: PushOptions): Promise<PushResult>
   return opts.content.withLease(async () => {
     const manifests = await manifestsToPush(opts.content, record.target, record.manifest);
     const blobs = new Map<string, Descriptor>();
+    const configs = new Set<string>();
     for (const m of manifests.children) {
       const doc = parseManifestDocument(await opts.content.readBlob(m.digest, MAX_MANIFEST_BYTES), m.mediaType, `${what} (manifest ${m.digest})`);
       if (doc.kind !== 'manifest') continue;
+      configs.add(doc.manifest.config.digest);
       for (const d of [doc.manifest.config, ...doc.manifest.layers]) blobs.set(d.digest, d);
     }
     const sem = new Semaphore(opts.concurrency ?? 3);
@@ -68,7 +70,7 @@ export async function push(name: string, opts: PushOptions): Promise<PushResult>
       [...blobs.values()].map(async (d) => {
         const release = await sem.acquire();
         try {
-          await pushBlob(opts, dest, d, mountFrom, emit);
+          await pushBlob(opts, dest, d, mountFrom, configs.has(d.digest), emit);
         } finally {
           release();
         }
@@ -106,8 +108,17 @@ async function manifestsToPush(content: ContentStore, target: Descriptor, manife
   return { top: target, children: [...doc.index.manifests, target] };
 }
 
-async function pushBlob(opts: PushOptions, dest: ImageReference, d: Descriptor, mountFrom: Repository | undefined, emit: (e: PushEvent) => void): Promise<void> {
+async function pushBlob(
+  opts: PushOptions,
+  dest: ImageReference,
+  d: Descriptor,
+  mountFrom: Repository | undefined,
+  isConfig: boolean,
+  emitAny: (e: PushEvent) => void,
+): Promise<void> {
   const { client, content, signal } = opts;
+  // Every event of this blob says whether it is a config (see PushEvent).
+  const emit = (e: Exclude<PushEvent, { type: 'push-preparing' | 'manifest-pushed' }>): void => emitAny(isConfig ? { ...e, config: true } : e);
   if (await client.hasBlob(dest, d.digest, signal)) {
     emit({ type: 'blob-already-exists', digest: d.digest });
     return;

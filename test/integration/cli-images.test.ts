@@ -147,6 +147,27 @@ test('re-pull after rmi while another image keeps the layers unpacked: save and 
   assert.match(b.ok(['push', other]), new RegExp(`digest: ${img.manifestDigest}`));
 });
 
+test('push and pull list one row per layer, never the config blob (as docker)', { skip }, (t) => {
+  const b = cli(t);
+  const rowIds = (out: string): Set<string> => new Set(out.split('\n').flatMap((l) => /^([0-9a-f]{12}): /.exec(l)?.[1] ?? []));
+  const layerIds = new Set(img.layers.map((l) => l.digest.slice(7, 19)));
+  const configId = img.configDigest.slice(7, 19);
+  const pulled = b.ok(['pull', name]);
+  assert.deepEqual(rowIds(pulled), layerIds, pulled);
+  // Without the pulled name there is nothing to mount from: every blob is uploaded.
+  const other = `${registry.domain}/cli/rows:v1`;
+  b.ok(['tag', name, other]);
+  b.ok(['rmi', name]);
+  const pushed = b.ok(['push', other]);
+  assert.deepEqual(rowIds(pushed), layerIds, pushed);
+  assert.equal(pushed.split('\n').filter((l) => l.endsWith(': Pushed')).length, img.layers.length, pushed);
+  assert.ok(!pushed.includes(configId), pushed);
+  const again = b.ok(['push', other]);
+  assert.deepEqual(rowIds(again), layerIds, again);
+  assert.equal(again.split('\n').filter((l) => l.endsWith(': Layer already exists')).length, img.layers.length, again);
+  assert.ok(!again.includes(configId), again);
+});
+
 test('images REPO lists only that repository (and REPO:TAG that tag); --pull always does not say the image is missing', { skip }, (t) => {
   const b = cli(t);
   b.ok(['pull', '-q', name]);

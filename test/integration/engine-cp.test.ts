@@ -140,6 +140,30 @@ test('cp: a stopped container (its snapshot mounted for the copy) and its volume
   assert.deepEqual(existsSync(join(b.runRoot, 'mnt')) ? readdirSync(join(b.runRoot, 'mnt')) : [], []);
 });
 
+test('cp: a stopped container\'s /etc/hostname, /etc/hosts and /etc/resolv.conf are the ones it ran with (as docker)', { skip }, (t) => {
+  const b = cli(t);
+  const img = importBusybox(b);
+  const h = hostDir();
+  const seen = b.ok(['run', '--name', 'ran', '--hostname', 'cold-host', '--add-host', 'extra.example:10.1.2.3', '--dns', '10.9.9.9', img, 'cat', '/etc/hostname', '/etc/hosts', '/etc/resolv.conf']);
+  assert.match(seen, /^cold-host\n/);
+  const files = ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf'].map((f) => {
+    const tar = spawnSync(BERTH, ['--root', b.root, '--runroot', b.runRoot, 'cp', `ran:${f}`, '-']);
+    assert.equal(tar.status, 0, tar.stderr.toString());
+    return spawnSync('tar', ['-xOf', '-'], { input: tar.stdout, encoding: 'utf8' }).stdout;
+  });
+  assert.equal(files.join(''), seen, 'cp of the stopped container shows what the container saw');
+  assert.match(files[1]!, /10\.1\.2\.3\textra\.example/);
+  assert.match(files[2]!, /nameserver 10\.9\.9\.9/);
+  b.ok(['cp', 'ran:/etc/hostname', join(h, 'hostname')]);
+  assert.equal(readFileSync(join(h, 'hostname'), 'utf8'), 'cold-host\n');
+  // Regenerated at every start: a copy into them would be lost, so it is refused.
+  const into = b.run(['cp', join(h, 'hostname'), 'ran:/etc/hostname']);
+  assert.equal(into.code, 1);
+  assert.match(into.stderr, /^Error: \/etc\/hostname is mounted read-only: cannot copy into \/etc\/hostname of ran$/m);
+  assert.doesNotMatch(b.ok(['diff', 'ran']), /\/etc\/host/);
+  assert.deepEqual(existsSync(join(b.runRoot, 'mnt')) ? readdirSync(join(b.runRoot, 'mnt')) : [], []);
+});
+
 test('cp: hostile symlinks inside the container never reach host files (running and stopped)', { skip }, (t) => {
   const b = cli(t);
   const img = importBusybox(b);

@@ -52,6 +52,11 @@ test('push a 3-layer image (gzip, zstd, uncompressed), pull it back with an unpa
   src.close();
   assert.equal(pushed.digest, img.manifestDigest);
   assert.equal(pushEvents.filter((e) => e.type === 'blob-pushed').length, 4, 'config and 3 layers uploaded');
+  assert.deepEqual(
+    pushEvents.filter((e) => e.type === 'blob-pushed' && e.config).map((e) => e.type === 'blob-pushed' && e.digest),
+    [img.configDigest],
+    'the config blob is marked as such',
+  );
 
   const dst = service();
   const sink = new RecordingSink();

@@ -100,6 +100,9 @@ test('push events and quiet mode', () => {
   r.handle({ type: 'blob-mounted', digest: A, from: 'localhost:5000/y' });
   r.handle({ type: 'blob-pushing', digest: B, current: 1, total: 10 });
   r.handle({ type: 'blob-pushed', digest: B });
+  // The config blob is not a layer row (docker lists layers only), in either renderer.
+  r.handle({ type: 'blob-pushing', digest: 'sha256:' + 'c'.repeat(64), current: 1, total: 10, config: true });
+  r.handle({ type: 'blob-already-exists', digest: 'sha256:' + 'c'.repeat(64), config: true });
   r.handle({ type: 'manifest-pushed', ref: 'localhost:5000/x:1', digest: 'sha256:' + 'e'.repeat(64), size: 525 });
   r.handle({ type: 'warning', message: 'careful' });
   assert.deepEqual(out.text.trimEnd().split('\n'), [

@@ -49,6 +49,8 @@ export function progressBar(current: number, total: number, width = 50): string 
 
 /** The status text of a layer event, or undefined for events that are not about a layer. */
 function layerStatus(e: ProgressEvent, withBytes: boolean): { id: string; text: string } | undefined {
+  // docker lists a pushed image's layers only, not its config blob.
+  if ('config' in e && e.config === true) return undefined;
   const bytes = (cur: number, tot: number): string => (withBytes ? ` ${progressBar(cur, tot)} ${formatBytes(cur)}/${formatBytes(tot)}` : '');
   switch (e.type) {
     case 'layer-waiting':

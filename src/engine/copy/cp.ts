@@ -233,7 +233,8 @@ export async function copyToContainer(engine: Engine, query: string, src: { path
         name = plan.name;
         if (kindInRoot(root, into) !== 'dir') throw notFound(rec, `/${into}`);
       }
-      const readOnly = readOnlyAt(rec, root.mountedAt ? `${root.mountedAt}/${into}` : into);
+      // A mount root of a stopped container that is read-only (also the generated /etc files).
+      const readOnly = root.readOnly && root.mountedAt !== '' ? `/${root.mountedAt} is mounted read-only` : readOnlyAt(rec, root.mountedAt ? `${root.mountedAt}/${into}` : into);
       if (readOnly) {
         throw new BerthError('ESTATE', `${readOnly}: cannot copy into ${cp.given} of ${containerName(rec)}`, { hint: 'copy into a writable volume or bind mount of the container' });
       }

@@ -7,10 +7,11 @@
  *   - stopped or created container: its snapshot mounted at a private temporary mount
  *     point under <runroot>/mnt (a killed cp leaves it for `system check` to find), with the
  *     container's lock held so it cannot start meanwhile; volumes and binds are reached by
- *     matching the path against the recorded mount destinations (the mounts do not exist);
+ *     matching the path against the recorded mount destinations (the mounts do not exist),
+ *     and so are the generated /etc/hosts, /etc/hostname and /etc/resolv.conf (read-only);
  *   - --rootfs container: its root directory.
  */
-import { closeSync, mkdirSync, openSync, rmdirSync, constants as fsc } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmdirSync, constants as fsc } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { BerthError, wrap } from '../../core/errors';
@@ -96,8 +97,21 @@ async function withStoppedRoot<T>(engine: Engine, rec: ContainerRecord, fn: (roo
     const mounts = rec.Mounts.filter((m) => (m.Type === 'bind' || m.Type === 'volume') && m.Source)
       .map((m) => ({ at: posix.normalize(m.Destination).replace(/^\/+/, '').replace(/\/+$/, ''), source: m.Source, rw: m.RW }))
       .sort((a, b) => b.at.length - a.at.length);
+    const files = etcFileMounts(rec);
     const opened = new Map<string, ResolveRoot>();
     const route = (rel: string) => {
+      const file = files.find((f) => f.at === rel);
+      if (file) {
+        // The file's host directory is the root, and the file the only name asked for in it.
+        let r = opened.get(file.at);
+        if (!r) {
+          const fd = openDir(posix.dirname(file.source), `the directory of ${file.source}`);
+          fds.push(fd);
+          r = { path: `/proc/self/fd/${fd}`, mountedAt: file.at, readOnly: true };
+          opened.set(file.at, r);
+        }
+        return { root: r, rel: posix.basename(file.source) };
+      }
       const m = mounts.find((x) => x.at !== '' && (rel === x.at || rel.startsWith(`${x.at}/`)));
       if (!m) return { root: main, rel };
       let r = opened.get(m.at);
@@ -114,6 +128,23 @@ async function withStoppedRoot<T>(engine: Engine, rec: ContainerRecord, fn: (roo
     for (const fd of fds) closeSync(fd);
     if (target) await releaseTempMount(engine, rec.Berth.snapshotKey!, target);
   }
+}
+
+/**
+ * /etc/hosts, /etc/hostname and /etc/resolv.conf of a stopped container: the engine
+ * bind-mounts them from the container's directory at start, so the rootfs holds only empty
+ * placeholders; docker's cp shows the generated files. Only files that exist (written by a
+ * start; a never-started container has the placeholders, as with docker) and that no mount
+ * of the user's replaces. Read-only: they are rewritten at every start.
+ */
+function etcFileMounts(rec: ContainerRecord): { at: string; source: string }[] {
+  const own = new Set(rec.Mounts.map((m) => posix.normalize(m.Destination).replace(/^\/+/, '').replace(/\/+$/, '')));
+  const files: [string, string | undefined][] = [
+    ['etc/hosts', rec.HostsPath],
+    ['etc/hostname', rec.HostnamePath],
+    ['etc/resolv.conf', rec.ResolvConfPath],
+  ];
+  return files.filter((f): f is [string, string] => !!f[1] && !own.has(f[0]) && existsSync(f[1])).map(([at, source]) => ({ at, source }));
 }
 
 /**
