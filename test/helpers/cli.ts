@@ -2,7 +2,7 @@
  * Runs the `berth` CLI of this checkout against a private state root, for black-box tests
  * of commands, flags, output and exit codes.
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,4 +156,26 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export async function until(fn: () => boolean, ms = 30_000): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (fn()) return true;
   return fn();
+}
+
+/** Whether a process exists (signal 0). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the CLI asynchronously (for concurrent invocations). */
+export function runAsync(b: BerthCli, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const p = spawn(BERTH, ['--root', b.root, '--runroot', b.runRoot, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d));
+    p.stderr.on('data', (d: Buffer) => (stderr += d));
+    p.once('close', (code, signal) => resolve({ code: code ?? 128, signal, stdout, stderr }));
+  });
 }

@@ -12,23 +12,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BERTH, BerthCli, importBusybox, type CliResult, until, engineSkip, cliPerTest } from '../helpers/cli';
+import { BERTH, BerthCli, importBusybox, type CliResult, until, engineSkip, cliPerTest, runAsync } from '../helpers/cli';
 import type { CrashStep } from '../../src/core/crash-point';
 
 const skip = engineSkip();
 const cli = cliPerTest();
 
-/** Runs the CLI asynchronously (for concurrent invocations). */
-function runAsync(b: BerthCli, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const p = spawn(BERTH, ['--root', b.root, '--runroot', b.runRoot, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d));
-    p.stderr.on('data', (d: Buffer) => (stderr += d));
-    p.once('close', (code, signal) => resolve({ code: code ?? 128, signal, stdout, stderr }));
-  });
-}
 
 interface Seen {
   name: string;

@@ -8,19 +8,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { importBusybox, engineSkip, cliPerTest, until } from '../helpers/cli';
+import { importBusybox, engineSkip, cliPerTest, until, alive } from '../helpers/cli';
 
 const skip = engineSkip();
 const cli = cliPerTest();
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Writes zeros to `file` until the file system says ENOSPC. */
 function fill(file: string): void {

@@ -10,19 +10,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BERTH, BerthCli, importBusybox, until, engineSkip, cliPerTest } from '../helpers/cli';
+import { BERTH, BerthCli, importBusybox, until, engineSkip, cliPerTest, alive } from '../helpers/cli';
 
 const skip = engineSkip();
 const cli = cliPerTest();
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function killAndWait(pid: number): Promise<void> {
   try {

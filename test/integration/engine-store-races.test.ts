@@ -5,27 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BERTH, BerthCli, importBusybox, type CliResult, engineSkip, cliPerTest } from '../helpers/cli';
+import { BerthCli, importBusybox, type CliResult, engineSkip, cliPerTest, runAsync } from '../helpers/cli';
 import { tryLock } from '../../src/core/lock';
 
 const skip = engineSkip();
 const cli = cliPerTest();
 const layersDir = (b: BerthCli) => join(b.root, 'layers', existsSync(join(b.root, 'layers', 'overlay')) ? 'overlay' : 'copy');
 
-function runAsync(b: BerthCli, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const p = spawn(BERTH, ['--root', b.root, '--runroot', b.runRoot, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d));
-    p.stderr.on('data', (d: Buffer) => (stderr += d));
-    p.once('close', (code, signal) => resolve({ code: code ?? 128, signal, stdout, stderr }));
-  });
-}
 
 test('parallel run --rm with ps -a alongside: every run gets its exit status, no ps fails', { skip }, async (t) => {
   const b = cli(t);

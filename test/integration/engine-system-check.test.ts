@@ -9,20 +9,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { BerthCli, importBusybox, engineSkip, cliPerTest } from '../helpers/cli';
+import { BerthCli, importBusybox, engineSkip, cliPerTest, alive } from '../helpers/cli';
 
 const skip = engineSkip();
 const cli = cliPerTest();
 const layersDir = (b: BerthCli) => join(b.root, 'layers', existsSync(join(b.root, 'layers', 'overlay')) ? 'overlay' : 'copy');
 const kinds = (out: string) => out.split('\n').filter((l) => /^[a-z-]+: /.test(l)).map((l) => l.slice(0, l.indexOf(':'))).sort();
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('system check: records, names, snapshots, volumes and staging left inconsistent', { skip }, (t) => {
   const b = cli(t);
