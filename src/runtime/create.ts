@@ -116,8 +116,9 @@ export async function createContainer(
           },
           onCreateRuntime: async (p) => {
             const state = JSON.stringify(stateOf(ctx, { ...rec, pid: p }, 'creating'));
-            await runHooks(config.hooks, 'prestart', state);
-            await runHooks(config.hooks, 'createRuntime', state);
+            // in the bundle directory, where runc's create runs them
+            await runHooks(config.hooks, 'prestart', state, bundle);
+            await runHooks(config.hooks, 'createRuntime', state, bundle);
             return JSON.stringify(stateOf(ctx, { ...rec, pid: p }, 'created'));
           },
           onSeccompListener: async (p, fd) => {

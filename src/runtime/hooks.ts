@@ -10,7 +10,7 @@ import type { Hook, Hooks } from '../spec/types';
 
 export type HookKind = keyof Hooks;
 
-export async function runHook(kind: HookKind, index: number, hook: Hook, stateJson: string): Promise<void> {
+export async function runHook(kind: HookKind, index: number, hook: Hook, stateJson: string, cwd?: string): Promise<void> {
   const args = hook.args && hook.args.length > 0 ? hook.args : [hook.path];
   const env: Record<string, string> = {};
   for (const kv of hook.env ?? []) {
@@ -22,6 +22,7 @@ export async function runHook(kind: HookKind, index: number, hook: Hook, stateJs
     const child = spawn(hook.path, args.slice(1), {
       argv0: args[0],
       env,
+      ...(cwd ? { cwd } : {}),
       stdio: ['pipe', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -61,9 +62,10 @@ export async function runHook(kind: HookKind, index: number, hook: Hook, stateJs
 }
 
 /** Runs every hook of `kind` in order; the first failure stops the sequence. */
-export async function runHooks(hooks: Hooks | undefined, kind: HookKind, stateJson: string): Promise<void> {
+/** `cwd`: the hooks' working directory (default ours); runc runs create's hooks in the bundle. */
+export async function runHooks(hooks: Hooks | undefined, kind: HookKind, stateJson: string, cwd?: string): Promise<void> {
   const list = hooks?.[kind] ?? [];
-  for (let i = 0; i < list.length; i++) await runHook(kind, i, list[i]!, stateJson);
+  for (let i = 0; i < list.length; i++) await runHook(kind, i, list[i]!, stateJson, cwd);
 }
 
 /** Runs every hook of `kind`, reporting failures through `warn` instead of stopping (poststart, poststop). */

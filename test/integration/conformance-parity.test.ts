@@ -78,11 +78,12 @@ for (const noPivot of [false, true]) {
 
 test('parity: createContainer hooks run in the container root (relative paths resolve inside), startContainer hooks in process.cwd', { skip }, async (t) => {
   const s = session(t);
-  const { id, bundle } = s.bundle('hook-cwd', (cfg) => {
+  const { id, bundle } = s.bundle('hook-cwd', (cfg, b) => {
     cfg.process!.cwd = '/out';
     cfg.process!.args = sh('true');
     cfg.hooks = {
       // Not pivoted yet: /bin/sh is the runtime's; `out/...` is relative to the container root.
+      createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `pwd > ${b.outDir}/create-runtime-cwd`] }],
       createContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo created > out/create-relative'] }],
       startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'pwd > start-cwd'] }],
     };
@@ -90,4 +91,5 @@ test('parity: createContainer hooks run in the container root (relative paths re
   await s.runToCompletion(id, bundle);
   assert.equal(bundle.readOut('create-relative'), 'created\n', 'the relative path of the createContainer hook resolved in the container root');
   assert.equal(bundle.readOut('start-cwd'), '/out\n', 'startContainer hooks run in the process working directory');
+  assert.equal(bundle.readOut('create-runtime-cwd'), `${bundle.dir}\n`, 'createRuntime hooks run in the bundle directory');
 });
