@@ -51,6 +51,8 @@ test('berth pull: docker-style status lines, layers unpacked, second pull up to 
   const out = b.ok(['pull', name]);
   assert.match(out, new RegExp(`Digest: ${img.manifestDigest}`));
   assert.match(out, /Status: Downloaded newer image for /);
+  assert.equal(out.split('\n').filter((l) => l.startsWith('Digest: ')).length, 1, 'the summary once');
+  assert.equal(out.split('\n').filter((l) => l.startsWith('Status: ')).length, 1, 'the summary once');
   assert.ok(out.trimEnd().endsWith(name), 'the last line is the full name');
   const layerDirs = readdirSync(join(b.root, 'layers'));
   assert.ok(layerDirs.length > 0, 'the snapshotter has layers');
@@ -144,7 +146,9 @@ test('re-pull after rmi while another image keeps the layers unpacked: save and 
   b.ok(['save', '-o', join(b.root, 'again.tar'), name]);
   const other = `${registry.domain}/cli/repushed:v1`;
   b.ok(['tag', name, other]);
-  assert.match(b.ok(['push', other]), new RegExp(`digest: ${img.manifestDigest}`));
+  const pushed = b.ok(['push', other]);
+  assert.equal(pushed.split('\n').filter((l) => l.includes(`digest: ${img.manifestDigest}`)).length, 1, 'the summary once');
+  assert.equal(pushed.split('\n').filter((l) => l.startsWith('The push refers to')).length, 1);
 });
 
 test('push and pull list one row per layer, never the config blob (as docker)', { skip }, (t) => {

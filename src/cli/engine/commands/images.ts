@@ -110,7 +110,8 @@ export function registerImageCommands(program: Command, image: Command, env: Cli
         const results = await env.engine().pullImage(name, {
           ...(o.allTags ? { allTags: true } : {}),
           ...(o.platform ? { platform: o.platform } : {}),
-          onEvent: (e) => reporter.handle(e),
+          // the summary (Digest/Status) is written once, below, in docker's words
+          onEvent: (e) => (e.type === 'done' ? undefined : reporter.handle(e)),
         });
         for (const r of results) {
           const full = r.record.name;
@@ -133,7 +134,8 @@ export function registerImageCommands(program: Command, image: Command, env: Cli
         const reporter = createProgressReporter(env.out, { quiet: o.quiet === true });
         const ref = parseReference(name);
         if (!o.quiet) env.out.write(`The push refers to repository [${repositoryName(ref)}]\n`);
-        const r = await env.engine().pushImage(name, { onEvent: (e) => reporter.handle(e) });
+        // the first and last lines are written here, in docker's words, once
+        const r = await env.engine().pushImage(name, { onEvent: (e) => (e.type === 'push-preparing' || e.type === 'manifest-pushed' ? undefined : reporter.handle(e)) });
         if (!o.quiet) env.out.write(`${ref.tag ?? 'latest'}: digest: ${r.digest} size: ${r.size}\n`);
       });
   push(program.command('push'));
