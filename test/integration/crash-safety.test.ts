@@ -155,13 +155,19 @@ test('kill -9 of an attached run: the container keeps running, logs and attach s
   await new Promise((r) => p.once('close', r));
   assert.deepEqual(consistentState(b), [{ name: 'orphan', status: 'running' }]);
   assert.equal(b.ok(['logs', 'orphan']), 'hello\n');
-  // attach again: it follows the container until it exits, with its exit status
-  const attached = runAsync(b, ['attach', 'orphan']);
-  await until(() => b.run(['exec', 'orphan', 'sh', '-c', 'echo from-exec > /proc/1/fd/1']).code === 0);
+  // attach again: it follows the container until it exits, with its exit status. Output
+  // written before attach has connected is not replayed (docker's attach neither), so the
+  // container is made to print until the attached client has seen it.
+  const attach = spawn(BERTH, ['--root', b.root, '--runroot', b.runRoot, 'attach', 'orphan'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let seen = '';
+  let attachErr = '';
+  attach.stdout.on('data', (d: Buffer) => (seen += d.toString()));
+  attach.stderr.on('data', (d: Buffer) => (attachErr += d.toString()));
+  const attachExit = new Promise<number | null>((r) => attach.once('close', r));
+  assert.ok(await until(() => b.run(['exec', 'orphan', 'sh', '-c', 'echo from-exec > /proc/1/fd/1']).code === 0 && seen.includes('from-exec')), `attach saw: ${seen}`);
   b.ok(['stop', 'orphan']);
-  const a = await attached;
-  assert.equal(a.code, 0, a.stderr);
-  assert.match(a.stdout, /from-exec/);
+  assert.equal(await attachExit, 0, attachErr);
+  assert.match(seen, /from-exec/);
   assert.equal(b.ok(['inspect', '-f', '{{.State.ExitCode}}', 'orphan']).trim(), '0');
   removeAllAndCheck(b);
 });

@@ -61,8 +61,14 @@ export interface CheckContext {
 
 export const isLive = (r: ContainerRecord): boolean => r.State.Status === 'running' || r.State.Status === 'paused';
 
-export function shimRunning(engine: Engine, rec: ContainerRecord): boolean {
-  return shimState(runPaths(engine.runRoot, rec.Id).dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime).state === 'running';
+/**
+ * The shim is gone without leaving the exit status (killed, or the run root emptied). A shim
+ * that wrote exit.json and ended is a normal exit that its exit command (or the next command)
+ * is about to settle: no problem, however often a check runs in that window.
+ */
+export function shimLost(engine: Engine, rec: ContainerRecord): boolean {
+  const { state } = shimState(runPaths(engine.runRoot, rec.Id).dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime);
+  return state === 'lost' || state === 'vanished';
 }
 
 /** Runs `fn` unless another process holds the container's lock (then it is busy, not broken). */

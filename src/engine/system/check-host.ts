@@ -16,7 +16,7 @@ import { sys } from '../../sys';
 import { builtinContext, DEFAULT_CGROUP_PARENT } from '../containers/runtime';
 import { mountTempDir } from '../copy/root';
 import { readShimPid, shimAlive } from '../shim';
-import { ifIdle, isLive, shimRunning, type CheckContext, type Finding } from './check-common';
+import { ifIdle, isLive, shimLost, type CheckContext, type Finding } from './check-common';
 
 function list(dir: string): string[] {
   try {
@@ -121,7 +121,9 @@ function runsNow(ctx: CheckContext, id: string): boolean | undefined {
   let result: boolean | undefined;
   const idle = ifIdle(engine, id, () => {
     const r = engine.containerStore.load(id);
-    result = !!r && isLive(r) && shimRunning(engine, r);
+    // A monitor that recorded the exit and ended still owns its state until that exit is
+    // settled (by its exit command or the next reading command): not stale yet.
+    result = !!r && isLive(r) && !shimLost(engine, r);
     return true;
   });
   return idle ? result : undefined; // undefined: busy (starting or stopping right now)

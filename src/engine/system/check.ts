@@ -28,7 +28,7 @@ import { abandonedMarker, reconcile } from '../containers/recover';
 import { containerName, withStatus } from '../containers/record';
 import { restartAbandoned } from '../containers/restart';
 import type { Engine } from '../engine';
-import { ifIdle, isLive, shimRunning, type CheckContext, type CheckReport, type Finding, type Problem } from './check-common';
+import { ifIdle, isLive, shimLost, type CheckContext, type CheckReport, type Finding, type Problem } from './check-common';
 import { checkCgroups, checkRunDirs, checkRuntimeState, checkStaging, checkTempMounts } from './check-host';
 
 export type { CheckReport, Problem, ProblemKind } from './check-common';
@@ -106,7 +106,7 @@ function checkContainers(ctx: CheckContext): Finding[] {
       });
       continue;
     }
-    if (isLive(rec) && !shimRunning(engine, rec)) {
+    if (isLive(rec) && shimLost(engine, rec)) {
       out.push({
         problem: { kind: 'lost-monitor', object: name, description: `container ${name} (${rec.Id.slice(0, 12)}) is recorded as ${rec.State.Status}, but its monitor (berth-shim) is gone`, repair: 'stop what is left of it and record its exit' },
         fix: async () => void (await reconcile(engine, rec)),
