@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { detectLayout } from '../../src/cgroups';
 import { OUT, readyThenSleep, sh, CGROUP_PARENT } from '../helpers/bundle';
@@ -61,8 +61,12 @@ test('update --cpu-period/--cpu-quota under a parent limit: the quota goes first
   const s = session(t);
   const parent = `${CGROUP_PARENT}/pod-${process.pid}-${Date.now() % 100000}`;
   const parentDir = join(CG, 'cpu', parent);
+  // The container's cgroup is made under the pod in every hierarchy: the pod goes in each.
   t.after(() => {
-    if (existsSync(parentDir)) removeCgroupTree(parentDir);
+    for (const hierarchy of readdirSync(CG)) {
+      const dir = join(CG, hierarchy, parent);
+      if (existsSync(dir)) removeCgroupTree(dir);
+    }
   });
   mkdirSync(parentDir, { recursive: true });
   writeFileSync(join(parentDir, 'cpu.cfs_period_us'), '100000');
