@@ -35,30 +35,29 @@ static napi_value bad_args(napi_env env, const char *fn) {
   return NULL;
 }
 
+/* [fds[0], fds[1]] as a JS array */
+static napi_value fd_pair(napi_env env, const int fds[2]) {
+  napi_value arr, a, b;
+  napi_create_array_with_length(env, 2, &arr);
+  napi_create_int32(env, fds[0], &a);
+  napi_create_int32(env, fds[1], &b);
+  napi_set_element(env, arr, 0, a);
+  napi_set_element(env, arr, 1, b);
+  return arr;
+}
+
 napi_value js_socketpair(napi_env env, napi_callback_info info) {
   (void)info;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return sys_throw(env, "socketpair", errno);
-  napi_value arr, a, b;
-  napi_create_array_with_length(env, 2, &arr);
-  napi_create_int32(env, sv[0], &a);
-  napi_create_int32(env, sv[1], &b);
-  napi_set_element(env, arr, 0, a);
-  napi_set_element(env, arr, 1, b);
-  return arr;
+  return fd_pair(env, sv);
 }
 
 napi_value js_pipe(napi_env env, napi_callback_info info) {
   (void)info;
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return sys_throw(env, "pipe2", errno);
-  napi_value arr, a, b;
-  napi_create_array_with_length(env, 2, &arr);
-  napi_create_int32(env, p[0], &a);
-  napi_create_int32(env, p[1], &b);
-  napi_set_element(env, arr, 0, a);
-  napi_set_element(env, arr, 1, b);
-  return arr;
+  return fd_pair(env, p);
 }
 
 napi_value js_recv_fd(napi_env env, napi_callback_info info) {

@@ -4,6 +4,7 @@
  * starts it by reading the fifo and collects what the container wrote to its stdout (a file
  * passed as fd 1).
  */
+import { alive } from '../helpers/cli';
 import { closeSync, constants, mkdirSync, openSync, readFileSync, readSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxAvailable, makeBusyboxRootfs, tempDir } from '../helpers/rootfs';
@@ -115,14 +116,7 @@ export function procStatus(text: string): Record<string, string> {
   return r;
 }
 
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const processAlive = alive;
 
 /** `start`: reads the byte C writes into the fifo, without blocking forever if C died. */
 export async function startFifo(fifo: string, pid: number): Promise<void> {

@@ -19,7 +19,6 @@
  */
 import { rmSync } from 'node:fs';
 import { crashPoint } from '../../core/crash-point';
-import { isDiskFull } from '../../core/errors';
 import { isSameProcessAlive, waitForExit } from '../../runtime/process-info';
 import type { Engine } from '../engine';
 import { readShimPid, shimState } from '../shim';
@@ -69,7 +68,7 @@ export async function removeLocked(engine: Engine, rec: ContainerRecord, volumes
     rec.Berth.removeVolumes = volumes;
     // On a full disk the removal goes ahead without its marker (it is what frees space):
     // every step below is idempotent, so a removal killed half-way is finished by `rm` again.
-    saveUnlessDiskFull(engine, rec);
+    engine.containerStore.saveIfRoom(rec);
   }
   crashPoint('rm:removing');
   // A start killed half-way may have left a runtime container (cgroup, state) behind.
@@ -106,7 +105,7 @@ export async function settleLocked(engine: Engine, rec: ContainerRecord): Promis
     // it away from them. They, or whoever finds their lock free, remove it (reconcile).
     if (exitAwaited(engine, rec.Id)) {
       rec.Berth.autoRemovePending = true;
-      saveUnlessDiskFull(engine, rec);
+      engine.containerStore.saveIfRoom(rec);
       return 'settled';
     }
     await removeLocked(engine, rec, true);
@@ -115,7 +114,7 @@ export async function settleLocked(engine: Engine, rec: ContainerRecord): Promis
   const restarting = how === 'exited' && planRestart(rec);
   // The process has ended and its runtime state is gone whether or not this is written: on
   // a full disk the record keeps saying "running" and the next command settles it again.
-  saveUnlessDiskFull(engine, rec);
+  engine.containerStore.saveIfRoom(rec);
   crashPoint('cleanup:settled');
   return restarting ? 'restarting' : 'settled';
 }
@@ -137,17 +136,6 @@ async function resumeRestart(engine: Engine, rec: ContainerRecord): Promise<Reco
     });
   } catch (e) {
     if (e instanceof Error && 'code' in e && e.code === 'ENOT_FOUND') return { rec, gone: true };
-    throw e;
-  }
-}
-
-/** Saves the record; false (nothing written) when the disk is full. */
-function saveUnlessDiskFull(engine: Engine, rec: ContainerRecord): boolean {
-  try {
-    engine.containerStore.save(rec);
-    return true;
-  } catch (e) {
-    if (isDiskFull(e)) return false;
     throw e;
   }
 }

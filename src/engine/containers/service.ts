@@ -142,11 +142,7 @@ export class ContainerService {
         cancelRestart(r);
         // A full disk must not keep a container from being ended: the signal goes out anyway
         // and whoever settles the exit records it once there is room.
-        try {
-          this.store.save(r);
-        } catch (e) {
-          if (!isDiskFull(e)) throw e;
-        }
+        this.store.saveIfRoom(r);
         return r;
       });
       if (!rec.Berth.starting) return rec;

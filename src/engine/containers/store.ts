@@ -25,7 +25,7 @@
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { BerthError, errnoCode } from '../../core/errors';
+import { BerthError, errnoCode, isDiskFull } from '../../core/errors';
 import { crashPoint } from '../../core/crash-point';
 import { writeFileAtomicSync } from '../../core/fs-atomic';
 import { acquireLock, tryLock, type FileLock } from '../../core/lock';
@@ -183,6 +183,20 @@ export class ContainerStore {
 
   save(rec: ContainerRecord): void {
     writeFileAtomicSync(this.recordPath(rec.Id), JSON.stringify(rec));
+  }
+
+  /**
+   * Saves the record unless the disk is full (false: nothing written). For the writes that
+   * must not stand between a user and ending a container; the next settle writes them.
+   */
+  saveIfRoom(rec: ContainerRecord): boolean {
+    try {
+      this.save(rec);
+      return true;
+    } catch (e) {
+      if (isDiskFull(e)) return false;
+      throw e;
+    }
   }
 
   load(id: string): ContainerRecord | undefined {
