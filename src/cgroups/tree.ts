@@ -12,11 +12,13 @@ import { errnoMessage, readOptional } from './files';
 export function mkdirLevels(root: string, relPath: string, created: string[], onLevel?: (dir: string, parent: string) => void): string {
   // A level can vanish between our mkdir of it and of its child: the last container of a
   // shared parent (/berth) prunes it when it goes (pruneEmptyLevel). Start over from the top.
+  // ENODEV: a file of a level written (onLevel: cpuset.cpus) just as the level was removed.
   for (let attempt = 1; ; attempt++) {
     try {
       return mkdirLevelsOnce(root, relPath, created, onLevel);
     } catch (e) {
-      if (!(e instanceof BerthError && errnoCode(e.cause) === 'ENOENT') || attempt >= 5) throw e;
+      const vanished = e instanceof BerthError && ['ENOENT', 'ENODEV'].includes(errnoCode(e.cause) ?? '');
+      if (!vanished || attempt >= 5) throw e;
     }
   }
 }
