@@ -16,7 +16,18 @@ import { registerContainerCommands } from './engine/commands/containers';
 import { registerRunCommands, ExitStatusError } from './engine/commands/run';
 import { registerExecCommand, registerHealthcheckCommand } from './engine/commands/exec';
 import { registerInspectCommands } from './engine/commands/inspect';
-import { registerOpsCommands } from './engine/commands/ops';
+import { registerTopCommand } from './engine/commands/top';
+import { registerStatsCommand } from './engine/commands/stats';
+import { registerUpdateCommand } from './engine/commands/update';
+import { registerPortCommand } from './engine/commands/port';
+import { registerCpCommand } from './engine/commands/cp';
+import { registerDiffCommand } from './engine/commands/diff';
+import { registerCommitCommand } from './engine/commands/commit';
+import { registerExportCommand } from './engine/commands/export';
+import { registerPruneCommands } from './engine/commands/prune';
+import { registerEventsCommand } from './engine/commands/events';
+import { registerCheckCommand } from './engine/commands/check';
+import { registerBootCommand } from './engine/commands/boot';
 import { restoreCallerEnv } from './caller-env';
 
 export const VERSION = '0.1.0';
@@ -68,9 +79,22 @@ export function buildProgram(makeEnv: (program: BerthCommand) => CliEnv): BerthC
   registerInspectCommands(program, container, env);
   registerVolumeCommands(program, env);
   registerSystemCommands(program, env, VERSION);
-  registerOpsCommands(program, container, env);
+  registerTopCommand(program, container, env);
+  registerStatsCommand(program, container, env);
+  registerUpdateCommand(program, container, env);
+  registerPortCommand(program, container, env);
+  registerCpCommand(program, container, env);
+  registerDiffCommand(program, container, env);
+  registerCommitCommand(program, container, env);
+  registerExportCommand(program, container, env);
+  // `system` exists once the system commands are registered; these add to it.
+  const system = program.commands.find((c) => c.name() === 'system')!;
+  registerPruneCommands(container, system, env);
+  registerEventsCommand(program, system, env);
+  registerCheckCommand(system, env);
+  registerBootCommand(system, env);
   // Subcommands fail the same way as the program (no process.exit from commander).
-  for (const c of [image, container, ...program.commands, ...image.commands, ...container.commands]) c.exitOverride();
+  for (const c of [image, container, system, ...program.commands, ...image.commands, ...container.commands, ...system.commands]) c.exitOverride();
   return program;
 }
 

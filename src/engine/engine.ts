@@ -34,6 +34,9 @@ import { copyFromContainer, copyToContainer, type ContainerCopyOptions, type Con
 import { checkSystem, type CheckReport } from './system/check';
 import { containerCounts, diskUsage, type ContainerCounts, type DiskUsageReport } from './system/df';
 import { pruneContainers, pruneSystem, type ContainerPruneResult, type PruneFilter, type SystemPruneOptions, type SystemPruneResult } from './system/prune';
+import * as query from './query';
+import type { ImageSummary } from '../images/store';
+import type { VolumeRecord } from './volumes/store';
 
 export const DEFAULT_STATE_ROOT = '/var/lib/berth';
 export const DEFAULT_RUN_ROOT = '/run/berth';
@@ -261,5 +264,38 @@ export class Engine {
     const [result] = await pull(reference);
     if (!result) throw new BerthError('EINTERNAL', `pull of ${reference} returned no image`);
     return result.record;
+  }
+
+  // ---- One surface for every front end: the CLI, the API server and compose call these and
+  // ---- get the same records and documents (podman's ContainerEngine is the model).
+
+  /** `ps` / `GET /containers/json`: docker's filters, running ones unless `all`, sizes on request. */
+  async listContainers(opts: query.ContainerListOptions = {}): Promise<query.ContainerListEntry[]> {
+    return query.listContainers(await this.containers.list(), (rec) => query.containerSize(this.snapshotter, rec), opts);
+  }
+
+  /** `images` / `GET /images/json`: the summaries docker's image filters leave. */
+  async listImages(filters?: query.FilterArgs): Promise<ImageSummary[]> {
+    return query.listImages(await this.images.list(), filters);
+  }
+
+  /** `volume ls` / `GET /volumes`: the volumes docker's volume filters leave. */
+  async listVolumes(filters?: query.FilterArgs): Promise<VolumeRecord[]> {
+    return await this.volumes.list(query.volumeFilter(filters));
+  }
+
+  /** `container inspect` / `GET /containers/{id}/json`. */
+  async inspectContainer(name: string): Promise<Record<string, unknown>> {
+    return query.containerInspectDocument(await this.containers.get(name));
+  }
+
+  /** `image inspect` / `GET /images/{name}/json`. */
+  inspectImage(name: string): Promise<Record<string, unknown>> {
+    return query.imageInspectDocument(this, name);
+  }
+
+  /** `volume inspect` / `GET /volumes/{name}`. */
+  async inspectVolume(name: string): Promise<Record<string, unknown>> {
+    return query.volumeInspectDocument(await this.volumes.inspect(name));
   }
 }

@@ -14,8 +14,9 @@ import { containerPath, splitCopyArgument } from '../../src/engine/copy/paths';
 import { planCopy } from '../../src/engine/copy/plan';
 import { entryComponents } from '../../src/engine/copy/extract';
 import { matchesPruneFilter, parsePruneFilters } from '../../src/engine/system/prune';
-import { naturalCompare, updateFromFlags } from '../../src/cli/engine/commands/update-port';
-import { statsTemplateRow } from '../../src/cli/engine/commands/top-stats';
+import { updateFromFlags } from '../../src/cli/engine/commands/update';
+import { naturalCompare } from '../../src/cli/engine/commands/port';
+import { statsTemplateRow } from '../../src/cli/engine/commands/stats';
 import { emptyStats } from '../../src/cgroups/stats';
 
 test('stats: CPU % is the container share of host CPU time times the online CPUs', () => {

@@ -5,71 +5,17 @@
  */
 import { Command } from 'commander';
 import { BerthError } from '../../../core/errors';
-import type { ContainerRecord } from '../../../engine/containers/record';
 import { runPaths } from '../../../engine/containers/runtime';
 import { attach, rawTerminal, readLogs } from '../../../engine/shim';
 import { formatRows } from '../../format/template';
 import { collect, parseIntFlag } from '../../parse';
 import { CONTAINER_HEADERS, containerRow } from '../container-format';
 import { eachOf } from '../each';
+import { filterArgsFromFlags } from '../filter-flags';
 import { warning, type CliEnv } from '../env';
 import { runAttached, ExitStatusError, terminalSize } from './run';
 import { startFailureCode } from '../../../engine/containers/start';
 import { parseLogTime } from '../log-time';
-
-/** `ps --filter`: id, name, label, status, exited, ancestor, before, since, volume, health. */
-function psFilter(filters: string[], all: ContainerRecord[]): (r: ContainerRecord) => boolean {
-  const tests: Array<(r: ContainerRecord) => boolean> = [];
-  for (const raw of filters) {
-    const i = raw.indexOf('=');
-    if (i <= 0) throw new BerthError('EINVALID_ARGUMENT', `invalid filter "${raw}"`, { hint: 'use KEY=VALUE, e.g. status=exited' });
-    const key = raw.slice(0, i);
-    const value = raw.slice(i + 1);
-    switch (key) {
-      case 'id':
-        tests.push((r) => r.Id.startsWith(value));
-        break;
-      case 'name':
-        tests.push((r) => r.Name.slice(1).includes(value.replace(/^\//, '')));
-        break;
-      case 'label': {
-        const j = value.indexOf('=');
-        const [k, v] = j < 0 ? [value, undefined] : [value.slice(0, j), value.slice(j + 1)];
-        tests.push((r) => k in (r.Config.Labels ?? {}) && (v === undefined || r.Config.Labels![k] === v));
-        break;
-      }
-      case 'status': {
-        const ok = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
-        if (!ok.includes(value)) throw new BerthError('EINVALID_ARGUMENT', `invalid filter "status=${value}"`, { hint: `status is one of ${ok.join(', ')}` });
-        tests.push((r) => r.State.Status === value);
-        break;
-      }
-      case 'exited':
-        tests.push((r) => r.State.Status === 'exited' && String(r.State.ExitCode) === value);
-        break;
-      case 'ancestor':
-        tests.push((r) => r.Config.Image === value || r.Image.includes(value) || (r.Config.Image ?? '').split(':')[0] === value);
-        break;
-      case 'before':
-      case 'since': {
-        const ref = all.find((r) => r.Id.startsWith(value) || r.Name === `/${value}`);
-        if (!ref) throw new BerthError('ENOT_FOUND', `No such container: ${value}`);
-        const t = Date.parse(ref.Created);
-        tests.push((r) => (key === 'before' ? Date.parse(r.Created) < t : Date.parse(r.Created) > t));
-        break;
-      }
-      case 'volume':
-        tests.push((r) => r.Mounts.some((m) => m.Name === value || m.Destination === value || m.Source === value));
-        break;
-      case 'health':
-        tests.push((r) => (r.State.Health?.Status ?? 'none') === value);
-        break;
-      default:
-        throw new BerthError('EINVALID_ARGUMENT', `invalid filter "${key}"`, { hint: 'container filters: id, name, label, status, exited, ancestor, before, since, volume, health' });
-    }
-  }
-  return (r) => tests.every((t) => t(r));
-}
 
 export function registerContainerCommands(program: Command, container: Command, env: CliEnv): void {
   const both = (name: string, setup: (c: Command) => Command, alias?: string) => {
@@ -188,23 +134,15 @@ export function registerContainerCommands(program: Command, container: Command, 
       .option('--no-trunc', 'do not truncate output')
       .description('list containers')
       .action(async (o: { all?: boolean; quiet?: boolean; latest?: boolean; last?: string; size?: boolean; filter: string[]; format?: string; trunc: boolean }) => {
-        const engine = env.engine();
-        const all = await engine.containers.list();
-        let shown = all.filter(psFilter(o.filter, all));
         const n = o.latest ? 1 : o.last !== undefined ? parseIntFlag('--last', o.last, 0) : undefined;
-        if (!o.all && n === undefined && !o.filter.some((f) => f.startsWith('status=') || f.startsWith('exited='))) shown = shown.filter((r) => r.State.Running);
-        if (n !== undefined) shown = shown.slice(0, n);
-        if (o.quiet) return void env.out.write(shown.map((r) => `${o.trunc ? r.Id.slice(0, 12) : r.Id}\n`).join(''));
-        const rows = [];
-        for (const r of shown) {
-          let size: { rw: number; rootfs: number } | undefined;
-          if (o.size && r.Berth.snapshotKey) {
-            const u = await engine.snapshotter.usage({ key: r.Berth.snapshotKey }).catch(() => ({ size: 0 }));
-            const img = r.Berth.chainId ? await engine.snapshotter.usage({ chainId: r.Berth.chainId }).catch(() => ({ size: 0 })) : { size: 0 };
-            size = { rw: u.size, rootfs: u.size + img.size };
-          }
-          rows.push(containerRow(r, { noTrunc: !o.trunc, ...(size ? { size } : {}) }));
-        }
+        const shown = await env.engine().listContainers({
+          filters: filterArgsFromFlags(o.filter, 'refuse'),
+          ...(o.all ? { all: true } : {}),
+          ...(n !== undefined ? { limit: n } : {}),
+          ...(o.size && !o.quiet ? { size: true } : {}),
+        });
+        if (o.quiet) return void env.out.write(shown.map(({ record: r }) => `${o.trunc ? r.Id.slice(0, 12) : r.Id}\n`).join(''));
+        const rows = shown.map(({ record, size }) => containerRow(record, { noTrunc: !o.trunc, ...(size ? { size } : {}) }));
         const format =
           o.format ??
           (o.size

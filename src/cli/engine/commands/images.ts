@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { BerthError } from '../../../core/errors';
+import { imageSize, referenceMatcher, type FilterArgs } from '../../../engine/query';
 import type { ImageSummary } from '../../../images/store';
 import { familiarString, parseReference, repositoryName } from '../../../images/reference';
 import { formatRows } from '../../format/template';
@@ -12,7 +13,7 @@ import { humanSize, timeAgo } from '../../format/human';
 import { collect } from '../../parse';
 import { createProgressReporter } from '../progress';
 import type { CliEnv } from '../env';
-import { imageInspectDocument } from '../inspect-image';
+import { filterArgsFromFlags } from '../filter-flags';
 import { confirm } from '../prompt';
 
 const shortId = (id: string) => id.slice(id.indexOf(':') + 1, id.indexOf(':') + 13);
@@ -33,7 +34,7 @@ const IMAGE_HEADERS = { ID: 'IMAGE ID', Repository: 'REPOSITORY', Tag: 'TAG', Di
 function imageRows(s: ImageSummary, noTrunc: boolean): ImageRow[] {
   const id = noTrunc ? s.id : shortId(s.id);
   const created = s.created ? timeAgo(s.created) : 'N/A';
-  const size = humanSize(s.unpackedSize ?? s.size);
+  const size = humanSize(imageSize(s));
   const base = { ID: id, CreatedSince: created, CreatedAt: s.created ?? '', Size: size, Containers: 'N/A' };
   const digestOf = (repo: string) => s.repoDigests.find((d) => d.startsWith(`${repo}@`))?.split('@')[1] ?? '<none>';
   if (!s.repoTags.length) {
@@ -48,53 +49,13 @@ function imageRows(s: ImageSummary, noTrunc: boolean): ImageRow[] {
   });
 }
 
-/** Whether a REPO:TAG matches a reference filter (a glob over REPO:TAG or REPO). */
-function referenceMatcher(value: string): (repoTag: string) => boolean {
-  const re = new RegExp(`^${value.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '.')}$`);
-  return (t) => re.test(t) || re.test(t.slice(0, t.lastIndexOf(':')));
-}
-
 /**
  * The rows of an image that reference filters leave (docker lists only the matching
  * REPO:TAG rows of an image with several names, not all of them).
  */
-function rowsMatching(filters: string[]): (r: ImageRow) => boolean {
-  const matchers = filters.filter((f) => f.startsWith('reference=')).map((f) => referenceMatcher(f.slice('reference='.length)));
+function rowsMatching(filters: FilterArgs): (r: ImageRow) => boolean {
+  const matchers = (filters.reference ?? []).map(referenceMatcher);
   return (r) => matchers.every((m) => m(`${r.Repository}:${r.Tag}`));
-}
-
-/** `--filter` for images: dangling, reference (glob), label, before, since. */
-function imageFilter(filters: string[], all: ImageSummary[]): (s: ImageSummary) => boolean {
-  const tests: Array<(s: ImageSummary) => boolean> = [];
-  for (const f of filters) {
-    const i = f.indexOf('=');
-    const [key, value] = i < 0 ? [f, ''] : [f.slice(0, i), f.slice(i + 1)];
-    switch (key) {
-      case 'dangling':
-        if (value !== 'true' && value !== 'false') throw new BerthError('EINVALID_ARGUMENT', `invalid filter "${f}"`, { hint: 'use dangling=true or dangling=false' });
-        tests.push((s) => s.dangling === (value === 'true'));
-        break;
-      case 'reference': {
-        const match = referenceMatcher(value);
-        tests.push((s) => s.repoTags.some(match));
-        break;
-      }
-      case 'before':
-      case 'since': {
-        const ref = all.find((s) => s.repoTags.includes(value) || s.id.includes(value) || s.repoTags.includes(`${value}:latest`));
-        if (!ref) throw new BerthError('ENOT_FOUND', `No such image: ${value}`, { hint: `the ${key} filter needs an existing image` });
-        const t = Date.parse(ref.created ?? '') || 0;
-        tests.push((s) => (key === 'before' ? (Date.parse(s.created ?? '') || 0) < t : (Date.parse(s.created ?? '') || 0) > t));
-        break;
-      }
-      case 'label':
-        // Labels live in the config blobs; the summary does not carry them yet.
-        throw new BerthError('EINVALID_ARGUMENT', 'the label filter is not supported for images yet', { hint: 'filter with reference=, dangling=, before= or since=' });
-      default:
-        throw new BerthError('EINVALID_ARGUMENT', `invalid filter "${key}"`, { hint: 'image filters: dangling=true|false, reference=PATTERN, before=IMAGE, since=IMAGE' });
-    }
-  }
-  return (s) => tests.every((t) => t(s));
 }
 
 export function registerImageCommands(program: Command, image: Command, env: CliEnv): void {
@@ -152,9 +113,8 @@ export function registerImageCommands(program: Command, image: Command, env: Cli
       .option('-q, --quiet', 'only image ids')
       .description('list images')
       .action(async (reference: string | undefined, o: { digests?: boolean; filter: string[]; format?: string; trunc: boolean; quiet?: boolean }) => {
-        const all = await env.engine().images.list();
-        const filters = reference ? [...o.filter, `reference=${reference}`] : o.filter;
-        const shown = all.filter(imageFilter(filters, all));
+        const filters = filterArgsFromFlags(reference ? [...o.filter, `reference=${reference}`] : o.filter, 'empty-value');
+        const shown = await env.engine().listImages(filters);
         if (o.quiet) {
           const ids = [...new Set(shown.map((s) => (o.trunc ? shortId(s.id) : s.id)))];
           env.out.write(ids.map((i) => `${i}\n`).join(''));
@@ -199,7 +159,7 @@ export function registerImageCommands(program: Command, image: Command, env: Cli
     .description('detailed information on images (JSON)')
     .action(async (images: string[], o: { format?: string }) => {
       const docs = [];
-      for (const q of images) docs.push(await imageInspectDocument(env.engine(), q));
+      for (const q of images) docs.push(await env.engine().inspectImage(q));
       if (o.format) env.out.write(formatRows(o.format, docs, { headers: {} }));
       else env.out.write(`${JSON.stringify(docs, null, 4)}\n`);
     });

@@ -4,20 +4,12 @@
  */
 import { Command } from 'commander';
 import { BerthError, isBerthError } from '../../../core/errors';
-import type { ContainerRecord } from '../../../engine/containers/record';
+import { containerInspectDocument, volumeInspectDocument } from '../../../engine/query';
 import { formatRows } from '../../format/template';
 import { eachOf } from '../each';
 import type { CliEnv } from '../env';
-import { imageInspectDocument } from '../inspect-image';
 import { containerAnatomy } from '../../../engine/anatomy/collect';
 import { renderAnatomy } from '../anatomy-format';
-
-/** The record as docker shows it (without the engine's private section). */
-export function containerInspectDocument(rec: ContainerRecord): Record<string, unknown> {
-  const { Berth: _engineOnly, ...doc } = rec;
-  void _engineOnly;
-  return { ...doc, RestartCount: rec.RestartCount, ExecIDs: null, SizeRw: undefined };
-}
 
 async function inspectAny(env: CliEnv, query: string, type: string | undefined): Promise<Record<string, unknown>> {
   const engine = env.engine();
@@ -34,12 +26,12 @@ async function inspectAny(env: CliEnv, query: string, type: string | undefined):
     if (c) return containerInspectDocument(c);
   }
   if (!type || type === 'image') {
-    const i = await tryIt(() => imageInspectDocument(engine, query));
+    const i = await tryIt(() => engine.inspectImage(query));
     if (i) return i;
   }
   if (!type || type === 'volume') {
     const v = await tryIt(() => engine.volumes.inspect(query));
-    if (v) return { CreatedAt: v.CreatedAt, Driver: v.Driver, Labels: v.Labels, Mountpoint: v.Mountpoint, Name: v.Name, Options: v.Options, Scope: v.Scope };
+    if (v) return volumeInspectDocument(v);
   }
   throw new BerthError('ENOT_FOUND', `No such object: ${query}`, { hint: 'give a container, image or volume name or id' });
 }

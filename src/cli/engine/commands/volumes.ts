@@ -1,7 +1,7 @@
 /** volume create / ls / inspect / rm / prune, with docker's flags and output. */
 import { Command } from 'commander';
 import { BerthError } from '../../../core/errors';
-import type { VolumeFilter } from '../../../engine/volumes/service';
+import { volumeFilter, volumeInspectDocument } from '../../../engine/query';
 import { parseKeyValue, parseLabel } from '../../../engine/parse/values';
 import { humanSize } from '../../format/human';
 import { formatRows } from '../../format/template';
@@ -9,21 +9,7 @@ import { collect } from '../../parse';
 import type { CliEnv } from '../env';
 import { confirm } from '../prompt';
 import { eachOf } from '../each';
-
-function volumeFilter(filters: string[]): VolumeFilter {
-  const f: VolumeFilter = {};
-  for (const raw of filters) {
-    const [k, v] = parseKeyValue('--filter', raw);
-    if (k === 'dangling') {
-      if (!['true', 'false', '1', '0'].includes(v)) throw new BerthError('EINVALID_ARGUMENT', `invalid filter "${raw}"`, { hint: 'use dangling=true or dangling=false' });
-      f.dangling = v === 'true' || v === '1';
-    } else if (k === 'name') (f.name ??= []).push(v);
-    else if (k === 'label') (f.label ??= []).push(v);
-    else if (k === 'driver') (f.driver ??= []).push(v);
-    else throw new BerthError('EINVALID_ARGUMENT', `invalid filter "${k}"`, { hint: 'volume filters: dangling=true|false, name=, label=KEY[=VALUE], driver=' });
-  }
-  return f;
-}
+import { filterArgsFromFlags } from '../filter-flags';
 
 export function registerVolumeCommands(program: Command, env: CliEnv): void {
   const volume = program.command('volume').description('manage volumes');
@@ -49,8 +35,8 @@ export function registerVolumeCommands(program: Command, env: CliEnv): void {
     .option('--format <template>', "Go template, 'table TEMPLATE' or 'json'")
     .option('-q, --quiet', 'only names')
     .description('list volumes')
-    .action((o: { filter: string[]; format?: string; quiet?: boolean }) => {
-      const vols = env.engine().volumes.list(volumeFilter(o.filter));
+    .action(async (o: { filter: string[]; format?: string; quiet?: boolean }) => {
+      const vols = await env.engine().listVolumes(filterArgsFromFlags(o.filter, 'invalid-value'));
       if (o.quiet) return void env.out.write(vols.map((v) => `${v.Name}\n`).join(''));
       const rows = vols.map((v) => ({ Name: v.Name, Driver: v.Driver, Mountpoint: v.Mountpoint, Scope: v.Scope, CreatedAt: v.CreatedAt, Labels: Object.entries(v.Labels).map(([k, x]) => `${k}=${x}`).join(',') }));
       env.out.write(formatRows(o.format ?? 'table {{.Driver}}\t{{.Name}}', rows, { headers: { Name: 'VOLUME NAME', Driver: 'DRIVER', Mountpoint: 'MOUNTPOINT', Scope: 'SCOPE', CreatedAt: 'CREATED', Labels: 'LABELS' }, typeName: '*formatter.volumeContext' }));
@@ -61,10 +47,7 @@ export function registerVolumeCommands(program: Command, env: CliEnv): void {
     .option('-f, --format <template>', 'Go template')
     .description('detailed information on volumes (JSON)')
     .action((names: string[], o: { format?: string }) => {
-      const docs = names.map((n) => {
-        const v = env.engine().volumes.inspect(n);
-        return { CreatedAt: v.CreatedAt, Driver: v.Driver, Labels: v.Labels, Mountpoint: v.Mountpoint, Name: v.Name, Options: v.Options, Scope: v.Scope };
-      });
+      const docs = names.map((n) => volumeInspectDocument(env.engine().volumes.inspect(n)));
       env.out.write(o.format ? formatRows(o.format, docs, { headers: {} }) : `${JSON.stringify(docs, null, 4)}\n`);
     });
   volume
@@ -90,7 +73,7 @@ export function registerVolumeCommands(program: Command, env: CliEnv): void {
         const what = o.all ? 'all local volumes not used by at least one container' : 'anonymous local volumes not used by at least one container';
         if (!(await confirm(env, `WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `))) return;
       }
-      const r = env.engine().volumes.prune({ all: o.all === true, dryRun: o.dryRun === true, filter: volumeFilter(o.filter) });
+      const r = env.engine().volumes.prune({ all: o.all === true, dryRun: o.dryRun === true, filter: volumeFilter(filterArgsFromFlags(o.filter, 'invalid-value')) });
       if (r.deleted.length) env.out.write(`${o.dryRun ? 'Would delete' : 'Deleted'} Volumes:\n${r.deleted.join('\n')}\n\n`);
       env.out.write(`Total ${o.dryRun ? 'reclaimable' : 'reclaimed'} space: ${humanSize(r.reclaimed)}\n`);
     });

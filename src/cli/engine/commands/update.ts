@@ -1,7 +1,6 @@
 /**
- * `update [flags] CONTAINER...` (docker's resource flags and --restart; each container is
- * tried, its name printed on success) and `port CONTAINER [PRIVATE_PORT[/PROTO]]` (docker's
- * "80/tcp -> 0.0.0.0:8080" lines, in natural order).
+ * `update [flags] CONTAINER...`: docker's resource flags and --restart, applied live; each
+ * container is tried, its name printed on success.
  */
 import { Command } from 'commander';
 import type { ContainerUpdate } from '../../../engine/containers/update';
@@ -42,26 +41,7 @@ export function updateFromFlags(f: UpdateFlags): ContainerUpdate {
   return u;
 }
 
-/** Go's net.JoinHostPort: IPv6 addresses in brackets. */
-function joinHostPort(ip: string, port: string): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
-}
-
-/** Natural order: digit runs compare as numbers ("80/tcp" before "443/tcp"). */
-export function naturalCompare(a: string, b: string): number {
-  const pa = a.match(/\d+|\D+/g) ?? [];
-  const pb = b.match(/\d+|\D+/g) ?? [];
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-    const x = pa[i]!;
-    const y = pb[i]!;
-    if (x === y) continue;
-    if (/^\d/.test(x) && /^\d/.test(y)) return Number(x) - Number(y) || x.length - y.length;
-    return x < y ? -1 : 1;
-  }
-  return pa.length - pb.length;
-}
-
-export function registerUpdatePortCommands(program: Command, container: Command, env: CliEnv): void {
+export function registerUpdateCommand(program: Command, container: Command, env: CliEnv): void {
   const update = (c: Command) =>
     c
       .argument('<containers...>')
@@ -88,17 +68,4 @@ export function registerUpdatePortCommands(program: Command, container: Command,
       });
   update(program.command('update'));
   update(container.command('update'));
-
-  const port = (c: Command) =>
-    c
-      .argument('<container>')
-      .argument('[private-port]', 'PORT[/PROTO], e.g. 80 or 53/udp')
-      .description('list the published ports of a container')
-      .action(async (name: string, privatePort: string | undefined) => {
-        const ports = await env.engine().ports(name, privatePort);
-        const lines = ports.map((p) => (privatePort !== undefined ? joinHostPort(p.hostIp, p.hostPort) : `${p.privatePort} -> ${joinHostPort(p.hostIp, p.hostPort)}`));
-        env.out.write(lines.sort(naturalCompare).map((l) => `${l}\n`).join(''));
-      });
-  port(program.command('port'));
-  port(container.command('port'));
 }

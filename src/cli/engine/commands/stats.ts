@@ -1,13 +1,10 @@
 /**
- * `top CONTAINER [ps OPTIONS]` and `stats [CONTAINER...]`, with docker's output: top as ps
- * columns aligned like docker's (tabwriter, minimum width 20); stats as the live table
- * redrawn in place every second (or one table with --no-stream), docker's columns and units
- * (binary for memory, decimal for I/O).
+ * `stats [CONTAINER...]`: the live table redrawn in place every second (or one table with
+ * --no-stream), docker's columns and units (binary for memory, decimal for I/O).
  */
 import { Command } from 'commander';
 import type { StatsRow } from '../../../engine/containers/stats-calc';
 import { binarySize, humanSize } from '../../format/human';
-import { alignColumns } from '../../format/table';
 import { formatRows } from '../../format/template';
 import type { CliEnv } from '../env';
 
@@ -48,21 +45,7 @@ export function statsTemplateRow(r: StatsRow, opts: { noTrunc: boolean; asGiven?
 /** Cursor home and clear screen: each round replaces the previous table, as docker redraws. */
 const REDRAW = '\x1b[2J\x1b[H';
 
-export function registerTopStatsCommands(program: Command, container: Command, env: CliEnv): void {
-  const top = (c: Command) =>
-    c
-      .argument('<container>')
-      .argument('[ps-options...]', 'options for ps (default -ef)')
-      .passThroughOptions()
-      .allowUnknownOption()
-      .description('show the running processes of a container (host ps output)')
-      .action(async (name: string, psArgs: string[]) => {
-        const r = await env.engine().top(name, psArgs);
-        env.out.write(alignColumns([r.Titles.join('\t'), ...r.Processes.map((p) => p.join('\t'))], 20));
-      });
-  top(program.command('top'));
-  top(container.command('top'));
-
+export function registerStatsCommand(program: Command, container: Command, env: CliEnv): void {
   const stats = (c: Command) =>
     c
       .argument('[containers...]')
