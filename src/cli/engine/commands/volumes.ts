@@ -35,12 +35,12 @@ export function registerVolumeCommands(program: Command, env: CliEnv): void {
     .option('-l, --label <KEY=VALUE>', 'metadata', collect, [])
     .option('-o, --opt <KEY=VALUE>', 'driver options', collect, [])
     .description('create a volume')
-    .action((name: string | undefined, o: { name?: string; driver: string; label: string[]; opt: string[] }) => {
+    .action(async (name: string | undefined, o: { name?: string; driver: string; label: string[]; opt: string[] }) => {
       if (o.driver !== 'local') throw new BerthError('EINVALID_ARGUMENT', `volume driver "${o.driver}" is not available`, { hint: 'use the local driver' });
       if (name && o.name && name !== o.name) throw new BerthError('EINVALID_ARGUMENT', `conflicting names "${name}" and --name "${o.name}"`);
       const labels = Object.fromEntries(o.label.map(parseLabel));
       const opts = Object.fromEntries(o.opt.map((x) => parseKeyValue('--opt', x)));
-      env.out.write(`${env.engine().volumes.create(name ?? o.name, labels, opts).Name}\n`);
+      env.out.write(`${(await env.engine().volumes.create(name ?? o.name, labels, opts)).Name}\n`);
     });
   volume
     .command('ls')
@@ -49,8 +49,8 @@ export function registerVolumeCommands(program: Command, env: CliEnv): void {
     .option('--format <template>', "Go template, 'table TEMPLATE' or 'json'")
     .option('-q, --quiet', 'only names')
     .description('list volumes')
-    .action((o: { filter: string[]; format?: string; quiet?: boolean }) => {
-      const vols = env.engine().volumes.list(volumeFilter(o.filter));
+    .action(async (o: { filter: string[]; format?: string; quiet?: boolean }) => {
+      const vols = await env.engine().volumes.list(volumeFilter(o.filter));
       if (o.quiet) return void env.out.write(vols.map((v) => `${v.Name}\n`).join(''));
       const rows = vols.map((v) => ({ Name: v.Name, Driver: v.Driver, Mountpoint: v.Mountpoint, Scope: v.Scope, CreatedAt: v.CreatedAt, Labels: Object.entries(v.Labels).map(([k, x]) => `${k}=${x}`).join(',') }));
       env.out.write(formatRows(o.format ?? 'table {{.Driver}}\t{{.Name}}', rows, { headers: { Name: 'VOLUME NAME', Driver: 'DRIVER', Mountpoint: 'MOUNTPOINT', Scope: 'SCOPE', CreatedAt: 'CREATED', Labels: 'LABELS' }, typeName: '*formatter.volumeContext' }));
@@ -60,11 +60,12 @@ export function registerVolumeCommands(program: Command, env: CliEnv): void {
     .argument('<names...>')
     .option('-f, --format <template>', 'Go template')
     .description('detailed information on volumes (JSON)')
-    .action((names: string[], o: { format?: string }) => {
-      const docs = names.map((n) => {
-        const v = env.engine().volumes.inspect(n);
-        return { CreatedAt: v.CreatedAt, Driver: v.Driver, Labels: v.Labels, Mountpoint: v.Mountpoint, Name: v.Name, Options: v.Options, Scope: v.Scope };
-      });
+    .action(async (names: string[], o: { format?: string }) => {
+      const docs = [];
+      for (const n of names) {
+        const v = await env.engine().volumes.inspect(n);
+        docs.push({ CreatedAt: v.CreatedAt, Driver: v.Driver, Labels: v.Labels, Mountpoint: v.Mountpoint, Name: v.Name, Options: v.Options, Scope: v.Scope });
+      }
       env.out.write(o.format ? formatRows(o.format, docs, { headers: {} }) : `${JSON.stringify(docs, null, 4)}\n`);
     });
   volume
@@ -74,8 +75,8 @@ export function registerVolumeCommands(program: Command, env: CliEnv): void {
     .option('-f, --force', 'also remove volumes of stopped containers; ignore missing ones')
     .description('remove volumes')
     .action((names: string[], o: { force?: boolean }) =>
-      eachOf(env, names, (n) => {
-        if (env.engine().volumes.remove(n, { force: o.force === true })) env.out.write(`${n}\n`);
+      eachOf(env, names, async (n) => {
+        if (await env.engine().volumes.remove(n, { force: o.force === true })) env.out.write(`${n}\n`);
       }),
     );
   volume
@@ -90,7 +91,7 @@ export function registerVolumeCommands(program: Command, env: CliEnv): void {
         const what = o.all ? 'all local volumes not used by at least one container' : 'anonymous local volumes not used by at least one container';
         if (!(await confirm(env, `WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `))) return;
       }
-      const r = env.engine().volumes.prune({ all: o.all === true, dryRun: o.dryRun === true, filter: volumeFilter(o.filter) });
+      const r = await env.engine().volumes.prune({ all: o.all === true, dryRun: o.dryRun === true, filter: volumeFilter(o.filter) });
       if (r.deleted.length) env.out.write(`${o.dryRun ? 'Would delete' : 'Deleted'} Volumes:\n${r.deleted.join('\n')}\n\n`);
       env.out.write(`Total ${o.dryRun ? 'reclaimable' : 'reclaimed'} space: ${humanSize(r.reclaimed)}\n`);
     });
