@@ -51,21 +51,21 @@ test('env: PATH and HOSTNAME defaults, TERM for a tty, user entries override, HO
   assert.ok(containerEnv({ Env: ['HOME=/data'] }, 'h', '/root').includes('HOME=/data'));
 });
 
-test('user: names and ids from the image passwd/group; supplementary groups; clear errors', (t) => {
+test('user: names and ids from the image passwd/group; supplementary groups; clear errors', async (t) => {
   const root = tmp(t);
   mkdirSync(join(root, 'etc'));
   writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n');
   writeFileSync(join(root, 'etc/group'), 'root:x:0:\napp:x:1000:\nwheel:x:10:app\naudio:x:29:\n');
-  assert.deepEqual(resolveUser(root, undefined), { uid: 0, gid: 0, additionalGids: [], home: '/root' });
-  assert.deepEqual(resolveUser(root, 'app'), { uid: 1000, gid: 1000, additionalGids: [10], home: '/home/app' });
-  assert.deepEqual(resolveUser(root, 'app:audio'), { uid: 1000, gid: 29, additionalGids: [], home: '/home/app' });
-  assert.deepEqual(resolveUser(root, '4242:7'), { uid: 4242, gid: 7, additionalGids: [], home: '/' });
-  assert.deepEqual(resolveUser(root, '1000', ['audio', '99']), { uid: 1000, gid: 1000, additionalGids: [10, 29, 99], home: '/home/app' });
-  assert.throws(() => resolveUser(root, 'nobody'), isInvalid(/unable to find user nobody: no matching entries in passwd file/));
-  assert.throws(() => resolveUser(root, 'app:nogroup'), isInvalid(/unable to find group nogroup/));
+  assert.deepEqual(await resolveUser(root, undefined), { uid: 0, gid: 0, additionalGids: [], home: '/root' });
+  assert.deepEqual(await resolveUser(root, 'app'), { uid: 1000, gid: 1000, additionalGids: [10], home: '/home/app' });
+  assert.deepEqual(await resolveUser(root, 'app:audio'), { uid: 1000, gid: 29, additionalGids: [], home: '/home/app' });
+  assert.deepEqual(await resolveUser(root, '4242:7'), { uid: 4242, gid: 7, additionalGids: [], home: '/' });
+  assert.deepEqual(await resolveUser(root, '1000', ['audio', '99']), { uid: 1000, gid: 1000, additionalGids: [10, 29, 99], home: '/home/app' });
+  await assert.rejects(resolveUser(root, 'nobody'), isInvalid(/unable to find user nobody: no matching entries in passwd file/));
+  await assert.rejects(resolveUser(root, 'app:nogroup'), isInvalid(/unable to find group nogroup/));
 });
 
-test('root files: symlinks in the image cannot lead out of the rootfs', (t) => {
+test('root files: symlinks in the image cannot lead out of the rootfs', async (t) => {
   const dir = tmp(t);
   const root = join(dir, 'root');
   mkdirSync(join(root, 'etc'), { recursive: true });
@@ -75,12 +75,12 @@ test('root files: symlinks in the image cannot lead out of the rootfs', (t) => {
   mkdirSync(join(root, 'real'));
   writeFileSync(join(root, 'real', 'f'), 'inside');
   symlinkSync('/real', join(root, 'link'));
-  assert.equal(readFileInRoot(root, '/etc/passwd'), undefined, 'a climbing link stops at the root');
-  assert.equal(readFileInRoot(root, '/etc/group'), undefined, 'an absolute link resolves inside the root');
-  assert.equal(readFileInRoot(root, '/link/f'), 'inside');
-  assert.equal(resolveInRoot(root, '/../../etc/../link/f'), join(root, 'real', 'f'));
+  assert.equal(await readFileInRoot(root, '/etc/passwd'), undefined, 'a climbing link stops at the root');
+  assert.equal(await readFileInRoot(root, '/etc/group'), undefined, 'an absolute link resolves inside the root');
+  assert.equal(await readFileInRoot(root, '/link/f'), 'inside');
+  assert.equal(await resolveInRoot(root, '/../../etc/../link/f'), join(root, 'real', 'f'));
   symlinkSync('loop', join(root, 'loop'));
-  assert.throws(() => resolveInRoot(root, '/loop'), /too many levels/);
+  await assert.rejects(resolveInRoot(root, '/loop'), /too many levels/);
 });
 
 function input(over: Partial<SpecInput> = {}): SpecInput {

@@ -15,27 +15,27 @@ function tmp(t: { after: (fn: () => void) => void }): string {
   return d;
 }
 
-test('volume store: create is idempotent by name, anonymous names are 64 hex, remove, bad names', (t) => {
+test('volume store: create is idempotent by name, anonymous names are 64 hex, remove, bad names', async (t) => {
   const s = new VolumeStore(tmp(t));
-  const a = s.create({ name: 'data', labels: { app: 'x' } });
+  const a = await s.create({ name: 'data', labels: { app: 'x' } });
   assert.equal(a.created, true);
   assert.ok(existsSync(a.volume.Mountpoint));
-  const again = s.create({ name: 'data' });
+  const again = await s.create({ name: 'data' });
   assert.equal(again.created, false);
   assert.deepEqual(again.volume, a.volume);
-  const anon = s.create();
+  const anon = await s.create();
   assert.match(anon.volume.Name, /^[0-9a-f]{64}$/);
   assert.equal(anon.volume.Anonymous, true);
-  assert.deepEqual(s.list().map((v) => v.Name).sort(), [anon.volume.Name, 'data'].sort());
-  s.remove('data');
-  assert.equal(s.get('data'), undefined);
-  assert.throws(() => s.remove('data'), (e: unknown) => e instanceof BerthError && e.message === 'No such volume: data');
-  assert.throws(() => s.create({ name: '../x' }), (e: unknown) => e instanceof BerthError && /invalid volume name/.test(e.message));
-  assert.throws(() => s.create({ name: 'o', options: {} }), /invalid volume name/);
-  assert.throws(() => s.create({ name: 'opt', options: { type: 'nfs' } }), /not supported by the local driver/);
+  assert.deepEqual((await s.list()).map((v) => v.Name).sort(), [anon.volume.Name, 'data'].sort());
+  await s.remove('data');
+  assert.equal(await s.get('data'), undefined);
+  await assert.rejects(s.remove('data'), (e: unknown) => e instanceof BerthError && e.message === 'No such volume: data');
+  await assert.rejects(s.create({ name: '../x' }), (e: unknown) => e instanceof BerthError && /invalid volume name/.test(e.message));
+  await assert.rejects(s.create({ name: 'o', options: {} }), /invalid volume name/);
+  await assert.rejects(s.create({ name: 'opt', options: { type: 'nfs' } }), /not supported by the local driver/);
 });
 
-test('copy-up: image content lands in the volume with owners, modes, links; symlinks are not followed out', (t) => {
+test('copy-up: image content lands in the volume with owners, modes, links; symlinks are not followed out', async (t) => {
   const d = tmp(t);
   const root = join(d, 'rootfs');
   mkdirSync(join(root, 'var/lib/db/sub'), { recursive: true });
@@ -51,7 +51,7 @@ test('copy-up: image content lands in the volume with owners, modes, links; syml
   symlinkSync(join(d, 'hostsecret'), join(root, 'evil'));
   const vol = join(d, 'vol');
   mkdirSync(vol);
-  assert.equal(copyUp(root, '/var/lib/db', vol), true);
+  assert.equal(await copyUp(root, '/var/lib/db', vol), true);
   assert.equal(readFileSync(join(vol, 'init.sql'), 'utf8'), 'create table t;');
   const st = lstatSync(join(vol, 'init.sql'));
   assert.deepEqual([st.uid, st.gid, st.mode & 0o777, Math.round(st.mtimeMs / 1000)], [999, 998, 0o640, 1_000_000]);
@@ -60,19 +60,19 @@ test('copy-up: image content lands in the volume with owners, modes, links; syml
   const root_st = lstatSync(vol);
   assert.deepEqual([root_st.uid, root_st.mode & 0o777], [999, 0o700], 'the volume root takes the image directory owner and mode');
   const vol2 = mk(join(d, 'v2-'));
-  assert.equal(copyUp(root, '/evil', vol2), false, 'an absolute symlink resolves inside the rootfs, where nothing is');
-  assert.equal(copyUp(root, '/nothing/here', vol2), false);
+  assert.equal(await copyUp(root, '/evil', vol2), false, 'an absolute symlink resolves inside the rootfs, where nothing is');
+  assert.equal(await copyUp(root, '/nothing/here', vol2), false);
 });
 
 function rec(config: ContainerRecord['Config'], hc: ContainerRecord['HostConfig']): Pick<ContainerRecord, 'Config' | 'HostConfig'> {
   return { Config: config, HostConfig: hc };
 }
 
-test('mounts: needs and plans from -v, --mount, --tmpfs, image volumes; overrides; depth order', (t) => {
+test('mounts: needs and plans from -v, --mount, --tmpfs, image volumes; overrides; depth order', async (t) => {
   const d = tmp(t);
   const vols = new VolumeStore(d);
-  const named = vols.create({ name: 'named' }).volume;
-  const anon = vols.create().volume;
+  const named = (await vols.create({ name: 'named' })).volume;
+  const anon = (await vols.create()).volume;
   const src = join(d, 'hostdir');
   const config = { Volumes: { '/data': {}, '/cache': {} } as Record<string, Record<string, never>> };
   const hc = {
@@ -81,7 +81,7 @@ test('mounts: needs and plans from -v, --mount, --tmpfs, image volumes; override
     Tmpfs: { '/run': 'size=64m' },
   };
   assert.deepEqual(volumeNeeds(config, hc).map((n) => [n.name, n.target]), [[undefined, '/data'], ['named', '/srv']]);
-  const planned = planMounts(rec(config, hc), { '/data': anon.Name }, vols, () => assert.fail('no volumes-from'));
+  const planned = await planMounts(rec(config, hc), { '/data': anon.Name }, vols, () => assert.fail('no volumes-from'));
   assert.deepEqual(planned.map((p) => p.oci.destination), ['/cache', '/data', '/run', '/srv', '/data/sub']);
   const bind = planned.find((p) => p.oci.destination === '/data/sub')!;
   assert.deepEqual(bind.oci.options, ['rbind', 'rprivate', 'ro']);
@@ -89,8 +89,8 @@ test('mounts: needs and plans from -v, --mount, --tmpfs, image volumes; override
   assert.equal(planned.find((p) => p.oci.destination === '/srv')!.oci.source, named.Mountpoint);
   assert.deepEqual(planned.find((p) => p.oci.destination === '/run')!.oci.options, ['size=64m', 'noexec', 'nosuid', 'nodev']);
   assert.equal(planned.find((p) => p.oci.destination === '/cache')!.oci.type, 'tmpfs', '--mount tmpfs overrides the image volume');
-  assert.throws(
-    () => planMounts(rec({}, { Mounts: [{ Type: 'bind', Source: join(d, 'missing'), Target: '/x' }] }), {}, vols, () => assert.fail()),
+  await assert.rejects(
+    planMounts(rec({}, { Mounts: [{ Type: 'bind', Source: join(d, 'missing'), Target: '/x' }] }), {}, vols, () => assert.fail()),
     (e: unknown) => e instanceof BerthError && /bind source path does not exist/.test(e.message),
   );
 });

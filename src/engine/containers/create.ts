@@ -150,21 +150,21 @@ export async function createContainer(engine: Engine, req: CreateRequest, opts: 
         // The name goes into the record before the volume exists, so that a killed create
         // leaves a record naming everything it may have made (and nothing unnamed).
         const name = need.name ?? randomBytes(32).toString('hex');
-        const fresh = need.name === undefined || !engine.volumes.store.get(name);
+        const fresh = need.name === undefined || !(await engine.volumes.store.get(name));
         if (need.name === undefined) rec.Berth.anonymousVolumes![need.target] = name;
         else if (fresh) rec.Berth.creating!.volumes.push(name);
         if (fresh) engine.containerStore.save(rec);
-        const { volume, created } = engine.volumes.ensure(name, { anonymous: need.name === undefined });
+        const { volume, created } = await engine.volumes.ensure(name, { anonymous: need.name === undefined });
         crashPoint('create:volume');
         if (created && !need.noCopy) {
           rootfs ??= rec.Berth.rootfs ?? (await engine.snapshotter.mount(id));
-          copyUp(rootfs, need.target, volume.Mountpoint);
+          await copyUp(rootfs, need.target, volume.Mountpoint);
         }
       }
     } finally {
       if (rootfs && rec.Berth.snapshotKey) await engine.snapshotter.unmount(id);
     }
-    rec.Mounts = planMounts(rec, rec.Berth.anonymousVolumes ?? {}, engine.volumes.store, (n) => engine.containerStore.resolve(n)).map((m) => m.point);
+    rec.Mounts = (await planMounts(rec, rec.Berth.anonymousVolumes ?? {}, engine.volumes.store, (n) => engine.containerStore.resolve(n))).map((m) => m.point);
     delete rec.Berth.creating;
     engine.containerStore.save(rec);
     return rec;
@@ -215,7 +215,7 @@ export async function rollbackCreate(engine: Engine, rec: ContainerRecord): Prom
   }
   for (const v of [...Object.values(rec.Berth.anonymousVolumes ?? {}), ...(rec.Berth.creating?.volumes ?? [])]) {
     try {
-      engine.volumes.store.remove(v);
+      await engine.volumes.store.remove(v);
     } catch {
       /* never made, or already gone */
     }

@@ -73,9 +73,9 @@ export function execEnv(containerEnv: string[], configEnv: string[], tty: boolea
   return mergeEnv(tty && !userTerm ? [...base, 'TERM=xterm'] : base, extra);
 }
 
-export function execProcess(engine: Engine, rec: ContainerRecord, req: ExecRequest): Process {
+export async function execProcess(engine: Engine, rec: ContainerRecord, req: ExecRequest): Promise<Process> {
   const base = containerConfig(engine, rec).process!;
-  const user = req.user ? resolveUser(`/proc/${rec.State.Pid}/root`, req.user) : undefined;
+  const user = req.user ? await resolveUser(`/proc/${rec.State.Pid}/root`, req.user) : undefined;
   const caps = req.privileged ? computeCapabilities({ privileged: true }) : undefined;
   return {
     ...base,
@@ -96,7 +96,7 @@ export async function execInRunning(engine: Engine, query: string, req: ExecRequ
   if (!rec.State.Running) throw new BerthError('ESTATE', `container ${containerName(rec)} is not running`, { hint: 'start it first' });
   if (rec.State.Paused) throw new BerthError('ESTATE', `container ${containerName(rec)} is paused, unpause the container before exec`);
   if (!req.cmd.length) throw new BerthError('EINVALID_ARGUMENT', 'exec needs a command', { hint: 'berth exec CONTAINER COMMAND [ARG...]' });
-  const proc = execProcess(engine, rec, req);
+  const proc = await execProcess(engine, rec, req);
   engine.events.emit('container', `exec_start: ${req.cmd.join(' ')}`, rec.Id, containerEventAttributes(rec));
   if (!isBuiltin(rec)) return execExternal(engine, rec, proc, req, io);
 

@@ -70,7 +70,7 @@ export async function runHealthCheck(engine: Engine, query: string): Promise<Hea
     }, timeoutMs);
     const stdio = pipeStdio({ stdout: sink, stderr: sink });
     try {
-      const proc = { ...execProcess(engine, rec, { cmd: testCommand(hc.Test, rec.Config.Shell) }), terminal: false };
+      const proc = { ...(await execProcess(engine, rec, { cmd: testCommand(hc.Test, rec.Config.Shell) })), terminal: false };
       exitCode = isBuiltin(rec)
         ? await execInContainer(builtinContext(engine.runRoot), { id: rec.Id, process: proc, detach: false, pidFile, stdio: stdio.fds, onStarted: () => stdio.spawned() })
         : await execExternalProcess(engine, rec, proc, { stdio: stdio.fds, pipes: stdio, pidFile });

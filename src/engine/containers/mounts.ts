@@ -102,12 +102,12 @@ export function volumeNeeds(config: { Volumes?: Record<string, unknown> }, hc: H
  * OCI mounts and MountPoints at start. `anonymous` maps target paths to the anonymous volume
  * names created for this container; `volumesFrom` resolves another container by name.
  */
-export function planMounts(
+export async function planMounts(
   rec: Pick<ContainerRecord, 'Config' | 'HostConfig'>,
   anonymous: Record<string, string>,
   volumes: VolumeStore,
-  volumesFrom: (name: string) => ContainerRecord,
-): PlannedMount[] {
+  volumesFrom: (name: string) => ContainerRecord | Promise<ContainerRecord>,
+): Promise<PlannedMount[]> {
   const byTarget = new Map<string, PlannedMount>();
   const hc = rec.HostConfig;
   for (const spec of hc.VolumesFrom ?? []) {
@@ -115,7 +115,7 @@ export function planMounts(
     if (mode !== undefined && mode !== 'ro' && mode !== 'rw') {
       throw new BerthError('EINVALID_ARGUMENT', `invalid --volumes-from "${spec}"`, { hint: 'use CONTAINER or CONTAINER:ro' });
     }
-    const other = volumesFrom(name);
+    const other = await volumesFrom(name);
     for (const p of other.Mounts) {
       if (p.Type === 'tmpfs') continue;
       const ro = mode === 'ro' || (mode === undefined && !p.RW);
@@ -127,18 +127,18 @@ export function planMounts(
   }
   for (const target of Object.keys(rec.Config.Volumes ?? {})) {
     const name = anonymous[target];
-    if (name) byTarget.set(target, volumeMount(volumes.resolve(name), target, false, ''));
+    if (name) byTarget.set(target, volumeMount(await volumes.resolve(name), target, false, ''));
   }
   for (const b of hc.Binds ?? []) {
     const m = parseVolumeFlag(b);
     const mode = b.split(':')[2] ?? '';
     if (m.Type === 'bind') byTarget.set(m.Target, bindMount(m, mode, true));
-    else byTarget.set(m.Target, volumeMount(volumes.resolve(m.Source ?? anonymous[m.Target] ?? ''), m.Target, m.ReadOnly === true, mode));
+    else byTarget.set(m.Target, volumeMount(await volumes.resolve(m.Source ?? anonymous[m.Target] ?? ''), m.Target, m.ReadOnly === true, mode));
   }
   for (const m of hc.Mounts ?? []) {
     if (m.Type === 'bind') byTarget.set(m.Target, bindMount(m, '', false));
     else if (m.Type === 'volume') {
-      byTarget.set(m.Target, volumeMount(volumes.resolve(m.Source ?? anonymous[m.Target] ?? ''), m.Target, m.ReadOnly === true, '', m.VolumeOptions?.Subpath));
+      byTarget.set(m.Target, volumeMount(await volumes.resolve(m.Source ?? anonymous[m.Target] ?? ''), m.Target, m.ReadOnly === true, '', m.VolumeOptions?.Subpath));
     } else {
       const opts: string[] = [];
       if (m.TmpfsOptions?.SizeBytes) opts.push(`size=${m.TmpfsOptions.SizeBytes}`);

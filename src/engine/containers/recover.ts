@@ -81,7 +81,7 @@ export async function removeLocked(engine: Engine, rec: ContainerRecord, volumes
   if (volumes) {
     for (const name of Object.values(rec.Berth.anonymousVolumes ?? {})) {
       try {
-        engine.volumes.remove(name, { force: true });
+        await engine.volumes.remove(name, { force: true });
       } catch {
         /* gone already, or still used by another container (--volumes-from): docker keeps it too */
       }

@@ -181,8 +181,8 @@ export async function prepareStart(engine: Engine, rec: ContainerRecord, opts: S
     crashPoint('start:mounted');
     const hostname = rec.Config.Hostname || rec.Id.slice(0, 12);
     writeEtcFiles(rec, hostname);
-    const user = resolveUser(rootfs, rec.Config.User, rec.HostConfig.GroupAdd ?? []);
-    const planned = planMounts(rec, rec.Berth.anonymousVolumes ?? {}, engine.volumes.store, (n) => engine.containerStore.resolve(n));
+    const user = await resolveUser(rootfs, rec.Config.User, rec.HostConfig.GroupAdd ?? []);
+    const planned = await planMounts(rec, rec.Berth.anonymousVolumes ?? {}, engine.volumes.store, (n) => engine.containerStore.resolve(n));
     rec.Mounts = planned.map((p) => p.point);
     const cgroupParent = rec.HostConfig.CgroupParent || DEFAULT_CGROUP_PARENT;
     const spec = buildOciSpec({

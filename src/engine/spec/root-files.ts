@@ -5,14 +5,14 @@
  * component is resolved here by hand with the rootfs as `/`, so a symlink can never lead
  * out of it (the escape docker fixed as CVE-2014-9356 and friends).
  */
-import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstat, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, errnoCode } from '../../core/errors';
 
 const MAX_LINKS = 40;
 
 /** The host path of `path` inside `root`, with symlinks resolved inside root. */
-export function resolveInRoot(root: string, path: string): string {
+export async function resolveInRoot(root: string, path: string): Promise<string> {
   const pending = path.split('/').filter(Boolean);
   const resolved: string[] = [];
   let links = 0;
@@ -26,7 +26,7 @@ export function resolveInRoot(root: string, path: string): string {
     const host = join(root, ...resolved, part);
     let isLink = false;
     try {
-      isLink = lstatSync(host).isSymbolicLink();
+      isLink = (await lstat(host)).isSymbolicLink();
     } catch (e) {
       if (errnoCode(e) !== 'ENOENT' && errnoCode(e) !== 'ENOTDIR') throw e;
     }
@@ -37,7 +37,7 @@ export function resolveInRoot(root: string, path: string): string {
     if (++links > MAX_LINKS) {
       throw new BerthError('EINVALID_ARGUMENT', `${path} in the container: too many levels of symbolic links`);
     }
-    const target = readlinkSync(host);
+    const target = await readlink(host);
     if (target.startsWith('/')) resolved.length = 0;
     pending.unshift(...target.split('/').filter(Boolean));
   }
@@ -45,9 +45,9 @@ export function resolveInRoot(root: string, path: string): string {
 }
 
 /** Contents of `path` inside `root`, or undefined when it does not exist. */
-export function readFileInRoot(root: string, path: string): string | undefined {
+export async function readFileInRoot(root: string, path: string): Promise<string | undefined> {
   try {
-    return readFileSync(resolveInRoot(root, path), 'utf8');
+    return await readFile(await resolveInRoot(root, path), 'utf8');
   } catch (e) {
     const code = errnoCode(e);
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;

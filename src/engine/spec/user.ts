@@ -55,9 +55,9 @@ function noEntry(what: string, name: string, file: string): BerthError {
   });
 }
 
-export function resolveUser(rootfs: string, spec: string | undefined, groupAdd: string[] = []): ResolvedUser {
-  const passwd = parsePasswd(readFileInRoot(rootfs, '/etc/passwd'));
-  const groups = parseGroup(readFileInRoot(rootfs, '/etc/group'));
+export async function resolveUser(rootfs: string, spec: string | undefined, groupAdd: string[] = []): Promise<ResolvedUser> {
+  const passwd = parsePasswd(await readFileInRoot(rootfs, '/etc/passwd'));
+  const groups = parseGroup(await readFileInRoot(rootfs, '/etc/group'));
   const [userPart, groupPart] = (spec || '0').split(':', 2) as [string, string | undefined];
 
   let entry: PasswdEntry | undefined;

@@ -35,7 +35,7 @@ function lockFree(file: string): boolean {
   return true;
 }
 
-export function checkStaging(ctx: CheckContext): Finding[] {
+export async function checkStaging(ctx: CheckContext): Promise<Finding[]> {
   const { engine } = ctx;
   const out: Finding[] = [];
   for (const name of ['overlay', 'copy']) {
@@ -66,11 +66,11 @@ export function checkStaging(ctx: CheckContext): Finding[] {
       });
     }
   }
-  const volumes = engine.volumes.store.staleStaging();
+  const volumes = await engine.volumes.store.staleStaging();
   if (volumes.length) {
     out.push({
       problem: { kind: 'stale-staging', object: engine.volumes.store.dir, description: `${volumes.length} unfinished volume creation(s) or removal(s): ${volumes.join(', ')}`, repair: 'delete them' },
-      fix: () => void engine.volumes.store.cleanStaging(),
+      fix: async () => void (await engine.volumes.store.cleanStaging()),
     });
   }
   const tmp = join(engine.root, 'tmp');

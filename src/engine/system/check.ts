@@ -68,7 +68,7 @@ const UNFINISHED = {
   removing: ['unfinished-removal', 'removed', 'finish the removal'],
 } as const;
 
-function checkContainers(ctx: CheckContext): Finding[] {
+async function checkContainers(ctx: CheckContext): Promise<Finding[]> {
   const { engine } = ctx;
   const out: Finding[] = [];
   // Killed before its record existed: no command lists it (ps removes it, as this does).
@@ -131,10 +131,10 @@ function checkContainers(ctx: CheckContext): Finding[] {
     const anonymous = new Set(Object.values(rec.Berth.anonymousVolumes ?? {}));
     const wanted = new Set([...anonymous, ...rec.Mounts.filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!)]);
     for (const v of wanted) {
-      if (engine.volumes.store.get(v)) continue;
+      if (await engine.volumes.store.get(v)) continue;
       out.push({
         problem: { kind: 'missing-volume', object: v, description: `volume ${v.length > 20 ? v.slice(0, 12) : v} of container ${name} is missing`, repair: 'create it again, empty' },
-        fix: () => void engine.volumes.store.create({ name: v, anonymous: anonymous.has(v) }),
+        fix: async () => void (await engine.volumes.store.create({ name: v, anonymous: anonymous.has(v) })),
       });
     }
   }

@@ -95,8 +95,9 @@ export async function diskUsage(engine: Engine): Promise<DiskUsageReport> {
   }
   const running = (c: ContainerRecord) => c.State.Running;
 
-  const usage = engine.volumes.usage();
-  const volumes: VolumeUsage[] = engine.volumes.list().map((v) => ({ volume: v, size: directorySize(v.Mountpoint), links: usage.get(v.Name)?.length ?? 0 }));
+  const usage = await engine.volumes.usage();
+  const volumes: VolumeUsage[] = [];
+  for (const v of await engine.volumes.list()) volumes.push({ volume: v, size: await directorySize(v.Mountpoint), links: usage.get(v.Name)?.length ?? 0 });
 
   return {
     images,

@@ -102,12 +102,12 @@ export async function pruneSystem(engine: Engine, opts: SystemPruneOptions = {})
   if (opts.volumes) {
     const labelFilter = opts.filter?.labels;
     const used = new Set(remaining.flatMap((c) => c.Mounts.filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!)));
-    const candidates = engine.volumes.list().filter((v) => v.Anonymous && !used.has(v.Name) && matchesPruneFilter(v.Labels, v.CreatedAt, { ...(labelFilter ? { labels: labelFilter } : {}) }));
+    const candidates = (await engine.volumes.list()).filter((v) => v.Anonymous && !used.has(v.Name) && matchesPruneFilter(v.Labels, v.CreatedAt, { ...(labelFilter ? { labels: labelFilter } : {}) }));
     for (const v of candidates) {
-      const size = directorySize(v.Mountpoint);
+      const size = await directorySize(v.Mountpoint);
       if (!opts.dryRun) {
         try {
-          engine.volumes.remove(v.Name);
+          await engine.volumes.remove(v.Name);
         } catch {
           continue; // taken into use meanwhile
         }

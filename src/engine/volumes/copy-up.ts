@@ -6,7 +6,8 @@
  * starting directory is resolved inside the container's root, so an image cannot make the
  * engine copy host files into a volume.
  */
-import { chownSync, copyFileSync, lchownSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, chmodSync, constants as fsc, type BigIntStats, type Stats } from 'node:fs';
+import { constants as fsc, type BigIntStats, type Stats } from 'node:fs';
+import { chmod, chown, copyFile, lchown, lstat, mkdir, readdir, readlink, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode } from '../../core/errors';
 import { sys } from '../../sys';
@@ -40,22 +41,22 @@ function setTimes(path: string, st: BigIntStats): void {
   sys().lutimens(path, sec(st.atimeNs), nsec(st.atimeNs), sec(st.mtimeNs), nsec(st.mtimeNs));
 }
 
-function copyEntry(src: string, dst: string, dirs: Array<[string, BigIntStats]>): void {
-  const st = lstatSync(src);
-  const times = lstatSync(src, { bigint: true });
+async function copyEntry(src: string, dst: string, dirs: Array<[string, BigIntStats]>): Promise<void> {
+  const st = await lstat(src);
+  const times = await lstat(src, { bigint: true });
   if (st.isDirectory()) {
-    mkdirSync(dst, { recursive: true });
-    for (const name of readdirSync(src)) copyEntry(join(src, name), join(dst, name), dirs);
+    await mkdir(dst, { recursive: true });
+    for (const name of await readdir(src)) await copyEntry(join(src, name), join(dst, name), dirs);
     dirs.push([dst, times]);
-    chownSync(dst, st.uid, st.gid);
-    chmodSync(dst, st.mode & 0o7777);
+    await chown(dst, st.uid, st.gid);
+    await chmod(dst, st.mode & 0o7777);
     copyXattrs(src, dst);
     return;
   }
   if (st.isSymbolicLink()) {
-    symlinkSync(readlinkSync(src), dst);
+    await symlink(await readlink(src), dst);
   } else if (st.isFile()) {
-    copyFileSync(src, dst, fsc.COPYFILE_EXCL);
+    await copyFile(src, dst, fsc.COPYFILE_EXCL);
   } else if (st.isFIFO() || st.isCharacterDevice() || st.isBlockDevice()) {
     const major = Number((BigInt(st.rdev) >> 8n) & 0xfffn);
     const minor = Number(BigInt(st.rdev) & 0xffn) | Number((BigInt(st.rdev) >> 12n) & 0xfff00n);
@@ -64,8 +65,8 @@ function copyEntry(src: string, dst: string, dirs: Array<[string, BigIntStats]>)
     return; // sockets are not copied
   }
   // lchown: the link itself, never its target.
-  lchownSync(dst, st.uid, st.gid);
-  if (!st.isSymbolicLink()) chmodSync(dst, st.mode & 0o7777);
+  await lchown(dst, st.uid, st.gid);
+  if (!st.isSymbolicLink()) await chmod(dst, st.mode & 0o7777);
   copyXattrs(src, dst);
   setTimes(dst, times);
 }
@@ -74,21 +75,21 @@ function copyEntry(src: string, dst: string, dirs: Array<[string, BigIntStats]>)
  * Copies the contents of `containerPath` inside `rootfs` into `volumeData` (an empty
  * directory). Returns false when the image has nothing there (then nothing is copied).
  */
-export function copyUp(rootfs: string, containerPath: string, volumeData: string): boolean {
-  const src = resolveInRoot(rootfs, containerPath);
+export async function copyUp(rootfs: string, containerPath: string, volumeData: string): Promise<boolean> {
+  const src = await resolveInRoot(rootfs, containerPath);
   let st: Stats;
   try {
-    st = lstatSync(src);
+    st = await lstat(src);
   } catch (e) {
     if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return false;
     throw e;
   }
   if (!st.isDirectory()) return false;
   const dirs: Array<[string, BigIntStats]> = [];
-  for (const name of readdirSync(src)) copyEntry(join(src, name), join(volumeData, name), dirs);
+  for (const name of await readdir(src)) await copyEntry(join(src, name), join(volumeData, name), dirs);
   // The volume root takes the image directory's owner and mode, as docker does.
-  chownSync(volumeData, st.uid, st.gid);
-  chmodSync(volumeData, st.mode & 0o7777);
+  await chown(volumeData, st.uid, st.gid);
+  await chmod(volumeData, st.mode & 0o7777);
   // Directory times last: copying their children changed them.
   for (const [d, s] of dirs) setTimes(d, s);
   return true;

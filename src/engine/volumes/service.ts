@@ -3,7 +3,7 @@
  * container (running or not) is not removed unless forced (and never while running); prune
  * takes anonymous unused volumes, or every unused one with `all`.
  */
-import { readdirSync, lstatSync } from 'node:fs';
+import { readdir, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../../core/errors';
 import type { ContainerRecord } from '../containers/record';
@@ -17,27 +17,27 @@ export interface VolumeFilter {
 }
 
 /** Bytes under a directory (lstat sizes; hard links counted once). */
-export function directorySize(dir: string): number {
+export async function directorySize(dir: string): Promise<number> {
   let total = 0;
   const seen = new Set<string>();
-  const walk = (d: string) => {
+  const walk = async (d: string): Promise<void> => {
     let names: string[];
     try {
-      names = readdirSync(d);
+      names = await readdir(d);
     } catch {
       return;
     }
     for (const n of names) {
       const p = join(d, n);
-      const st = lstatSync(p);
+      const st = await lstat(p);
       const key = `${st.dev}:${st.ino}`;
       if (st.nlink > 1 && seen.has(key)) continue;
       seen.add(key);
-      if (st.isDirectory()) walk(p);
+      if (st.isDirectory()) await walk(p);
       else total += st.size;
     }
   };
-  walk(dir);
+  await walk(dir);
   return total;
 }
 
@@ -49,16 +49,17 @@ export class VolumeService {
 
   constructor(
     root: string,
-    private readonly containers: () => ContainerRecord[],
+    /** The container records (a promise once the container store reads asynchronously). */
+    private readonly containers: () => ContainerRecord[] | Promise<ContainerRecord[]>,
     private readonly onEvent: VolumeEventSink = () => undefined,
   ) {
     this.store = new VolumeStore(root);
   }
 
   /** Container ids using each volume (by name). */
-  usage(): Map<string, string[]> {
+  async usage(): Promise<Map<string, string[]>> {
     const users = new Map<string, string[]>();
-    for (const c of this.containers()) {
+    for (const c of await this.containers()) {
       const names = new Set<string>();
       for (const m of c.Mounts) if (m.Type === 'volume' && m.Name) names.add(m.Name);
       for (const n of names) users.set(n, [...(users.get(n) ?? []), c.Id]);
@@ -66,22 +67,22 @@ export class VolumeService {
     return users;
   }
 
-  create(name: string | undefined, labels: Record<string, string> = {}, options: Record<string, string> = {}): VolumeRecord {
-    const { volume, created } = this.store.create({ ...(name !== undefined ? { name } : {}), labels, options });
+  async create(name: string | undefined, labels: Record<string, string> = {}, options: Record<string, string> = {}): Promise<VolumeRecord> {
+    const { volume, created } = await this.store.create({ ...(name !== undefined ? { name } : {}), labels, options });
     if (created) this.onEvent('create', volume.Name);
     return volume;
   }
 
   /** A volume a container needs (create and `--volume`): made when missing, reported as docker does. */
-  ensure(name: string | undefined, opts: { anonymous?: boolean } = {}): { volume: VolumeRecord; created: boolean } {
-    const r = this.store.create({ ...(name === undefined ? {} : { name }), ...(opts.anonymous ? { anonymous: true } : {}) });
+  async ensure(name: string | undefined, opts: { anonymous?: boolean } = {}): Promise<{ volume: VolumeRecord; created: boolean }> {
+    const r = await this.store.create({ ...(name === undefined ? {} : { name }), ...(opts.anonymous ? { anonymous: true } : {}) });
     if (r.created) this.onEvent('create', r.volume.Name);
     return r;
   }
 
-  list(filter: VolumeFilter = {}): VolumeRecord[] {
-    const usage = this.usage();
-    return this.store.list().filter((v) => {
+  async list(filter: VolumeFilter = {}): Promise<VolumeRecord[]> {
+    const usage = await this.usage();
+    return (await this.store.list()).filter((v) => {
       if (filter.dangling !== undefined && (usage.has(v.Name) === filter.dangling)) return false;
       if (filter.name?.length && !filter.name.some((n) => v.Name.includes(n))) return false;
       if (filter.driver?.length && !filter.driver.includes(v.Driver)) return false;
@@ -94,36 +95,36 @@ export class VolumeService {
     });
   }
 
-  inspect(name: string): VolumeRecord {
+  inspect(name: string): Promise<VolumeRecord> {
     return this.store.resolve(name);
   }
 
   /** Removes one volume; false when it did not exist and `force` was given. */
-  remove(name: string, opts: { force?: boolean } = {}): boolean {
-    if (!this.store.get(name)) {
+  async remove(name: string, opts: { force?: boolean } = {}): Promise<boolean> {
+    if (!(await this.store.get(name))) {
       if (opts.force) return false;
-      this.store.resolve(name);
+      await this.store.resolve(name);
     }
-    const users = this.usage().get(name) ?? [];
-    const running = new Set(this.containers().filter((c) => c.State.Running).map((c) => c.Id));
+    const users = (await this.usage()).get(name) ?? [];
+    const running = new Set((await this.containers()).filter((c) => c.State.Running).map((c) => c.Id));
     if (users.length && (!opts.force || users.some((u) => running.has(u)))) {
       throw new BerthError('EIN_USE', `remove ${name}: volume is in use - [${users.join(', ')}]`, {
         hint: opts.force ? 'stop the containers using it first' : 'remove the containers using it first (berth rm -v), or use --force for stopped ones',
       });
     }
-    this.store.remove(name);
+    await this.store.remove(name);
     this.onEvent('destroy', name);
     return true;
   }
 
-  prune(opts: { all?: boolean; dryRun?: boolean; filter?: VolumeFilter } = {}): { deleted: string[]; reclaimed: number } {
-    const usage = this.usage();
-    const victims = this.list(opts.filter).filter((v) => !usage.has(v.Name) && (opts.all || v.Anonymous));
+  async prune(opts: { all?: boolean; dryRun?: boolean; filter?: VolumeFilter } = {}): Promise<{ deleted: string[]; reclaimed: number }> {
+    const usage = await this.usage();
+    const victims = (await this.list(opts.filter)).filter((v) => !usage.has(v.Name) && (opts.all || v.Anonymous));
     let reclaimed = 0;
     for (const v of victims) {
-      reclaimed += directorySize(v.Mountpoint);
+      reclaimed += await directorySize(v.Mountpoint);
       if (!opts.dryRun) {
-        this.store.remove(v.Name);
+        await this.store.remove(v.Name);
         this.onEvent('destroy', v.Name);
       }
     }

@@ -6,11 +6,11 @@
  * so a volume either exists completely or not at all, and two concurrent creates of the same
  * name both end up using the one volume (docker's `volume create` is idempotent by name).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { access, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BerthError, errnoCode } from '../../core/errors';
-import { writeFileAtomicSync } from '../../core/fs-atomic';
+import { writeFileAtomic } from '../../core/fs-atomic';
 import { compareStrings } from '../../core/compare';
 
 export interface VolumeRecord {
@@ -42,24 +42,24 @@ export class VolumeStore {
     return join(this.dir, name, 'volume.json');
   }
 
-  get(name: string): VolumeRecord | undefined {
+  async get(name: string): Promise<VolumeRecord | undefined> {
     if (!VOLUME_NAME_RE.test(name)) return undefined;
     try {
-      return JSON.parse(readFileSync(this.metaPath(name), 'utf8')) as VolumeRecord;
+      return JSON.parse(await readFile(this.metaPath(name), 'utf8')) as VolumeRecord;
     } catch (e) {
       if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return undefined;
       throw e;
     }
   }
 
-  resolve(name: string): VolumeRecord {
-    const v = this.get(name);
+  async resolve(name: string): Promise<VolumeRecord> {
+    const v = await this.get(name);
     if (!v) throw noSuchVolume(name);
     return v;
   }
 
   /** Creates the volume, or returns the existing one of that name. `created` tells which. */
-  create(opts: { name?: string; labels?: Record<string, string>; options?: Record<string, string>; anonymous?: boolean } = {}): { volume: VolumeRecord; created: boolean } {
+  async create(opts: { name?: string; labels?: Record<string, string>; options?: Record<string, string>; anonymous?: boolean } = {}): Promise<{ volume: VolumeRecord; created: boolean }> {
     // `anonymous` with a name: re-creating a lost anonymous volume under its old name (system check).
     const anonymous = opts.anonymous ?? opts.name === undefined;
     const name = opts.name ?? randomBytes(32).toString('hex');
@@ -72,9 +72,9 @@ export class VolumeStore {
       // The local driver's mount options (type/device/o) would mount host devices: not supported.
       throw new BerthError('EINVALID_ARGUMENT', `volume option "${k}" is not supported by the local driver`, { hint: 'create the volume without --opt' });
     }
-    const existing = this.get(name);
+    const existing = await this.get(name);
     if (existing) return { volume: existing, created: false };
-    mkdirSync(this.dir, { recursive: true, mode: 0o701 });
+    await mkdir(this.dir, { recursive: true, mode: 0o701 });
     const staging = join(this.dir, `.creating-${name}-${process.pid}-${randomBytes(4).toString('hex')}`);
     const final = join(this.dir, name);
     const volume: VolumeRecord = {
@@ -88,55 +88,57 @@ export class VolumeStore {
       Anonymous: anonymous,
     };
     try {
-      mkdirSync(join(staging, '_data'), { recursive: true, mode: 0o755 });
-      writeFileAtomicSync(join(staging, 'volume.json'), JSON.stringify(volume));
-      renameSync(staging, final);
+      // Record written durably before the rename publishes the volume (each step awaited in order).
+      await mkdir(join(staging, '_data'), { recursive: true, mode: 0o755 });
+      await writeFileAtomic(join(staging, 'volume.json'), JSON.stringify(volume));
+      await rename(staging, final);
     } catch (e) {
-      rmSync(staging, { recursive: true, force: true });
+      await rm(staging, { recursive: true, force: true });
       // Lost a race with another create of the same name: use theirs.
-      const other = this.get(name);
+      const other = await this.get(name);
       if (other) return { volume: other, created: false };
       throw e;
     }
     return { volume, created: true };
   }
 
-  list(): VolumeRecord[] {
+  async list(): Promise<VolumeRecord[]> {
     let names: string[] = [];
     try {
-      names = readdirSync(this.dir);
+      names = await readdir(this.dir);
     } catch (e) {
       if (errnoCode(e) !== 'ENOENT') throw e;
     }
-    return names
-      .filter((n) => !n.startsWith('.'))
-      .map((n) => this.get(n))
-      .filter((v): v is VolumeRecord => v !== undefined)
-      .sort((a, b) => compareStrings(a.Name, b.Name));
+    const records = await Promise.all(names.filter((n) => !n.startsWith('.')).map((n) => this.get(n)));
+    return records.filter((v): v is VolumeRecord => v !== undefined).sort((a, b) => compareStrings(a.Name, b.Name));
   }
 
   /** Deletes the volume and its data: the record goes first, so a crash leaves no half volume. */
-  remove(name: string): void {
+  async remove(name: string): Promise<void> {
     const dir = join(this.dir, name);
-    if (!existsSync(this.metaPath(name))) throw noSuchVolume(name);
+    if (!(await access(this.metaPath(name)).then(() => true, () => false))) throw noSuchVolume(name);
     const doomed = join(this.dir, `.removing-${name}-${randomBytes(4).toString('hex')}`);
-    renameSync(dir, doomed);
-    rmSync(doomed, { recursive: true, force: true });
+    await rename(dir, doomed);
+    await rm(doomed, { recursive: true, force: true });
   }
 
   /** Leftovers of killed creates/removes (dot-directories older than a minute). */
-  staleStaging(now = Date.now()): string[] {
+  async staleStaging(now = Date.now()): Promise<string[]> {
     try {
-      return readdirSync(this.dir).filter((n) => (n.startsWith('.creating-') || n.startsWith('.removing-')) && now - statSync(join(this.dir, n)).mtimeMs > 60_000);
+      const stale: string[] = [];
+      for (const n of await readdir(this.dir)) {
+        if ((n.startsWith('.creating-') || n.startsWith('.removing-')) && now - (await stat(join(this.dir, n))).mtimeMs > 60_000) stale.push(n);
+      }
+      return stale;
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return [];
       throw e;
     }
   }
 
-  cleanStaging(now = Date.now()): string[] {
-    const gone = this.staleStaging(now);
-    for (const n of gone) rmSync(join(this.dir, n), { recursive: true, force: true });
+  async cleanStaging(now = Date.now()): Promise<string[]> {
+    const gone = await this.staleStaging(now);
+    for (const n of gone) await rm(join(this.dir, n), { recursive: true, force: true });
     return gone;
   }
 }
