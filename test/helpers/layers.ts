@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import * as tarStream from 'tar-stream';
 import { sys } from '../../src/sys';
-import { TarWriter } from '../../src/snapshots/tar/writer';
-import type { TarEntryType } from '../../src/snapshots/tar/reader';
+import { TarWriter } from '../../src/tar/writer';
+import type { TarEntryType } from '../../src/tar/reader';
 import { mountsUnder } from '../../src/snapshots/mounts';
 
 export interface EntrySpec {

@@ -11,8 +11,8 @@ import { closeSync, createReadStream, fstatSync, lstatSync, openSync, readdirSyn
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { BerthError, wrap } from '../../core/errors';
-import { devNumbers, readXattrs } from '../../snapshots/changes/export';
-import { TarWriter, type TarWriteEntry } from '../../snapshots/tar/writer';
+import { devNumbers, readXattrs } from '../../tar/entry';
+import { TarWriter, type TarWriteEntry } from '../../tar/writer';
 import type { Sys } from '../../sys';
 
 const fdPath = (fd: number) => `/proc/self/fd/${fd}`;

@@ -15,7 +15,7 @@
 import { chmodSync, chownSync, closeSync, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, linkSync, lstatSync, mkdirSync, openSync, symlinkSync, unlinkSync, writeSync, constants as fsc, type Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { BerthError, errnoCode, wrap } from '../../core/errors';
-import { readTar, type TarEntry } from '../../snapshots/tar/reader';
+import { readTar, type TarEntry } from '../../tar/reader';
 import { IN_ROOT_DIRECTORY, IN_ROOT_NOFOLLOW, IN_ROOT_PATH, type Sys } from '../../sys';
 
 const fdPath = (fd: number) => `/proc/self/fd/${fd}`;

@@ -15,7 +15,7 @@
 import { Readable } from 'node:stream';
 import type { ArchiveEvent } from '../../core/events';
 import { parseDigest } from '../../content/digest';
-import type { TarWriter } from '../../snapshots/tar/writer';
+import type { TarWriter } from '../../tar/writer';
 import { familiarName, familiarString, parseReference } from '../reference';
 import { layerTar } from './layer-tar';
 import type { ImageSource, SourceImage } from './source';

@@ -17,8 +17,8 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { BerthError, wrap } from '../../core/errors';
 import { sys as realSys, type Sys } from '../../sys';
-import { devNumbers, readXattrs } from '../../snapshots/changes/export';
-import { TarWriter, type TarWriteEntry } from '../../snapshots/tar/writer';
+import { devNumbers, readXattrs } from '../../tar/entry';
+import { TarWriter, type TarWriteEntry } from '../../tar/writer';
 
 export interface ExportOptions {
   sys?: Sys;

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { fsyncDir, tempPathFor } from '../../core/fs-atomic';
-import { TarWriter } from '../../snapshots/tar/writer';
+import { TarWriter } from '../../tar/writer';
 
 export type ArchiveTarget = { path: string } | { stream: Writable };
 

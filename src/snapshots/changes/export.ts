@@ -11,41 +11,16 @@
  * fails the export).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readlinkSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { readlink } from 'node:fs/promises';
 import { PassThrough, Transform } from 'node:stream';
 import { wrap } from '../../core/errors';
 import type { Sys } from '../../sys';
+import { HardLinks, readXattrs, specialEntry, statHeader } from '../../tar/entry';
+import { TarWriter } from '../../tar/writer';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from '../unpack/names';
-import { TarWriter, type TarWriteEntry } from '../tar/writer';
 import type { ChangesArchive } from '../types';
 import type { ChangeOp } from './ops';
-
-/** xattrs of `path` (not following a final symlink), without overlayfs' own; undefined where unsupported. */
-export function readXattrs(sys: Sys, path: string): Map<string, Buffer> | undefined {
-  let names: string[];
-  try {
-    names = sys.llistxattr(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOTSUP' || code === 'EOPNOTSUPP') return undefined;
-    throw e;
-  }
-  const out = new Map<string, Buffer>();
-  for (const name of names.sort()) {
-    if (name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.')) continue;
-    const v = sys.lgetxattr(path, name);
-    if (v) out.set(name, v);
-  }
-  return out.size ? out : undefined;
-}
-
-/** glibc's major()/minor() of a dev_t. */
-export function devNumbers(rdev: number | bigint): { devmajor: number; devminor: number } {
-  const d = BigInt(rdev);
-  const major = ((d & 0x00000000000fff00n) >> 8n) | ((d & 0xfffff00000000000n) >> 32n);
-  const minor = (d & 0x00000000000000ffn) | ((d & 0x00000ffffff00000n) >> 12n);
-  return { devmajor: Number(major), devminor: Number(minor) };
-}
 
 function join(dir: string, name: string): string {
   return dir === '' ? name : `${dir}/${name}`;
@@ -74,7 +49,7 @@ export function exportOps(ops: () => Iterable<ChangeOp>, root: string, sys: Sys)
 
   const produce = async (): Promise<void> => {
     /** First path written for each multiply-linked inode: later ones become hardlink entries. */
-    const links = new Map<string, string>();
+    const links = new HardLinks();
     for (const op of ops()) {
       if (op.op === 'whiteout') {
         const slash = op.rel.lastIndexOf('/');
@@ -87,36 +62,20 @@ export function exportOps(ops: () => Iterable<ChangeOp>, root: string, sys: Sys)
         continue;
       }
       const st = op.st;
-      const base: Omit<TarWriteEntry, 'type'> = {
-        name: op.rel,
-        mode: st.mode & 0o7777,
-        uid: st.uid,
-        gid: st.gid,
-        mtime: Math.floor(st.mtimeMs / 1000),
-        xattrs: readXattrs(sys, op.abs),
-      };
+      const base = statHeader(st, op.rel, readXattrs(sys, op.abs));
       if (st.isDirectory()) {
         await writer.add({ ...base, type: 'directory' });
-      } else if (st.isSymbolicLink()) {
-        await writer.add({ ...base, type: 'symlink', linkname: readlinkSync(op.abs) });
       } else if (st.isFile()) {
-        const id = `${st.dev}:${st.ino}`;
-        const first = st.nlink > 1 ? links.get(id) : undefined;
+        const first = links.seen(st, op.rel);
         if (first !== undefined) {
           await writer.add({ ...base, type: 'link', linkname: first, xattrs: undefined });
           continue;
         }
-        if (st.nlink > 1) links.set(id, op.rel);
         const body = createReadStream(op.abs, { fd: sys.openBeneath(root, op.rel) });
         await writer.add({ ...base, type: 'file', size: st.size }, body);
-      } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-        await writer.add({
-          ...base,
-          type: st.isCharacterDevice() ? 'character-device' : 'block-device',
-          ...devNumbers(st.rdev),
-        });
-      } else if (st.isFIFO()) {
-        await writer.add({ ...base, type: 'fifo' });
+      } else {
+        const special = await specialEntry(st, base, () => readlink(op.abs));
+        if (special) await writer.add(special);
       }
       // sockets are not archived (as in Docker)
     }

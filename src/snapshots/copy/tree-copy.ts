@@ -8,7 +8,7 @@ import { constants, lchownSync, chmodSync, lstatSync, mkdirSync, readdirSync, re
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Sys } from '../../sys';
-import { devNumbers } from '../changes/export';
+import { devNumbers, HardLinks } from '../../tar/entry';
 
 const S_IFMT = 0o170000;
 
@@ -39,7 +39,7 @@ function setMetadata(sys: Sys, from: string, to: string, st: BigIntStats): void 
 
 /** Copies the tree at `from` into `to` (which must not exist). */
 export async function copyTree(sys: Sys, from: string, to: string): Promise<void> {
-  const links = new Map<string, string>();
+  const links = new HardLinks();
   const dirs: Array<[string, string, BigIntStats]> = [];
   const visit = async (src: string, dst: string): Promise<void> => {
     const st = lstatSync(src, { bigint: true });
@@ -50,14 +50,10 @@ export async function copyTree(sys: Sys, from: string, to: string): Promise<void
       for (const name of readdirSync(src)) await visit(join(src, name), join(dst, name));
       return;
     }
-    const id = `${st.dev}:${st.ino}`;
-    if (st.nlink > 1n) {
-      const first = links.get(id);
-      if (first !== undefined) {
-        linkSync(first, dst);
-        return;
-      }
-      links.set(id, dst);
+    const first = links.seen(st, dst);
+    if (first !== undefined) {
+      linkSync(first, dst);
+      return;
     }
     if (st.isFile()) {
       await copyFile(src, dst, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);

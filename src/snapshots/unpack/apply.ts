@@ -12,7 +12,7 @@ import { closeSync, linkSync, openSync, writeSync, lchownSync, chmodSync, lutime
 import type { Readable } from 'node:stream';
 import { BerthError, diskFullError, isDiskFull, wrap } from '../../core/errors';
 import type { Sys } from '../../sys';
-import { readTar, type TarEntry } from '../tar/reader';
+import { readTar, type TarEntry } from '../../tar/reader';
 import { classifyWhiteout, entryComponents, unsafe } from './names';
 import { LayerTree, lstatOrUndefined, OVERLAY_OPAQUE_XATTR } from './tree';
 

@@ -1,4 +1,4 @@
-/** Layer tar encoding and decoding, entry-name rules and chain ids (pure logic, no mounts). */
+// The tar package's writer and reader (src/tar): round trips, GNU tar compatibility, PAX.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -6,12 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { decodePaxRecords, readTar, type TarEntry } from '../../src/snapshots/tar/reader';
-import { TarWriter, ustarHeader } from '../../src/snapshots/tar/writer';
-import { classifyWhiteout, entryComponents } from '../../src/snapshots/unpack/names';
-import { chainIdOf, chainIds } from '../../src/snapshots/chain';
-import { opsToChanges } from '../../src/snapshots/changes/ops';
-import { devNumbers } from '../../src/snapshots/changes/export';
+import { decodePaxRecords, readTar, type TarEntry } from '../../src/tar/reader';
+import { TarWriter, ustarHeader } from '../../src/tar/writer';
+import { devNumbers, HardLinks } from '../../src/tar/entry';
 
 async function roundTrip(write: (w: TarWriter) => Promise<void>): Promise<{ tar: Buffer; entries: Array<Omit<TarEntry, 'body'> & { data: string }> }> {
   const w = new TarWriter();
@@ -112,44 +109,19 @@ test('PAX records: lengths counted in bytes, values kept binary for xattrs, malf
   assert.throws(() => decodePaxRecords(Buffer.from('9 pathx\n')), /malformed PAX/);
 });
 
-test('entry names: normalised, and absolute or climbing names refused', () => {
-  assert.deepEqual(entryComponents('./a//b/./c/'), ['a', 'b', 'c']);
-  assert.deepEqual(entryComponents('./'), []);
-  assert.throws(() => entryComponents('/etc/passwd'), /absolute/);
-  assert.throws(() => entryComponents('a/../../b'), /climbs out/);
-  assert.throws(() => entryComponents('a\0b'), /NUL/);
-});
-
-test('whiteout names: whiteout, opaque, AUFS metadata, and invalid forms', () => {
-  const c = (n: string) => classifyWhiteout(n, entryComponents(n));
-  assert.deepEqual(c('a/.wh.b'), { kind: 'whiteout', target: 'b' });
-  assert.deepEqual(c('a/.wh..wh..opq'), { kind: 'opaque' });
-  assert.deepEqual(c('.wh..wh.plnk'), { kind: 'meta' });
-  assert.deepEqual(c('a/b'), { kind: 'none' });
-  assert.deepEqual(c('a/.whx'), { kind: 'none' });
-  for (const bad of ['.wh.', 'a/.wh..', 'a/.wh...', '.wh.../x', '.wh.d/x']) assert.throws(() => c(bad), /whiteout/, bad);
-});
-
-test('chain ids follow the image spec', () => {
-  const a = `sha256:${'a'.repeat(64)}`;
-  const b = `sha256:${'b'.repeat(64)}`;
-  assert.equal(chainIdOf(undefined, a), a);
-  // sha256("sha256:aaa… sha256:bbb…")
-  const expected = `sha256:${require('node:crypto').createHash('sha256').update(`${a} ${b}`).digest('hex')}`;
-  assert.deepEqual(chainIds([a, b]), [a, expected]);
-});
-
-test('changes: docker diff order, opaque dirs expanded, device numbers decoded', () => {
-  const st = {} as import('node:fs').Stats;
-  const changes = opsToChanges([
-    { op: 'entry', rel: 'b', abs: '', st, kind: 'C' },
-    { op: 'opaque', rel: 'b', deleted: ['x', 'a'] },
-    { op: 'whiteout', rel: 'a' },
-    { op: 'entry', rel: 'b/n', abs: '', st, kind: 'A' },
-  ]);
-  assert.deepEqual(changes.map((c) => `${c.kind} ${c.path}`), ['D /a', 'C /b', 'D /b/a', 'A /b/n', 'D /b/x']);
+test('device numbers decoded as glibc major()/minor()', () => {
   assert.deepEqual(devNumbers((1 << 8) | 3), { devmajor: 1, devminor: 3 });
   // glibc makedev(): major's low 12 bits at 8, high bits at 32; minor's low 8 bits at 0, the rest at 12.
   const makedev = (ma: bigint, mi: bigint) => ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) | (mi & 0xffn);
   assert.deepEqual(devNumbers(Number(makedev(0x3012n, 0x345n))), { devmajor: 0x3012, devminor: 0x345 });
+});
+
+test('hard links: the first name of a multiply-linked inode is remembered, single links never', () => {
+  const links = new HardLinks();
+  assert.equal(links.seen({ dev: 1, ino: 7, nlink: 2 }, 'a'), undefined, 'first name: write the content');
+  assert.equal(links.seen({ dev: 1, ino: 7, nlink: 2 }, 'b'), 'a', 'second name: a link to the first');
+  assert.equal(links.seen({ dev: 2, ino: 7, nlink: 2 }, 'c'), undefined, 'same inode number on another device');
+  assert.equal(links.seen({ dev: 1, ino: 8, nlink: 1 }, 'd'), undefined);
+  assert.equal(links.seen({ dev: 1, ino: 8, nlink: 1 }, 'e'), undefined, 'a single link is never recorded');
+  assert.equal(links.seen({ dev: 1n, ino: 7n, nlink: 2n }, 'f'), 'a', 'bigint stats name the same inode');
 });

@@ -11,7 +11,7 @@
  */
 import type { Readable } from 'node:stream';
 import * as tarStream from 'tar-stream';
-import { BerthError } from '../../core/errors';
+import { BerthError } from '../core/errors';
 
 export type TarEntryType = 'file' | 'link' | 'symlink' | 'character-device' | 'block-device' | 'directory' | 'fifo';
 
