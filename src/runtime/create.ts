@@ -11,7 +11,8 @@ import { BerthError } from '../core/errors';
 import { loadBundle } from '../spec/validate';
 // Node opens every file with O_CLOEXEC (libuv does), so no fd of ours leaks into berth-init.
 import { sys } from '../sys';
-import { startInit, type InitHandle, type InitLauncher } from './init-driver';
+import { startInit, type InitHandle } from './init-driver';
+import type { InitLauncher } from './init-launcher';
 import { containerCgroup, type RuntimeContext } from './context';
 import { readProcStat } from './process-info';
 import { runHooks } from './hooks';

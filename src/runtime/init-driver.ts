@@ -1,7 +1,8 @@
 /**
- * Runs berth-init and speaks its sync protocol. Node spawns berth-init ("P") with the
- * caller's stdio, the preserved fds and one extra socketpair (the sync channel, fd 3+N); P
- * clone()s the container process ("C"). Frames are {u32 type, u32 len, payload}, little-endian:
+ * Drives berth-init through its sync protocol. A launcher (init-launcher.ts) starts berth-init
+ * ("P") with the caller's stdio, the preserved fds and one extra socketpair (the sync channel,
+ * fd 3+N); P clone()s the container process ("C"). The frames (init-frames.ts) come in this
+ * order:
  *
  *   Node -> P  PLAN   the encoded plan (plan.ts)
  *   P -> Node  PID    C's host pid            Node: id maps, onPid (cgroup), then GO
@@ -19,44 +20,20 @@
  *
  * For exec there is no READY: the channel is close-on-exec in C, so EOF without ERROR means
  * execve succeeded. Whatever fails, no process is left behind: P and C are SIGKILLed before
- * the returned promise rejects.
- *
- * Who starts P is pluggable (`InitOptions.launcher`): by default Node spawns it (the runtime
- * CLI); the engine has berth-shim spawn it, so that the container process ends up a child of
- * its monitor (src/engine/shim). The protocol on the sync channel is the same either way.
+ * the returned promise rejects. The protocol is the same whoever launched P.
  */
-import { spawn, type StdioOptions } from 'node:child_process';
 import { chmodSync, closeSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
-import type { Socket } from 'node:net';
 import { BerthError } from '../core/errors';
 import { compileSeccomp, SECCOMP_FILTER_FLAG_NEW_LISTENER } from '../seccomp';
-import type { RuntimeConfig } from '../spec/types';
-import { nativeDir, sys } from '../sys';
+import { sys } from '../sys';
 import { encodePlan } from './plan';
-import { buildPlan, idMapFiles, type PlanDeps, type SeccompProgram } from './plan-builder';
+import { buildPlan, idMapFiles, type PlanDeps, type PlanOptions, type SeccompProgram } from './plan-builder';
+import { FRAME, FrameReader, frame, initErrorMessage, type Frame } from './init-frames';
+import { initBinaryPath, sigkill, spawnInit, type InitLauncher, type LaunchedInit } from './init-launcher';
 
-export interface InitOptions {
-  mode: 'create' | 'exec';
-  /** Validated config; for exec, the container's config with `process` replaced. */
-  config: RuntimeConfig;
-  /** Absolute rootfs path (create only). */
-  rootfs: string;
-  /** Bundle directory: relative bind-mount sources are resolved against it (default: cwd). */
-  bundle?: string;
-  /** create: FIFO that C blocks writing to until `start` opens it for reading. */
-  execFifo?: string;
-  /** process.terminal: unix socket that receives the pty master (SCM_RIGHTS). */
-  consoleSocket?: string;
-  /** Pass fds 3..3+N-1 of this process to the container process. */
-  preserveFds?: number;
-  noPivot?: boolean;
-  noNewKeyring?: boolean;
-  /** P stays, forwards signals, and exits with the container process's status. */
-  foreground?: boolean;
-  /** exec: host pid of the container's init, whose namespaces are joined. */
-  joinPid?: number;
+/** What the plan is built from (PlanOptions), and how to start and drive P. */
+export interface InitOptions extends PlanOptions {
   /** fds 0..2 for the container (default: inherit ours). */
   stdio?: Array<'inherit' | number>;
   /**
@@ -66,8 +43,6 @@ export interface InitOptions {
    * own session, whatever P does.)
    */
   newSession?: boolean;
-  id: string;
-  warn?: (msg: string) => void;
   /** Traces the sync protocol's steps (`--debug`). */
   debug?: (msg: string) => void;
   /** Precompiled linux.seccomp (e.g. cached by the engine); compiled with src/seccomp when absent. */
@@ -75,43 +50,6 @@ export interface InitOptions {
   /** Starts P; default: spawned by this process (`spawnInit`). */
   launcher?: InitLauncher;
 }
-
-/** What a launcher must arrange for P. */
-export interface InitLaunchRequest {
-  /** fd number of the sync channel in P (always 3 + preserveFds). */
-  syncFd: number;
-  /** Our end of the seccomp listener socketpair's far side, to become fd syncFd + 1 in P. */
-  listenerFd?: number;
-  /** fds 0..2 of P (and so of the container process), when the caller chose them. */
-  stdio?: Array<'inherit' | number>;
-  preserveFds: number;
-  foreground: boolean;
-  /** P in its own session (InitOptions.newSession). */
-  newSession?: boolean;
-}
-
-export interface InitExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** P could not be started at all. */
-  error?: Error;
-}
-
-/** A started P, as the driver needs it. */
-export interface LaunchedInit {
-  /** Our end of the sync channel. */
-  sync: Socket;
-  /** Resolves when P has exited (or could not start). */
-  exited: Promise<InitExit>;
-  /** SIGKILL P, if it still runs (the driver's failure path). */
-  kill(): void;
-  /** The container is set up: let P (and whatever holds it) outlive this process. */
-  release(): void;
-  /** Sends a signal to P while it runs (a foreground P passes it on to C). */
-  signal?(sig: NodeJS.Signals): void;
-}
-
-export type InitLauncher = (req: InitLaunchRequest) => LaunchedInit;
 
 export interface InitHandlers {
   /** C exists but has done nothing yet: put it in its cgroup here. */
@@ -134,85 +72,6 @@ export interface InitHandle {
   wait(): Promise<number>;
   /** Foreground: passes a signal to the container process (through P) while it runs. */
   signal(sig: NodeJS.Signals): void;
-}
-
-const FRAME_PLAN = 1;
-const FRAME_PID = 2;
-const FRAME_GO = 3;
-const FRAME_HOOKS = 4;
-const FRAME_STATE = 5;
-const FRAME_READY = 6;
-const FRAME_ERROR = 7;
-const FRAME_SECCOMP = 8;
-const FRAME_SECCOMP_DONE = 9;
-
-export function initBinaryPath(): string {
-  return join(nativeDir(), 'berth-init');
-}
-
-export function frame(type: number, payload: Buffer | string = Buffer.alloc(0)): Buffer {
-  const body = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
-  const hdr = Buffer.alloc(8);
-  hdr.writeUInt32LE(type, 0);
-  hdr.writeUInt32LE(body.length, 4);
-  return Buffer.concat([hdr, body]);
-}
-
-export interface Frame {
-  type: number;
-  payload: Buffer;
-}
-
-/** Turns the socket's byte stream into a queue of frames; `next()` yields null at EOF. */
-export class FrameReader {
-  private buf = Buffer.alloc(0);
-  private readonly frames: Frame[] = [];
-  private ended = false;
-  private waiter: (() => void) | undefined;
-
-  constructor(sock: Socket) {
-    sock.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      while (this.buf.length >= 8) {
-        const len = this.buf.readUInt32LE(4);
-        if (this.buf.length < 8 + len) break;
-        this.frames.push({ type: this.buf.readUInt32LE(0), payload: this.buf.subarray(8, 8 + len) });
-        this.buf = this.buf.subarray(8 + len);
-      }
-      this.wake();
-    });
-    const end = () => {
-      this.ended = true;
-      this.wake();
-    };
-    sock.on('end', end);
-    sock.on('close', end);
-    sock.on('error', end);
-  }
-
-  private wake(): void {
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.();
-  }
-
-  async next(): Promise<Frame | null> {
-    for (;;) {
-      const f = this.frames.shift();
-      if (f) return f;
-      if (this.ended) return null;
-      await new Promise<void>((r) => (this.waiter = r));
-    }
-  }
-}
-
-function kill(pid: number | undefined): void {
-  if (!pid) return;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    /* already gone */
-  }
 }
 
 function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
@@ -277,7 +136,7 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
   let cpid: number | undefined;
 
   const fail = async (message: string, cause?: unknown): Promise<never> => {
-    kill(cpid);
+    sigkill(cpid);
     child.kill();
     sock.destroy();
     closeListenerSock();
@@ -293,7 +152,7 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
       const how = ex ? (ex.code !== null ? `with status ${ex.code}` : `on signal ${ex.signal}`) : 'its channel';
       return fail(`berth-init exited ${how} while waiting for ${what}`);
     }
-    if (f.type === FRAME_ERROR) return fail(initErrorMessage(f.payload));
+    if (f.type === FRAME.ERROR) return fail(initErrorMessage(f.payload));
     return f;
   };
 
@@ -306,13 +165,13 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
     } finally {
       closeSync(fd);
     }
-    sock.write(frame(FRAME_SECCOMP_DONE));
+    sock.write(frame(FRAME.SECCOMP_DONE));
   };
 
   try {
-    sock.write(frame(FRAME_PLAN, encoded));
+    sock.write(frame(FRAME.PLAN, encoded));
     const pidFrame = await expect('the container pid');
-    if (pidFrame.type !== FRAME_PID || pidFrame.payload.length !== 4) return await fail(`sync: expected PID, got frame ${pidFrame.type}`);
+    if (pidFrame.type !== FRAME.PID || pidFrame.payload.length !== 4) return await fail(`sync: expected PID, got frame ${pidFrame.type}`);
     cpid = pidFrame.payload.readUInt32LE(0);
     debug(`${opts.mode}: container process is host pid ${cpid}`);
     if (maps) {
@@ -321,24 +180,24 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
       writeFileSync(`/proc/${cpid}/gid_map`, maps.gidMap);
     }
     await handlers.onPid(cpid);
-    sock.write(frame(FRAME_GO));
+    sock.write(frame(FRAME.GO));
     debug(`${opts.mode}: pid ${cpid} is in its cgroup, told it to go on`);
     if (opts.mode === 'create') {
       for (;;) {
         const f = await expect('the container to be ready');
-        if (f.type === FRAME_READY) {
+        if (f.type === FRAME.READY) {
           debug('create: the container is set up and waits on the exec fifo');
           break;
         }
-        if (f.type === FRAME_SECCOMP) {
+        if (f.type === FRAME.SECCOMP) {
           debug('seccomp: forwarding the notification listener');
           await forwardListener(cpid);
           continue;
         }
-        if (f.type !== FRAME_HOOKS) return await fail(`sync: unexpected frame ${f.type}`);
+        if (f.type !== FRAME.HOOKS) return await fail(`sync: unexpected frame ${f.type}`);
         debug('create: mounts are done; running the prestart and createRuntime hooks');
         const state = handlers.onCreateRuntime ? await handlers.onCreateRuntime(cpid) : '{}';
-        sock.write(frame(FRAME_STATE, state));
+        sock.write(frame(FRAME.STATE, state));
       }
     } else {
       for (;;) {
@@ -347,8 +206,8 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
           debug('exec: the process reached execve');
           break;
         }
-        if (f.type === FRAME_ERROR) return await fail(initErrorMessage(f.payload));
-        if (f.type !== FRAME_SECCOMP) return await fail(`sync: unexpected frame ${f.type} from the exec process`);
+        if (f.type === FRAME.ERROR) return await fail(initErrorMessage(f.payload));
+        if (f.type !== FRAME.SECCOMP) return await fail(`sync: unexpected frame ${f.type} from the exec process`);
         await forwardListener(cpid);
       }
     }
@@ -372,45 +231,6 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
       if (opts.foreground) child.signal?.(sig);
     },
   };
-}
-
-/** The default launcher: this process spawns berth-init with the caller's stdio. */
-export const spawnInit: InitLauncher = (req) => {
-  const stdio: StdioOptions = [...(req.stdio ?? ['inherit', 'inherit', 'inherit'])];
-  for (let fd = 3; fd < req.syncFd; fd++) stdio.push(fd);
-  stdio.push('pipe');
-  if (req.listenerFd !== undefined) stdio.push(req.listenerFd);
-  const child = spawn(initBinaryPath(), [], {
-    stdio,
-    // P's environment carries only the channel's fd; the container's comes from the plan.
-    env: { _BERTH_SYNC_FD: String(req.syncFd) },
-    argv0: 'berth-init',
-    detached: req.newSession === true,
-  });
-  const exited = new Promise<InitExit>((resolve) => {
-    child.once('error', (error) => resolve({ code: null, signal: null, error }));
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  return {
-    sync: child.stdio[req.syncFd] as Socket,
-    exited,
-    kill: () => kill(child.pid),
-    release: () => child.unref(),
-    signal: (sig) => {
-      // Only while it is our unreaped child: its pid cannot have been reused before that.
-      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
-    },
-  };
-};
-
-/**
- * berth-init reports "<step>: <detail>: <strerror> (<ERRNO>)" with C's capitalised strerror.
- * We lower-case the errno text to read as Go's (and so runc's) does, because callers match
- * it: the docker CLI picks exit status 127 or 126 for a failed start by a case-sensitive
- * search for "no such file or directory" / "permission denied" in the runtime's error.
- */
-export function initErrorMessage(payload: Buffer): string {
-  return payload.toString('utf8').replace(/: ([A-Z])([^:()]*) \((E[A-Z0-9]+)\)$/, (_m, first: string, rest: string, name: string) => `: ${first.toLowerCase()}${rest} (${name})`);
 }
 
 function hintFor(message: string): string | undefined {

@@ -32,7 +32,6 @@ import {
 } from './plan';
 import { planRlimits } from './rlimits';
 import type { SeccompProgram } from '../seccomp';
-import type { InitOptions } from './init-driver';
 
 export const CLONE_NEWTIME = 0x80;
 export const CLONE_NEWNS = 0x20000;
@@ -102,6 +101,31 @@ const SCHED_FLAGS: Record<string, bigint> = {
 const IOPRIO_CLASSES: Record<string, number> = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 };
 
 export type { SeccompProgram } from '../seccomp';
+
+/** What a plan is built from besides the config: the caller's choices for this container. */
+export interface PlanOptions {
+  mode: 'create' | 'exec';
+  /** Validated config; for exec, the container's config with `process` replaced. */
+  config: RuntimeConfig;
+  /** Absolute rootfs path (create only). */
+  rootfs: string;
+  /** Bundle directory: relative bind-mount sources are resolved against it (default: cwd). */
+  bundle?: string;
+  /** create: FIFO that C blocks writing to until `start` opens it for reading. */
+  execFifo?: string;
+  /** process.terminal: unix socket that receives the pty master (SCM_RIGHTS). */
+  consoleSocket?: string;
+  /** Pass fds 3..3+N-1 of this process to the container process. */
+  preserveFds?: number;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  /** P stays, forwards signals, and exits with the container process's status. */
+  foreground?: boolean;
+  /** exec: host pid of the container's init, whose namespaces are joined. */
+  joinPid?: number;
+  id: string;
+  warn?: (msg: string) => void;
+}
 
 export interface PlanDeps {
   /** BPF for linux.seccomp (src/seccomp); required when the config has a seccomp profile. */
@@ -216,7 +240,7 @@ function hostHasAppArmor(): boolean {
   }
 }
 
-export function buildPlan(opts: InitOptions, deps: PlanDeps = {}): Plan {
+export function buildPlan(opts: PlanOptions, deps: PlanDeps = {}): Plan {
   const config = opts.config;
   const proc = config.process;
   if (!proc) throw invalid('process: missing (nothing to run)');

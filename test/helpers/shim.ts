@@ -11,7 +11,7 @@ import type { RuntimeConfig } from '../../src/spec/types';
 import { StateStore } from '../../src/runtime/state-store';
 import type { RuntimeContext } from '../../src/runtime/context';
 import { deleteContainer } from '../../src/runtime/kill-delete';
-import { initBinaryPath } from '../../src/runtime/init-driver';
+import { initBinaryPath } from '../../src/runtime/init-launcher';
 import { launchShim, startMonitored, type LaunchShimOptions, type ShimLaunch, type StartRuntime } from '../../src/engine/shim/launch';
 import { readExit, shimAlive, type ExitInfo } from '../../src/engine/shim/exit';
 import { shimBinaryPath } from '../../src/engine/shim/paths';

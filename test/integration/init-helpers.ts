@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { busyboxAvailable, makeBusyboxRootfs, tempDir } from '../helpers/rootfs';
 import { DEFAULT_CAPABILITIES } from '../../src/spec/capabilities';
 import type { RuntimeConfig } from '../../src/spec/types';
-import { initBinaryPath, startInit, type InitHandle, type InitOptions } from '../../src/runtime/init-driver';
+import { startInit, type InitHandle, type InitOptions } from '../../src/runtime/init-driver';
+import { initBinaryPath } from '../../src/runtime/init-launcher';
 import { sys } from '../../src/sys';
 
 export function skipReason(): string | undefined {

@@ -36,7 +36,7 @@ import { capabilityMask, capabilityMasks, raisableAmbient } from '../../src/runt
 import { parseProcLimits, planRlimits, RLIM_INFINITY } from '../../src/runtime/rlimits';
 import { BerthError } from '../../src/core/errors';
 import type { RuntimeConfig } from '../../src/spec/types';
-import type { InitOptions } from '../../src/runtime/init-driver';
+import type { PlanOptions } from '../../src/runtime/plan-builder';
 
 function config(): RuntimeConfig {
   return {
@@ -53,7 +53,7 @@ function config(): RuntimeConfig {
   };
 }
 
-function opts(c: RuntimeConfig, extra: Partial<InitOptions> = {}): InitOptions {
+function opts(c: RuntimeConfig, extra: Partial<PlanOptions> = {}): PlanOptions {
   return { mode: 'create', config: c, rootfs: '/b/rootfs', bundle: '/b', execFifo: '/s/fifo', id: 'c1', ...extra };
 }
 

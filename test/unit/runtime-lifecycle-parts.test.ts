@@ -8,7 +8,7 @@ import { parseBytes, parseUser, parseIntFlag } from '../../src/cli/parse';
 import { mergeResources } from '../../src/runtime/resources';
 import { StateStore, validateId, writeFileAtomic } from '../../src/runtime/state-store';
 import { runHook, runHooks } from '../../src/runtime/hooks';
-import { initErrorMessage } from '../../src/runtime/init-driver';
+import { initErrorMessage } from '../../src/runtime/init-frames';
 import { readProcStat, isSameProcessAlive } from '../../src/runtime/process-info';
 import { BerthError } from '../../src/core/errors';
 

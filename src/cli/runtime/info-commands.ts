@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CliEnv } from './main';
+import type { CliEnv } from './env';
 import { writeStdout } from './log';
 import { parseBytes, parseIntFlag } from '../parse';
 import { containerState, listContainers, containerPids, containerStats } from '../../runtime/inspect';

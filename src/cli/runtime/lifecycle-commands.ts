@@ -1,7 +1,7 @@
 /** create, start, run, kill, delete, exec. */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import type { CliEnv } from './main';
+import type { CliEnv } from './env';
 import { collect, parseIntFlag, parseUser } from '../parse';
 import { createContainer } from '../../runtime/create';
 import { startContainer } from '../../runtime/start';

@@ -5,10 +5,10 @@
  */
 import { Command, CommanderError, type Help } from 'commander';
 import { StateStore, DEFAULT_STATE_ROOT } from '../../runtime/state-store';
-import type { RuntimeContext } from '../../runtime/context';
 import { RuntimeLog, writeStderr, type LogFormat } from './log';
 import { registerLifecycleCommands, registerUnsupportedCommands } from './lifecycle-commands';
 import { registerInfoCommands } from './info-commands';
+import type { CliEnv } from './env';
 import { restoreCallerEnv } from '../caller-env';
 import { OCI_VERSION } from '../../spec/state';
 import { BerthError } from '../../core/errors';
@@ -76,13 +76,6 @@ interface GlobalOpts {
   logFormat: LogFormat;
   debug?: boolean;
   systemdCgroup?: boolean;
-}
-
-export interface CliEnv {
-  ctx(): RuntimeContext;
-  log(): RuntimeLog;
-  /** Sets the process exit status (the CLI never calls process.exit while work is pending). */
-  exit(code: number): void;
 }
 
 function main(argv: string[]): void {

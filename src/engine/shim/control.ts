@@ -11,7 +11,8 @@ import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import type { Socket } from 'node:net';
-import { FrameReader, type InitExit } from '../../runtime/init-driver';
+import { FrameReader } from '../../runtime/init-frames';
+import type { InitExit } from '../../runtime/init-launcher';
 import { CTL_ERROR, CTL_INIT_EXIT, CTL_MONITORING, CTL_PID, CTL_SPAWNED, controlFrame } from './protocol';
 import { SHIM_LOG, shimBinaryPath } from './paths';
 

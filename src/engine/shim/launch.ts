@@ -21,7 +21,7 @@ import { BerthError } from '../../core/errors';
 import { createContainer } from '../../runtime/create';
 import { deleteContainer } from '../../runtime/kill-delete';
 import type { RuntimeContext } from '../../runtime/context';
-import { initBinaryPath, type InitLauncher } from '../../runtime/init-driver';
+import { initBinaryPath, type InitLauncher } from '../../runtime/init-launcher';
 import { readProcStat } from '../../runtime/process-info';
 import { startContainer } from '../../runtime/start';
 import { ShimProcess } from './control';
