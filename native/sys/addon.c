@@ -127,6 +127,10 @@ napi_value js_send_fd(napi_env env, napi_callback_info info);
 napi_value js_dup_fd(napi_env env, napi_callback_info info);                      /* tty.c */
 napi_value js_set_window_size(napi_env env, napi_callback_info info);
 napi_value js_set_output_processing(napi_env env, napi_callback_info info);
+/* network namespaces and rtnetlink sockets (netns.c) */
+napi_value js_netns_create(napi_env env, napi_callback_info info);
+napi_value js_netns_open_netlink(napi_env env, napi_callback_info info);
+napi_value js_netns_open_file(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -150,6 +154,10 @@ static napi_value init(napi_env env, napi_value exports) {
     {"dupFd", NULL, js_dup_fd, NULL, NULL, NULL, napi_default, NULL},
     {"setWindowSize", NULL, js_set_window_size, NULL, NULL, NULL, napi_default, NULL},
     {"setOutputProcessing", NULL, js_set_output_processing, NULL, NULL, NULL, napi_default, NULL},
+    /* network namespaces and rtnetlink sockets (netns.c) */
+    {"netnsCreate", NULL, js_netns_create, NULL, NULL, NULL, napi_default, NULL},
+    {"netnsOpenNetlink", NULL, js_netns_open_netlink, NULL, NULL, NULL, napi_default, NULL},
+    {"netnsOpenFile", NULL, js_netns_open_file, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

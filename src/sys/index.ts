@@ -73,6 +73,20 @@ export interface Sys {
   setWindowSize(fd: number, rows: number, cols: number): void;
   /** Sets or clears OPOST (output post-processing such as ONLCR) of a terminal. */
   setOutputProcessing(fd: number, on: boolean): void;
+
+  // --- network namespaces and rtnetlink (native/sys/netns.c; used by src/network/netns.ts) ---
+  /**
+   * Makes a new network namespace with loopback up and bind-mounts it on the existing file
+   * `path`, from a short-lived thread: the calling process's namespaces do not change.
+   */
+  netnsCreate(path: string): Promise<void>;
+  /**
+   * A NETLINK_ROUTE socket (bound, blocking with a receive timeout, extended ACKs on) created
+   * inside the netns file `nsPath` (null: the caller's netns). The socket stays in that netns.
+   */
+  netnsOpenNetlink(nsPath: string | null): Promise<number>;
+  /** open(file, flags | O_CLOEXEC) from a thread inside the netns `nsPath` (for /proc/sys/net). */
+  netnsOpenFile(nsPath: string, file: string, flags: number): Promise<number>;
 }
 
 /** 0: new mount API, falling back to mount(2) on kernels without `lowerdir+`; 1: new API only; 2: mount(2) only. */
