@@ -1,21 +1,15 @@
 /**
  * The options `berth run` and `berth create` share, declared once with docker's names, and
- * their translation into the docker-shaped `Config` / `HostConfig` the engine stores. Values
- * are checked here, at the boundary, so that a bad flag fails before anything is created.
+ * their mapping onto the engine's create options; the engine parses and checks the values
+ * (in the flags' words) before anything is pulled or created.
  */
 import { Command, Option } from 'commander';
 import { BerthError } from '../../core/errors';
-import type { ContainerConfig, HealthConfig, HostConfig, MountSpec } from '../../engine/docker-types';
 import type { CreateRequest } from '../../engine/containers/request';
-import { parseDeviceFlag, parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from '../../engine/parse/mounts';
-import { parseExpose, parsePublish } from '../../engine/parse/ports';
-import {
-  invalidFlag, parseCpus, parseDuration, parseEnvEntry, parseExtraHost, parseKeyValue, parseLabel, parseRestartPolicy,
-  parseUlimit, readEnvFile,
-} from '../../engine/parse/values';
-import { collect, parseBytes, parseIntFlag } from '../parse';
-import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import type { ContainerCreateOptions } from '../../engine/create/options';
+import { buildCreateRequest } from '../../engine/create/request-builder';
+import type { FieldNames } from '../../engine/create/validate';
+import { collect } from '../parse';
 
 export interface ContainerFlags {
   detach?: boolean;
@@ -197,92 +191,90 @@ export function addContainerOptions(cmd: Command): Command {
   return cmd;
 }
 
-const SIGNAL_RE = /^(SIG)?[A-Z0-9]+(\+\d+)?$|^\d+$/;
-
-function bytesOpt(flag: string, v: string | undefined): number | undefined {
-  return v === undefined ? undefined : parseBytes(flag, v);
-}
-
-function intOpt(flag: string, v: string | undefined, min = 0, max?: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = parseIntFlag(flag, v, min);
-  if (max !== undefined && n > max) throw invalidFlag(flag, v, `an integer from ${min} to ${max}`);
-  return n;
-}
-
-function healthConfig(f: ContainerFlags): HealthConfig | undefined {
-  if (f.healthcheck === false) {
-    if (f.healthCmd) throw new BerthError('EINVALID_ARGUMENT', '--no-healthcheck conflicts with --health-cmd', { hint: 'use one of them' });
-    return { Test: ['NONE'] };
-  }
-  const ns = (flag: string, v: string | undefined) => (v === undefined ? undefined : parseDuration(flag, v) * 1e6);
-  const h: HealthConfig = {};
-  if (f.healthCmd) h.Test = ['CMD-SHELL', f.healthCmd];
-  const interval = ns('--health-interval', f.healthInterval);
-  const timeout = ns('--health-timeout', f.healthTimeout);
-  const start = ns('--health-start-period', f.healthStartPeriod);
-  const startInterval = ns('--health-start-interval', f.healthStartInterval);
-  const retries = intOpt('--health-retries', f.healthRetries);
-  if (interval !== undefined) h.Interval = interval;
-  if (timeout !== undefined) h.Timeout = timeout;
-  if (start !== undefined) h.StartPeriod = start;
-  if (startInterval !== undefined) h.StartInterval = startInterval;
-  if (retries !== undefined) h.Retries = retries;
-  return Object.keys(h).length ? h : undefined;
-}
-
-function logConfig(f: ContainerFlags): HostConfig['LogConfig'] {
-  const type = f.logDriver ?? 'json-file';
-  if (!['json-file', 'none', 'k8s-file', 'local'].includes(type)) {
-    throw invalidFlag('--log-driver', type, 'json-file or none');
-  }
-  const config: Record<string, string> = {};
-  for (const o of f.logOpt) {
-    const [k, v] = parseKeyValue('--log-opt', o);
-    if (k === 'max-size') parseBytes('--log-opt max-size', v);
-    else if (k === 'max-file') parseIntFlag('--log-opt max-file', v, 1);
-    else if (!['compress', 'labels', 'env', 'tag', 'mode'].includes(k)) throw invalidFlag('--log-opt', o, 'max-size=10m, max-file=3');
-    config[k] = v;
-  }
-  return { Type: type === 'k8s-file' || type === 'local' ? 'json-file' : type, Config: config };
-}
-
-function cgroupnsMode(v: string | undefined): HostConfig['CgroupnsMode'] {
-  if (v === undefined) return '';
-  if (v === 'host' || v === 'private') return v;
-  throw invalidFlag('--cgroupns', v, 'private or host');
-}
-
-/** The kernel cannot hold a container in less (docker's daemon refuses it with these words). */
-const MIN_MEMORY = 6 * 1024 * 1024;
-
-/** docker's daemon-side checks, here so that a refused container leaves nothing behind. */
-function checkLimits(hc: HostConfig, cpus = availableParallelism()): void {
-  if (hc.Memory && hc.Memory > 0 && hc.Memory < MIN_MEMORY) {
-    throw new BerthError('EINVALID_ARGUMENT', 'Minimum memory limit allowed is 6MB', { hint: 'give -m/--memory 6m or more' });
-  }
-  if (hc.MemoryReservation && hc.MemoryReservation > 0 && hc.MemoryReservation < MIN_MEMORY) {
-    throw new BerthError('EINVALID_ARGUMENT', 'Minimum memory reservation allowed is 6MB', { hint: 'give --memory-reservation 6m or more' });
-  }
-  if (hc.NanoCpus && hc.NanoCpus > cpus * 1e9) {
-    throw new BerthError('EINVALID_ARGUMENT', `Range of CPUs is from 0.01 to ${cpus.toFixed(2)}, as there are only ${cpus} CPUs available`, { hint: `give --cpus ${cpus} or less` });
-  }
-}
-
 /**
- * Berth has no user-defined networks yet: a name other than docker's built-in modes names a
- * network that does not exist, refused as docker refuses it (nothing may claim to be on it).
+ * `run`/`create`'s names for the options and request fields, so that the engine's parsing
+ * and checks speak in flags (`invalid size "12q" for --memory`).
  */
-function checkNetwork(mode: string): void {
-  if (['bridge', 'default', 'host', 'none'].includes(mode) || mode.startsWith('container:')) return;
-  throw new BerthError('ENOT_FOUND', `network ${mode} not found`, { hint: 'use --network bridge, host, none or container:NAME' });
+export const CREATE_FIELD_FLAGS: FieldNames = {
+  image: 'IMAGE',
+  rootfs: '--rootfs',
+  memory: '--memory',
+  memorySwap: '--memory-swap',
+  memoryReservation: '--memory-reservation',
+  memorySwappiness: '--memory-swappiness',
+  oomScoreAdj: '--oom-score-adj',
+  cpuShares: '--cpu-shares',
+  cpuPeriod: '--cpu-period',
+  cpuQuota: '--cpu-quota',
+  blkioWeight: '--blkio-weight',
+  pidsLimit: '--pids-limit',
+  shmSize: '--shm-size',
+  stopSignal: '--stop-signal',
+  stopTimeout: '--stop-timeout',
+  attach: '--attach',
+  entrypoint: '--entrypoint',
+  sysctls: '--sysctl',
+  annotations: '--annotation',
+  logDriver: '--log-driver',
+  logOpts: '--log-opt',
+  cgroupns: '--cgroupns',
+  'healthcheck.disable': '--no-healthcheck',
+  'healthcheck.cmd': '--health-cmd',
+  'healthcheck.interval': '--health-interval',
+  'healthcheck.timeout': '--health-timeout',
+  'healthcheck.startPeriod': '--health-start-period',
+  'healthcheck.startInterval': '--health-start-interval',
+  'healthcheck.retries': '--health-retries',
+  name: '--name',
+  'HostConfig.AutoRemove': '--rm',
+  'HostConfig.RestartPolicy': '--restart',
+  'HostConfig.OomScoreAdj': '--oom-score-adj',
+  'HostConfig.Memory': '-m/--memory',
+  'HostConfig.MemoryReservation': '--memory-reservation',
+  'HostConfig.NanoCpus': '--cpus',
+  'HostConfig.NetworkMode': '--network',
+};
+
+/** The flags as the engine's front-end-neutral create options (names differ; values are passed as typed). */
+export function createOptionsFromFlags(f: ContainerFlags, image: string | undefined, command: string[]): ContainerCreateOptions {
+  const network = f.network ?? f.net;
+  const health = {
+    ...(f.healthCmd !== undefined ? { cmd: f.healthCmd } : {}),
+    ...(f.healthInterval !== undefined ? { interval: f.healthInterval } : {}),
+    ...(f.healthTimeout !== undefined ? { timeout: f.healthTimeout } : {}),
+    ...(f.healthStartPeriod !== undefined ? { startPeriod: f.healthStartPeriod } : {}),
+    ...(f.healthStartInterval !== undefined ? { startInterval: f.healthStartInterval } : {}),
+    ...(f.healthRetries !== undefined ? { retries: f.healthRetries } : {}),
+    ...(f.healthcheck === false ? { disable: true } : {}),
+  };
+  const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  return defined<ContainerCreateOptions>({
+    image, command, rootfs: f.rootfs, name: f.name,
+    env: f.env, envFiles: f.envFile, labels: f.label, labelFiles: f.labelFile, annotations: f.annotation,
+    workdir: f.workdir, user: f.user, entrypoint: f.entrypoint, hostname: f.hostname, domainname: f.domainname,
+    interactive: f.interactive, tty: f.tty, detach: f.detach, autoRemove: f.rm,
+    publish: f.publish, publishAll: f.publishAll, expose: f.expose, network, networkAliases: f.networkAlias,
+    extraHosts: f.addHost, dns: f.dns, dnsSearch: f.dnsSearch, dnsOptions: f.dnsOption,
+    volumes: f.volume, mounts: f.mount, tmpfs: f.tmpfs, volumesFrom: f.volumesFrom, readOnly: f.readOnly,
+    memory: f.memory, memorySwap: f.memorySwap, memoryReservation: f.memoryReservation, memorySwappiness: f.memorySwappiness,
+    oomKillDisable: f.oomKillDisable, oomScoreAdj: f.oomScoreAdj,
+    cpus: f.cpus, cpuShares: f.cpuShares, cpusetCpus: f.cpusetCpus, cpusetMems: f.cpusetMems, cpuPeriod: f.cpuPeriod, cpuQuota: f.cpuQuota,
+    pidsLimit: f.pidsLimit, blkioWeight: f.blkioWeight, shmSize: f.shmSize, ulimits: f.ulimit,
+    capAdd: f.capAdd, capDrop: f.capDrop, privileged: f.privileged, securityOpt: f.securityOpt,
+    devices: f.device, deviceCgroupRules: f.deviceCgroupRule, groupAdd: f.groupAdd, sysctls: f.sysctl,
+    ipc: f.ipc, pid: f.pid, uts: f.uts, userns: f.userns, cgroupns: f.cgroupns, cgroupParent: f.cgroupParent, init: f.init,
+    restart: f.restart, stopSignal: f.stopSignal, stopTimeout: f.stopTimeout,
+    ...(Object.keys(health).length ? { healthcheck: health } : {}),
+    logDriver: f.logDriver, logOpts: f.logOpt,
+    pull: f.pull as ContainerCreateOptions['pull'], platform: f.platform, runtime: f.runtime, attach: f.attach,
+  });
 }
 
 /**
  * Builds the create request. `positional` is what followed the options: IMAGE [COMMAND...],
  * or with --rootfs just COMMAND...
  */
-export function createRequestFromFlags(f: ContainerFlags, positional: string[], env: NodeJS.ProcessEnv = process.env): CreateRequest {
+export async function createRequestFromFlags(f: ContainerFlags, positional: string[], env: NodeJS.ProcessEnv = process.env): Promise<CreateRequest> {
   let image: string | undefined;
   let cmd: string[];
   if (f.rootfs) {
@@ -291,159 +283,5 @@ export function createRequestFromFlags(f: ContainerFlags, positional: string[], 
     if (!positional.length) throw new BerthError('EINVALID_ARGUMENT', 'an image is required', { hint: 'usage: berth run [OPTIONS] IMAGE [COMMAND] [ARG...] (or --rootfs DIR COMMAND)' });
     [image, ...cmd] = positional as [string, ...string[]];
   }
-  if (f.name !== undefined && !/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(f.name)) {
-    throw invalidFlag('--name', f.name, 'letters, digits, _ . - (at least two characters, starting with a letter or digit)');
-  }
-  const envList: string[] = [];
-  for (const file of f.envFile) envList.push(...readEnvFile(file, env));
-  for (const e of f.env) {
-    const v = parseEnvEntry(e, env);
-    if (v !== undefined) envList.push(v);
-  }
-  const labels: Record<string, string> = {};
-  for (const file of f.labelFile) {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      if (line.trim() && !line.trim().startsWith('#')) {
-        const [k, v] = parseLabel(line.trim());
-        labels[k] = v;
-      }
-    }
-  }
-  for (const l of f.label) {
-    const [k, v] = parseLabel(l);
-    labels[k] = v;
-  }
-
-  const exposed: Record<string, Record<string, never>> = {};
-  const bindings: NonNullable<HostConfig['PortBindings']> = {};
-  for (const p of f.publish) {
-    const parsed = parsePublish(p);
-    for (const e of parsed.exposed) exposed[e] = {};
-    for (const [k, v] of Object.entries(parsed.bindings)) bindings[k] = [...(bindings[k] ?? []), ...v];
-  }
-  for (const e of f.expose) for (const k of parseExpose(e)) exposed[k] = {};
-
-  const binds: string[] = [];
-  const mounts: MountSpec[] = [];
-  const volumes: Record<string, Record<string, never>> = {};
-  for (const v of f.volume) {
-    const m = parseVolumeFlag(v);
-    if (m.Source === undefined) volumes[m.Target] = {};
-    else binds.push(v.startsWith('.') ? `${m.Source}:${v.split(':').slice(1).join(':')}` : v);
-  }
-  for (const m of f.mount) mounts.push(parseMountFlag(m));
-  const tmpfs: Record<string, string> = {};
-  for (const t of f.tmpfs) {
-    const [target, opts] = parseTmpfsFlag(t);
-    tmpfs[target] = opts;
-  }
-  const sysctls: Record<string, string> = {};
-  for (const s of f.sysctl) {
-    const [k, v] = parseKeyValue('--sysctl', s);
-    sysctls[k] = v;
-  }
-  const annotations: Record<string, string> = {};
-  for (const a of f.annotation) {
-    const [k, v] = parseKeyValue('--annotation', a);
-    annotations[k] = v;
-  }
-  if (f.stopSignal !== undefined && !SIGNAL_RE.test(f.stopSignal.toUpperCase())) {
-    throw invalidFlag('--stop-signal', f.stopSignal, 'a signal name or number, e.g. SIGTERM, QUIT or 15');
-  }
-  for (const a of f.attach) if (!['stdin', 'stdout', 'stderr'].includes(a.toLowerCase())) throw invalidFlag('--attach', a, 'stdin, stdout or stderr');
-  const cpus = f.cpus === undefined ? undefined : parseCpus(f.cpus);
-  const memorySwap = bytesOpt('--memory-swap', f.memorySwap);
-  const pids = f.pidsLimit === undefined ? undefined : parseIntFlag('--pids-limit', f.pidsLimit, -1);
-  const healthcheck = healthConfig(f);
-  const restart = f.restart ? parseRestartPolicy(f.restart) : { Name: 'no' as const, MaximumRetryCount: 0 };
-  if (f.rm && restart.Name !== 'no') {
-    throw new BerthError('EINVALID_ARGUMENT', `--rm conflicts with --restart ${f.restart}`, { hint: 'a container removed on exit cannot be restarted; drop one of them' });
-  }
-  if (f.entrypoint !== undefined && f.entrypoint.includes('\0')) throw invalidFlag('--entrypoint', f.entrypoint, 'a command');
-
-  const config: ContainerConfig = {
-    Hostname: f.hostname ?? '',
-    Domainname: f.domainname ?? '',
-    User: f.user ?? '',
-    AttachStdin: f.interactive === true && !f.detach,
-    AttachStdout: !f.detach,
-    AttachStderr: !f.detach,
-    Tty: f.tty === true,
-    OpenStdin: f.interactive === true,
-    StdinOnce: f.interactive === true && !f.detach,
-    Env: envList,
-    ...(cmd.length ? { Cmd: cmd } : {}),
-    ...(image ? { Image: image } : {}),
-    WorkingDir: f.workdir ?? '',
-    ...(f.entrypoint !== undefined ? { Entrypoint: f.entrypoint === '' ? [] : [f.entrypoint] } : {}),
-    Labels: labels,
-    ...(Object.keys(exposed).length ? { ExposedPorts: exposed } : {}),
-    ...(Object.keys(volumes).length ? { Volumes: volumes } : {}),
-    ...(f.stopSignal ? { StopSignal: f.stopSignal } : {}),
-    ...(f.stopTimeout !== undefined ? { StopTimeout: parseIntFlag('--stop-timeout', f.stopTimeout, -1) } : {}),
-    ...(healthcheck ? { Healthcheck: healthcheck } : {}),
-  };
-  const hostConfig: HostConfig = {
-    Binds: binds,
-    LogConfig: logConfig(f),
-    NetworkMode: f.network ?? f.net ?? 'bridge',
-    PortBindings: bindings,
-    RestartPolicy: restart,
-    AutoRemove: f.rm === true,
-    VolumesFrom: f.volumesFrom,
-    Mounts: mounts,
-    CapAdd: f.capAdd,
-    CapDrop: f.capDrop,
-    CgroupnsMode: cgroupnsMode(f.cgroupns),
-    Dns: f.dns,
-    DnsOptions: f.dnsOption,
-    DnsSearch: f.dnsSearch,
-    ExtraHosts: f.addHost.map(parseExtraHost),
-    GroupAdd: f.groupAdd,
-    IpcMode: f.ipc ?? 'private',
-    PidMode: f.pid ?? '',
-    UTSMode: f.uts ?? '',
-    UsernsMode: f.userns ?? '',
-    Privileged: f.privileged === true,
-    PublishAllPorts: f.publishAll === true,
-    ReadonlyRootfs: f.readOnly === true,
-    SecurityOpt: f.securityOpt,
-    Tmpfs: tmpfs,
-    ShmSize: bytesOpt('--shm-size', f.shmSize) ?? 64 * 1024 * 1024,
-    Sysctls: sysctls,
-    Runtime: f.runtime ?? 'berth',
-    ...(Object.keys(annotations).length ? { Annotations: annotations } : {}),
-    CpuShares: intOpt('--cpu-shares', f.cpuShares, 2) ?? 0,
-    Memory: bytesOpt('--memory', f.memory) ?? 0,
-    CgroupParent: f.cgroupParent ?? '',
-    BlkioWeight: intOpt('--blkio-weight', f.blkioWeight, 10, 1000) ?? 0,
-    CpuPeriod: intOpt('--cpu-period', f.cpuPeriod, 1000) ?? 0,
-    CpuQuota: intOpt('--cpu-quota', f.cpuQuota, 1000) ?? 0,
-    CpusetCpus: f.cpusetCpus ?? '',
-    CpusetMems: f.cpusetMems ?? '',
-    Devices: f.device.map(parseDeviceFlag),
-    DeviceCgroupRules: f.deviceCgroupRule,
-    MemoryReservation: bytesOpt('--memory-reservation', f.memoryReservation) ?? 0,
-    MemorySwap: memorySwap ?? 0,
-    MemorySwappiness: f.memorySwappiness === undefined ? null : (intOpt('--memory-swappiness', f.memorySwappiness, 0, 100) ?? null),
-    NanoCpus: cpus ?? 0,
-    OomKillDisable: f.oomKillDisable === true,
-    OomScoreAdj: f.oomScoreAdj === undefined ? 0 : parseIntFlag('--oom-score-adj', f.oomScoreAdj, -1000),
-    Init: f.init === true ? true : null,
-    PidsLimit: pids ?? null,
-    Ulimits: f.ulimit.map(parseUlimit),
-  };
-  if ((hostConfig.OomScoreAdj ?? 0) > 1000) throw invalidFlag('--oom-score-adj', f.oomScoreAdj!, 'an integer from -1000 to 1000');
-  checkLimits(hostConfig);
-  checkNetwork(hostConfig.NetworkMode ?? 'bridge');
-  return {
-    ...(f.name !== undefined ? { name: f.name.replace(/^\//, '') } : {}),
-    ...(image ? { image } : {}),
-    ...(f.rootfs ? { rootfs: f.rootfs } : {}),
-    config,
-    hostConfig,
-    pull: (f.pull as CreateRequest['pull'] | undefined) ?? 'missing',
-    ...(f.platform ? { platform: f.platform } : {}),
-    networkAliases: f.networkAlias,
-  };
+  return buildCreateRequest(createOptionsFromFlags(f, image, cmd), { names: CREATE_FIELD_FLAGS, callerEnv: env });
 }

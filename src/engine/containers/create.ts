@@ -26,6 +26,7 @@ import { recoverContainer } from './recover';
 import { CONTAINER_NAME_RE, randomName } from './names';
 import { discardUnsupported } from '../spec/discard';
 import { cgroupSupport } from '../../cgroups';
+import { validateCreateRequest } from '../create/validate';
 
 export interface CreateOptions {
   onPullEvent?: (e: PullEvent) => void;
@@ -93,6 +94,7 @@ function joinedAtCreate(engine: Engine, req: CreateRequest): Partial<Record<Name
 }
 
 export async function createContainer(engine: Engine, req: CreateRequest, opts: CreateOptions = {}): Promise<ContainerRecord> {
+  validateCreateRequest(req);
   const { image, run } = await imageFor(engine, req, opts);
   const config = mergeImageConfig(run, req.config);
   if (req.image) config.Image = req.image;

@@ -1,0 +1,262 @@
+/**
+ * From a front end's `ContainerCreateOptions` (docker-style strings) to the engine's
+ * `CreateRequest` (docker's Config / HostConfig): one translation that `berth run`, the API
+ * server's convenience paths and compose all use, so the same text means the same container.
+ * Every value is parsed here and the request is checked (`validateCreateRequest`), so a bad
+ * option fails before anything is pulled or created.
+ */
+import { readFile } from 'node:fs/promises';
+import { BerthError } from '../../core/errors';
+import { parseBytes, parseIntFlag } from '../../core/units';
+import type { ContainerConfig, HealthConfig, HostConfig, MountSpec } from '../docker-types';
+import type { CreateRequest } from '../containers/request';
+import { parseDeviceFlag, parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from '../parse/mounts';
+import { parseExpose, parsePublish } from '../parse/ports';
+import {
+  invalidFlag, parseCpus, parseDuration, parseEnvEntry, parseExtraHost, parseKeyValue, parseLabel, parseRestartPolicy,
+  parseUlimit, readEnvFile,
+} from '../parse/values';
+import type { ContainerCreateOptions, HealthcheckOptions } from './options';
+import { validateCreateRequest, type FieldNames } from './validate';
+
+export interface BuildOptions {
+  /**
+   * The front end's names for the options and request fields (`memory` → `--memory`,
+   * `HostConfig.Memory` → `-m/--memory`), for messages in its words; default: the names.
+   */
+  names?: FieldNames;
+  /** Where "KEY" alone in `env` and env files takes its value from (the caller's environment). */
+  callerEnv?: NodeJS.ProcessEnv;
+  /** CPUs of this host, for the NanoCpus check. */
+  hostCpus?: number;
+}
+
+const SIGNAL_RE = /^(SIG)?[A-Z0-9]+(\+\d+)?$|^\d+$/;
+
+const LOG_DRIVERS = ['json-file', 'none', 'k8s-file', 'local'];
+const LOG_OPTS_PASSED = ['compress', 'labels', 'env', 'tag', 'mode'];
+
+/** Parses the option values with messages naming each option as the front end does. */
+class OptionParser {
+  constructor(private readonly names: FieldNames) {}
+
+  name(option: string): string {
+    return this.names[option] ?? option;
+  }
+
+  bytes(option: string, v: string | undefined): number | undefined {
+    return v === undefined ? undefined : parseBytes(this.name(option), v);
+  }
+
+  int(option: string, v: string | undefined, min = 0, max?: number): number | undefined {
+    if (v === undefined) return undefined;
+    const n = parseIntFlag(this.name(option), v, min);
+    if (max !== undefined && n > max) throw invalidFlag(this.name(option), v, `an integer from ${min} to ${max}`);
+    return n;
+  }
+
+  keyValues(option: string, list: readonly string[] | undefined): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const s of list ?? []) {
+      const [k, v] = parseKeyValue(this.name(option), s);
+      out[k] = v;
+    }
+    return out;
+  }
+
+  healthcheck(h: HealthcheckOptions | undefined): HealthConfig | undefined {
+    if (!h) return undefined;
+    if (h.disable) {
+      if (h.cmd) throw new BerthError('EINVALID_ARGUMENT', `${this.name('healthcheck.disable')} conflicts with ${this.name('healthcheck.cmd')}`, { hint: 'use one of them' });
+      return { Test: ['NONE'] };
+    }
+    const ns = (option: string, v: string | undefined) => (v === undefined ? undefined : parseDuration(this.name(option), v) * 1e6);
+    const out: HealthConfig = {};
+    if (h.cmd) out.Test = ['CMD-SHELL', h.cmd];
+    const interval = ns('healthcheck.interval', h.interval);
+    const timeout = ns('healthcheck.timeout', h.timeout);
+    const start = ns('healthcheck.startPeriod', h.startPeriod);
+    const startInterval = ns('healthcheck.startInterval', h.startInterval);
+    const retries = this.int('healthcheck.retries', h.retries);
+    if (interval !== undefined) out.Interval = interval;
+    if (timeout !== undefined) out.Timeout = timeout;
+    if (start !== undefined) out.StartPeriod = start;
+    if (startInterval !== undefined) out.StartInterval = startInterval;
+    if (retries !== undefined) out.Retries = retries;
+    return Object.keys(out).length ? out : undefined;
+  }
+
+  logConfig(driver: string | undefined, opts: readonly string[] | undefined): HostConfig['LogConfig'] {
+    const type = driver ?? 'json-file';
+    if (!LOG_DRIVERS.includes(type)) throw invalidFlag(this.name('logDriver'), type, 'json-file or none');
+    const config: Record<string, string> = {};
+    const option = this.name('logOpts');
+    for (const o of opts ?? []) {
+      const [k, v] = parseKeyValue(option, o);
+      if (k === 'max-size') parseBytes(`${option} max-size`, v);
+      else if (k === 'max-file') parseIntFlag(`${option} max-file`, v, 1);
+      else if (!LOG_OPTS_PASSED.includes(k)) throw invalidFlag(option, o, 'max-size=10m, max-file=3');
+      config[k] = v;
+    }
+    return { Type: type === 'k8s-file' || type === 'local' ? 'json-file' : type, Config: config };
+  }
+
+  cgroupnsMode(v: string | undefined): HostConfig['CgroupnsMode'] {
+    if (v === undefined) return '';
+    if (v === 'host' || v === 'private') return v;
+    throw invalidFlag(this.name('cgroupns'), v, 'private or host');
+  }
+}
+
+/** KEY=VALUE lines of a label file (blank lines and # comments skipped). */
+async function readLabelFile(path: string): Promise<Array<[string, string]>> {
+  const out: Array<[string, string]> = [];
+  for (const line of (await readFile(path, 'utf8')).split('\n')) {
+    if (line.trim() && !line.trim().startsWith('#')) out.push(parseLabel(line.trim()));
+  }
+  return out;
+}
+
+export async function buildCreateRequest(o: ContainerCreateOptions, opts: BuildOptions = {}): Promise<CreateRequest> {
+  const p = new OptionParser(opts.names ?? {});
+  const callerEnv = opts.callerEnv ?? process.env;
+  if (!o.image && !o.rootfs) throw new BerthError('EINVALID_ARGUMENT', 'an image is required', { hint: `give ${p.name('image')} or ${p.name('rootfs')}` });
+  const image = o.rootfs ? undefined : o.image;
+  const cmd = o.command ?? [];
+
+  const envList: string[] = [];
+  // `await` also takes a reader that returns at once (the env-file reader may be either).
+  for (const file of o.envFiles ?? []) envList.push(...(await readEnvFile(file, callerEnv)));
+  for (const e of o.env ?? []) {
+    const v = parseEnvEntry(e, callerEnv);
+    if (v !== undefined) envList.push(v);
+  }
+  const labels: Record<string, string> = {};
+  for (const file of o.labelFiles ?? []) for (const [k, v] of await readLabelFile(file)) labels[k] = v;
+  for (const l of o.labels ?? []) {
+    const [k, v] = parseLabel(l);
+    labels[k] = v;
+  }
+
+  const exposed: Record<string, Record<string, never>> = {};
+  const bindings: NonNullable<HostConfig['PortBindings']> = {};
+  for (const spec of o.publish ?? []) {
+    const parsed = parsePublish(spec);
+    for (const e of parsed.exposed) exposed[e] = {};
+    for (const [k, v] of Object.entries(parsed.bindings)) bindings[k] = [...(bindings[k] ?? []), ...v];
+  }
+  for (const e of o.expose ?? []) for (const k of parseExpose(e)) exposed[k] = {};
+
+  const binds: string[] = [];
+  const mounts: MountSpec[] = [];
+  const volumes: Record<string, Record<string, never>> = {};
+  for (const v of o.volumes ?? []) {
+    const m = parseVolumeFlag(v);
+    if (m.Source === undefined) volumes[m.Target] = {};
+    // A relative source ("./data") is recorded resolved, as docker records it.
+    else binds.push(v.startsWith('.') ? `${m.Source}:${v.split(':').slice(1).join(':')}` : v);
+  }
+  for (const m of o.mounts ?? []) mounts.push(parseMountFlag(m));
+  const tmpfs: Record<string, string> = {};
+  for (const t of o.tmpfs ?? []) {
+    const [target, tmpfsOpts] = parseTmpfsFlag(t);
+    tmpfs[target] = tmpfsOpts;
+  }
+  const sysctls = p.keyValues('sysctls', o.sysctls);
+  const annotations = p.keyValues('annotations', o.annotations);
+  if (o.stopSignal !== undefined && !SIGNAL_RE.test(o.stopSignal.toUpperCase())) {
+    throw invalidFlag(p.name('stopSignal'), o.stopSignal, 'a signal name or number, e.g. SIGTERM, QUIT or 15');
+  }
+  for (const a of o.attach ?? []) if (!['stdin', 'stdout', 'stderr'].includes(a.toLowerCase())) throw invalidFlag(p.name('attach'), a, 'stdin, stdout or stderr');
+  const cpus = o.cpus === undefined ? undefined : parseCpus(o.cpus);
+  const memorySwap = p.bytes('memorySwap', o.memorySwap);
+  const pids = o.pidsLimit === undefined ? undefined : parseIntFlag(p.name('pidsLimit'), o.pidsLimit, -1);
+  const healthcheck = p.healthcheck(o.healthcheck);
+  const restart = o.restart ? parseRestartPolicy(o.restart) : { Name: 'no' as const, MaximumRetryCount: 0 };
+  if (o.entrypoint !== undefined && o.entrypoint.includes('\0')) throw invalidFlag(p.name('entrypoint'), o.entrypoint, 'a command');
+
+  const config: ContainerConfig = {
+    Hostname: o.hostname ?? '',
+    Domainname: o.domainname ?? '',
+    User: o.user ?? '',
+    AttachStdin: o.interactive === true && !o.detach,
+    AttachStdout: !o.detach,
+    AttachStderr: !o.detach,
+    Tty: o.tty === true,
+    OpenStdin: o.interactive === true,
+    StdinOnce: o.interactive === true && !o.detach,
+    Env: envList,
+    ...(cmd.length ? { Cmd: cmd } : {}),
+    ...(image ? { Image: image } : {}),
+    WorkingDir: o.workdir ?? '',
+    ...(o.entrypoint !== undefined ? { Entrypoint: o.entrypoint === '' ? [] : [o.entrypoint] } : {}),
+    Labels: labels,
+    ...(Object.keys(exposed).length ? { ExposedPorts: exposed } : {}),
+    ...(Object.keys(volumes).length ? { Volumes: volumes } : {}),
+    ...(o.stopSignal ? { StopSignal: o.stopSignal } : {}),
+    ...(o.stopTimeout !== undefined ? { StopTimeout: parseIntFlag(p.name('stopTimeout'), o.stopTimeout, -1) } : {}),
+    ...(healthcheck ? { Healthcheck: healthcheck } : {}),
+  };
+  const hostConfig: HostConfig = {
+    Binds: binds,
+    LogConfig: p.logConfig(o.logDriver, o.logOpts),
+    NetworkMode: o.network ?? 'bridge',
+    PortBindings: bindings,
+    RestartPolicy: restart,
+    AutoRemove: o.autoRemove === true,
+    VolumesFrom: o.volumesFrom ?? [],
+    Mounts: mounts,
+    CapAdd: o.capAdd ?? [],
+    CapDrop: o.capDrop ?? [],
+    CgroupnsMode: p.cgroupnsMode(o.cgroupns),
+    Dns: o.dns ?? [],
+    DnsOptions: o.dnsOptions ?? [],
+    DnsSearch: o.dnsSearch ?? [],
+    ExtraHosts: (o.extraHosts ?? []).map(parseExtraHost),
+    GroupAdd: o.groupAdd ?? [],
+    IpcMode: o.ipc ?? 'private',
+    PidMode: o.pid ?? '',
+    UTSMode: o.uts ?? '',
+    UsernsMode: o.userns ?? '',
+    Privileged: o.privileged === true,
+    PublishAllPorts: o.publishAll === true,
+    ReadonlyRootfs: o.readOnly === true,
+    SecurityOpt: o.securityOpt ?? [],
+    Tmpfs: tmpfs,
+    ShmSize: p.bytes('shmSize', o.shmSize) ?? 64 * 1024 * 1024,
+    Sysctls: sysctls,
+    Runtime: o.runtime ?? 'berth',
+    ...(Object.keys(annotations).length ? { Annotations: annotations } : {}),
+    CpuShares: p.int('cpuShares', o.cpuShares, 2) ?? 0,
+    Memory: p.bytes('memory', o.memory) ?? 0,
+    CgroupParent: o.cgroupParent ?? '',
+    BlkioWeight: p.int('blkioWeight', o.blkioWeight, 10, 1000) ?? 0,
+    CpuPeriod: p.int('cpuPeriod', o.cpuPeriod, 1000) ?? 0,
+    CpuQuota: p.int('cpuQuota', o.cpuQuota, 1000) ?? 0,
+    CpusetCpus: o.cpusetCpus ?? '',
+    CpusetMems: o.cpusetMems ?? '',
+    Devices: (o.devices ?? []).map(parseDeviceFlag),
+    DeviceCgroupRules: o.deviceCgroupRules ?? [],
+    MemoryReservation: p.bytes('memoryReservation', o.memoryReservation) ?? 0,
+    MemorySwap: memorySwap ?? 0,
+    MemorySwappiness: o.memorySwappiness === undefined ? null : (p.int('memorySwappiness', o.memorySwappiness, 0, 100) ?? null),
+    NanoCpus: cpus ?? 0,
+    OomKillDisable: o.oomKillDisable === true,
+    OomScoreAdj: o.oomScoreAdj === undefined ? 0 : parseIntFlag(p.name('oomScoreAdj'), o.oomScoreAdj, -1000),
+    Init: o.init === true ? true : null,
+    PidsLimit: pids ?? null,
+    Ulimits: (o.ulimits ?? []).map(parseUlimit),
+  };
+  const req: CreateRequest = {
+    ...(o.name !== undefined ? { name: o.name.replace(/^\//, '') } : {}),
+    ...(image ? { image } : {}),
+    ...(o.rootfs ? { rootfs: o.rootfs } : {}),
+    config,
+    hostConfig,
+    pull: o.pull ?? 'missing',
+    ...(o.platform ? { platform: o.platform } : {}),
+    networkAliases: o.networkAliases ?? [],
+  };
+  validateCreateRequest(req, { ...(opts.names ? { flags: opts.names } : {}), ...(opts.hostCpus !== undefined ? { hostCpus: opts.hostCpus } : {}) });
+  return req;
+}
