@@ -62,7 +62,7 @@ export async function settleExit(engine: Engine, rec: ContainerRecord): Promise<
         ? { Error: 'the container monitor (berth-shim) was killed; exit status unknown' }
         : {}),
   };
-  engine.events.emit('container', 'die', rec.Id, containerEventAttributes(rec, { exitCode: String(exit.exitCode) }));
+  await engine.events.emit('container', 'die', rec.Id, containerEventAttributes(rec, { exitCode: String(exit.exitCode) }));
   return st.state === 'vanished' ? 'vanished' : 'exited';
 }
 

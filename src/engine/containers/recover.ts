@@ -88,7 +88,7 @@ export async function removeLocked(engine: Engine, rec: ContainerRecord, volumes
     }
   }
   engine.containerStore.remove(rec);
-  engine.events.emit('container', 'destroy', rec.Id, containerEventAttributes(rec));
+  await engine.events.emit('container', 'destroy', rec.Id, containerEventAttributes(rec));
 }
 
 /**
