@@ -334,7 +334,7 @@ export class ContainerService {
     await signalContainer(this.engine.runRoot, rec, 9, true).catch(() => undefined);
     const dir = runPaths(this.engine.runRoot, rec.Id).dir;
     const deadline = Date.now() + 30_000;
-    while (shimState(dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime).state === 'running') {
+    while ((await shimState(dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime)).state === 'running') {
       if (Date.now() > deadline) return false;
       await sleep(20);
     }

@@ -108,7 +108,7 @@ export async function checkTempMounts(ctx: CheckContext): Promise<Finding[]> {
     const path = join(base, name);
     const prefix = name.split('-')[0] ?? '';
     const owner = engine.containerStore.list().find((r) => r.Id.startsWith(prefix) && prefix.length === 12);
-    const stale = owner ? ifIdle(engine, owner.Id, () => true) : true;
+    const stale = owner ? await ifIdle(engine, owner.Id, () => true) : true;
     if (!stale) continue;
     out.push({
       problem: { kind: 'stale-mount', object: path, description: `temporary mount ${path} of a copy or export that did not finish`, repair: 'unmount and remove it' },
@@ -122,14 +122,14 @@ export async function checkTempMounts(ctx: CheckContext): Promise<Finding[]> {
 }
 
 /** Whether the container `id` runs now (record live and monitor alive), checked under its lock. */
-function runsNow(ctx: CheckContext, id: string): boolean | undefined {
+async function runsNow(ctx: CheckContext, id: string): Promise<boolean | undefined> {
   const { engine } = ctx;
   let result: boolean | undefined;
-  const idle = ifIdle(engine, id, () => {
+  const idle = await ifIdle(engine, id, async () => {
     const r = engine.containerStore.load(id);
     // A monitor that recorded the exit and ended still owns its state until that exit is
     // settled (by its exit command or the next reading command): not stale yet.
-    result = !!r && isLive(r) && !shimLost(engine, r);
+    result = !!r && isLive(r) && !(await shimLost(engine, r));
     return true;
   });
   return idle ? result : undefined; // undefined: busy (starting or stopping right now)
@@ -140,11 +140,11 @@ export async function checkRuntimeState(ctx: CheckContext): Promise<Finding[]> {
   const root = join(engine.runRoot, 'runtime');
   const out: Finding[] = [];
   for (const id of await list(root)) {
-    if (ctx.covered.has(id) || runsNow(ctx, id) !== false) continue;
+    if (ctx.covered.has(id) || (await runsNow(ctx, id)) !== false) continue;
     out.push({
       problem: { kind: 'stale-runtime-state', object: id, description: `runtime state of container ${id.slice(0, 12)}, which is not running, is still in ${root}`, repair: 'kill what is left of the container, remove its cgroup and state' },
       fix: async () => {
-        if (runsNow(ctx, id) === false) await deleteContainer(builtinContext(engine.runRoot), id, true);
+        if ((await runsNow(ctx, id)) === false) await deleteContainer(builtinContext(engine.runRoot), id, true);
       },
       covers: [id],
     });
@@ -168,7 +168,7 @@ export async function checkRunDirs(ctx: CheckContext): Promise<Finding[]> {
       problem: { kind: 'stale-run-dir', object: dir, description: `run directory of container ${id.slice(0, 12)}, which has no record, is still in ${base}`, repair: 'stop its monitor and remove the directory' },
       fix: async () => {
         if (engine.containerStore.load(id)) return;
-        const shim = readShimPid(dir);
+        const shim = await readShimPid(dir);
         if (shim && shimAlive(shim.pid, shim.startTime)) process.kill(shim.pid, 'SIGKILL');
         await rm(dir, { recursive: true, force: true });
       },
@@ -211,11 +211,11 @@ export async function checkCgroups(ctx: CheckContext): Promise<Finding[]> {
     if (ctx.covered.has(id) || !/^[0-9a-f]{64}$/.test(id)) continue;
     for (const parent of parents) {
       const cg = cgroupManager({ id, cgroupsPath: `${parent}/${id}` });
-      if (!cg.exists() || runsNow(ctx, id) !== false) continue;
+      if (!cg.exists() || (await runsNow(ctx, id)) !== false) continue;
       out.push({
         problem: { kind: 'orphan-cgroup', object: `${parent}/${id}`, description: `cgroup ${parent}/${id.slice(0, 12)} is left from a container that is not running${cg.pids().length ? ` (${cg.pids().length} process(es) still in it)` : ''}`, repair: 'kill its processes and remove it' },
         fix: async () => {
-          if (runsNow(ctx, id) === false) await removeCgroup(cg);
+          if ((await runsNow(ctx, id)) === false) await removeCgroup(cg);
         },
         covers: [id],
       });

@@ -108,7 +108,7 @@ async function checkContainers(ctx: CheckContext): Promise<Finding[]> {
       });
       continue;
     }
-    if (isLive(rec) && shimLost(engine, rec)) {
+    if (isLive(rec) && (await shimLost(engine, rec))) {
       out.push({
         problem: { kind: 'lost-monitor', object: name, description: `container ${name} (${rec.Id.slice(0, 12)}) is recorded as ${rec.State.Status}, but its monitor (berth-shim) is gone`, repair: 'stop what is left of it and record its exit' },
         fix: async () => void (await reconcile(engine, rec)),
@@ -170,7 +170,7 @@ function checkSnapshots(ctx: CheckContext): Finding[] {
       out.push({
         problem: { kind: 'stale-mount', object: mp, description: `the root file system of stopped container ${containerName(owner)} is still mounted at ${mp}`, repair: 'unmount it' },
         fix: async () => {
-          if (ifIdle(engine, owner.Id, () => !isLive(engine.containerStore.load(owner.Id) ?? owner))) await snap.unmount(a.key);
+          if (await ifIdle(engine, owner.Id, () => !isLive(engine.containerStore.load(owner.Id) ?? owner))) await snap.unmount(a.key);
         },
       });
     }
