@@ -102,7 +102,7 @@ export class Engine {
     const results = await this.images.pull(reference, { ...opts, sink: new SnapshotUnpackSink(this.snapshotter) });
     for (const r of results) {
       const name = recordDisplayName(r.record.name);
-      this.events.emit('image', 'pull', name, { name });
+      await this.events.emit('image', 'pull', name, { name });
     }
     return results;
   }
@@ -110,7 +110,7 @@ export class Engine {
   async pushImage(name: string, opts: ServicePushOptions = {}): Promise<PushResult> {
     const r = await this.images.push(name, opts);
     const shown = recordDisplayName((await this.images.resolve(name)).name);
-    this.events.emit('image', 'push', shown, { name: shown });
+    await this.events.emit('image', 'push', shown, { name: shown });
     return r;
   }
 
@@ -121,25 +121,25 @@ export class Engine {
 
   async loadImages(input: ArchiveInput, opts: Omit<LoadOptions, 'sink'> = {}): Promise<LoadedImage[]> {
     const loaded = await this.images.load(input, { ...opts, sink: this.unpackSink() });
-    for (const l of loaded) this.events.emit('image', 'load', l.id, { name: l.names[0] ? recordDisplayName(l.names[0]) : l.id });
+    for (const l of loaded) await this.events.emit('image', 'load', l.id, { name: l.names[0] ? recordDisplayName(l.names[0]) : l.id });
     return loaded;
   }
 
   async importImage(input: ImportInput, opts: Omit<ImportOptions, 'sink'> = {}): Promise<CreatedImage> {
     const created = await this.images.import(input, { ...opts, sink: this.unpackSink() });
-    this.events.emit('image', 'import', created.record.id, { name: recordDisplayName(created.record.name) });
+    await this.events.emit('image', 'import', created.record.id, { name: recordDisplayName(created.record.name) });
     return created;
   }
 
   async tagImage(source: string, target: string): Promise<ImageRecord> {
     const rec = await this.images.tag(source, target);
-    this.events.emit('image', 'tag', rec.id, { name: recordDisplayName(rec.name) });
+    await this.events.emit('image', 'tag', rec.id, { name: recordDisplayName(rec.name) });
     return rec;
   }
 
   async saveImages(queries: string[], target: ArchiveTarget, opts: SaveOptions = {}): Promise<SavedImage[]> {
     const saved = await this.images.save(queries, target, opts);
-    for (const s of saved) this.events.emit('image', 'save', s.id, { name: s.names[0] ? recordDisplayName(s.names[0]) : s.id });
+    for (const s of saved) await this.events.emit('image', 'save', s.id, { name: s.names[0] ? recordDisplayName(s.names[0]) : s.id });
     return saved;
   }
 
@@ -148,9 +148,9 @@ export class Engine {
     return new Map((await this.images.images.list()).map((r) => [recordDisplayName(r.name), r.id]));
   }
 
-  private emitRemovals(before: Map<string, string>, untagged: string[], deleted: string[]): void {
-    for (const name of untagged) this.events.emit('image', 'untag', before.get(name) ?? name, { name });
-    for (const id of deleted) this.events.emit('image', 'delete', id, { name: id });
+  private async emitRemovals(before: Map<string, string>, untagged: string[], deleted: string[]): Promise<void> {
+    for (const name of untagged) await this.events.emit('image', 'untag', before.get(name) ?? name, { name });
+    for (const id of deleted) await this.events.emit('image', 'delete', id, { name: id });
   }
 
   copyImage(src: string, dst: string, opts: Omit<CopyOptions, 'sink'> = {}): Promise<CopyResult> {
@@ -169,7 +169,7 @@ export class Engine {
   async removeImages(queries: string[], opts: { force?: boolean } = {}): Promise<ImageRemoval> {
     const before = await this.imageIdsByName();
     const r = await this.images.remove(queries, { ...opts, inUse: (id) => this.imageInUse(id) });
-    this.emitRemovals(before, r.untagged, r.deleted);
+    await this.emitRemovals(before, r.untagged, r.deleted);
     return { ...r, layersRemoved: await this.collectLayers() };
   }
 
@@ -178,7 +178,7 @@ export class Engine {
     const r = await this.images.prune({ ...opts, inUse: (id) => this.imageInUse(id) });
     const gone = new Set(r.deleted);
     const untagged = [...before].filter(([name, id]) => gone.has(id) && name !== id).map(([name]) => name);
-    if (!opts.dryRun) this.emitRemovals(before, untagged, r.deleted);
+    if (!opts.dryRun) await this.emitRemovals(before, untagged, r.deleted);
     return { ...r, untagged, layersRemoved: opts.dryRun ? [] : await this.collectLayers() };
   }
 

@@ -5,8 +5,13 @@
  *
  * Lines are appended with O_APPEND in a single write, so concurrent writers never interleave
  * within a line. At 10 MB the file is rotated to events.log.1 (one generation kept).
+ *
+ * All file access is asynchronous (an API server serves other clients meanwhile). A process
+ * appends its events one after another through a queue, so they are recorded in the order
+ * they were emitted.
  */
-import { appendFileSync, existsSync, readFileSync, renameSync, statSync, openSync, readSync, closeSync, watch } from 'node:fs';
+import { watch } from 'node:fs';
+import { appendFile, open, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { errnoCode } from '../core/errors';
@@ -39,13 +44,18 @@ function whoAmI(): { uid: number; name: string; pid: number } {
 
 export class EventLog {
   readonly file: string;
+  /** The last append of this process: the next one starts when it is done. */
+  private appended: Promise<void> = Promise.resolve();
 
   constructor(root: string) {
     this.file = join(root, 'events.log');
   }
 
-  /** Records an event; never fails the operation it reports on. */
-  emit(type: EventType, action: string, id: string, attributes: Record<string, string> = {}): void {
+  /**
+   * Records an event; never fails the operation it reports on (the promise never rejects).
+   * It settles once the line is written; a process that ends normally writes it first.
+   */
+  emit(type: EventType, action: string, id: string, attributes: Record<string, string> = {}): Promise<void> {
     const now = process.hrtime.bigint();
     const wall = BigInt(Date.now()) * 1_000_000n + (now % 1_000_000n);
     const ev: EngineEvent = {
@@ -57,24 +67,31 @@ export class EventLog {
       timeNano: Number(wall),
       user: whoAmI(),
     };
+    const line = `${JSON.stringify(ev)}\n`;
+    this.appended = this.appended.then(() => this.append(line));
+    return this.appended;
+  }
+
+  private async append(line: string): Promise<void> {
     try {
       try {
-        if (statSync(this.file).size > MAX_BYTES) renameSync(this.file, `${this.file}.1`);
+        if ((await stat(this.file)).size > MAX_BYTES) await rename(this.file, `${this.file}.1`);
       } catch (e) {
         if (errnoCode(e) !== 'ENOENT') throw e;
       }
-      appendFileSync(this.file, `${JSON.stringify(ev)}\n`, { mode: 0o600 });
+      await appendFile(this.file, line, { mode: 0o600 });
     } catch {
       /* the event log is best effort */
     }
   }
 
   /** Events recorded so far (rotated generation first). */
-  read(): EngineEvent[] {
+  async read(): Promise<EngineEvent[]> {
     const out: EngineEvent[] = [];
     for (const f of [`${this.file}.1`, this.file]) {
-      if (!existsSync(f)) continue;
-      for (const line of readFileSync(f, 'utf8').split('\n')) parseLine(line, (e) => out.push(e));
+      const text = await readIfExists(f);
+      if (text === undefined) continue;
+      for (const line of text.split('\n')) parseLine(line, (e) => out.push(e));
     }
     return out;
   }
@@ -85,50 +102,70 @@ export class EventLog {
    * until the signal aborts. Uses inotify (fs.watch) with a slow poll as a fallback for missed
    * notifications.
    */
-  follow(onEvent: (e: EngineEvent) => void, signal: AbortSignal, opts: { fromStart?: boolean } = {}): Promise<void> {
+  async follow(onEvent: (e: EngineEvent) => void, signal: AbortSignal, opts: { fromStart?: boolean } = {}): Promise<void> {
     let offset = 0;
     if (opts.fromStart) {
-      const rotated = `${this.file}.1`;
-      if (existsSync(rotated)) for (const line of readFileSync(rotated, 'utf8').split('\n')) parseLine(line, onEvent);
-    } else if (existsSync(this.file)) offset = statSync(this.file).size;
+      const rotated = await readIfExists(`${this.file}.1`);
+      if (rotated !== undefined) for (const line of rotated.split('\n')) parseLine(line, onEvent);
+    } else {
+      offset = await stat(this.file).then((st) => st.size, () => 0);
+    }
     let partial = '';
-    const drain = () => {
+    const readNew = async (): Promise<void> => {
       let size = 0;
       try {
-        size = statSync(this.file).size;
+        size = (await stat(this.file)).size;
       } catch {
         return;
       }
       if (size < offset) offset = 0; // rotated
       if (size === offset) return;
-      const fd = openSync(this.file, 'r');
+      const fh = await open(this.file, 'r');
       try {
         const buf = Buffer.alloc(size - offset);
-        const n = readSync(fd, buf, 0, buf.length, offset);
-        offset += n;
-        partial += buf.subarray(0, n).toString('utf8');
+        const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+        offset += bytesRead;
+        partial += buf.subarray(0, bytesRead).toString('utf8');
       } finally {
-        closeSync(fd);
+        await fh.close();
       }
       const lines = partial.split('\n');
       partial = lines.pop() ?? '';
       for (const l of lines) parseLine(l, onEvent);
     };
+    // One read at a time (a notification during a read asks for one more): overlapping reads
+    // from the same offset would pass events on twice.
+    let reading: Promise<void> | undefined;
+    let again = false;
+    const drain = (): Promise<void> => {
+      if (reading) {
+        again = true;
+        return reading;
+      }
+      reading = (async () => {
+        do {
+          again = false;
+          await readNew().catch(() => undefined);
+        } while (again);
+        reading = undefined;
+      })();
+      return reading;
+    };
     return new Promise<void>((resolve) => {
       let watcher: ReturnType<typeof watch> | undefined;
       try {
-        watcher = watch(this.file.replace(/\/[^/]*$/, ''), () => drain());
+        watcher = watch(this.file.replace(/\/[^/]*$/, ''), () => void drain());
       } catch {
         /* no inotify: the poll below still works */
       }
-      const timer = setInterval(drain, 500);
+      const timer = setInterval(() => void drain(), 500);
       const stop = () => {
         clearInterval(timer);
         watcher?.close();
-        drain();
-        resolve();
+        // What was appended before the stop is still passed on.
+        void drain().then(resolve);
       };
-      drain();
+      void drain();
       if (signal.aborted) stop();
       else signal.addEventListener('abort', stop, { once: true });
     });
@@ -146,7 +183,7 @@ export class EventLog {
     };
     const nowNs = BigInt(Date.now()) * 1_000_000n;
     if (opts.until !== undefined && opts.until <= nowNs) {
-      for (const e of this.read()) pass(e);
+      for (const e of await this.read()) pass(e);
       return;
     }
     const done = new AbortController();
@@ -159,6 +196,15 @@ export class EventLog {
       if (timer) clearTimeout(timer);
       signal.removeEventListener('abort', abort);
     }
+  }
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    throw e;
   }
 }
 

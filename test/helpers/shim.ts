@@ -91,7 +91,7 @@ export function shimCase(name: string, mutate?: (cfg: RuntimeConfig, b: Bundle) 
     async waitExit(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const e = readExit(c.dir);
+        const e = await readExit(c.dir);
         if (e) return e;
         if (Date.now() > deadline) throw new Error(`${id}: no exit.json within ${timeoutMs} ms; shim.log: ${shimLog(c.dir)}`);
         await new Promise((r) => setTimeout(r, 20));

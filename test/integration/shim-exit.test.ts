@@ -139,10 +139,10 @@ test('shim exit: a failed create reports berth-init\'s error and leaves no shim,
   });
   try {
     await assert.rejects(c.launch(), (e: unknown) => e instanceof BerthError && e.code === 'EINIT' && /no such file/i.test(e.message));
-    const pid = readShimPid(c.dir);
+    const pid = await readShimPid(c.dir);
     assert.ok(pid, 'the shim had started');
     await eventually('the shim to exit', () => (shimAlive(pid.pid, pid.startTime) ? undefined : true));
-    assert.equal(readExit(c.dir), undefined, 'no exit.json: nothing ran');
+    assert.equal(await readExit(c.dir), undefined, 'no exit.json: nothing ran');
     assert.equal(c.ctx.store.exists(c.id), false, 'the runtime state is rolled back');
     assert.equal(existsSync(`/sys/fs/cgroup/pids${c.bundle.cgroupsPath}`), false, 'no cgroup left');
   } finally {
@@ -158,18 +158,18 @@ test('shim exit: a shim killed with SIGKILL is "lost"; the engine kills the cont
     const l = await c.launch();
     await c.run();
     await c.bundle.waitForOut('ready');
-    assert.deepEqual(shimState(c.dir, l.shimPid, l.shimStartTime), { state: 'running' });
+    assert.deepEqual(await shimState(c.dir, l.shimPid, l.shimStartTime), { state: 'running' });
     process.kill(l.shimPid, 'SIGKILL');
     await eventually('the shim to die', () => (shimAlive(l.shimPid, l.shimStartTime) ? undefined : true));
     // The container itself runs on (re-parented): this is what must not go unnoticed.
     assert.ok(isSameProcessAlive(l.containerPid, l.containerStartTime));
-    assert.deepEqual(shimState(c.dir, l.shimPid, l.shimStartTime), { state: 'lost' });
+    assert.deepEqual(await shimState(c.dir, l.shimPid, l.shimStartTime), { state: 'lost' });
     // The engine's rule: kill it through its runtime, then record 255.
     await deleteContainer(c.ctx, c.id, true);
     assert.equal(isSameProcessAlive(l.containerPid, l.containerStartTime), false);
-    const rec = recordLostExit(c.dir);
+    const rec = await recordLostExit(c.dir);
     assert.equal(rec.exitCode, 255);
-    const st = shimState(c.dir, l.shimPid, l.shimStartTime);
+    const st = await shimState(c.dir, l.shimPid, l.shimStartTime);
     assert.equal(st.state, 'exited');
     assert.equal(st.state === 'exited' && st.exit.exitCode, 255);
     assert.equal(st.state === 'exited' && st.exit.lost, true);
@@ -231,10 +231,10 @@ test('shim exit: a restart in the same directory starts a fresh exit record and 
     c.bundle.config.process!.args = sh(`echo ready > ${OUT}/ready; echo again; exec sleep 1000`);
     c.bundle.save();
     const l = await c.launch();
-    assert.equal(readExit(c.dir), undefined, 'the previous exit.json is gone');
+    assert.equal(await readExit(c.dir), undefined, 'the previous exit.json is gone');
     await c.run();
     await c.bundle.waitForOut('ready');
-    assert.equal(readExit(c.dir), undefined);
+    assert.equal(await readExit(c.dir), undefined);
     process.kill(l.containerPid, 'SIGKILL');
     assert.equal((await c.waitExit()).exitCode, 137);
     assert.deepEqual(c.readLog().map((e) => e.log), ['run\n', 'again\n']);
@@ -339,14 +339,14 @@ launchShim({ id: ${JSON.stringify(c.id)}, dir: ${JSON.stringify(c.dir)}, bundle:
     const engine = spawn(process.execPath, [script], { stdio: 'ignore' });
     const stateFile = join(c.bundle.dir, 'state.json');
     const state = await eventually('the createRuntime hook', () => (existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as { pid: number }) : undefined));
-    const shim = readShimPid(c.dir)!;
+    const shim = (await readShimPid(c.dir))!;
     assert.ok(shimAlive(shim.pid, shim.startTime));
     assert.ok(existsSync(`/proc/${state.pid}`), 'the container process exists, waiting');
     hookPid = Number(execFileSync('pgrep', ['-f', `sleep 1000`, '-P', String(engine.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
     engine.kill('SIGKILL');
     await eventually('the shim to give up', () => (shimAlive(shim.pid, shim.startTime) ? undefined : true));
     await eventually('the container process to be gone', () => (existsSync(`/proc/${state.pid}`) ? undefined : true));
-    assert.equal(readExit(c.dir), undefined, 'no exit.json: it never ran');
+    assert.equal(await readExit(c.dir), undefined, 'no exit.json: it never ran');
     assert.match(readFileSync(join(c.dir, 'shim.log'), 'utf8'), /closed the control channel before the container was created/);
   } finally {
     if (hookPid) {

@@ -115,7 +115,7 @@ export async function commitContainer(engine: Engine, query: string, opts: Commi
   } finally {
     if (pause) await engine.containers.unpause(rec.Id).catch(() => undefined);
   }
-  engine.events.emit('container', 'commit', rec.Id, containerEventAttributes(rec, { comment: opts.comment ?? '', imageID: created.record.id, imageRef: opts.reference ?? '' }));
+  await engine.events.emit('container', 'commit', rec.Id, containerEventAttributes(rec, { comment: opts.comment ?? '', imageID: created.record.id, imageRef: opts.reference ?? '' }));
   return created;
 }
 
@@ -146,5 +146,5 @@ export async function exportContainer(engine: Engine, query: string, out: Writab
       }
     });
   }
-  engine.events.emit('container', 'export', rec.Id, containerEventAttributes(rec));
+  await engine.events.emit('container', 'export', rec.Id, containerEventAttributes(rec));
 }

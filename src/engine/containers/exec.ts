@@ -97,7 +97,7 @@ export async function execInRunning(engine: Engine, query: string, req: ExecRequ
   if (rec.State.Paused) throw new BerthError('ESTATE', `container ${containerName(rec)} is paused, unpause the container before exec`);
   if (!req.cmd.length) throw new BerthError('EINVALID_ARGUMENT', 'exec needs a command', { hint: 'berth exec CONTAINER COMMAND [ARG...]' });
   const proc = await execProcess(engine, rec, req);
-  engine.events.emit('container', `exec_start: ${req.cmd.join(' ')}`, rec.Id, containerEventAttributes(rec));
+  await engine.events.emit('container', `exec_start: ${req.cmd.join(' ')}`, rec.Id, containerEventAttributes(rec));
   if (!isBuiltin(rec)) return execExternal(engine, rec, proc, req, io);
 
   const ctx = builtinContext(engine.runRoot);

@@ -32,7 +32,7 @@ function isLive(rec: ContainerRecord): boolean {
 export async function settleExit(engine: Engine, rec: ContainerRecord): Promise<false | 'exited' | 'vanished'> {
   if (!isLive(rec) || !rec.Berth.shimPid) return false;
   const { dir } = runPaths(engine.runRoot, rec.Id);
-  const st = shimState(dir, rec.Berth.shimPid, rec.Berth.shimStartTime);
+  const st = await shimState(dir, rec.Berth.shimPid, rec.Berth.shimStartTime);
   if (st.state === 'running') return false;
   let exit = st.state === 'exited' ? st.exit : undefined;
   if (st.state === 'vanished') {
@@ -43,7 +43,7 @@ export async function settleExit(engine: Engine, rec: ContainerRecord): Promise<
     // The monitor died without recording an exit: the container has nobody holding its
     // output or reaping it. Kill it and record 255, as the shim's documented rule says.
     await deleteRuntimeContainer(engine.runRoot, rec).catch(() => undefined);
-    exit = readExit(dir) ?? lostExit(dir);
+    exit = (await readExit(dir)) ?? (await lostExit(dir));
   }
   await deleteRuntimeContainer(engine.runRoot, rec).catch((e: unknown) => {
     throw new BerthError('ECGROUP', `cleaning up container ${rec.Id.slice(0, 12)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
@@ -62,14 +62,14 @@ export async function settleExit(engine: Engine, rec: ContainerRecord): Promise<
         ? { Error: 'the container monitor (berth-shim) was killed; exit status unknown' }
         : {}),
   };
-  engine.events.emit('container', 'die', rec.Id, containerEventAttributes(rec, { exitCode: String(exit.exitCode) }));
+  await engine.events.emit('container', 'die', rec.Id, containerEventAttributes(rec, { exitCode: String(exit.exitCode) }));
   return st.state === 'vanished' ? 'vanished' : 'exited';
 }
 
 /** Records exit 255 for a lost monitor; on a full disk only in memory (the next settle writes it). */
-function lostExit(dir: string): ExitInfo {
+async function lostExit(dir: string): Promise<ExitInfo> {
   try {
-    return recordLostExit(dir);
+    return await recordLostExit(dir);
   } catch (e) {
     if (!isDiskFull(e)) throw e;
     return { exitCode: 255, signal: 0, exitedAt: new Date().toISOString(), oomKilled: false, lost: true };

@@ -88,7 +88,7 @@ export async function removeLocked(engine: Engine, rec: ContainerRecord, volumes
     }
   }
   engine.containerStore.remove(rec);
-  engine.events.emit('container', 'destroy', rec.Id, containerEventAttributes(rec));
+  await engine.events.emit('container', 'destroy', rec.Id, containerEventAttributes(rec));
 }
 
 /**
@@ -168,9 +168,9 @@ function isNotFound(e: unknown): boolean {
 }
 
 /** The shim of the current (half-made) run: from the record, or from its own pid file. */
-function killShim(engine: Engine, rec: ContainerRecord): Promise<unknown> {
+async function killShim(engine: Engine, rec: ContainerRecord): Promise<unknown> {
   const dir = runPaths(engine.runRoot, rec.Id).dir;
-  const shim = rec.Berth.shimPid ? { pid: rec.Berth.shimPid, startTime: rec.Berth.shimStartTime } : readShimPid(dir);
+  const shim = rec.Berth.shimPid ? { pid: rec.Berth.shimPid, startTime: rec.Berth.shimStartTime } : await readShimPid(dir);
   if (!shim || !isSameProcessAlive(shim.pid, shim.startTime)) return Promise.resolve();
   try {
     process.kill(shim.pid, 'SIGKILL');
@@ -262,7 +262,7 @@ export async function reconcile(engine: Engine, rec: ContainerRecord): Promise<R
   if (rec.State.Status === 'restarting') return resumeRestart(engine, rec);
   if (!isLive(rec)) return removeIfDue(engine, rec);
   const { dir } = runPaths(engine.runRoot, rec.Id);
-  if (shimState(dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime).state === 'running') return { rec, gone: false };
+  if ((await shimState(dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime)).state === 'running') return { rec, gone: false };
   try {
     return await engine.containerStore.withLock(rec.Id, async (fresh) => {
       const what = await settleLocked(engine, fresh);

@@ -59,7 +59,7 @@ export class ContainerService {
 
   async create(req: CreateRequest, opts: CreateOptions = {}): Promise<ContainerRecord> {
     const rec = await createContainer(this.engine, req, opts);
-    this.engine.events.emit('container', 'create', rec.Id, containerEventAttributes(rec));
+    await this.engine.events.emit('container', 'create', rec.Id, containerEventAttributes(rec));
     return rec;
   }
 
@@ -169,7 +169,7 @@ export class ContainerService {
     } finally {
       prepared.startLock?.release();
     }
-    this.engine.events.emit('container', 'start', prepared.rec.Id, containerEventAttributes(prepared.rec));
+    await this.engine.events.emit('container', 'start', prepared.rec.Id, containerEventAttributes(prepared.rec));
     return prepared.rec;
   }
 
@@ -233,7 +233,7 @@ export class ContainerService {
       done = await this.waitExit(rec.Id, 30_000);
       if (!done) throw new BerthError('ESTATE', `container ${containerName(rec)} did not exit after SIGKILL`, { hint: 'a process may be stuck in uninterruptible sleep (D state); retry later' });
     }
-    this.engine.events.emit('container', 'stop', rec.Id, containerEventAttributes(rec));
+    await this.engine.events.emit('container', 'stop', rec.Id, containerEventAttributes(rec));
     return { rec: done, ...(killed ? { killed } : {}) };
   }
 
@@ -249,14 +249,14 @@ export class ContainerService {
     if (sig === 9 || sig === 15) await spaceAllowing(this.store.update(rec.Id, (r) => (r.Berth.stoppedByUser = true)));
     if (sig === 9 && (rec.State.Paused || runtimeFrozen(this.engine.runRoot, rec))) await spaceAllowing(this.unpause(rec.Id));
     await signalContainer(this.engine.runRoot, rec, sig);
-    this.engine.events.emit('container', 'kill', rec.Id, containerEventAttributes(rec, { signal: String(sig) }));
+    await this.engine.events.emit('container', 'kill', rec.Id, containerEventAttributes(rec, { signal: String(sig) }));
     return rec;
   }
 
   async restart(query: string, timeoutSec?: number): Promise<ContainerRecord> {
     await this.stop(query, timeoutSec);
     const rec = await this.start(query);
-    this.engine.events.emit('container', 'restart', rec.Id, containerEventAttributes(rec));
+    await this.engine.events.emit('container', 'restart', rec.Id, containerEventAttributes(rec));
     return rec;
   }
 
@@ -269,7 +269,7 @@ export class ContainerService {
     if (!runtimeFrozen(this.engine.runRoot, rec)) await freezeContainer(this.engine.runRoot, rec, 'pause');
     crashPoint('pause:frozen');
     await this.store.update(rec.Id, (r) => (r.State = withStatus(r.State, 'paused')));
-    this.engine.events.emit('container', 'pause', rec.Id, containerEventAttributes(rec));
+    await this.engine.events.emit('container', 'pause', rec.Id, containerEventAttributes(rec));
   }
 
   async unpause(query: string): Promise<void> {
@@ -281,13 +281,13 @@ export class ContainerService {
     if (frozen) await freezeContainer(this.engine.runRoot, rec, 'resume');
     crashPoint('unpause:thawed');
     await this.store.update(rec.Id, (r) => (r.State = withStatus(r.State, 'running')));
-    this.engine.events.emit('container', 'unpause', rec.Id, containerEventAttributes(rec));
+    await this.engine.events.emit('container', 'unpause', rec.Id, containerEventAttributes(rec));
   }
 
   async rename(query: string, newName: string): Promise<void> {
     const rec = await this.get(query);
     await this.store.withLock(rec.Id, (fresh) => this.store.rename(fresh, newName));
-    this.engine.events.emit('container', 'rename', rec.Id, containerEventAttributes(rec, { name: newName, oldName: containerName(rec) }));
+    await this.engine.events.emit('container', 'rename', rec.Id, containerEventAttributes(rec, { name: newName, oldName: containerName(rec) }));
   }
 
   /** docker rm: refuses a running container unless forced; -v also removes anonymous volumes. */
@@ -334,7 +334,7 @@ export class ContainerService {
     await signalContainer(this.engine.runRoot, rec, 9, true).catch(() => undefined);
     const dir = runPaths(this.engine.runRoot, rec.Id).dir;
     const deadline = Date.now() + 30_000;
-    while (shimState(dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime).state === 'running') {
+    while ((await shimState(dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime)).state === 'running') {
       if (Date.now() > deadline) return false;
       await sleep(20);
     }

@@ -52,6 +52,6 @@ export async function containerTop(engine: Engine, query: string, psArgs: readon
     throw new BerthError('EINVALID_ARGUMENT', `ps ${args.join(' ')} failed (exit status ${r.status}): ${r.stderr.trim()}`, { hint: 'pass options your ps accepts, e.g. berth top CONTAINER -o pid,user,args' });
   }
   const result = parsePsOutput(r.stdout, pids);
-  engine.events.emit('container', 'top', rec.Id, containerEventAttributes(rec));
+  await engine.events.emit('container', 'top', rec.Id, containerEventAttributes(rec));
   return result;
 }

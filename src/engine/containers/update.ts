@@ -182,6 +182,6 @@ export async function updateContainerResources(engine: Engine, query: string, u:
     engine.containerStore.save(fresh);
     return fresh;
   });
-  engine.events.emit('container', 'update', rec.Id, containerEventAttributes(rec));
+  await engine.events.emit('container', 'update', rec.Id, containerEventAttributes(rec));
   return { rec, warnings };
 }

@@ -163,7 +163,7 @@ export async function copyFromContainer(engine: Engine, query: string, srcPath: 
       } else {
         result = await extractOnHost(source, cp, dest.path, opts);
       }
-      engine.events.emit('container', 'archive-path', croot.rec.Id, containerEventAttributes(croot.rec, { path: `/${cp.rel}` }));
+      await engine.events.emit('container', 'archive-path', croot.rec.Id, containerEventAttributes(croot.rec, { path: `/${cp.rel}` }));
       return result;
     } finally {
       for (const fd of source.fds) closeSync(fd);
@@ -252,7 +252,7 @@ export async function copyToContainer(engine: Engine, query: string, src: { path
         } else {
           r = await extractTar(realSys(), (src as { stream: Readable }).stream, fdPath(intoFd), '', xopts);
         }
-        engine.events.emit('container', 'extract-to-dir', rec.Id, containerEventAttributes(rec, { path: `/${cp.rel}` }));
+        await engine.events.emit('container', 'extract-to-dir', rec.Id, containerEventAttributes(rec, { path: `/${cp.rel}` }));
         return { bytes: r.bytes, warnings: r.warnings };
       } finally {
         closeSync(intoFd);

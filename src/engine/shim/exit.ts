@@ -9,10 +9,10 @@
  * with force; external: `RUNTIME delete --force`), then record exit code 255 with
  * `recordLostExit`, so every later reader agrees, and run its usual cleanup.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode } from '../../core/errors';
-import { writeFileAtomicSync } from '../../core/fs-atomic';
+import { writeFileAtomic } from '../../core/fs-atomic';
 import { isSameProcessAlive } from '../../runtime/process-info';
 import { EXIT_FILE, SHIM_PID_FILE } from './paths';
 
@@ -32,10 +32,10 @@ export interface ExitInfo {
 }
 
 /** The exit record, or undefined while the container runs (or if its shim was lost). */
-export function readExit(dir: string): ExitInfo | undefined {
+export async function readExit(dir: string): Promise<ExitInfo | undefined> {
   let text: string;
   try {
-    text = readFileSync(join(dir, EXIT_FILE), 'utf8');
+    text = await readFile(join(dir, EXIT_FILE), 'utf8');
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return undefined;
     throw e;
@@ -64,28 +64,33 @@ export function shimAlive(pid: number, startTime: number | undefined): boolean {
  */
 export type ShimState = { state: 'running' } | { state: 'exited'; exit: ExitInfo } | { state: 'lost' } | { state: 'vanished' };
 
-export function shimState(dir: string, pid: number, startTime: number | undefined): ShimState {
-  const first = readExit(dir);
+export async function shimState(dir: string, pid: number, startTime: number | undefined): Promise<ShimState> {
+  const first = await readExit(dir);
   if (first) return { state: 'exited', exit: first };
   if (shimAlive(pid, startTime)) return { state: 'running' };
   // It may have written exit.json and exited between the two looks.
-  const second = readExit(dir);
+  const second = await readExit(dir);
   if (second) return { state: 'exited', exit: second };
-  return existsSync(dir) ? { state: 'lost' } : { state: 'vanished' };
+  return (await access(dir).then(() => true, () => false)) ? { state: 'lost' } : { state: 'vanished' };
 }
 
 /** Records exit code 255 for a container whose shim died without writing exit.json. */
-export function recordLostExit(dir: string, when: Date = new Date()): ExitInfo {
+export async function recordLostExit(dir: string, when: Date = new Date()): Promise<ExitInfo> {
   const info: ExitInfo = { exitCode: 255, signal: 0, exitedAt: when.toISOString(), oomKilled: false, lost: true };
-  writeFileAtomicSync(join(dir, EXIT_FILE), JSON.stringify(info) + '\n');
+  await writeFileAtomic(join(dir, EXIT_FILE), JSON.stringify(info) + '\n');
   return info;
 }
 
 /** The shim's own record of itself (written at its start), for an engine that lost track. */
-export function readShimPid(dir: string): { pid: number; startTime: number } | undefined {
-  const p = join(dir, SHIM_PID_FILE);
-  if (!existsSync(p)) return undefined;
-  const [pid, start] = readFileSync(p, 'utf8').trim().split(/\s+/).map(Number);
+export async function readShimPid(dir: string): Promise<{ pid: number; startTime: number } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, SHIM_PID_FILE), 'utf8');
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    throw e;
+  }
+  const [pid, start] = text.trim().split(/\s+/).map(Number);
   if (!pid || !Number.isFinite(pid)) return undefined;
   return { pid, startTime: start ?? 0 };
 }

@@ -13,8 +13,9 @@
  * Whatever fails, nothing is left behind: the shim is told to give up (it kills what it
  * started and exits) and the runtime's half-made container is deleted.
  */
-import { spawnSync } from 'node:child_process';
-import { accessSync, constants as fsConstants, existsSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { access, readFile, rm } from 'node:fs/promises';
+import { runCommand } from '../../core/command';
 import type { Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { BerthError } from '../../core/errors';
@@ -99,13 +100,13 @@ export async function launchShim(options: LaunchShimOptions): Promise<ShimLaunch
     ...(options.exitCommand?.length ? { exitCommand: absoluteArgv(options.exitCommand, env) } : {}),
     ...(options.health ? { health: { ...options.health, command: absoluteArgv(options.health.command, env) } } : {}),
   };
-  if (!existsSync(opts.dir)) {
+  if (!(await access(opts.dir).then(() => true, () => false))) {
     throw new BerthError('ENOT_FOUND', `shim directory ${opts.dir} does not exist`, { hint: 'create the container directory first (mode 0700)' });
   }
   // A new run: what a previous run of this container left must not be mistaken for ours
   // (a restart relaunches in the same directory once the old exit.json has been read).
-  for (const f of [EXIT_FILE, CONTAINER_PID_FILE, RUNTIME_LOG]) rmSync(join(opts.dir, f), { force: true });
-  const terminal = bundleTerminal(opts.bundle);
+  for (const f of [EXIT_FILE, CONTAINER_PID_FILE, RUNTIME_LOG]) await rm(join(opts.dir, f), { force: true });
+  const terminal = await bundleTerminal(opts.bundle);
   if (terminal) {
     const sock = join(opts.dir, CONSOLE_SOCKET);
     if (Buffer.byteLength(sock) > MAX_SOCKET_PATH) {
@@ -129,9 +130,9 @@ function ms(n: number, what: string): string {
   return String(Math.round(n));
 }
 
-function bundleTerminal(bundle: string): boolean {
+async function bundleTerminal(bundle: string): Promise<boolean> {
   try {
-    const cfg = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as { process?: { terminal?: boolean } };
+    const cfg = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as { process?: { terminal?: boolean } };
     return cfg.process?.terminal === true;
   } catch (e) {
     throw new BerthError('EINVALID_CONFIG', `cannot read ${join(bundle, 'config.json')}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
@@ -251,8 +252,8 @@ async function launchExternal(
   if ('error' in m) {
     const ex = await shim.initExit;
     await shim.abort();
-    spawnSync(rt.binary, ['--root', rt.root, ...(rt.args ?? []), 'delete', '--force', opts.id], { stdio: 'ignore', env });
-    const detail = lastRuntimeError(runtimeLog) ?? m.error;
+    await runCommand(rt.binary, ['--root', rt.root, ...(rt.args ?? []), 'delete', '--force', opts.id], { discardOutput: true, env });
+    const detail = (await lastRuntimeError(runtimeLog)) ?? m.error;
     const status = ex.code !== null ? ` (status ${ex.code})` : '';
     throw new BerthError('EINIT', `${rt.binary} create failed${status}: ${detail}`, { hint: `see ${runtimeLog} and ${join(opts.dir, 'shim.log')}` });
   }
@@ -261,10 +262,10 @@ async function launchExternal(
 }
 
 /** The runtime's last error from its JSON --log (runc and crun write {"level","msg"} lines). */
-function lastRuntimeError(path: string): string | undefined {
+async function lastRuntimeError(path: string): Promise<string | undefined> {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = await readFile(path, 'utf8');
   } catch {
     return undefined;
   }
@@ -290,7 +291,7 @@ export async function startMonitored(dir: string, id: string, rt: StartRuntime):
   if (rt.kind === 'builtin') {
     await startContainer(rt.ctx, id);
   } else {
-    const r = spawnSync(resolveBinary(rt.binary), ['--root', rt.root, ...(rt.args ?? []), 'start', id], { encoding: 'utf8' });
+    const r = await runCommand(resolveBinary(rt.binary), ['--root', rt.root, ...(rt.args ?? []), 'start', id]);
     if (r.error || r.status !== 0) {
       const why = r.error ? r.error.message : (r.stderr.trim() || `exit status ${r.status}`);
       throw new BerthError('EINIT', `${rt.binary} start ${id} failed: ${why}`);
@@ -299,7 +300,11 @@ export async function startMonitored(dir: string, id: string, rt: StartRuntime):
   await notifyStarted(dir);
 }
 
-/** runc, crun: looked up in PATH (the shim execs by path, and the engine should know which). */
+/**
+ * runc, crun: looked up in PATH (the shim execs by path, and the engine should know which).
+ * Synchronous for now: its callers in containers/runtime.ts are synchronous (a few access
+ * checks of PATH entries, no waiting on another process).
+ */
 export function resolveBinary(name: string, env: NodeJS.ProcessEnv = process.env): string {
   if (name.includes('/')) return name;
   for (const dir of (env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {

@@ -1,5 +1,5 @@
 /** Shapes and helpers shared by the checks of `system check` (check.ts, check-host.ts). */
-import { existsSync } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tryLock } from '../../core/lock';
 import type { ContainerRecord } from '../containers/record';
@@ -66,18 +66,21 @@ export const isLive = (r: ContainerRecord): boolean => r.State.Status === 'runni
  * that wrote exit.json and ended is a normal exit that its exit command (or the next command)
  * is about to settle: no problem, however often a check runs in that window.
  */
-export function shimLost(engine: Engine, rec: ContainerRecord): boolean {
-  const { state } = shimState(runPaths(engine.runRoot, rec.Id).dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime);
+export async function shimLost(engine: Engine, rec: ContainerRecord): Promise<boolean> {
+  const { state } = await shimState(runPaths(engine.runRoot, rec.Id).dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime);
   return state === 'lost' || state === 'vanished';
 }
 
-/** Runs `fn` unless another process holds the container's lock (then it is busy, not broken). */
-export function ifIdle(engine: Engine, id: string, fn: () => boolean): boolean {
-  if (!existsSync(engine.containerStore.containerDir(id))) return fn();
+/**
+ * Runs `fn` unless another process holds the container's lock (then it is busy, not broken).
+ * The lock is taken without waiting and held until `fn` has settled.
+ */
+export async function ifIdle(engine: Engine, id: string, fn: () => boolean | Promise<boolean>): Promise<boolean> {
+  if (!(await access(engine.containerStore.containerDir(id)).then(() => true, () => false))) return fn();
   const lock = tryLock(join(engine.containerStore.containerDir(id), 'lock'));
   if (!lock) return false;
   try {
-    return fn();
+    return await fn();
   } finally {
     lock.release();
   }

@@ -4,7 +4,8 @@
  * built-in runtime's state and the containers' cgroups. See check.ts for the order and the
  * rules; every repair re-checks under the container's lock that the object is still unused.
  */
-import { closeSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { closeSync } from 'node:fs';
+import { readdir, rmdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode } from '../../core/errors';
 import { cgroupManager, type CgroupManager } from '../../cgroups';
@@ -18,16 +19,19 @@ import { mountTempDir } from '../copy/root';
 import { readShimPid, shimAlive } from '../shim';
 import { ifIdle, isLive, shimLost, type CheckContext, type Finding } from './check-common';
 
-function list(dir: string): string[] {
+async function list(dir: string): Promise<string[]> {
   try {
-    return readdirSync(dir);
+    return await readdir(dir);
   } catch (e) {
     if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return [];
     throw e;
   }
 }
 
-/** Whether the flock on `file` is free (its holder is gone), without keeping it. */
+/**
+ * Whether the flock on `file` is free (its holder is gone), without keeping it. Synchronous:
+ * a non-blocking flock is one syscall, and the fd must not outlive the test.
+ */
 function lockFree(file: string): boolean {
   const fd = tryFlock(sys(), file);
   if (fd === undefined) return false;
@@ -40,13 +44,13 @@ export async function checkStaging(ctx: CheckContext): Promise<Finding[]> {
   const out: Finding[] = [];
   for (const name of ['overlay', 'copy']) {
     const dir = join(engine.root, 'layers', name);
-    const staging = list(join(dir, 'staging'));
+    const staging = await list(join(dir, 'staging'));
     const stale = staging.filter((n) => {
       if (n.endsWith('.lock')) return !staging.includes(n.slice(0, -5)) && lockFree(join(dir, 'staging', n));
       return !staging.includes(`${n}.lock`) || lockFree(join(dir, 'staging', `${n}.lock`));
     });
-    const trash = list(join(dir, 'trash'));
-    const active = list(join(dir, 'active')).length ? new LayerStore(dir, sys()).unfinishedActive() : [];
+    const trash = await list(join(dir, 'trash'));
+    const active = (await list(join(dir, 'active'))).length ? new LayerStore(dir, sys()).unfinishedActive() : [];
     if (stale.length || trash.length || active.length) {
       const snapshots = active.length ? `, ${active.length} container snapshot(s) whose creation was killed (${active.map((k) => k.slice(0, 12)).join(', ')})` : '';
       out.push({
@@ -74,7 +78,7 @@ export async function checkStaging(ctx: CheckContext): Promise<Finding[]> {
     });
   }
   const tmp = join(engine.root, 'tmp');
-  const dead = list(tmp).filter((n) => {
+  const dead = (await list(tmp)).filter((n) => {
     const pid = Number(/^(\d+)-[0-9a-f]+$/.exec(n)?.[1]);
     if (!Number.isInteger(pid) || pid === process.pid) return false;
     try {
@@ -87,28 +91,30 @@ export async function checkStaging(ctx: CheckContext): Promise<Finding[]> {
   if (dead.length) {
     out.push({
       problem: { kind: 'stale-staging', object: tmp, description: `${dead.length} scratch director${dead.length === 1 ? 'y' : 'ies'} of archive operations whose process is gone`, repair: 'delete them' },
-      fix: () => dead.forEach((n) => rmSync(join(tmp, n), { recursive: true, force: true })),
+      fix: async () => {
+        for (const n of dead) await rm(join(tmp, n), { recursive: true, force: true });
+      },
     });
   }
   return out;
 }
 
 /** <runroot>/mnt/<id12>-<hex>: a stopped container mounted by cp or export, which hold its lock meanwhile. */
-export function checkTempMounts(ctx: CheckContext): Finding[] {
+export async function checkTempMounts(ctx: CheckContext): Promise<Finding[]> {
   const { engine } = ctx;
   const base = mountTempDir(engine.runRoot);
   const out: Finding[] = [];
-  for (const name of list(base)) {
+  for (const name of await list(base)) {
     const path = join(base, name);
     const prefix = name.split('-')[0] ?? '';
     const owner = engine.containerStore.list().find((r) => r.Id.startsWith(prefix) && prefix.length === 12);
-    const stale = owner ? ifIdle(engine, owner.Id, () => true) : true;
+    const stale = owner ? await ifIdle(engine, owner.Id, () => true) : true;
     if (!stale) continue;
     out.push({
       problem: { kind: 'stale-mount', object: path, description: `temporary mount ${path} of a copy or export that did not finish`, repair: 'unmount and remove it' },
-      fix: () => {
+      fix: async () => {
         if (isMounted(path)) unmountAll(sys(), path, true);
-        rmdirSync(path);
+        await rmdir(path);
       },
     });
   }
@@ -116,29 +122,29 @@ export function checkTempMounts(ctx: CheckContext): Finding[] {
 }
 
 /** Whether the container `id` runs now (record live and monitor alive), checked under its lock. */
-function runsNow(ctx: CheckContext, id: string): boolean | undefined {
+async function runsNow(ctx: CheckContext, id: string): Promise<boolean | undefined> {
   const { engine } = ctx;
   let result: boolean | undefined;
-  const idle = ifIdle(engine, id, () => {
+  const idle = await ifIdle(engine, id, async () => {
     const r = engine.containerStore.load(id);
     // A monitor that recorded the exit and ended still owns its state until that exit is
     // settled (by its exit command or the next reading command): not stale yet.
-    result = !!r && isLive(r) && !shimLost(engine, r);
+    result = !!r && isLive(r) && !(await shimLost(engine, r));
     return true;
   });
   return idle ? result : undefined; // undefined: busy (starting or stopping right now)
 }
 
-export function checkRuntimeState(ctx: CheckContext): Finding[] {
+export async function checkRuntimeState(ctx: CheckContext): Promise<Finding[]> {
   const { engine } = ctx;
   const root = join(engine.runRoot, 'runtime');
   const out: Finding[] = [];
-  for (const id of list(root)) {
-    if (ctx.covered.has(id) || runsNow(ctx, id) !== false) continue;
+  for (const id of await list(root)) {
+    if (ctx.covered.has(id) || (await runsNow(ctx, id)) !== false) continue;
     out.push({
       problem: { kind: 'stale-runtime-state', object: id, description: `runtime state of container ${id.slice(0, 12)}, which is not running, is still in ${root}`, repair: 'kill what is left of the container, remove its cgroup and state' },
       fix: async () => {
-        if (runsNow(ctx, id) === false) await deleteContainer(builtinContext(engine.runRoot), id, true);
+        if ((await runsNow(ctx, id)) === false) await deleteContainer(builtinContext(engine.runRoot), id, true);
       },
       covers: [id],
     });
@@ -151,20 +157,20 @@ export function checkRuntimeState(ctx: CheckContext): Finding[] {
  * runs (it has nothing left to report to) and the directory removed. Start creates these
  * only for recorded containers and removal deletes them before the record.
  */
-export function checkRunDirs(ctx: CheckContext): Finding[] {
+export async function checkRunDirs(ctx: CheckContext): Promise<Finding[]> {
   const { engine } = ctx;
   const base = join(engine.runRoot, 'c');
   const out: Finding[] = [];
-  for (const id of list(base)) {
+  for (const id of await list(base)) {
     if (engine.containerStore.load(id)) continue;
     const dir = join(base, id);
     out.push({
       problem: { kind: 'stale-run-dir', object: dir, description: `run directory of container ${id.slice(0, 12)}, which has no record, is still in ${base}`, repair: 'stop its monitor and remove the directory' },
-      fix: () => {
+      fix: async () => {
         if (engine.containerStore.load(id)) return;
-        const shim = readShimPid(dir);
+        const shim = await readShimPid(dir);
         if (shim && shimAlive(shim.pid, shim.startTime)) process.kill(shim.pid, 'SIGKILL');
-        rmSync(dir, { recursive: true, force: true });
+        await rm(dir, { recursive: true, force: true });
       },
     });
   }
@@ -172,11 +178,11 @@ export function checkRunDirs(ctx: CheckContext): Finding[] {
 }
 
 /** Ids this root has known: records, runtime state, and every container the event log saw created. */
-function knownIds(ctx: CheckContext): Set<string> {
+async function knownIds(ctx: CheckContext): Promise<Set<string>> {
   const { engine } = ctx;
   const ids = new Set(engine.containerStore.ids());
-  for (const id of list(join(engine.runRoot, 'runtime'))) ids.add(id);
-  for (const e of engine.events.read()) if (e.Type === 'container' && e.Action === 'create') ids.add(e.Actor.ID);
+  for (const id of await list(join(engine.runRoot, 'runtime'))) ids.add(id);
+  for (const e of await engine.events.read()) if (e.Type === 'container' && e.Action === 'create') ids.add(e.Actor.ID);
   return ids;
 }
 
@@ -196,20 +202,20 @@ async function removeCgroup(cg: CgroupManager): Promise<void> {
   await cg.destroy();
 }
 
-export function checkCgroups(ctx: CheckContext): Finding[] {
+export async function checkCgroups(ctx: CheckContext): Promise<Finding[]> {
   const { engine } = ctx;
   const parents = new Set([DEFAULT_CGROUP_PARENT]);
   for (const r of engine.containerStore.list()) if (r.HostConfig.CgroupParent) parents.add(`/${r.HostConfig.CgroupParent.replace(/^\/+|\/+$/g, '')}`);
   const out: Finding[] = [];
-  for (const id of knownIds(ctx)) {
+  for (const id of await knownIds(ctx)) {
     if (ctx.covered.has(id) || !/^[0-9a-f]{64}$/.test(id)) continue;
     for (const parent of parents) {
       const cg = cgroupManager({ id, cgroupsPath: `${parent}/${id}` });
-      if (!cg.exists() || runsNow(ctx, id) !== false) continue;
+      if (!cg.exists() || (await runsNow(ctx, id)) !== false) continue;
       out.push({
         problem: { kind: 'orphan-cgroup', object: `${parent}/${id}`, description: `cgroup ${parent}/${id.slice(0, 12)} is left from a container that is not running${cg.pids().length ? ` (${cg.pids().length} process(es) still in it)` : ''}`, repair: 'kill its processes and remove it' },
         fix: async () => {
-          if (runsNow(ctx, id) === false) await removeCgroup(cg);
+          if ((await runsNow(ctx, id)) === false) await removeCgroup(cg);
         },
         covers: [id],
       });

@@ -20,7 +20,7 @@
  * Only objects of this state root and run root are considered: cgroups under /berth are
  * shared by every root on the host, so only ids this root knows are looked at.
  */
-import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { access, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode } from '../../core/errors';
 import { isMounted } from '../../snapshots/mounts';
@@ -33,12 +33,12 @@ import { checkCgroups, checkRunDirs, checkRuntimeState, checkStaging, checkTempM
 
 export type { CheckReport, Problem, ProblemKind } from './check-common';
 
-function checkNames(ctx: CheckContext): Finding[] {
+async function checkNames(ctx: CheckContext): Promise<Finding[]> {
   const { engine } = ctx;
   const store = engine.containerStore;
   let names: string[] = [];
   try {
-    names = readdirSync(store.namesDir);
+    names = await readdir(store.namesDir);
   } catch (e) {
     if (errnoCode(e) !== 'ENOENT') throw e;
   }
@@ -47,20 +47,22 @@ function checkNames(ctx: CheckContext): Finding[] {
     const file = join(store.namesDir, name);
     let owner: string;
     try {
-      owner = readFileSync(file, 'utf8').trim();
+      owner = (await readFile(file, 'utf8')).trim();
     } catch {
       continue;
     }
     if (store.load(owner)) continue;
     out.push({
       problem: { kind: 'stale-name', object: name, description: `name "${name}" is held for container ${owner.slice(0, 12)}, which has no record`, repair: 'release the name' },
-      fix: () => {
-        if (readFileSync(file, 'utf8').trim() === owner && !store.load(owner)) unlinkSync(file);
+      fix: async () => {
+        if ((await readFile(file, 'utf8')).trim() === owner && !store.load(owner)) await unlink(file);
       },
     });
   }
   return out;
 }
+
+const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
 
 const UNFINISHED = {
   creating: ['unfinished-create', 'created', 'take the half-made container back'],
@@ -106,7 +108,7 @@ async function checkContainers(ctx: CheckContext): Promise<Finding[]> {
       });
       continue;
     }
-    if (isLive(rec) && shimLost(engine, rec)) {
+    if (isLive(rec) && (await shimLost(engine, rec))) {
       out.push({
         problem: { kind: 'lost-monitor', object: name, description: `container ${name} (${rec.Id.slice(0, 12)}) is recorded as ${rec.State.Status}, but its monitor (berth-shim) is gone`, repair: 'stop what is left of it and record its exit' },
         fix: async () => void (await reconcile(engine, rec)),
@@ -115,7 +117,9 @@ async function checkContainers(ctx: CheckContext): Promise<Finding[]> {
       continue;
     }
     if (rec.State.Status === 'dead') continue;
-    const missing = rec.Berth.snapshotKey ? (engine.snapshotter.active(rec.Berth.snapshotKey) ? undefined : 'its writable layer (snapshot)') : rec.Berth.rootfs && !existsSync(rec.Berth.rootfs) ? `its root file system ${rec.Berth.rootfs}` : undefined;
+    const missing = rec.Berth.snapshotKey
+      ? engine.snapshotter.active(rec.Berth.snapshotKey) ? undefined : 'its writable layer (snapshot)'
+      : rec.Berth.rootfs && !(await exists(rec.Berth.rootfs)) ? `its root file system ${rec.Berth.rootfs}` : undefined;
     if (missing && !isLive(rec)) {
       out.push({
         problem: { kind: 'missing-rootfs', object: name, description: `container ${name} (${rec.Id.slice(0, 12)}) lost ${missing}`, repair: 'mark it dead (it cannot start again; remove it)' },
@@ -166,7 +170,7 @@ function checkSnapshots(ctx: CheckContext): Finding[] {
       out.push({
         problem: { kind: 'stale-mount', object: mp, description: `the root file system of stopped container ${containerName(owner)} is still mounted at ${mp}`, repair: 'unmount it' },
         fix: async () => {
-          if (ifIdle(engine, owner.Id, () => !isLive(engine.containerStore.load(owner.Id) ?? owner))) await snap.unmount(a.key);
+          if (await ifIdle(engine, owner.Id, () => !isLive(engine.containerStore.load(owner.Id) ?? owner))) await snap.unmount(a.key);
         },
       });
     }

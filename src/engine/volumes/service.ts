@@ -41,8 +41,8 @@ export async function directorySize(dir: string): Promise<number> {
   return total;
 }
 
-/** Reports volume events ("create", "destroy") to the engine's event log. */
-export type VolumeEventSink = (action: 'create' | 'destroy', volume: string) => void;
+/** Reports volume events ("create", "destroy") to the engine's event log (awaited: recorded before the operation returns). */
+export type VolumeEventSink = (action: 'create' | 'destroy', volume: string) => void | Promise<void>;
 
 export class VolumeService {
   readonly store: VolumeStore;
@@ -69,14 +69,14 @@ export class VolumeService {
 
   async create(name: string | undefined, labels: Record<string, string> = {}, options: Record<string, string> = {}): Promise<VolumeRecord> {
     const { volume, created } = await this.store.create({ ...(name !== undefined ? { name } : {}), labels, options });
-    if (created) this.onEvent('create', volume.Name);
+    if (created) await this.onEvent('create', volume.Name);
     return volume;
   }
 
   /** A volume a container needs (create and `--volume`): made when missing, reported as docker does. */
   async ensure(name: string | undefined, opts: { anonymous?: boolean } = {}): Promise<{ volume: VolumeRecord; created: boolean }> {
     const r = await this.store.create({ ...(name === undefined ? {} : { name }), ...(opts.anonymous ? { anonymous: true } : {}) });
-    if (r.created) this.onEvent('create', r.volume.Name);
+    if (r.created) await this.onEvent('create', r.volume.Name);
     return r;
   }
 
@@ -113,7 +113,7 @@ export class VolumeService {
       });
     }
     await this.store.remove(name);
-    this.onEvent('destroy', name);
+    await this.onEvent('destroy', name);
     return true;
   }
 
@@ -125,7 +125,7 @@ export class VolumeService {
       reclaimed += await directorySize(v.Mountpoint);
       if (!opts.dryRun) {
         await this.store.remove(v.Name);
-        this.onEvent('destroy', v.Name);
+        await this.onEvent('destroy', v.Name);
       }
     }
     return { deleted: victims.map((v) => v.Name), reclaimed };

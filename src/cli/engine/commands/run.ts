@@ -75,7 +75,7 @@ export async function runAttached(
     if (detached) return 0;
     // The shim closes attach clients after writing exit.json: read it now, as with --rm the
     // container (and this file) may be removed before we look again.
-    const exit = readExit(prepared.dir);
+    const exit = await readExit(prepared.dir);
     let code: number;
     try {
       const done = await engine.containers.waitExit(prepared.rec.Id);
