@@ -1,6 +1,6 @@
 /**
  * `cp` between a container and the host (or a tar stream), in either direction, for running
- * and stopped containers. Data always moves as a tar stream from an archiver (archive.ts)
+ * and stopped containers. Data always moves as a tar stream from an archiver (tar/tree.ts)
  * into an extractor (extract.ts); both work on directory fds. Paths inside the container
  * are resolved by the kernel as if chrooted into it (openInRoot), so no symlink or ".."
  * there can lead to a host file; the source and the destination directory are then held
@@ -20,7 +20,7 @@ import { IN_ROOT_DIRECTORY, IN_ROOT_PATH, sys as realSys } from '../../sys';
 import type { Engine } from '../engine';
 import { containerEventAttributes } from '../containers/event-attrs';
 import { containerName, type ContainerRecord } from '../containers/record';
-import { archiveTree, type ArchiveTop } from './archive';
+import { archiveTree, type TreeTop } from '../../tar/tree';
 import { extractTar, type ExtractOptions } from './extract';
 import { containerPath, hostPath, type CopyPath } from './paths';
 import { planCopy, type CopyDestination } from './plan';
@@ -105,7 +105,7 @@ function readOnlyAt(rec: ContainerRecord, rel: string): string | undefined {
 }
 
 /** The source inside a container, held open: its parent dir fd + name, or an fd of it (followed link, root). */
-function openContainerSource(root: ResolveRoot, rec: ContainerRecord, cp: CopyPath, rel: string, follow: boolean): { top: ArchiveTop; isDir: boolean; fds: number[] } {
+function openContainerSource(root: ResolveRoot, rec: ContainerRecord, cp: CopyPath, rel: string, follow: boolean): { top: TreeTop; isDir: boolean; fds: number[] } {
   const s = realSys();
   const fds: number[] = [];
   try {
@@ -157,7 +157,7 @@ export async function copyFromContainer(engine: Engine, query: string, srcPath: 
       if ('stream' in dest) {
         await opts.afterResolve?.();
         const name = source.isDir && (cp.contentsOnly || cp.rel === '') ? '' : cp.base;
-        const archive = archiveTree(realSys(), source.top, name);
+        const archive = archiveTree(realSys(), source.top, name, { operation: 'copy' });
         await pipeline(archive.stream, dest.stream, { end: false });
         result = { bytes: await archive.done, warnings: [] };
       } else {
@@ -171,7 +171,7 @@ export async function copyFromContainer(engine: Engine, query: string, srcPath: 
   });
 }
 
-async function extractOnHost(source: { top: ArchiveTop; isDir: boolean }, cp: CopyPath, given: string, opts: ContainerCopyOptions): Promise<ContainerCopyResult> {
+async function extractOnHost(source: { top: TreeTop; isDir: boolean }, cp: CopyPath, given: string, opts: ContainerCopyOptions): Promise<ContainerCopyResult> {
   const dst = hostPath(given);
   let exists: CopyDestination['exists'];
   let abs = dst.abs;
@@ -192,7 +192,7 @@ async function extractOnHost(source: { top: ArchiveTop; isDir: boolean }, cp: Co
   }
   try {
     await opts.afterResolve?.();
-    const archive = archiveTree(realSys(), source.top, plan.name);
+    const archive = archiveTree(realSys(), source.top, plan.name, { operation: 'copy' });
     const xopts: ExtractOptions = opts.archive ? { owner: 'keep', skipDevices: true } : { owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }, skipDevices: true, clearSetId: true };
     const r = await extractTar(realSys(), archive.stream, fdPath(dirFd), '', xopts);
     await archive.done;
@@ -246,7 +246,7 @@ export async function copyToContainer(engine: Engine, query: string, src: { path
         const xopts: ExtractOptions = { owner: opts.archive ? 'keep' : { uid: 0, gid: 0 } };
         let r;
         if (host) {
-          const archive = archiveTree(realSys(), host.top, name);
+          const archive = archiveTree(realSys(), host.top, name, { operation: 'copy' });
           r = await extractTar(realSys(), archive.stream, fdPath(intoFd), '', xopts);
           await archive.done;
         } else {
@@ -264,7 +264,7 @@ export async function copyToContainer(engine: Engine, query: string, src: { path
 }
 
 /** The host source, held open (the user's own files: symlinks in the path are theirs). */
-function openHostSource(given: string, follow: boolean): { top: ArchiveTop; isDir: boolean; base: string; contentsOnly: boolean; fds: number[] } {
+function openHostSource(given: string, follow: boolean): { top: TreeTop; isDir: boolean; base: string; contentsOnly: boolean; fds: number[] } {
   const p = hostPath(given);
   let st;
   try {
