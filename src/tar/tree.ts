@@ -17,20 +17,15 @@
  * their order and flags are what makes the walk safe, and each still names its target by a
  * directory fd we hold, so running them on libuv's threads changes nothing of that.
  */
-import { close as closeCallback, constants as fsc, createReadStream, fstat as fstatCallback, open as openCallback, type ReadStream, type Stats } from 'node:fs';
+import { constants as fsc, createReadStream, type ReadStream, type Stats } from 'node:fs';
 import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
-import { promisify } from 'node:util';
 import { BerthError, wrap } from '../core/errors';
+import { closeFd, fstatFd, openFd } from '../core/fd';
 import type { Sys } from '../sys';
 import { HardLinks, readXattrs, specialEntry, statHeader } from './entry';
 import { TarWriter } from './writer';
-
-/** fs.fstat, fs.open and fs.close on raw fd numbers (fs/promises only has FileHandles). */
-const fstatFd = promisify(fstatCallback) as (fd: number) => Promise<Stats>;
-const openFd = promisify(openCallback) as (path: string, flags: number) => Promise<number>;
-const closeFd = promisify(closeCallback);
 
 const fdPath = (fd: number): string => `/proc/self/fd/${fd}`;
 
