@@ -1,6 +1,13 @@
 /**
- * The UnpackSink that pull writes layers into (interface in src/images/unpack-sink.ts),
- * backed by a snapshotter.
+ * A layer sink: where an image unpacker (pull, load, import) puts layers while it reads
+ * them, and the implementation backed by a snapshotter.
+ *
+ * The caller skips a layer whose chain id the sink `has`, otherwise calls `begin`, feeds the
+ * decompressed tar to `apply` and calls `commit()` only once it verified the layer's digests;
+ * on any failure it calls `abort()` instead. It calls `begin` for a layer only once its
+ * parent chain is committed (or was present), so a sink may build each layer on its parent.
+ * The contract is declared here, by the layer that fulfils it, so that images/ (above)
+ * imports snapshots/ and never the other way round; images/unpack-sink.ts names it for pull.
  *
  * Overlay layers are independent directories, so several can be unpacked at once while they
  * download; a layer is still *published* only after its parent (commit() waits for a parent
@@ -10,8 +17,34 @@
  */
 import type { Readable } from 'node:stream';
 import { BerthError } from '../core/errors';
-import type { LayerInfo, LayerWriter, UnpackSink } from '../images/unpack-sink';
 import type { Snapshotter } from './types';
+
+export interface LayerInfo {
+  index: number;
+  digest: string;
+  diffId: string;
+  chainId: string;
+  parentChainId: string | undefined;
+  mediaType: string;
+  size: number;
+}
+
+export interface LayerWriter {
+  apply(uncompressedTar: Readable): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface UnpackSink {
+  has(chainId: string): boolean;
+  begin(layer: LayerInfo): Promise<LayerWriter>;
+  /**
+   * Removes a layer the caller committed through this sink moments ago, when the operation
+   * it belonged to failed later (a load whose next layer is corrupt): nothing of a failed
+   * load stays behind. A layer something else uses meanwhile is kept. Optional.
+   */
+  discard?(chainId: string): Promise<void>;
+}
 
 interface Pending {
   done: Promise<void>;

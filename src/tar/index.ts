@@ -6,3 +6,4 @@
 export { TarWriter, type TarWriteEntry } from './writer';
 export { readTar, decodePaxRecords, type TarEntry, type TarEntryType } from './reader';
 export { devNumbers, HardLinks, readXattrs, specialEntry, statHeader, type InodeStats } from './entry';
+export { archiveTree, openTreeRoot, type ArchiveTreeOptions, type TreeArchive, type TreeTop } from './tree';

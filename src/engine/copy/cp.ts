@@ -1,6 +1,6 @@
 /**
  * `cp` between a container and the host (or a tar stream), in either direction, for running
- * and stopped containers. Data always moves as a tar stream from an archiver (archive.ts)
+ * and stopped containers. Data always moves as a tar stream from an archiver (tar/tree.ts)
  * into an extractor (extract.ts); both work on directory fds. Paths inside the container
  * are resolved by the kernel as if chrooted into it (openInRoot), so no symlink or ".."
  * there can lead to a host file; the source and the destination directory are then held
@@ -10,17 +10,22 @@
  * Ownership: into a container, files belong to its root (with `archive`: keep the source's
  * ids); onto the host, to the user running cp, with setuid/setgid bits cleared (with
  * `archive`: the container's ids and modes). Device nodes are never created on the host.
+ *
+ * The fs calls are asynchronous; the fds that pin the source and the destination are opened
+ * before any data moves, exactly as before, and later lookups are relative to them.
  */
-import { closeSync, fstatSync, lstatSync, openSync, readlinkSync, statSync, constants as fsc } from 'node:fs';
+import { constants as fsc } from 'node:fs';
+import { lstat, readlink, stat } from 'node:fs/promises';
 import { basename, dirname, posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, errnoCode } from '../../core/errors';
+import { closeAll, closeFd, fstatFd, openFd } from '../../core/fd';
 import { IN_ROOT_DIRECTORY, IN_ROOT_PATH, sys as realSys } from '../../sys';
 import type { Engine } from '../engine';
 import { containerEventAttributes } from '../containers/event-attrs';
 import { containerName, type ContainerRecord } from '../containers/record';
-import { archiveTree, type ArchiveTop } from './archive';
+import { archiveTree, type TreeTop } from '../../tar/tree';
 import { extractTar, type ExtractOptions } from './extract';
 import { containerPath, hostPath, type CopyPath } from './paths';
 import { planCopy, type CopyDestination } from './plan';
@@ -49,7 +54,7 @@ function notFound(rec: ContainerRecord, given: string, cause?: unknown): BerthEr
 }
 
 /** Follows symlinks named by `rel` itself (not only its parents) inside the root, as docker does for destinations. */
-function followFinal(root: ResolveRoot, rel: string): string {
+async function followFinal(root: ResolveRoot, rel: string): Promise<string> {
   let cur = rel;
   for (let i = 0; i < MAX_LINKS; i++) {
     if (cur === '') return cur;
@@ -64,22 +69,22 @@ function followFinal(root: ResolveRoot, rel: string): string {
       const path = `${fdPath(fd)}/${posix.basename(cur)}`;
       let st;
       try {
-        st = lstatSync(path);
+        st = await lstat(path);
       } catch {
         return cur;
       }
       if (!st.isSymbolicLink()) return cur;
-      const target = readlinkSync(path);
+      const target = await readlink(path);
       cur = posix.normalize(target.startsWith('/') ? `/${target}` : `/${parent}/${target}`).replace(/^\/+/, '').replace(/\/+$/, '');
     } finally {
-      closeSync(fd);
+      await closeFd(fd);
     }
   }
   throw new BerthError('EINVALID_ARGUMENT', `too many levels of symbolic links at ${rel}`);
 }
 
 /** What is at `rel` in the root, following symlinks inside it. */
-function kindInRoot(root: ResolveRoot, rel: string): 'dir' | 'other' | undefined {
+async function kindInRoot(root: ResolveRoot, rel: string): Promise<'dir' | 'other' | undefined> {
   let fd: number;
   try {
     fd = realSys().openInRoot(root.path, rel, IN_ROOT_PATH);
@@ -89,9 +94,9 @@ function kindInRoot(root: ResolveRoot, rel: string): 'dir' | 'other' | undefined
     throw e;
   }
   try {
-    return fstatSync(fd).isDirectory() ? 'dir' : 'other';
+    return (await fstatFd(fd)).isDirectory() ? 'dir' : 'other';
   } finally {
-    closeSync(fd);
+    await closeFd(fd);
   }
 }
 
@@ -105,7 +110,7 @@ function readOnlyAt(rec: ContainerRecord, rel: string): string | undefined {
 }
 
 /** The source inside a container, held open: its parent dir fd + name, or an fd of it (followed link, root). */
-function openContainerSource(root: ResolveRoot, rec: ContainerRecord, cp: CopyPath, rel: string, follow: boolean): { top: ArchiveTop; isDir: boolean; fds: number[] } {
+async function openContainerSource(root: ResolveRoot, rec: ContainerRecord, cp: CopyPath, rel: string, follow: boolean): Promise<{ top: TreeTop; isDir: boolean; fds: number[] }> {
   const s = realSys();
   const fds: number[] = [];
   try {
@@ -118,13 +123,13 @@ function openContainerSource(root: ResolveRoot, rec: ContainerRecord, cp: CopyPa
     const parent = s.openInRoot(root.path, posix.dirname(rel) === '.' ? '' : posix.dirname(rel), IN_ROOT_DIRECTORY);
     fds.push(parent);
     const name = posix.basename(rel);
-    const st = lstatSync(`${fdPath(parent)}/${name}`);
+    const st = await lstat(`${fdPath(parent)}/${name}`);
     if (st.isSymbolicLink() && follow) {
       const target = s.openInRoot(root.path, rel, IN_ROOT_PATH);
       fds.push(target);
-      const tst = fstatSync(target);
+      const tst = await fstatFd(target);
       if (!tst.isDirectory() && !tst.isFile()) throw new BerthError('EUNSUPPORTED', `-L: ${cp.given} leads to something that is neither a file nor a directory`);
-      const fd = openSync(fdPath(target), fsc.O_RDONLY | (tst.isDirectory() ? fsc.O_DIRECTORY : 0));
+      const fd = await openFd(fdPath(target), fsc.O_RDONLY | (tst.isDirectory() ? fsc.O_DIRECTORY : 0));
       fds.push(fd);
       return { top: { fd }, isDir: tst.isDirectory(), fds };
     }
@@ -133,13 +138,13 @@ function openContainerSource(root: ResolveRoot, rec: ContainerRecord, cp: CopyPa
       // Pinned now: swapping the path for a symlink later changes nothing for this copy.
       const fd = s.openBeneath(fdPath(parent), name);
       fds.push(fd);
-      const pinned = fstatSync(fd);
+      const pinned = await fstatFd(fd);
       if (pinned.ino !== st.ino || pinned.dev !== st.dev) throw new BerthError('ESTATE', `${cp.given} changed while it was being opened`, { hint: 'retry the copy' });
       return { top: { fd }, isDir: st.isDirectory(), fds };
     }
     return { top: { parentFd: parent, name }, isDir: false, fds };
   } catch (e) {
-    for (const fd of fds) closeSync(fd);
+    await closeAll(fds);
     if (errnoCode(e) === 'ENOENT') throw notFound(rec, cp.given, e);
     if (errnoCode(e) === 'ENOTDIR') throw new BerthError('EINVALID_ARGUMENT', `${cp.given} in container ${containerName(rec)} is not a directory`);
     throw e;
@@ -150,14 +155,14 @@ function openContainerSource(root: ResolveRoot, rec: ContainerRecord, cp: CopyPa
 export async function copyFromContainer(engine: Engine, query: string, srcPath: string, dest: { path: string } | { stream: Writable }, opts: ContainerCopyOptions = {}): Promise<ContainerCopyResult> {
   const cp = containerPath(srcPath);
   return withContainerRoot(engine, query, async (croot) => {
-    const { root, rel } = croot.route(cp.rel);
-    const source = openContainerSource(root, croot.rec, cp, rel, opts.followLink === true);
+    const { root, rel } = await croot.route(cp.rel);
+    const source = await openContainerSource(root, croot.rec, cp, rel, opts.followLink === true);
     try {
       let result: ContainerCopyResult;
       if ('stream' in dest) {
         await opts.afterResolve?.();
         const name = source.isDir && (cp.contentsOnly || cp.rel === '') ? '' : cp.base;
-        const archive = archiveTree(realSys(), source.top, name);
+        const archive = archiveTree(realSys(), source.top, name, { operation: 'copy' });
         await pipeline(archive.stream, dest.stream, { end: false });
         result = { bytes: await archive.done, warnings: [] };
       } else {
@@ -166,19 +171,19 @@ export async function copyFromContainer(engine: Engine, query: string, srcPath: 
       await engine.events.emit('container', 'archive-path', croot.rec.Id, containerEventAttributes(croot.rec, { path: `/${cp.rel}` }));
       return result;
     } finally {
-      for (const fd of source.fds) closeSync(fd);
+      await closeAll(source.fds);
     }
   });
 }
 
-async function extractOnHost(source: { top: ArchiveTop; isDir: boolean }, cp: CopyPath, given: string, opts: ContainerCopyOptions): Promise<ContainerCopyResult> {
+async function extractOnHost(source: { top: TreeTop; isDir: boolean }, cp: CopyPath, given: string, opts: ContainerCopyOptions): Promise<ContainerCopyResult> {
   const dst = hostPath(given);
   let exists: CopyDestination['exists'];
   let abs = dst.abs;
   try {
-    const st = statSync(abs);
+    const st = await stat(abs);
     exists = st.isDirectory() ? 'dir' : 'other';
-    if (exists === 'other') abs = resolveHostLink(abs);
+    if (exists === 'other') abs = await resolveHostLink(abs);
   } catch (e) {
     if (errnoCode(e) !== 'ENOENT') throw e;
   }
@@ -186,39 +191,39 @@ async function extractOnHost(source: { top: ArchiveTop; isDir: boolean }, cp: Co
   const dir = plan.into === 'destination' ? abs : dirname(abs);
   let dirFd: number;
   try {
-    dirFd = openSync(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
+    dirFd = await openFd(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
   } catch (e) {
     throw new BerthError('ENOT_FOUND', `no such directory: ${dir}`, { cause: e, hint: 'create the destination directory first' });
   }
   try {
     await opts.afterResolve?.();
-    const archive = archiveTree(realSys(), source.top, plan.name);
+    const archive = archiveTree(realSys(), source.top, plan.name, { operation: 'copy' });
     const xopts: ExtractOptions = opts.archive ? { owner: 'keep', skipDevices: true } : { owner: { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }, skipDevices: true, clearSetId: true };
     const r = await extractTar(realSys(), archive.stream, fdPath(dirFd), '', xopts);
     await archive.done;
     return { bytes: r.bytes, warnings: r.warnings };
   } finally {
-    closeSync(dirFd);
+    await closeFd(dirFd);
   }
 }
 
 /** A host path that names a symlink to a file: the file (docker overwrites the target). */
-function resolveHostLink(abs: string): string {
+async function resolveHostLink(abs: string): Promise<string> {
   let cur = abs;
-  for (let i = 0; i < MAX_LINKS && lstatSync(cur).isSymbolicLink(); i++) cur = posix.resolve(dirname(cur), readlinkSync(cur));
+  for (let i = 0; i < MAX_LINKS && (await lstat(cur)).isSymbolicLink(); i++) cur = posix.resolve(dirname(cur), await readlink(cur));
   return cur;
 }
 
 /** `cp SRC CONTAINER:DEST` (SRC a host path, or a stream of a tar to unpack into DEST). */
 export async function copyToContainer(engine: Engine, query: string, src: { path: string } | { stream: Readable }, destPath: string, opts: ContainerCopyOptions = {}): Promise<ContainerCopyResult> {
   const cp = containerPath(destPath);
-  const host = 'path' in src ? openHostSource(src.path, opts.followLink === true) : undefined;
+  const host = 'path' in src ? await openHostSource(src.path, opts.followLink === true) : undefined;
   try {
     return await withContainerRoot(engine, query, async (croot) => {
       const { rec } = croot;
-      let { root, rel } = croot.route(cp.rel);
-      rel = followFinal(root, rel);
-      const exists = kindInRoot(root, rel);
+      let { root, rel } = await croot.route(cp.rel);
+      rel = await followFinal(root, rel);
+      const exists = await kindInRoot(root, rel);
       let into: string;
       let name = '';
       if (!host) {
@@ -231,7 +236,7 @@ export async function copyToContainer(engine: Engine, query: string, src: { path
         const plan = planCopy({ isDir: host.isDir, base: host.base, contentsOnly: host.contentsOnly }, { exists, trailingSlash: cp.trailingSlash, base: posix.basename(rel), given: cp.given });
         into = plan.into === 'destination' ? rel : posix.dirname(rel) === '.' ? '' : posix.dirname(rel);
         name = plan.name;
-        if (kindInRoot(root, into) !== 'dir') throw notFound(rec, `/${into}`);
+        if ((await kindInRoot(root, into)) !== 'dir') throw notFound(rec, `/${into}`);
       }
       // A mount root of a stopped container that is read-only (also the generated /etc files).
       const readOnly = root.readOnly && root.mountedAt !== '' ? `/${root.mountedAt} is mounted read-only` : readOnlyAt(rec, root.mountedAt ? `${root.mountedAt}/${into}` : into);
@@ -246,7 +251,7 @@ export async function copyToContainer(engine: Engine, query: string, src: { path
         const xopts: ExtractOptions = { owner: opts.archive ? 'keep' : { uid: 0, gid: 0 } };
         let r;
         if (host) {
-          const archive = archiveTree(realSys(), host.top, name);
+          const archive = archiveTree(realSys(), host.top, name, { operation: 'copy' });
           r = await extractTar(realSys(), archive.stream, fdPath(intoFd), '', xopts);
           await archive.done;
         } else {
@@ -255,29 +260,29 @@ export async function copyToContainer(engine: Engine, query: string, src: { path
         await engine.events.emit('container', 'extract-to-dir', rec.Id, containerEventAttributes(rec, { path: `/${cp.rel}` }));
         return { bytes: r.bytes, warnings: r.warnings };
       } finally {
-        closeSync(intoFd);
+        await closeFd(intoFd);
       }
     });
   } finally {
-    for (const fd of host?.fds ?? []) closeSync(fd);
+    await closeAll(host?.fds ?? []);
   }
 }
 
 /** The host source, held open (the user's own files: symlinks in the path are theirs). */
-function openHostSource(given: string, follow: boolean): { top: ArchiveTop; isDir: boolean; base: string; contentsOnly: boolean; fds: number[] } {
+async function openHostSource(given: string, follow: boolean): Promise<{ top: TreeTop; isDir: boolean; base: string; contentsOnly: boolean; fds: number[] }> {
   const p = hostPath(given);
   let st;
   try {
-    st = follow || p.trailingSlash ? statSync(p.abs) : lstatSync(p.abs);
+    st = follow || p.trailingSlash ? await stat(p.abs) : await lstat(p.abs);
   } catch (e) {
     throw new BerthError('ENOT_FOUND', `no such file or directory on the host: ${given}`, { cause: e });
   }
   if (p.trailingSlash && !st.isDirectory()) throw new BerthError('EINVALID_ARGUMENT', `${given} is not a directory`);
   if (st.isSocket()) throw new BerthError('EUNSUPPORTED', `cannot copy ${given}: it is a socket`);
   if (st.isSymbolicLink() || !(st.isDirectory() || st.isFile())) {
-    const parent = openSync(dirname(p.abs), fsc.O_RDONLY | fsc.O_DIRECTORY);
+    const parent = await openFd(dirname(p.abs), fsc.O_RDONLY | fsc.O_DIRECTORY);
     return { top: { parentFd: parent, name: basename(p.abs) }, isDir: st.isDirectory(), base: basename(p.abs), contentsOnly: p.contentsOnly, fds: [parent] };
   }
-  const fd = openSync(p.abs, fsc.O_RDONLY | (st.isDirectory() ? fsc.O_DIRECTORY : 0));
+  const fd = await openFd(p.abs, fsc.O_RDONLY | (st.isDirectory() ? fsc.O_DIRECTORY : 0));
   return { top: { fd }, isDir: st.isDirectory(), base: basename(p.abs), contentsOnly: p.contentsOnly, fds: [fd] };
 }

@@ -11,10 +11,17 @@
  *   - names with ".." are refused; leading "/" and "./" are dropped (as tar does).
  * Existing files are replaced; an existing directory is merged into, never replaced by a
  * non-directory. Missing parent directories are created (0755).
+ *
+ * The fs calls are asynchronous; each entry's steps still run in the order above, one entry
+ * at a time, and every path they take is below a directory fd we hold, so the thread they
+ * run on changes nothing of the defence. The sys addon's calls (openat2, mknod, xattrs,
+ * utimensat) stay synchronous: single syscalls on fds and paths below them.
  */
-import { chmodSync, chownSync, closeSync, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, linkSync, lstatSync, mkdirSync, openSync, symlinkSync, unlinkSync, writeSync, constants as fsc, type Stats } from 'node:fs';
+import { constants as fsc, type Stats } from 'node:fs';
+import { chmod, chown, lchown, link, lstat, mkdir, open, symlink, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { BerthError, errnoCode, wrap } from '../../core/errors';
+import { closeAll, closeFd, fchmodFd, fchownFd, fstatFd } from '../../core/fd';
 import { readTar, type TarEntry } from '../../tar/reader';
 import { IN_ROOT_DIRECTORY, IN_ROOT_NOFOLLOW, IN_ROOT_PATH, type Sys } from '../../sys';
 
@@ -44,9 +51,9 @@ export function entryComponents(name: string): string[] {
   return parts;
 }
 
-function lstatMaybe(path: string): Stats | undefined {
+async function lstatMaybe(path: string): Promise<Stats | undefined> {
   try {
-    return lstatSync(path);
+    return await lstat(path);
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return undefined;
     throw e;
@@ -67,13 +74,14 @@ class Extractor {
     private readonly opts: ExtractOptions,
   ) {}
 
-  close(): void {
-    for (const fd of this.dirs.values()) closeSync(fd);
+  async close(): Promise<void> {
+    const fds = [...this.dirs.values()];
     this.dirs.clear();
+    await closeAll(fds);
   }
 
   /** fd of directory `rel` (relative to the root), creating missing components. */
-  private dir(parts: string[]): number {
+  private async dir(parts: string[]): Promise<number> {
     const rel = parts.join('/');
     const known = this.dirs.get(rel);
     if (known !== undefined) return known;
@@ -82,9 +90,9 @@ class Extractor {
       fd = this.sys.openInRoot(this.root, rel, IN_ROOT_DIRECTORY);
     } catch (e) {
       if (errnoCode(e) !== 'ENOENT' || parts.length === 0) throw wrap('ENOT_FOUND', `copy: directory /${rel} in the destination`, e);
-      const parent = this.dir(parts.slice(0, -1));
+      const parent = await this.dir(parts.slice(0, -1));
       try {
-        mkdirSync(`${fdPath(parent)}/${parts[parts.length - 1]}`, { mode: 0o755 });
+        await mkdir(`${fdPath(parent)}/${parts[parts.length - 1]}`, { mode: 0o755 });
       } catch (e2) {
         if (errnoCode(e2) !== 'EEXIST') throw e2;
       }
@@ -107,69 +115,69 @@ class Extractor {
   }
 
   /** Makes room for a new non-directory at `path`: removes what is there, refusing to drop a directory. */
-  private clear(path: string, what: string): void {
-    const st = lstatMaybe(path);
+  private async clear(path: string, what: string): Promise<void> {
+    const st = await lstatMaybe(path);
     if (!st) return;
     if (st.isDirectory()) throw new BerthError('EEXISTS', `cannot overwrite directory "${what}" with a non-directory`, { hint: 'remove the directory first or copy to another path' });
-    unlinkSync(path);
+    await unlink(path);
   }
 
   async entry(e: TarEntry): Promise<void> {
     // A bounded set of open directories, dropped between entries (never while one is in use).
-    if (this.dirs.size > 64) this.close();
+    if (this.dirs.size > 64) await this.close();
     const parts = entryComponents(e.name);
     if (parts.length === 0) return; // the archive's "./": the destination itself
     const leafName = parts[parts.length - 1]!;
     const parentParts = this.basePath(parts.slice(0, -1));
-    const parentFd = this.dir(parentParts);
+    const parentFd = await this.dir(parentParts);
     const path = `${fdPath(parentFd)}/${leafName}`;
     const shown = parts.join('/');
     const { uid, gid } = this.ids(e);
     this.result.entries++;
     switch (e.type) {
       case 'directory': {
-        const st = lstatMaybe(path);
-        if (st && !st.isDirectory()) unlinkSync(path);
-        if (!st || !st.isDirectory()) mkdirSync(path, { mode: 0o700 });
+        const st = await lstatMaybe(path);
+        if (st && !st.isDirectory()) await unlink(path);
+        if (!st || !st.isDirectory()) await mkdir(path, { mode: 0o700 });
         const fd = this.sys.openBeneath(fdPath(parentFd), leafName);
         try {
-          fchownSync(fd, uid, gid);
-          fchmodSync(fd, this.mode(e));
+          await fchownFd(fd, uid, gid);
+          await fchmodFd(fd, this.mode(e));
         } finally {
-          closeSync(fd);
+          await closeFd(fd);
         }
         this.dirTimes.push({ parent: parentParts.join('/'), name: leafName, mtime: e.mtime });
         break;
       }
       case 'file': {
-        this.clear(path, shown);
-        const fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+        await this.clear(path, shown);
+        const file = await open(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
         try {
           for await (const chunk of e.body) {
-            for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
+            for (let off = 0; off < chunk.length; ) off += (await file.write(chunk, off)).bytesWritten;
             this.result.bytes += chunk.length;
           }
-          fchownSync(fd, uid, gid);
-          fchmodSync(fd, this.mode(e));
-          futimesSync(fd, e.atime ?? e.mtime, e.mtime);
+          await file.chown(uid, gid);
+          await file.chmod(this.mode(e));
+          await file.utimes(e.atime ?? e.mtime, e.mtime);
         } finally {
-          closeSync(fd);
+          await file.close();
         }
         break;
       }
       case 'symlink':
-        this.clear(path, shown);
-        symlinkSync(e.linkname, path);
-        lchownSync(path, uid, gid);
+        await this.clear(path, shown);
+        await symlink(e.linkname, path);
+        await lchown(path, uid, gid);
         this.setTimes(path, e.mtime);
         break;
       case 'link': {
         const target = entryComponents(e.linkname);
         if (!target.length) throw new BerthError('EUNSAFE_ARCHIVE', `tar entry ${JSON.stringify(e.name)}: hard link without a target`);
-        const targetDir = this.dir(this.basePath(target.slice(0, -1)));
-        this.clear(path, shown);
+        const targetDir = await this.dir(this.basePath(target.slice(0, -1)));
+        await this.clear(path, shown);
         // link(2) does not follow a symlink named as the old path: a link to a symlink stays one.
-        linkSync(`${fdPath(targetDir)}/${target[target.length - 1]}`, path);
+        await link(`${fdPath(targetDir)}/${target[target.length - 1]}`, path);
         break;
       }
       case 'fifo':
@@ -179,10 +187,10 @@ class Extractor {
           this.result.warnings.push(`skipped device node ${shown} (device nodes are not copied to the host)`);
           return;
         }
-        this.clear(path, shown);
+        await this.clear(path, shown);
         const type = e.type === 'fifo' ? fsc.S_IFIFO : e.type === 'character-device' ? fsc.S_IFCHR : fsc.S_IFBLK;
         this.sys.mknod(path, type | 0o600, e.devmajor, e.devminor);
-        this.setMetadataByPath(parentFd, leafName, uid, gid, this.mode(e));
+        await this.setMetadataByPath(parentFd, leafName, uid, gid, this.mode(e));
         this.setTimes(path, e.mtime);
         break;
       }
@@ -191,14 +199,14 @@ class Extractor {
   }
 
   /** Owner and mode of a FIFO or device node without opening it: through an O_PATH fd. */
-  private setMetadataByPath(parentFd: number, name: string, uid: number, gid: number, mode: number): void {
+  private async setMetadataByPath(parentFd: number, name: string, uid: number, gid: number, mode: number): Promise<void> {
     const fd = this.sys.openInRoot(fdPath(parentFd), name, IN_ROOT_PATH | IN_ROOT_NOFOLLOW);
     try {
-      if (fstatSync(fd).isSymbolicLink()) throw new BerthError('ESTATE', `copy: ${name} was replaced by a symlink during the copy`);
-      chownSync(fdPath(fd), uid, gid);
-      chmodSync(fdPath(fd), mode);
+      if ((await fstatFd(fd)).isSymbolicLink()) throw new BerthError('ESTATE', `copy: ${name} was replaced by a symlink during the copy`);
+      await chown(fdPath(fd), uid, gid);
+      await chmod(fdPath(fd), mode);
     } finally {
-      closeSync(fd);
+      await closeFd(fd);
     }
   }
 
@@ -220,9 +228,9 @@ class Extractor {
   }
 
   /** Directory times last: creating their entries changed them. */
-  finish(): void {
+  async finish(): Promise<void> {
     for (const d of this.dirTimes.reverse()) {
-      const fd = this.dir(d.parent ? d.parent.split('/') : []);
+      const fd = await this.dir(d.parent ? d.parent.split('/') : []);
       this.setTimes(`${fdPath(fd)}/${d.name}`, d.mtime);
     }
   }
@@ -232,9 +240,9 @@ export async function extractTar(sys: Sys, tar: Readable, root: string, base: st
   const x = new Extractor(sys, root, base, opts);
   try {
     for await (const entry of readTar(tar)) await x.entry(entry);
-    x.finish();
+    await x.finish();
     return x.result;
   } finally {
-    x.close();
+    await x.close();
   }
 }

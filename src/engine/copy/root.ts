@@ -10,11 +10,14 @@
  *     matching the path against the recorded mount destinations (the mounts do not exist),
  *     and so are the generated /etc/hosts, /etc/hostname and /etc/resolv.conf (read-only);
  *   - --rootfs container: its root directory.
+ * All of it asynchronous: the container's lock (an flock) is what orders us against a start.
  */
-import { closeSync, existsSync, mkdirSync, openSync, rmdirSync, constants as fsc } from 'node:fs';
+import { constants as fsc } from 'node:fs';
+import { access, mkdir, rmdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { BerthError, wrap } from '../../core/errors';
+import { closeAll, closeFd, openFd } from '../../core/fd';
 import { isSameProcessAlive } from '../../runtime/process-info';
 import { unmountAll } from '../../snapshots/mounts';
 import { sys } from '../../sys';
@@ -33,16 +36,16 @@ export interface ContainerRoot {
   rec: ContainerRecord;
   running: boolean;
   /** Where a container path (CopyPath.rel) is resolved, and the rest of it below that root. */
-  route(rel: string): { root: ResolveRoot; rel: string };
+  route(rel: string): Promise<{ root: ResolveRoot; rel: string }>;
 }
 
 export function mountTempDir(runRoot: string): string {
   return join(runRoot, 'mnt');
 }
 
-function openDir(path: string, what: string): number {
+async function openDir(path: string, what: string): Promise<number> {
   try {
-    return openSync(path, fsc.O_RDONLY | fsc.O_DIRECTORY);
+    return await openFd(path, fsc.O_RDONLY | fsc.O_DIRECTORY);
   } catch (e) {
     throw wrap('ENOT_FOUND', `opening ${what}`, e);
   }
@@ -52,15 +55,15 @@ function openDir(path: string, what: string): number {
 export async function withContainerRoot<T>(engine: Engine, query: string, fn: (root: ContainerRoot) => Promise<T>): Promise<T> {
   const rec = await engine.containers.get(query);
   if (rec.State.Running && rec.State.Pid > 0 && rec.State.Status !== 'restarting') {
-    const fd = openDir(`/proc/${rec.State.Pid}/root`, `the root of container ${containerName(rec)}`);
+    const fd = await openDir(`/proc/${rec.State.Pid}/root`, `the root of container ${containerName(rec)}`);
     try {
       if (!isSameProcessAlive(rec.State.Pid, rec.Berth.pidStartTime)) {
         throw new BerthError('ESTATE', `container ${containerName(rec)} stopped while its root was being opened`, { hint: 'retry the copy' });
       }
       const root: ResolveRoot = { path: `/proc/self/fd/${fd}`, mountedAt: '', readOnly: rec.HostConfig.ReadonlyRootfs === true };
-      return await fn({ rec, running: true, route: (rel) => ({ root, rel }) });
+      return await fn({ rec, running: true, route: async (rel) => ({ root, rel }) });
     } finally {
-      closeSync(fd);
+      await closeFd(fd);
     }
   }
   return engine.containerStore.withLock(rec.Id, async (fresh) => {
@@ -80,32 +83,32 @@ async function withStoppedRoot<T>(engine: Engine, rec: ContainerRecord, fn: (roo
       throw new BerthError('ENOT_FOUND', `container ${containerName(rec)} has no writable layer`, { hint: 'berth system check reports and repairs such containers' });
     }
     target = join(mountTempDir(engine.runRoot), `${rec.Id.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
-    mkdirSync(target, { recursive: true, mode: 0o700 });
+    await mkdir(target, { recursive: true, mode: 0o700 });
     try {
       dir = await engine.snapshotter.mount(rec.Berth.snapshotKey, target);
     } catch (e) {
-      rmdirSync(target);
+      await rmdir(target);
       throw e;
     }
   }
   const fds: number[] = [];
   try {
-    const rootFd = openDir(dir, `the root file system of container ${containerName(rec)}`);
+    const rootFd = await openDir(dir, `the root file system of container ${containerName(rec)}`);
     fds.push(rootFd);
     const main: ResolveRoot = { path: `/proc/self/fd/${rootFd}`, mountedAt: '', readOnly: rec.HostConfig.ReadonlyRootfs === true };
     // Binds and volumes by destination, deepest first, each opened once when first used.
     const mounts = rec.Mounts.filter((m) => (m.Type === 'bind' || m.Type === 'volume') && m.Source)
       .map((m) => ({ at: posix.normalize(m.Destination).replace(/^\/+/, '').replace(/\/+$/, ''), source: m.Source, rw: m.RW }))
       .sort((a, b) => b.at.length - a.at.length);
-    const files = etcFileMounts(rec);
+    const files = await etcFileMounts(rec);
     const opened = new Map<string, ResolveRoot>();
-    const route = (rel: string) => {
+    const route = async (rel: string) => {
       const file = files.find((f) => f.at === rel);
       if (file) {
         // The file's host directory is the root, and the file the only name asked for in it.
         let r = opened.get(file.at);
         if (!r) {
-          const fd = openDir(posix.dirname(file.source), `the directory of ${file.source}`);
+          const fd = await openDir(posix.dirname(file.source), `the directory of ${file.source}`);
           fds.push(fd);
           r = { path: `/proc/self/fd/${fd}`, mountedAt: file.at, readOnly: true };
           opened.set(file.at, r);
@@ -116,7 +119,7 @@ async function withStoppedRoot<T>(engine: Engine, rec: ContainerRecord, fn: (roo
       if (!m) return { root: main, rel };
       let r = opened.get(m.at);
       if (!r) {
-        const fd = openDir(m.source, `the source of the mount at /${m.at}`);
+        const fd = await openDir(m.source, `the source of the mount at /${m.at}`);
         fds.push(fd);
         r = { path: `/proc/self/fd/${fd}`, mountedAt: m.at, readOnly: !m.rw };
         opened.set(m.at, r);
@@ -125,7 +128,7 @@ async function withStoppedRoot<T>(engine: Engine, rec: ContainerRecord, fn: (roo
     };
     return await fn({ rec, running: false, route });
   } finally {
-    for (const fd of fds) closeSync(fd);
+    await closeAll(fds);
     if (target) await releaseTempMount(engine, rec.Berth.snapshotKey!, target);
   }
 }
@@ -137,14 +140,27 @@ async function withStoppedRoot<T>(engine: Engine, rec: ContainerRecord, fn: (roo
  * start; a never-started container has the placeholders, as with docker) and that no mount
  * of the user's replaces. Read-only: they are rewritten at every start.
  */
-function etcFileMounts(rec: ContainerRecord): { at: string; source: string }[] {
+async function etcFileMounts(rec: ContainerRecord): Promise<{ at: string; source: string }[]> {
   const own = new Set(rec.Mounts.map((m) => posix.normalize(m.Destination).replace(/^\/+/, '').replace(/\/+$/, '')));
   const files: [string, string | undefined][] = [
     ['etc/hosts', rec.HostsPath],
     ['etc/hostname', rec.HostnamePath],
     ['etc/resolv.conf', rec.ResolvConfPath],
   ];
-  return files.filter((f): f is [string, string] => !!f[1] && !own.has(f[0]) && existsSync(f[1])).map(([at, source]) => ({ at, source }));
+  const out: { at: string; source: string }[] = [];
+  for (const [at, source] of files) {
+    if (source && !own.has(at) && (await exists(source))) out.push({ at, source });
+  }
+  return out;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -158,5 +174,5 @@ export async function releaseTempMount(engine: Engine, key: string, target: stri
   } catch {
     unmountAll(sys(), target, true);
   }
-  rmdirSync(target);
+  await rmdir(target);
 }
