@@ -182,8 +182,15 @@ char *fd_path(int fd, char buf[64]);
 /* mounts.c */
 void do_mounts(struct init_ctx *ctx);
 void remount_dev_readonly(struct init_ctx *ctx);
-void make_idmap_userns(struct plan_mount *m);
 void clone_bind_source(struct plan_mount *m);
+uint64_t attrs_of(uint32_t flags, uint64_t *clr); /* MS_* -> MOUNT_ATTR_* set; *clr gets the cleared ones */
+
+/* cgroup-mounts.c */
+void cgroup_mount(struct init_ctx *ctx, struct plan_mount *m);
+
+/* idmap.c */
+void make_idmap_userns(struct plan_mount *m);
+void idmap_tree(int tree, struct plan_mount *m);
 
 /* copyup.c: copies the tree under src_dir into dst_dir (a fresh, still detached tmpfs), and
  * the owner and/or mode of src_dir itself onto dst_dir when asked */
