@@ -12,7 +12,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* ---- sync channel frames (must match src/runtime/init-driver.ts) ---- */
+/* ---- sync channel frames (must match FRAME in src/runtime/init-frames.ts) ----
+ * The numbers in this file and plan.c's record tags are compared with the TypeScript ones by
+ * test/unit/init-constants.test.ts. */
 enum frame_type {
   FRAME_PLAN = 1,  /* Node -> P: the plan */
   FRAME_PID = 2,   /* P -> Node: u32 host pid of C */
@@ -39,7 +41,7 @@ enum plan_flags {
   PF_TERMINAL = 1u << 4,
   PF_NO_NEW_PRIVS = 1u << 5,
   PF_NEW_CGROUPNS = 1u << 6,
-  PF_SET_UMASK = 1u << 7,
+  /* 1u << 7 is unused (it was a "set umask" flag nothing set or read: T_UMASK carries the umask) */
   PF_LOOPBACK_UP = 1u << 8, /* bring lo up in the new network namespace (engine containers) */
 };
 
