@@ -12,7 +12,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* ---- sync channel frames (must match src/runtime/init-driver.ts) ---- */
+/* ---- sync channel frames (must match FRAME in src/runtime/init-frames.ts) ----
+ * The numbers in this file and plan.c's record tags are compared with the TypeScript ones by
+ * test/unit/init-constants.test.ts. */
 enum frame_type {
   FRAME_PLAN = 1,  /* Node -> P: the plan */
   FRAME_PID = 2,   /* P -> Node: u32 host pid of C */
@@ -39,7 +41,7 @@ enum plan_flags {
   PF_TERMINAL = 1u << 4,
   PF_NO_NEW_PRIVS = 1u << 5,
   PF_NEW_CGROUPNS = 1u << 6,
-  PF_SET_UMASK = 1u << 7,
+  /* 1u << 7 is unused (it was a "set umask" flag nothing set or read: T_UMASK carries the umask) */
   PF_LOOPBACK_UP = 1u << 8, /* bring lo up in the new network namespace (engine containers) */
 };
 
@@ -182,8 +184,15 @@ char *fd_path(int fd, char buf[64]);
 /* mounts.c */
 void do_mounts(struct init_ctx *ctx);
 void remount_dev_readonly(struct init_ctx *ctx);
-void make_idmap_userns(struct plan_mount *m);
 void clone_bind_source(struct plan_mount *m);
+uint64_t attrs_of(uint32_t flags, uint64_t *clr); /* MS_* -> MOUNT_ATTR_* set; *clr gets the cleared ones */
+
+/* cgroup-mounts.c */
+void cgroup_mount(struct init_ctx *ctx, struct plan_mount *m);
+
+/* idmap.c */
+void make_idmap_userns(struct plan_mount *m);
+void idmap_tree(int tree, struct plan_mount *m);
 
 /* copyup.c: copies the tree under src_dir into dst_dir (a fresh, still detached tmpfs), and
  * the owner and/or mode of src_dir itself onto dst_dir when asked */

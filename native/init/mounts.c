@@ -5,25 +5,23 @@
  * mounts are made detached (open_tree), given their attributes (ro, nosuid, idmap, ...) with
  * mount_setattr, and then attached: no window where a writable bind is visible, and flags the
  * kernel locked on the source are left alone instead of being cleared by a remount.
+ * Mounts of type cgroup are cgroup-mounts.c's, the id mappings of a bind idmap.c's.
  */
 #include "init.h"
 #include "mountapi.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <sched.h>
-#include <signal.h>
+#include <sched.h> /* CLONE_NEWUSER */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-/* MS_* flags that become per-mount attributes of a bind mount. */
-static uint64_t attrs_of(uint32_t flags, uint64_t *clr) {
+/* MS_* flags that become per-mount attributes of a detached mount (binds, cgroup binds). */
+uint64_t attrs_of(uint32_t flags, uint64_t *clr) {
   uint64_t set = 0;
   if (flags & MS_RDONLY) set |= B_MOUNT_ATTR_RDONLY;
   if (flags & MS_NOSUID) set |= B_MOUNT_ATTR_NOSUID;
@@ -37,49 +35,6 @@ static uint64_t attrs_of(uint32_t flags, uint64_t *clr) {
     else if (flags & MS_STRICTATIME) set |= B_MOUNT_ATTR_STRICTATIME;
   }
   return set;
-}
-
-/* A user namespace with the mount's id mappings, for MOUNT_ATTR_IDMAP. Made by P (which is
- * host root) before clone: a child enters a new user namespace, we write its maps, keep an fd
- * to its namespace and let the child go. */
-void make_idmap_userns(struct plan_mount *m) {
-  int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) < 0) fail("idmap", "pipe");
-  pid_t pid = fork();
-  if (pid < 0) fail("idmap", "fork");
-  if (pid == 0) {
-    close(pipefd[1]);
-    if (unshare(CLONE_NEWUSER) < 0) _exit(1);
-    char c;
-    /* wait until the parent has opened our namespace */
-    while (read(pipefd[0], &c, 1) < 0 && errno == EINTR) {
-    }
-    _exit(0);
-  }
-  close(pipefd[0]);
-  char path[64], buf[4096];
-  /* wait for the child to have unshared: its ns/user link changes */
-  struct stat self, other;
-  stat("/proc/self/ns/user", &self);
-  for (int i = 0; i < 100000; i++) {
-    snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
-    if (stat(path, &other) == 0 && other.st_ino != self.st_ino) break;
-    usleep(100);
-  }
-  for (int k = 0; k < 2; k++) {
-    struct idmap *maps = k == 0 ? m->uid_maps : m->gid_maps;
-    int n = k == 0 ? m->nuid_maps : m->ngid_maps;
-    size_t off = 0;
-    for (int i = 0; i < n; i++)
-      off += (size_t)snprintf(buf + off, sizeof buf - off, "%u %u %u\n", maps[i].inside, maps[i].outside, maps[i].count);
-    snprintf(path, sizeof path, "/proc/%d/%s", pid, k == 0 ? "uid_map" : "gid_map");
-    if (n && write_file(path, buf) < 0) fail("idmap", "write %s for mount %s", path, m->dest);
-  }
-  snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
-  m->idmap_userns_fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (m->idmap_userns_fd < 0) fail("idmap", "open %s", path);
-  close(pipefd[1]);
-  waitpid(pid, NULL, 0);
 }
 
 static void apply_propagation_and_attrs(struct init_ctx *ctx, struct plan_mount *m) {
@@ -132,13 +87,7 @@ static void bind_mount(struct init_ctx *ctx, struct plan_mount *m) {
   unsigned rec = (m->flags & MS_REC) ? AT_RECURSIVE : 0;
   int tree = b_open_tree(src, "", B_OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH | rec);
   if (tree < 0) fail("mount", "%s: clone %s", m->dest, m->source);
-  if (m->has_idmap) {
-    int userns = m->idmap_userns_fd;
-    if (userns < 0) userns = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC); /* the container's mappings */
-    struct b_mount_attr a = {.attr_set = B_MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
-    unsigned at = AT_EMPTY_PATH | (m->idmap_recursive ? AT_RECURSIVE : 0);
-    if (b_mount_setattr(tree, "", at, &a) < 0) fail("mount", "%s: idmap (does the filesystem of %s support idmapped mounts?)", m->dest, m->source);
-  }
+  if (m->has_idmap) idmap_tree(tree, m);
   if (set || clr) {
     /* like `mount -o remount,bind,ro`: the top mount only; rro & co. are recursive attrs */
     struct b_mount_attr a = {.attr_set = set, .attr_clr = clr};
@@ -149,146 +98,6 @@ static void bind_mount(struct init_ctx *ctx, struct plan_mount *m) {
   close(tree);
   close(dst);
   close(src);
-}
-
-/* ---- cgroup mounts ---- */
-
-struct cg_mount {
-  char mountpoint[PATH_MAX];
-  char opts[512]; /* controllers, e.g. "cpu,cpuacct" or "name=systemd"; empty for cgroup2 */
-  int v2;
-};
-
-static int read_cgroup_mounts(struct cg_mount *out, int max) {
-  FILE *f = fopen("/proc/self/mountinfo", "re");
-  if (!f) fail("cgroup mount", "open /proc/self/mountinfo");
-  char line[8192];
-  int n = 0;
-  while (n < max && fgets(line, sizeof line, f)) {
-    char mp[PATH_MAX], fstype[64], super[1024];
-    char *sep = strstr(line, " - ");
-    if (!sep) continue;
-    if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1) continue;
-    if (sscanf(sep + 3, "%63s %*s %1023s", fstype, super) != 2) continue;
-    int v2 = strcmp(fstype, "cgroup2") == 0;
-    if (!v2 && strcmp(fstype, "cgroup") != 0) continue;
-    struct cg_mount *c = &out[n];
-    memset(c, 0, sizeof *c);
-    snprintf(c->mountpoint, sizeof c->mountpoint, "%s", mp);
-    c->v2 = v2;
-    if (!v2) {
-      char *save, *tok;
-      for (tok = strtok_r(super, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (!strcmp(tok, "rw") || !strcmp(tok, "ro") || !strcmp(tok, "xattr") || !strcmp(tok, "clone_children") ||
-            !strncmp(tok, "release_agent=", 14))
-          continue;
-        if (c->opts[0]) strncat(c->opts, ",", sizeof c->opts - strlen(c->opts) - 1);
-        strncat(c->opts, tok, sizeof c->opts - strlen(c->opts) - 1);
-      }
-    }
-    n++;
-  }
-  fclose(f);
-  return n;
-}
-
-/* Our path in the hierarchy whose controller list is `opts` ("" = cgroup2), from /proc/self/cgroup. */
-static int own_cgroup_path(const char *opts, int v2, char *out, size_t outlen) {
-  FILE *f = fopen("/proc/self/cgroup", "re");
-  if (!f) return -1;
-  char line[4096];
-  int found = -1;
-  while (fgets(line, sizeof line, f)) {
-    line[strcspn(line, "\n")] = 0;
-    char *c1 = strchr(line, ':');
-    if (!c1) continue;
-    char *c2 = strchr(c1 + 1, ':');
-    if (!c2) continue;
-    *c2 = 0;
-    const char *ctrls = c1 + 1;
-    if ((v2 && !*ctrls) || (!v2 && !strcmp(ctrls, opts))) {
-      snprintf(out, outlen, "%s", c2 + 1);
-      found = 0;
-      break;
-    }
-  }
-  fclose(f);
-  return found;
-}
-
-/* One hierarchy at `dst`: a fresh mount inside a cgroup namespace (which shows only our
- * subtree), else a bind of our own cgroup directory, never the host's whole tree. */
-static void mount_hierarchy(struct init_ctx *ctx, const struct cg_mount *c, int dst, uint32_t flags, const char *dest) {
-  char fdp[64];
-  uint32_t mflags = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME | MS_NOATIME);
-  if (ctx->plan.flags & PF_NEW_CGROUPNS) {
-    if (mount("cgroup", fd_path(dst, fdp), c->v2 ? "cgroup2" : "cgroup", mflags, c->v2 ? NULL : c->opts) < 0)
-      fail("cgroup mount", "%s: mount %s", dest, c->v2 ? "cgroup2" : c->opts);
-    return;
-  }
-  char rel[PATH_MAX], src[PATH_MAX * 2];
-  /* never fall back to the hierarchy's root: that is the host's whole tree */
-  if (own_cgroup_path(c->opts, c->v2, rel, sizeof rel) < 0)
-    failx("cgroup mount", "%s: no %s entry in /proc/self/cgroup", dest, c->v2 ? "cgroup2" : c->opts);
-  snprintf(src, sizeof src, "%s%s", c->mountpoint, rel);
-  int sfd = open(src, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (sfd < 0) fail("cgroup mount", "%s: open %s", dest, src);
-  int tree = b_open_tree(sfd, "", B_OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH);
-  if (tree < 0) fail("cgroup mount", "%s: clone %s", dest, src);
-  uint64_t clr = 0;
-  struct b_mount_attr a = {.attr_set = attrs_of(mflags, &clr)};
-  a.attr_clr = clr;
-  if ((a.attr_set || a.attr_clr) && b_mount_setattr(tree, "", AT_EMPTY_PATH, &a) < 0) fail("cgroup mount", "%s: flags", dest);
-  if (b_move_mount(tree, "", dst, "", B_MOVE_MOUNT_F_EMPTY_PATH | B_MOVE_MOUNT_T_EMPTY_PATH) < 0)
-    fail("cgroup mount", "%s: bind %s", dest, src);
-  close(tree);
-  close(sfd);
-}
-
-static void cgroup_mount(struct init_ctx *ctx, struct plan_mount *m) {
-  struct cg_mount cgs[32];
-  int n = read_cgroup_mounts(cgs, 32);
-  char fdp[64];
-  int dst = mkdir_in_root(ctx->rootfd, m->dest, 0755);
-  if (dst < 0) fail("cgroup mount", "%s: create the destination in the rootfs", m->dest);
-  for (int i = 0; i < n; i++)
-    if (cgs[i].v2 && !strcmp(cgs[i].mountpoint, "/sys/fs/cgroup")) {
-      /* unified host: one cgroup2 mount */
-      mount_hierarchy(ctx, &cgs[i], dst, m->flags, m->dest);
-      close(dst);
-      return;
-    }
-  /* v1 or hybrid: a tmpfs holding one directory per hierarchy, as runc lays it out */
-  uint32_t tflags = m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
-  if (mount("tmpfs", fd_path(dst, fdp), "tmpfs", tflags, "mode=755") < 0) fail("cgroup mount", "%s: tmpfs", m->dest);
-  close(dst);
-  dst = open_in_root(ctx->rootfd, m->dest, O_PATH | O_DIRECTORY);
-  if (dst < 0) fail("cgroup mount", "%s: reopen", m->dest);
-  for (int i = 0; i < n; i++) {
-    const char *slash = strrchr(cgs[i].mountpoint, '/');
-    const char *name = slash ? slash + 1 : cgs[i].mountpoint;
-    if (strncmp(cgs[i].mountpoint, "/sys/fs/cgroup/", 15) != 0 || !*name || strchr(name, '/')) continue;
-    if (mkdirat(dst, name, 0755) < 0 && errno != EEXIST) fail("cgroup mount", "%s: mkdir %s", m->dest, name);
-    int sub = openat(dst, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (sub < 0) fail("cgroup mount", "%s: open %s", m->dest, name);
-    mount_hierarchy(ctx, &cgs[i], sub, m->flags, m->dest);
-    close(sub);
-    /* cpu -> cpu,cpuacct and friends */
-    if (strchr(name, ',')) {
-      char copy[256];
-      size_t nl = strnlen(name, sizeof copy - 1);
-      memcpy(copy, name, nl);
-      copy[nl] = 0;
-      char *save, *tok;
-      for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-        if (symlinkat(name, dst, tok) < 0 && errno != EEXIST) fail("cgroup mount", "%s: symlink %s", m->dest, tok);
-    }
-  }
-  if (m->flags & MS_RDONLY) {
-    struct b_mount_attr a = {.attr_set = B_MOUNT_ATTR_RDONLY};
-    if (b_mount_setattr(dst, "", AT_EMPTY_PATH, &a) < 0) fail("cgroup mount", "%s: make the tmpfs read-only", m->dest);
-  }
-  close(dst);
 }
 
 static void normal_mount(struct init_ctx *ctx, struct plan_mount *m) {
@@ -380,7 +189,7 @@ void do_mounts(struct init_ctx *ctx) {
     }
     switch (m->kind) {
     case MK_BIND: bind_mount(ctx, m); break;
-    case MK_CGROUP: cgroup_mount(ctx, m); break;
+    case MK_CGROUP: cgroup_mount(ctx, m); break; /* cgroup-mounts.c */
     case MK_TMPCOPYUP: tmpcopyup_mount(ctx, m); break;
     default: normal_mount(ctx, m); break;
     }

@@ -6,6 +6,9 @@
  * `$VAR`/`${VAR}`/`${VAR:-default}`/`${VAR:+alt}` expansion against the image's environment
  * where Docker expands, and `\` line continuations.
  *
+ * The Dockerfile syntax itself (lines, words, quoting, expansion) is the builder's lexer,
+ * src/build/instruction-lexer.ts; this module gives the instructions their meaning.
+ *
  * `parseChanges` checks the syntax up front (so the CLI can refuse a bad flag before doing
  * any work); `applyChanges` interprets the instructions in order against a config, because
  * expansion and relative WORKDIRs depend on what earlier instructions set.
@@ -13,6 +16,7 @@
 import { posix } from 'node:path';
 import { BerthError } from '../core/errors';
 import type { ImageConfig } from './config';
+import { lexWord, lexWords, logicalLines } from '../build/instruction-lexer';
 
 /** The run defaults part of an image config (`config` in the JSON). */
 export type RunConfig = NonNullable<ImageConfig['config']>;
@@ -39,23 +43,22 @@ function changeError(text: string, why: string, hint?: string): BerthError {
   });
 }
 
-/** Joins `\` continuations and drops blank and comment lines: one string per instruction. */
-function logicalLines(input: string): string[] {
-  const out: string[] = [];
-  let current = '';
-  for (const raw of input.split(/\r?\n/)) {
-    const line = current === '' ? raw.trimStart() : raw;
-    if (current === '' && (line === '' || line.startsWith('#'))) continue;
-    if (/\\\s*$/.test(line)) {
-      current += line.replace(/\\\s*$/, '');
-      continue;
-    }
-    current += line;
-    out.push(current.trim());
-    current = '';
+/** The lexer's errors, named after the instruction they are in. */
+function inInstruction<T>(text: string, lex: () => T): T {
+  try {
+    return lex();
+  } catch (e) {
+    if (e instanceof BerthError && e.code === 'EINVALID_ARGUMENT') throw changeError(text, e.message, e.hint);
+    throw e;
   }
-  if (current.trim() !== '') out.push(current.trim());
-  return out;
+}
+
+function words(input: string, env: Map<string, string> | undefined, text: string): string[] {
+  return inInstruction(text, () => lexWords(input, env));
+}
+
+function word(input: string, env: Map<string, string> | undefined, text: string): string {
+  return inInstruction(text, () => lexWord(input, env));
 }
 
 /** Parses `--change` values (each may hold several lines); throws naming the bad one. */
@@ -92,7 +95,7 @@ function checkSyntax(c: ConfigChange): void {
       keyValues(c, undefined);
       return;
     case 'EXPOSE':
-      for (const w of lexWords(args, undefined, text)) if (!w.includes('$')) exposedPorts(w, text);
+      for (const w of words(args, undefined, text)) if (!w.includes('$')) exposedPorts(w, text);
       return;
     case 'VOLUME':
       volumes(args, undefined, text);
@@ -105,7 +108,7 @@ function checkSyntax(c: ConfigChange): void {
     case 'STOPSIGNAL':
     case 'USER':
     case 'WORKDIR':
-      lexWord(args, undefined, text);
+      word(args, undefined, text);
       return;
   }
 }
@@ -143,7 +146,7 @@ export function applyChanges(config: RunConfig | null | undefined, changes: read
         break;
       case 'EXPOSE': {
         const ports = { ...(cfg.ExposedPorts ?? {}) };
-        for (const w of lexWords(c.args, env, c.text)) for (const p of exposedPorts(w, c.text)) ports[p] = {};
+        for (const w of words(c.args, env, c.text)) for (const p of exposedPorts(w, c.text)) ports[p] = {};
         cfg.ExposedPorts = ports;
         break;
       }
@@ -154,17 +157,17 @@ export function applyChanges(config: RunConfig | null | undefined, changes: read
         break;
       }
       case 'USER':
-        cfg.User = lexWord(c.args, env, c.text);
+        cfg.User = word(c.args, env, c.text);
         if (cfg.User === '') throw changeError(c.text, 'USER expands to an empty name');
         break;
       case 'WORKDIR': {
-        const dir = lexWord(c.args, env, c.text);
+        const dir = word(c.args, env, c.text);
         if (dir === '') throw changeError(c.text, 'WORKDIR expands to an empty path');
         cfg.WorkingDir = posix.resolve('/', cfg.WorkingDir || '/', dir);
         break;
       }
       case 'STOPSIGNAL': {
-        const sig = lexWord(c.args, env, c.text);
+        const sig = word(c.args, env, c.text);
         if (!isSignal(sig)) throw changeError(c.text, `"${sig}" is not a signal`, 'give a signal name (SIGTERM, TERM, SIGRTMIN+3) or number (1-64)');
         cfg.StopSignal = sig;
         break;
@@ -213,9 +216,9 @@ function keyValues(c: ConfigChange, env: Map<string, string> | undefined): [stri
   if (!first.includes('=')) {
     const rest = c.args.slice(first.length).trim();
     if (rest === '') throw changeError(c.text, `${c.instruction} needs a value: ${c.instruction} name=value (or the legacy ${c.instruction} name value)`);
-    out.push([lexWord(first, env, c.text), lexWord(rest, env, c.text)]);
+    out.push([word(first, env, c.text), word(rest, env, c.text)]);
   } else {
-    for (const w of lexWords(c.args, env, c.text)) {
+    for (const w of words(c.args, env, c.text)) {
       const eq = w.indexOf('=');
       if (eq < 0) throw changeError(c.text, `"${w}" is not name=value (mixing the name=value and legacy forms is not allowed)`);
       out.push([w.slice(0, eq), w.slice(eq + 1)]);
@@ -249,12 +252,12 @@ function volumes(args: string, env: Map<string, string> | undefined, text: strin
   if (args.startsWith('[')) {
     try {
       const v: unknown = JSON.parse(args);
-      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) list = (v as string[]).map((p) => (env ? lexWord(p, env, text) : p));
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) list = (v as string[]).map((p) => (env ? word(p, env, text) : p));
     } catch {
       list = undefined;
     }
   }
-  list ??= lexWords(args, env, text);
+  list ??= words(args, env, text);
   if (list.length === 0 || list.some((p) => p.trim() === '')) throw changeError(text, 'VOLUME paths may not be empty');
   return list;
 }
@@ -262,120 +265,4 @@ function volumes(args: string, env: Map<string, string> | undefined, text: strin
 function isSignal(s: string): boolean {
   if (/^\d+$/.test(s)) return Number(s) >= 1 && Number(s) <= 64;
   return /^(SIG)?(RTMIN|RTMAX)([+-]\d+)?$/i.test(s) || /^(SIG)?[A-Z][A-Z0-9]*$/i.test(s);
-}
-
-// --- Dockerfile word lexing ----------------------------------------------------------------
-
-/**
- * Splits `input` into words at unquoted white space, removing quotes and backslash escapes
- * and, when `env` is given, expanding variables (not inside single quotes). Without `env`
- * variables are kept verbatim (a syntax check).
- */
-export function lexWords(input: string, env: Map<string, string> | undefined, text = input): string[] {
-  return new Lexer(input, env, text).words(true);
-}
-
-/** The same for one word in which white space is kept (USER, WORKDIR, legacy ENV values). */
-export function lexWord(input: string, env: Map<string, string> | undefined, text = input): string {
-  return new Lexer(input, env, text).words(false).join('');
-}
-
-class Lexer {
-  private pos = 0;
-  constructor(
-    private readonly s: string,
-    private readonly env: Map<string, string> | undefined,
-    private readonly text: string,
-  ) {}
-
-  words(split: boolean): string[] {
-    const out: string[] = [];
-    let word = '';
-    let inWord = false;
-    while (this.pos < this.s.length) {
-      const ch = this.s[this.pos]!;
-      if (split && /\s/.test(ch)) {
-        if (inWord) out.push(word);
-        word = '';
-        inWord = false;
-        this.pos++;
-        continue;
-      }
-      inWord = true;
-      if (ch === "'") word += this.singleQuoted();
-      else if (ch === '"') word += this.doubleQuoted();
-      else if (ch === '\\') {
-        this.pos++;
-        if (this.pos < this.s.length) word += this.s[this.pos++];
-        else word += '\\';
-      } else if (ch === '$') word += this.variable();
-      else {
-        word += ch;
-        this.pos++;
-      }
-    }
-    if (inWord) out.push(word);
-    return out;
-  }
-
-  private singleQuoted(): string {
-    const end = this.s.indexOf("'", this.pos + 1);
-    if (end < 0) throw changeError(this.text, 'unterminated single quote');
-    const v = this.s.slice(this.pos + 1, end);
-    this.pos = end + 1;
-    return v;
-  }
-
-  private doubleQuoted(): string {
-    let v = '';
-    this.pos++;
-    while (this.pos < this.s.length) {
-      const ch = this.s[this.pos]!;
-      if (ch === '"') {
-        this.pos++;
-        return v;
-      }
-      if (ch === '\\' && this.pos + 1 < this.s.length && '"\\$'.includes(this.s[this.pos + 1]!)) {
-        v += this.s[this.pos + 1];
-        this.pos += 2;
-      } else if (ch === '$') v += this.variable();
-      else {
-        v += ch;
-        this.pos++;
-      }
-    }
-    throw changeError(this.text, 'unterminated double quote');
-  }
-
-  /** `$NAME`, `${NAME}`, `${NAME:-word}`, `${NAME:+word}`; a lone `$` stays. */
-  private variable(): string {
-    const start = this.pos;
-    this.pos++;
-    if (this.s[this.pos] === '{') {
-      const end = this.matchingBrace(this.pos);
-      const body = this.s.slice(this.pos + 1, end);
-      this.pos = end + 1;
-      const m = /^([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([\s\S]*))?$/.exec(body);
-      if (!m) throw changeError(this.text, `bad substitution "\${${body}}"`, 'use ${NAME}, ${NAME:-default} or ${NAME:+alternative}');
-      if (!this.env) return this.s.slice(start, this.pos);
-      const value = this.env.get(m[1]!);
-      if (m[2] === '-') return value ? value : lexWord(m[3]!, this.env, this.text);
-      if (m[2] === '+') return value ? lexWord(m[3]!, this.env, this.text) : '';
-      return value ?? '';
-    }
-    const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(this.s.slice(this.pos));
-    if (!m) return '$';
-    this.pos += m[0].length;
-    if (!this.env) return this.s.slice(start, this.pos);
-    return this.env.get(m[0]) ?? '';
-  }
-
-  private matchingBrace(open: number): number {
-    let depth = 0;
-    for (let i = open; i < this.s.length; i++) {
-      if (this.s[i] === '{') depth++;
-      else if (this.s[i] === '}' && --depth === 0) return i;
-    }
-    throw changeError(this.text, 'unterminated "${"');
-  }
 }

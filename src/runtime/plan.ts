@@ -6,6 +6,9 @@
  * Encoding: "BRTP" magic, u32 version, then records {u32 tag, u32 len, payload}, little-endian.
  * Strings are NUL-terminated inside their payload; nested objects (mounts, devices, hooks,
  * namespace joins) are records whose payload is itself a record sequence.
+ *
+ * The numbers here are declared again for C in native/init/init.h (flags, modes, mount kinds)
+ * and plan.c (record tags); test/unit/init-constants.test.ts checks that both agree.
  */
 
 export const PLAN_MAGIC = 0x50545242; // "BRTP" read as a little-endian u32

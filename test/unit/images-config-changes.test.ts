@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BerthError } from '../../src/core/errors';
-import { applyChangeStrings, lexWords, parseChanges } from '../../src/images/config-changes';
+import { applyChangeStrings, parseChanges } from '../../src/images/config-changes';
 
 const apply = (changes: string[], base = {}) => applyChangeStrings(base, changes);
 const invalid = (re: RegExp) => (e: unknown) => e instanceof BerthError && e.code === 'EINVALID_ARGUMENT' && re.test(e.message);
@@ -97,9 +97,4 @@ test('instructions that need a build, unknown ones and bad arguments are refused
     return undefined;
   })();
   assert.match(err?.hint ?? '', /CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR/);
-});
-
-test('word lexing: quotes, escapes, variables kept verbatim without an environment', () => {
-  assert.deepEqual(lexWords(`a "b c" 'd $e' f\\ g $H`, undefined), ['a', 'b c', 'd $e', 'f g', '$H']);
-  assert.deepEqual(lexWords(`"x\\"y" $H`, new Map([['H', 'home']])), ['x"y', 'home']);
 });
