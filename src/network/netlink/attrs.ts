@@ -39,6 +39,11 @@ export function str(type: number, v: string): Buffer {
   return attr(type, Buffer.concat([Buffer.from(v, 'utf8'), Buffer.from([0])]));
 }
 
+/** A string without its NUL, as iproute2 sends IFLA_INFO_KIND (the kernel compares with nla_strcmp). */
+export function bytes(type: number, v: string): Buffer {
+  return attr(type, Buffer.from(v, 'utf8'));
+}
+
 /** Decoded attributes: the flag bits (nested, byte order) stripped from each type. */
 export type Attrs = Map<number, Buffer>;
 

@@ -176,7 +176,7 @@ export interface NlError {
 /** The payload of an NLMSG_ERROR message (also an ACK, errno 0). */
 export function decodeError(m: NlMessage): NlError {
   need(m.payload, 4, 'nlmsgerr');
-  const errno = -m.payload.readInt32LE(0);
+  const errno = -m.payload.readInt32LE(0) || 0; // never -0
   if (!(m.flags & NLM_F_ACK_TLVS)) return { errno };
   // The TLVs follow the echoed request: just its header with CAP_ACK, the whole request without.
   let off = NLMSGERR_LEN;

@@ -4,7 +4,7 @@
  * Each builder returns the message type, the flags beyond REQUEST/ACK, the body parts and
  * the Operation that names it in errors.
  */
-import { attr, nested, str, u32, u8 } from './attrs';
+import { attr, bytes, nested, str, u32, u8 } from './attrs';
 import { parseIp, parseMac, parsePrefix } from './addr';
 import * as C from './constants';
 import type { Operation } from './errors';
@@ -64,13 +64,13 @@ function linkAttrs(name: string, o: LinkOptions): Buffer[] {
 export function createBridge(name: string, o: Omit<LinkOptions, 'netnsFd'> = {}): Request {
   checkIfName(name);
   const info = nested(C.IFLA_LINKINFO, [
-    str(C.IFLA_INFO_KIND, 'bridge'),
+    bytes(C.IFLA_INFO_KIND, 'bridge'),
     nested(C.IFLA_INFO_DATA, [u32(C.IFLA_BR_STP_STATE, 0), u8(C.IFLA_BR_MCAST_SNOOPING, 0)]),
   ]);
   return {
     type: C.RTM_NEWLINK,
     flags: C.NLM_F_CREATE | C.NLM_F_EXCL,
-    parts: [encodeIfInfo({}), str(C.IFLA_IFNAME, name), ...linkAttrs(name, o), info],
+    parts: [encodeIfInfo({}), ...linkAttrs(name, o), str(C.IFLA_IFNAME, name), info],
     what: { op: 'create bridge', subject: name },
   };
 }
@@ -94,18 +94,18 @@ export function createVeth(name: string, o: VethOptions): Request {
   checkIfName(o.peerName);
   const peer = Buffer.concat([
     encodeIfInfo({}),
-    str(C.IFLA_IFNAME, o.peerName),
     ...linkAttrs(o.peerName, {
       ...(o.peerMtu !== undefined || o.mtu !== undefined ? { mtu: o.peerMtu ?? o.mtu! } : {}),
       ...(o.peerMac !== undefined ? { mac: o.peerMac } : {}),
       ...(o.peerNetnsFd !== undefined ? { netnsFd: o.peerNetnsFd } : {}),
     }),
+    str(C.IFLA_IFNAME, o.peerName),
   ]);
-  const info = nested(C.IFLA_LINKINFO, [str(C.IFLA_INFO_KIND, 'veth'), nested(C.IFLA_INFO_DATA, [attr(C.VETH_INFO_PEER, peer)])]);
+  const info = nested(C.IFLA_LINKINFO, [bytes(C.IFLA_INFO_KIND, 'veth'), nested(C.IFLA_INFO_DATA, [attr(C.VETH_INFO_PEER, peer)])]);
   return {
     type: C.RTM_NEWLINK,
     flags: C.NLM_F_CREATE | C.NLM_F_EXCL,
-    parts: [encodeIfInfo({}), str(C.IFLA_IFNAME, name), ...linkAttrs(name, { ...(o.mtu !== undefined ? { mtu: o.mtu } : {}), ...(o.mac !== undefined ? { mac: o.mac } : {}) }), info],
+    parts: [encodeIfInfo({}), ...linkAttrs(name, { ...(o.mtu !== undefined ? { mtu: o.mtu } : {}), ...(o.mac !== undefined ? { mac: o.mac } : {}) }), str(C.IFLA_IFNAME, name), info],
     what: { op: 'create veth', subject: `${name} (peer ${o.peerName})` },
   };
 }

@@ -1,0 +1,98 @@
+/**
+ * Netns files (src/network/netns.ts, native/sys/netns.c): made without moving the test
+ * process, loopback up, removed idempotently, sysctls and netlink sockets inside them.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readlinkSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createNetns, getNetnsSysctl, isNetnsMounted, removeNetns, setNetnsSysctl, withNetns } from '../../../src/network/netns';
+import { Rtnetlink } from '../../../src/network/netlink';
+import { BerthError } from '../../../src/core/errors';
+import { hostLinkNames, inNetns, netnsScratch, skipReason } from './helpers';
+
+const skip = skipReason(['nsenter', 'busybox']);
+
+/** The netns of every thread of this process (they must all stay in the host's). */
+function threadNetns(): Set<string> {
+  return new Set(readdirSync('/proc/self/task').map((tid) => readlinkSync(`/proc/self/task/${tid}/ns/net`)));
+}
+
+test('createNetns makes a namespace held by a bind mount, loopback up, without moving any thread of the caller', { skip }, async (t) => {
+  const before = threadNetns();
+  const hostLinks = await hostLinkNames();
+  const { ns } = netnsScratch(t, 'netns-create');
+  const a = await ns('a');
+  assert.ok(await isNetnsMounted(a));
+  assert.notEqual(statSync(a).ino, statSync('/proc/self/ns/net').ino, 'a namespace of its own');
+  assert.deepEqual(threadNetns(), before, 'no thread of the test process changed namespace');
+  await withNetns(a, async (nl) => {
+    const links = await nl.listLinks();
+    assert.deepEqual(links.map((l) => l.name), ['lo']);
+    assert.ok(links[0]!.up, 'loopback is up');
+    const addrs = await nl.listAddresses();
+    assert.ok(addrs.some((x) => x.address === '127.0.0.1'));
+  });
+  const ping = await inNetns(a, ['busybox', 'ping', '-c', '1', '-W', '2', '127.0.0.1']);
+  assert.equal(ping.code, 0, `ping 127.0.0.1 inside: ${ping.stdout}${ping.stderr}`);
+  assert.deepEqual(threadNetns(), before);
+  assert.deepEqual(await hostLinkNames(), hostLinks, 'the host gained no link');
+});
+
+test('createNetns refuses a live namespace file, reuses a plain leftover file; removeNetns is idempotent', { skip }, async (t) => {
+  const { dir, ns } = netnsScratch(t, 'netns-idem');
+  const a = await ns('a');
+  await assert.rejects(createNetns(a), (e: unknown) => e instanceof BerthError && e.code === 'EEXISTS' && e.message.includes(a));
+  const leftover = join(dir, 'left');
+  writeFileSync(leftover, ''); // what a crash between "create the file" and "mount on it" leaves
+  await createNetns(leftover);
+  assert.ok(await isNetnsMounted(leftover));
+  await removeNetns(a);
+  assert.equal(existsSync(a), false);
+  await removeNetns(a); // again: nothing to do
+  await removeNetns(join(dir, 'never-made'));
+  await removeNetns(leftover);
+  assert.deepEqual(readdirSync(dir), []);
+});
+
+test('a netlink socket stays in the namespace it was opened in; errors name the namespace file', { skip }, async (t) => {
+  const { dir, ns } = netnsScratch(t, 'netns-sock');
+  const [a, b] = await Promise.all([ns('a'), ns('b')]);
+  const nlA = await Rtnetlink.open(a);
+  const nlB = await Rtnetlink.open(b);
+  try {
+    await nlA.createBridge('bra');
+    await nlB.createBridge('brb');
+    assert.deepEqual((await nlA.listLinks()).map((l) => l.name), ['lo', 'bra']);
+    assert.deepEqual((await nlB.listLinks()).map((l) => l.name), ['lo', 'brb']);
+    assert.equal(await nlA.getLink('brb'), undefined);
+  } finally {
+    await nlA.close();
+    await nlB.close();
+  }
+  await assert.rejects(Rtnetlink.open(join(dir, 'missing')), (e: unknown) => e instanceof BerthError && e.message.includes(join(dir, 'missing')));
+  writeFileSync(join(dir, 'plain'), '');
+  await assert.rejects(Rtnetlink.open(join(dir, 'plain')), /setns/);
+});
+
+test('sysctls are read and written inside the namespace, not the host', { skip }, async (t) => {
+  const { ns } = netnsScratch(t, 'netns-sysctl');
+  const a = await ns('a');
+  // An interface that exists only inside the namespace: a mistake can fail, never touch the host.
+  await withNetns(a, (nl) => nl.createBridge('bsysctl0'));
+  assert.equal(existsSync('/proc/sys/net/ipv4/conf/bsysctl0'), false);
+  await setNetnsSysctl(a, 'net.ipv4.conf.bsysctl0.route_localnet', '1');
+  assert.equal(await getNetnsSysctl(a, 'net/ipv4/conf/bsysctl0/route_localnet'), '1');
+  await setNetnsSysctl(a, 'net.ipv4.conf.bsysctl0.route_localnet', '0');
+  assert.equal(await getNetnsSysctl(a, 'net.ipv4.conf.bsysctl0.route_localnet'), '0');
+  await assert.rejects(setNetnsSysctl(a, 'net.ipv4.conf.nosuchif0.forwarding', '1'), (e: unknown) => e instanceof BerthError && /nosuchif0/.test(e.message));
+  await assert.rejects(setNetnsSysctl(a, 'kernel.hostname', 'x'), /invalid network sysctl/);
+});
+
+test('twenty namespaces made and removed concurrently are all distinct and all gone', { skip }, async (t) => {
+  const { dir, ns } = netnsScratch(t, 'netns-many');
+  const paths = await Promise.all(Array.from({ length: 20 }, (_, i) => ns(`n${i}`)));
+  assert.equal(new Set(paths.map((p) => statSync(p).ino)).size, 20);
+  await Promise.all(paths.map((p) => removeNetns(p)));
+  assert.deepEqual(readdirSync(dir), []);
+});
