@@ -129,7 +129,9 @@ export class DnsServer {
   }
 
   private async listen(address: string, port: number): Promise<void> {
-    const udp = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', ipv6Only: true });
+    const v6 = address.includes(':');
+    // V6ONLY on the IPv6 sockets: the IPv4 gateway has its own (setting it on IPv4 is EINVAL).
+    const udp = createSocket(v6 ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
       udp.bind({ address, port, exclusive: true }, () => {
@@ -147,7 +149,7 @@ export class DnsServer {
     const tcp = createServer((sock) => this.onTcp(sock));
     await new Promise<void>((resolve, reject) => {
       tcp.once('error', reject);
-      tcp.listen({ host: address, port, ipv6Only: true, exclusive: true }, () => {
+      tcp.listen({ host: address, port, ipv6Only: v6, exclusive: true }, () => {
         tcp.off('error', reject);
         resolve();
       });
