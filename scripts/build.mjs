@@ -16,6 +16,8 @@ const entries = {
   'berth-runtime': 'src/cli/runtime/main.ts',
   berth: 'src/cli/main.ts',
   index: 'src/index.ts',
+  // The per-network DNS resolver process (started by src/network/dns/lifecycle.ts).
+  'berth-dns': 'src/network/dns/main.ts',
 };
 
 await build({
