@@ -48,7 +48,8 @@ test('event log: stream with since replays recorded events, then stops at until'
   await log.emit('image', 'pull', 'busybox');
   await log.emit('image', 'tag', 'busybox');
   const seen: string[] = [];
-  const now = BigInt(Date.now()) * 1_000_000n;
+  // Event times carry sub-millisecond digits: the end of this millisecond is after both emits.
+  const now = (BigInt(Date.now()) + 1n) * 1_000_000n;
   await log.stream({ since: 0n, until: now + 200_000_000n, accept: (e) => e.Action !== 'tag' }, (e) => seen.push(e.Action), new AbortController().signal);
   assert.deepEqual(seen, ['pull']);
   const past: string[] = [];

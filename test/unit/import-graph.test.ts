@@ -33,7 +33,8 @@ const LAYERS: Record<string, number> = {
   tar: 2,
   fs: 2,
   spec: 2,
-  'build/dockerfile': 2,
+  // The Dockerfile lexer is pure syntax: images' `--change` uses it below the builder.
+  'build/instruction-lexer.ts': 2,
   seccomp: 3,
   cgroups: 3,
   content: 3,
