@@ -35,6 +35,9 @@ import { checkSystem, type CheckReport } from './system/check';
 import { containerCounts, diskUsage, type ContainerCounts, type DiskUsageReport } from './system/df';
 import { pruneContainers, pruneSystem, type ContainerPruneResult, type PruneFilter, type SystemPruneOptions, type SystemPruneResult } from './system/prune';
 import * as query from './query';
+import * as io from './io';
+import { execInRunning, type ExecIo, type ExecRequest } from './containers/exec';
+import type { LogEntry } from './shim';
 import type { ImageSummary } from '../images/store';
 import type { VolumeRecord } from './volumes/store';
 
@@ -297,5 +300,22 @@ export class Engine {
   /** `volume inspect` / `GET /volumes/{name}`. */
   async inspectVolume(name: string): Promise<Record<string, unknown>> {
     return query.volumeInspectDocument(await this.volumes.inspect(name));
+  }
+
+  /** `logs` / `GET /containers/{id}/logs`: refused (no log) before the first entry is read. */
+  async logs(name: string, opts: io.ContainerLogsOptions = {}): Promise<AsyncGenerator<LogEntry>> {
+    return io.containerLogs(this.runRoot, await this.containers.get(name), name, opts);
+  }
+
+  /** `attach` / `POST /containers/{id}/attach`: until the caller detaches or the container exits. */
+  async attach(name: string, stdio: io.ContainerAttachIo): Promise<io.AttachResult> {
+    const c = this.containers;
+    const ctx: io.AttachContext = { runRoot: this.runRoot, holdExit: (id) => c.holdExit(id), releaseExit: (id, hold) => c.releaseExit(id, hold), waitExit: (id) => c.waitExit(id) };
+    return io.attachContainer(ctx, await c.get(name), stdio);
+  }
+
+  /** `exec` / `POST /containers/{id}/exec` + start: the process's exit code (0 when detached). */
+  exec(name: string, req: ExecRequest, stdio: ExecIo): Promise<number> {
+    return execInRunning(this, name, req, stdio);
   }
 }

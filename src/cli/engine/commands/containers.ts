@@ -5,13 +5,13 @@
  */
 import { Command } from 'commander';
 import { BerthError } from '../../../core/errors';
-import { runPaths } from '../../../engine/containers/runtime';
-import { attach, rawTerminal, readLogs } from '../../../engine/shim';
+import { rawTerminal } from '../../../engine/shim';
 import { formatRows } from '../../format/template';
 import { collect, parseIntFlag } from '../../parse';
 import { CONTAINER_HEADERS, containerRow } from '../container-format';
 import { eachOf } from '../each';
 import { filterArgsFromFlags } from '../filter-flags';
+import { inFlagWords } from '../flag-words';
 import { warning, type CliEnv } from '../env';
 import { runAttached, ExitStatusError, terminalSize } from './run';
 import { startFailureCode } from '../../../engine/containers/start';
@@ -164,20 +164,20 @@ export function registerContainerCommands(program: Command, container: Command, 
       .option('--details', 'accepted for compatibility')
       .description("a container's output")
       .action(async (name: string, o: { follow?: boolean; timestamps?: boolean; since?: string; until?: string; tail: string }) => {
-        const engine = env.engine();
-        const rec = await engine.containers.get(name);
-        if (!rec.LogPath) throw new BerthError('EUNSUPPORTED', `container ${name} was created with --log-driver none: there are no logs to read`);
         const tail = o.tail === 'all' ? undefined : parseIntFlag('--tail', o.tail, 0);
-        const { dir } = runPaths(engine.runRoot, rec.Id);
-        for await (const entry of readLogs(rec.LogPath, {
-          follow: o.follow === true && rec.State.Running,
-          timestamps: o.timestamps === true,
-          ...(o.since ? { since: parseLogTime('--since', o.since) } : {}),
-          ...(o.until ? { until: parseLogTime('--until', o.until) } : {}),
-          ...(tail !== undefined ? { tail } : {}),
-          untilExit: dir,
-          ...(rec.Berth.shimPid ? { shim: { pid: rec.Berth.shimPid, ...(rec.Berth.shimStartTime ? { startTime: rec.Berth.shimStartTime } : {}) } } : {}),
-        })) {
+        let entries;
+        try {
+          entries = await env.engine().logs(name, {
+            follow: o.follow === true,
+            timestamps: o.timestamps === true,
+            ...(o.since ? { since: parseLogTime('--since', o.since) } : {}),
+            ...(o.until ? { until: parseLogTime('--until', o.until) } : {}),
+            ...(tail !== undefined ? { tail } : {}),
+          });
+        } catch (e) {
+          throw inFlagWords(e, { 'HostConfig.LogConfig.Type': '--log-driver' });
+        }
+        for await (const entry of entries) {
           (entry.stream === 'stderr' ? process.stderr : process.stdout).write(entry.line);
         }
       }),
@@ -230,26 +230,17 @@ export function registerContainerCommands(program: Command, container: Command, 
       .action(async (name: string, o: { stdin: boolean; detachKeys?: string }) => {
         const engine = env.engine();
         const rec = await engine.containers.get(name);
-        if (!rec.State.Running) throw new BerthError('ESTATE', 'you cannot attach to a stopped container, start it first');
-        const tty = rec.Config.Tty === true;
-        const term = tty && process.stdin.isTTY ? rawTerminal() : undefined;
-        // Its exit status is ours to read even with --rm (see holdExit).
-        const hold = engine.containers.holdExit(rec.Id);
+        const term = rec.State.Running && rec.Config.Tty === true && process.stdin.isTTY ? rawTerminal() : undefined;
         try {
-          const r = await attach(runPaths(engine.runRoot, rec.Id).dir, {
-            ...(o.stdin && rec.Config.OpenStdin ? { stdin: process.stdin } : {}),
+          const r = await engine.attach(rec.Id, {
+            ...(o.stdin ? { stdin: process.stdin } : {}),
             stdout: process.stdout,
             stderr: process.stderr,
-            tty,
             ...(o.detachKeys !== undefined ? { detachKeys: o.detachKeys } : {}),
             ...(term ? { onResize: term.onResize } : {}),
           });
-          if (!r.detached) {
-            const done = await engine.containers.waitExit(rec.Id);
-            env.exit(done?.State.ExitCode ?? 0);
-          }
+          if (!r.detached) env.exit(r.exitCode ?? 0);
         } finally {
-          await engine.containers.releaseExit(rec.Id, hold);
           term?.restore();
           process.stdin.pause();
         }

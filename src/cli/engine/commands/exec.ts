@@ -1,6 +1,5 @@
 /** `exec`: run a command in a running container (-i -t -d -e -u -w --privileged). */
 import { Command } from 'commander';
-import { execInRunning } from '../../../engine/containers/exec';
 import { runHealthCheck } from '../../../engine/containers/health';
 import { parseEnvEntry, readEnvFile } from '../../../engine/parse/values';
 import { rawTerminal } from '../../../engine/shim';
@@ -49,8 +48,7 @@ export function registerExecCommand(program: Command, container: Command, env: C
         // our terminal, a supervisor's TERM) we pass on, as `run` does.
         let forward: ((sig: NodeJS.Signals) => void) | undefined;
         try {
-          const code = await execInRunning(
-            env.engine(),
+          const code = await env.engine().exec(
             name,
             {
               cmd,

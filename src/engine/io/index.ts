@@ -1,0 +1,3 @@
+/** A container's streams for every front end: its logs, attaching to it, exec in it. */
+export { containerLogs, type ContainerLogsOptions } from './logs';
+export { attachContainer, type AttachContext, type AttachResult, type ContainerAttachIo } from './attach';
