@@ -103,7 +103,7 @@ function layout(files: Record<string, string>): { root: string; done: () => void
   return { root, done: () => rmSync(root, { recursive: true, force: true }) };
 }
 
-test('cgroups, v1 and hybrid: each hierarchy found through its host mount (co-mounted cpu,cpuacct too)', (t) => {
+test('cgroups, v1 and hybrid: each hierarchy found through its host mount (co-mounted cpu,cpuacct too)', async (t) => {
   const id = 'c1';
   const fs = layout({
     [`memory/berth/${id}/memory.limit_in_bytes`]: '67108864\n',
@@ -124,7 +124,7 @@ test('cgroups, v1 and hybrid: each hierarchy found through its host mount (co-mo
     `34 25 0:30 / ${fs.root}/unified rw - cgroup2 cgroup2 rw`,
   ].join('\n'));
   const member = parseProcCgroup(`9:name=systemd:/\n4:memory:/berth/${id}\n2:cpu,cpuacct:/berth/${id}\n1:pids:/berth/${id}\n0::/berth/${id}\n`);
-  const places = cgroupPlaces(member, host);
+  const places = await cgroupPlaces(member, host);
   assert.deepEqual(places.map((p) => `${p.version}:${p.controllers.join(',')}`), ['1:memory', '1:cpu,cpuacct', '1:pids', '2:'], 'name=systemd is not ours');
   assert.equal(places[1]!.dir, `${fs.root}/cpu,cpuacct/berth/${id}`);
   const mem = places[0]!.limits;
@@ -135,7 +135,7 @@ test('cgroups, v1 and hybrid: each hierarchy found through its host mount (co-mo
   assert.deepEqual(places[3]!.controllers, []);
 });
 
-test('cgroups, v2: one unified hierarchy with its limit files; a mount root below / (cgroup namespace)', (t) => {
+test('cgroups, v2: one unified hierarchy with its limit files; a mount root below / (cgroup namespace)', async (t) => {
   const fs = layout({
     'berth/c2/cgroup.controllers': 'cpuset cpu io memory pids\n',
     'berth/c2/memory.max': '33554432\n',
@@ -148,7 +148,7 @@ test('cgroups, v2: one unified hierarchy with its limit files; a mount root belo
   });
   t.after(fs.done);
   const host = parseMountinfo(`25 1 0:26 / ${fs.root} rw,nosuid - cgroup2 cgroup2 rw,nsdelegate`);
-  const [v2] = cgroupPlaces(parseProcCgroup('0::/berth/c2\n'), host);
+  const [v2] = await cgroupPlaces(parseProcCgroup('0::/berth/c2\n'), host);
   assert.equal(v2!.version, 2);
   assert.deepEqual(v2!.controllers, ['cpuset', 'cpu', 'io', 'memory', 'pids']);
   assert.deepEqual(v2!.limits.map((l) => `${l.file}=${describeLimit(l)}`), [

@@ -67,7 +67,7 @@ test('logs: rotated files are read oldest first (<log>.2, <log>.1, <log>); an un
     writeFileSync(`${log}.2`, lines(0, 10));
     writeFileSync(`${log}.1`, lines(10, 20));
     writeFileSync(log, lines(20, 25) + line(25).slice(0, 30));
-    assert.deepEqual(logFiles(log), [`${log}.2`, `${log}.1`, log]);
+    assert.deepEqual(await logFiles(log), [`${log}.2`, `${log}.1`, log]);
     assert.deepEqual(await all(readLogs(log)), seq(0, 25));
     assert.deepEqual(await all(readLogs(`${log}-missing`)), []);
   } finally {

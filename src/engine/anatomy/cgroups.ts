@@ -5,7 +5,7 @@
  * non-standard mount points need no guessing), and the limit files of the controllers we
  * manage are read from the resulting directory.
  */
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { CgroupMembership, MountEntry } from './decode';
 import { humanBytes, isUnlimited } from './decode';
@@ -65,9 +65,9 @@ export function cgroupDir(m: CgroupMembership, hostMounts: MountEntry[]): string
   return join(mount.target, rel);
 }
 
-function readOr(path: string): string | undefined {
+async function readOr(path: string): Promise<string | undefined> {
   try {
-    return readFileSync(path, 'utf8').trim();
+    return (await readFile(path, 'utf8')).trim();
   } catch {
     return undefined;
   }
@@ -78,16 +78,20 @@ function readOr(path: string): string | undefined {
  * and the cgroup2 hierarchy (unified on v2 hosts, the mostly empty "unified" one on hybrid
  * hosts). Named hierarchies (name=systemd) and unmanaged controllers are left out.
  */
-export function cgroupPlaces(memberships: CgroupMembership[], hostMounts: MountEntry[], read: (path: string) => string | undefined = readOr): CgroupPlace[] {
+export async function cgroupPlaces(
+  memberships: CgroupMembership[],
+  hostMounts: MountEntry[],
+  read: (path: string) => string | undefined | Promise<string | undefined> = readOr,
+): Promise<CgroupPlace[]> {
   const out: CgroupPlace[] = [];
   for (const m of memberships) {
     const dir = cgroupDir(m, hostMounts);
     if (m.hierarchy === 0) {
-      const enabled = dir ? (read(join(dir, 'cgroup.controllers')) ?? '').split(/\s+/).filter(Boolean) : [];
+      const enabled = dir ? ((await read(join(dir, 'cgroup.controllers'))) ?? '').split(/\s+/).filter(Boolean) : [];
       const limits: LimitFile[] = [];
       if (dir) {
         for (const [file, kind] of V2_FILES) {
-          const value = read(join(dir, file));
+          const value = await read(join(dir, file));
           if (value !== undefined) limits.push({ file, value, kind });
         }
       }
@@ -100,7 +104,7 @@ export function cgroupPlaces(memberships: CgroupMembership[], hostMounts: MountE
     if (dir) {
       for (const c of managed) {
         for (const [file, kind] of V1_FILES[c]!) {
-          const value = read(join(dir, file));
+          const value = await read(join(dir, file));
           if (value !== undefined) limits.push({ file, value, kind });
         }
       }

@@ -5,7 +5,7 @@
  * sets, seccomp, no_new_privs, id maps, and its monitor's memory. The engine's records only
  * name things (which profile we chose, which layer a directory holds).
  */
-import { readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { readFile, readlink, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { BerthError } from '../../core/errors';
 import type { LinuxSeccomp, RuntimeConfig } from '../../spec/types';
@@ -82,28 +82,28 @@ export interface ContainerAnatomy {
   shim: { pid: number; rssKiB?: number; pssKiB?: number } | undefined;
 }
 
-function read(path: string): string {
-  return readFileSync(path, 'utf8');
+function read(path: string): Promise<string> {
+  return readFile(path, 'utf8');
 }
 
-function readOptional(path: string): string | undefined {
+async function readOptional(path: string): Promise<string | undefined> {
   try {
-    return read(path);
+    return await read(path);
   } catch {
     return undefined;
   }
 }
 
-function nsInode(pid: number | 'self', type: string): number | undefined {
+async function nsInode(pid: number | 'self', type: string): Promise<number | undefined> {
   try {
-    return namespaceInode(readlinkSync(`/proc/${pid}/ns/${type}`));
+    return namespaceInode(await readlink(`/proc/${pid}/ns/${type}`));
   } catch {
     return undefined;
   }
 }
 
-function bundleConfig(engine: Engine, rec: ContainerRecord): RuntimeConfig | undefined {
-  const text = readOptional(join(runPaths(engine.runRoot, rec.Id).bundle, 'config.json'));
+async function bundleConfig(engine: Engine, rec: ContainerRecord): Promise<RuntimeConfig | undefined> {
+  const text = await readOptional(join(runPaths(engine.runRoot, rec.Id).bundle, 'config.json'));
   return text ? (JSON.parse(text) as RuntimeConfig) : undefined;
 }
 
@@ -123,11 +123,11 @@ function seccompView(rec: ContainerRecord, security: ProcessSecurity, profile: L
 }
 
 /** The layer a lowerdir holds, through the snapshotter's index link (l/<hex> -> ../sha256/<hex>/fs). */
-function layerOf(engine: Engine, dir: string): LayerView {
+async function layerOf(engine: Engine, dir: string): Promise<LayerView> {
   const abs = isAbsolute(dir) ? dir : join(engine.snapshotter.dir, dir);
   let real = abs;
   try {
-    real = realpathSync(abs);
+    real = await realpath(abs);
   } catch {
     return { dir };
   }
@@ -137,13 +137,13 @@ function layerOf(engine: Engine, dir: string): LayerView {
   return { dir, chainId: `sha256:${hex}`, ...(layer ? { diffId: layer.diffId, size: layer.size } : {}) };
 }
 
-function rootfsView(engine: Engine, mounts: MountEntry[]): RootfsView | undefined {
+async function rootfsView(engine: Engine, mounts: MountEntry[]): Promise<RootfsView | undefined> {
   const root = [...mounts].reverse().find((m) => m.target === '/');
   if (!root) return undefined;
   const view: RootfsView = { fstype: root.fstype, source: root.source, readOnly: root.options.includes('ro'), layers: [] };
   if (root.fstype === 'overlay') {
     const o = parseOverlayOptions(root.superOptions);
-    view.layers = o.lowerdirs.map((d) => layerOf(engine, d));
+    view.layers = await Promise.all(o.lowerdirs.map((d) => layerOf(engine, d)));
     if (o.upperdir) view.upperdir = o.upperdir;
     if (o.workdir) view.workdir = o.workdir;
   }
@@ -161,36 +161,38 @@ export async function containerAnatomy(engine: Engine, query: string): Promise<C
   let mountinfo: string;
   let cgroup: string;
   try {
-    status = read(`/proc/${pid}/status`);
-    mountinfo = read(`/proc/${pid}/mountinfo`);
-    cgroup = read(`/proc/${pid}/cgroup`);
+    status = await read(`/proc/${pid}/status`);
+    mountinfo = await read(`/proc/${pid}/mountinfo`);
+    cgroup = await read(`/proc/${pid}/cgroup`);
   } catch (e) {
     throw new BerthError('ESTATE', `container ${containerName(rec)}: its process ${pid} is gone`, { cause: e, hint: 'it exited while we looked; see berth ps -a' });
   }
   const security = parseProcStatus(status);
   const mounts = parseMountinfo(mountinfo);
-  const hostMounts = parseMountinfo(read('/proc/self/mountinfo'));
-  const config = bundleConfig(engine, rec);
-  const uid = parseIdMap(readOptional(`/proc/${pid}/uid_map`) ?? '');
-  const gid = parseIdMap(readOptional(`/proc/${pid}/gid_map`) ?? '');
+  const hostMounts = parseMountinfo(await read('/proc/self/mountinfo'));
+  const config = await bundleConfig(engine, rec);
+  const uid = parseIdMap((await readOptional(`/proc/${pid}/uid_map`)) ?? '');
+  const gid = parseIdMap((await readOptional(`/proc/${pid}/gid_map`)) ?? '');
   const eff = security.capabilities.effective;
   let shim: ContainerAnatomy['shim'];
   if (rec.Berth.shimPid) {
-    const smaps = parseKbLines(readOptional(`/proc/${rec.Berth.shimPid}/smaps_rollup`) ?? '');
+    const smaps = parseKbLines((await readOptional(`/proc/${rec.Berth.shimPid}/smaps_rollup`)) ?? '');
     shim = { pid: rec.Berth.shimPid, ...(smaps.Rss !== undefined ? { rssKiB: smaps.Rss } : {}), ...(smaps.Pss !== undefined ? { pssKiB: smaps.Pss } : {}) };
+  }
+  const namespaces: NamespaceView[] = [];
+  for (const type of NAMESPACE_TYPES) {
+    const container = await nsInode(pid, type);
+    const host = await nsInode('self', type);
+    namespaces.push({ type, container, host, shared: container !== undefined && container === host });
   }
   return {
     id: rec.Id,
     name: containerName(rec),
     pid,
     runtime: rec.Berth.runtime,
-    namespaces: NAMESPACE_TYPES.map((type) => {
-      const container = nsInode(pid, type);
-      const host = nsInode('self', type);
-      return { type, container, host, shared: container !== undefined && container === host };
-    }),
-    cgroups: cgroupPlaces(parseProcCgroup(cgroup), hostMounts).sort((x, y) => x.version - y.version || compareStrings(x.controllers.join(), y.controllers.join())),
-    rootfs: rootfsView(engine, mounts),
+    namespaces,
+    cgroups: (await cgroupPlaces(parseProcCgroup(cgroup), hostMounts)).sort((x, y) => x.version - y.version || compareStrings(x.controllers.join(), y.controllers.join())),
+    rootfs: await rootfsView(engine, mounts),
     mounts: mounts.filter((m) => m.target !== '/' && classifyMount(m) === 'mount'),
     masked: mounts.filter((m) => classifyMount(m) === 'masked').map((m) => m.target),
     readonlyPaths: mounts.filter((m) => classifyMount(m) === 'readonly').map((m) => m.target),

@@ -90,7 +90,11 @@ export function parseEnvEntry(text: string, env: NodeJS.ProcessEnv = process.env
   return v === undefined ? undefined : `${text}=${v}`;
 }
 
-/** `--env-file`: KEY=VALUE lines, # comments and blank lines ignored, bare KEY taken from our environment. */
+/**
+ * `--env-file`: KEY=VALUE lines, # comments and blank lines ignored, bare KEY taken from our environment.
+ * Synchronous: only the CLI reads env files, while it parses its flags (an API request carries
+ * the variables themselves); it reads one small file the user named.
+ */
 export function readEnvFile(path: string, env: NodeJS.ProcessEnv = process.env): string[] {
   let text: string;
   try {

@@ -5,11 +5,11 @@
  * libuv reads sockets with read(2), which drops passed fds), `proxyConsole` connects it to
  * our stdin/stdout until the container side of the terminal is closed.
  */
-import { chmodSync } from 'node:fs';
+import { chmod } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { ReadStream, WriteStream } from 'node:tty';
-import { closeSync } from 'node:fs';
+import { close } from 'node:fs';
 import { BerthError, errnoCode } from '../../core/errors';
 import { sys } from '../../sys';
 import type { ResizeHook } from './attach';
@@ -80,7 +80,7 @@ export async function listenConsole(path: string): Promise<ConsoleReceiver> {
       resolve();
     });
   });
-  chmodSync(path, 0o600);
+  await chmod(path, 0o600);
   return {
     path,
     master,
@@ -110,7 +110,7 @@ export async function proxyConsole(master: number, io: ConsoleProxyOptions): Pro
   try {
     writeFd = sys().dupFd(master);
   } catch (e) {
-    closeSync(master);
+    close(master, () => undefined);
     throw e;
   }
   // Two streams, two fds: each closes its own.

@@ -44,6 +44,8 @@ export class ShimProcess {
   private shimError: string | undefined;
 
   constructor(args: string[], extraStdio: Array<'pipe' | number>, env: NodeJS.ProcessEnv, dir: string) {
+    // Synchronous: the built-in runtime's launcher callback, which constructs this, must
+    // return at once (it hands back the sync socket); one open of a local file.
     const log = openSync(join(dir, SHIM_LOG), 'a', 0o600);
     try {
       this.child = spawn(shimBinaryPath(), args, {

@@ -12,8 +12,8 @@
  * its last write). Only what was dropped before the follower first looked can be missing,
  * as with docker.
  */
-import { existsSync, watch, type FSWatcher } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { watch, type FSWatcher } from 'node:fs';
+import { access, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errnoCode } from '../../core/errors';
 import { isSameProcessAlive } from '../../runtime/process-info';
@@ -46,10 +46,10 @@ export interface ReadLogsOptions {
 const CHUNK = 64 * 1024;
 
 /** Existing log files, oldest first (a rotation in progress leaves at most one gap). */
-export function logFiles(logPath: string): string[] {
+export async function logFiles(logPath: string): Promise<string[]> {
   const rotated: string[] = [];
   for (let i = 1, misses = 0; misses < 2; i++) {
-    if (existsSync(`${logPath}.${i}`)) {
+    if (await exists(`${logPath}.${i}`)) {
       rotated.push(`${logPath}.${i}`);
       misses = 0;
     } else {
@@ -57,9 +57,11 @@ export function logFiles(logPath: string): string[] {
     }
   }
   rotated.reverse();
-  if (existsSync(logPath)) rotated.push(logPath);
+  if (await exists(logPath)) rotated.push(logPath);
   return rotated;
 }
+
+const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
 
 async function openQuiet(path: string): Promise<FileHandle | undefined> {
   try {
@@ -336,7 +338,7 @@ export async function* readLogs(logPath: string, opts: ReadLogsOptions = {}): As
     for (;;) {
       if (opts.signal?.aborted) return;
       // Looked at before reading: if the container had already exited, this read is the last.
-      const finished = opts.follow ? containerFinished(opts) : true;
+      const finished = opts.follow ? await containerFinished(opts) : true;
       if (opts.follow) await pinned.scan();
       if (!current && pinned.queue.length) {
         const head = pinned.queue[0]!;
@@ -374,8 +376,8 @@ export async function* readLogs(logPath: string, opts: ReadLogsOptions = {}): As
   }
 }
 
-function containerFinished(opts: ReadLogsOptions): boolean {
-  if (opts.untilExit && existsSync(join(opts.untilExit, EXIT_FILE))) return true;
+async function containerFinished(opts: ReadLogsOptions): Promise<boolean> {
+  if (opts.untilExit && (await exists(join(opts.untilExit, EXIT_FILE)))) return true;
   // a gone shim writes nothing more (lost, or it exited after writing exit.json)
   return opts.shim !== undefined && !isSameProcessAlive(opts.shim.pid, opts.shim.startTime);
 }

@@ -4,7 +4,7 @@
  * to that directory (its cwd), and clients whose full path would be too long connect through
  * /proc/self/fd/<dir fd>/<name> instead.
  */
-import { closeSync, openSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nativeDir } from '../../sys';
 
@@ -32,10 +32,10 @@ export function shimBinaryPath(): string {
 export async function withSocketPath<T>(dir: string, name: string, fn: (path: string) => Promise<T>): Promise<T> {
   const full = join(dir, name);
   if (Buffer.byteLength(full) <= MAX_SOCKET_PATH) return fn(full);
-  const fd = openSync(dir, 'r');
+  const dirHandle = await open(dir, 'r');
   try {
-    return await fn(`/proc/self/fd/${fd}/${name}`);
+    return await fn(`/proc/self/fd/${dirHandle.fd}/${name}`);
   } finally {
-    closeSync(fd);
+    await dirHandle.close();
   }
 }

@@ -15,7 +15,10 @@ import { decodeCapabilities } from '../anatomy/decode';
 
 let ownBounding: string[] | undefined;
 
-/** The capability bounding set of this process: what any container of ours can get at most. */
+/**
+ * The capability bounding set of this process: what any container of ours can get at most.
+ * Read synchronously once per process (procfs, answered from kernel memory) and cached.
+ */
 export function ownCapabilities(): string[] {
   if (!ownBounding) {
     try {
