@@ -40,10 +40,41 @@ export type TreeTop = { parentFd: number; name: string } | { fd: number; owned?:
 const WORDING = {
   copy: { past: 'copied', hint: 'pause or stop the container for a consistent copy' },
   export: { past: 'exported', hint: 'stop or pause the container before exporting it' },
+  commit: { past: 'committed', hint: 'let commit pause the container (--pause=true, the default)' },
 } as const;
 
+export type TreeOperation = keyof typeof WORDING;
+
+/**
+ * Opens `rel` below the directory `dir` (a path, or /proc/self/fd/N of a directory fd we
+ * hold) with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) and checks that it is the inode
+ * `expected` that lstat saw: a component swapped for a symlink fails the open, an entry
+ * replaced by another fails the check. The one place every tree reader opens what it archives.
+ * Errors name the entry as `shown` (its name in the archive).
+ */
+export async function openChecked(sys: Sys, dir: string, rel: string, expected: Stats, operation: TreeOperation, shown = rel): Promise<number> {
+  let fd: number;
+  try {
+    fd = sys.openBeneath(dir, rel);
+  } catch (e) {
+    throw wrap('ESTATE', `${operation}: opening ${shown} failed (was it replaced by a symlink during the ${operation}?)`, e);
+  }
+  let st: Stats;
+  try {
+    st = await fstatFd(fd);
+  } catch (e) {
+    await closeFd(fd);
+    throw e;
+  }
+  if (st.ino !== expected.ino || st.dev !== expected.dev) {
+    await closeFd(fd);
+    throw new BerthError('ESTATE', `${operation}: ${shown} changed while it was ${WORDING[operation].past}`, { hint: WORDING[operation].hint });
+  }
+  return fd;
+}
+
 export interface ArchiveTreeOptions {
-  operation: keyof typeof WORDING;
+  operation: TreeOperation;
   /** Test seam: runs after an entry was lstat'ed, before it is opened (where a race would swap it). */
   beforeOpen?: (entry: string) => Promise<void> | void;
 }
@@ -58,7 +89,7 @@ export interface TreeArchive {
  * Opens the directory `path` for a walk that closes it (`owned`): O_NOFOLLOW, so a top that
  * is a symlink is refused rather than followed.
  */
-export async function openTreeRoot(path: string, operation: keyof typeof WORDING): Promise<TreeTop> {
+export async function openTreeRoot(path: string, operation: TreeOperation): Promise<TreeTop> {
   try {
     return { fd: await openFd(path, fsc.O_RDONLY | fsc.O_DIRECTORY | fsc.O_NOFOLLOW), owned: true };
   } catch (e) {
@@ -74,30 +105,12 @@ export async function openTreeRoot(path: string, operation: keyof typeof WORDING
 export function archiveTree(sys: Sys, top: TreeTop | Promise<TreeTop>, prefix: string, opts: ArchiveTreeOptions): TreeArchive {
   const writer = new TarWriter();
   const links = new HardLinks();
-  const wording = WORDING[opts.operation];
   let bytes = 0;
 
   /** `name` in the directory `dirFd`, opened without following symlinks and checked to be `expected`. */
   const openChild = async (dirFd: number, name: string, expected: Stats, entry: string): Promise<number> => {
     await opts.beforeOpen?.(entry);
-    let fd: number;
-    try {
-      fd = sys.openBeneath(fdPath(dirFd), name);
-    } catch (e) {
-      throw wrap('ESTATE', `${opts.operation}: opening ${entry} failed (was it replaced by a symlink during the ${opts.operation}?)`, e);
-    }
-    let st: Stats;
-    try {
-      st = await fstatFd(fd);
-    } catch (e) {
-      await closeFd(fd);
-      throw e;
-    }
-    if (st.ino !== expected.ino || st.dev !== expected.dev) {
-      await closeFd(fd);
-      throw new BerthError('ESTATE', `${opts.operation}: ${entry} changed while it was ${wording.past}`, { hint: wording.hint });
-    }
-    return fd;
+    return openChecked(sys, fdPath(dirFd), name, expected, opts.operation, entry);
   };
 
   /**

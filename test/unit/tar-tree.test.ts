@@ -6,14 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, linkSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync, constants as fsc } from 'node:fs';
+import { closeSync, linkSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, constants as fsc } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../../src/core/errors';
 import { sys as realSys, type Sys } from '../../src/sys';
 import { readTar, type TarEntryType } from '../../src/tar/reader';
-import { archiveTree, openTreeRoot, type ArchiveTreeOptions, type TreeTop } from '../../src/tar/tree';
+import { archiveTree, openChecked, openTreeRoot, type ArchiveTreeOptions, type TreeTop } from '../../src/tar/tree';
 import { exportRootfs } from '../../src/images/archive/export';
 
 function loadSys(): Sys | undefined {
@@ -165,4 +165,26 @@ test('export: the root itself may not be a symlink; a missing root fails the str
     assert.ok(error instanceof BerthError && error.code === 'ENOT_FOUND' && /export: cannot open the root filesystem/.test(error.message), String(error));
   }
   await assert.rejects(openTreeRoot(join(dir, 'link'), 'export'), /cannot open the root filesystem/);
+});
+
+test('openChecked (what commit\'s layer export opens files with): the inode lstat saw, never through a symlink', { skip }, async (t) => {
+  const root = scratch(t);
+  const outside = scratch(t);
+  writeFileSync(join(outside, 'secret'), 'HOST\n');
+  mkdirSync(join(root, 'd'));
+  writeFileSync(join(root, 'd', 'f'), 'mine\n');
+  const st = lstatSync(join(root, 'd', 'f'));
+  const fd = await openChecked(sys as Sys, root, 'd/f', st, 'commit');
+  assert.equal(readFileSync(fd, 'utf8'), 'mine\n');
+  closeSync(fd);
+  // d swapped for a symlink to a host directory holding a file of the same name.
+  renameSync(join(root, 'd'), join(root, 'd.old'));
+  symlinkSync(outside, join(root, 'd'));
+  await assert.rejects(openChecked(sys as Sys, root, 'd/f', st, 'commit'), /commit: opening d\/f failed \(was it replaced by a symlink during the commit\?\)/);
+  // f replaced by another file.
+  rmSync(join(root, 'd'));
+  renameSync(join(root, 'd.old'), join(root, 'd'));
+  writeFileSync(join(root, 'd', 'g'), 'other\n');
+  renameSync(join(root, 'd', 'g'), join(root, 'd', 'f'));
+  await assert.rejects(openChecked(sys as Sys, root, 'd/f', st, 'commit'), (e: unknown) => e instanceof BerthError && e.code === 'ESTATE' && e.message === 'commit: d/f changed while it was committed');
 });

@@ -4,9 +4,10 @@
  * bytes flow out. Ownership, modes, mtimes (whole seconds) and xattrs come from the writable
  * tree; overlayfs' own trusted.overlay.* attributes are not content and are left out.
  *
- * File contents are opened with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) below the
- * tree root, so a symlink swapped in by a still-running container cannot make the export
- * read a host file (symlink exchange, CVE-2018-15664). Still, export a stopped or paused
+ * File contents are opened as the tree archiver opens them (tar/tree.ts openChecked:
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) below the tree root, then checked to be the
+ * inode the diff saw), so a symlink swapped in by a still-running container cannot make the
+ * export read a host file (symlink exchange, CVE-2018-15664). Still, export a stopped or paused
  * container: a running one can change the tree while it is walked (a file that changes size
  * fails the export).
  */
@@ -17,6 +18,7 @@ import { PassThrough, Transform } from 'node:stream';
 import { wrap } from '../../core/errors';
 import type { Sys } from '../../sys';
 import { HardLinks, readXattrs, specialEntry, statHeader } from '../../tar/entry';
+import { openChecked } from '../../tar/tree';
 import { TarWriter } from '../../tar/writer';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from '../unpack/names';
 import type { ChangesArchive } from '../types';
@@ -71,7 +73,7 @@ export function exportOps(ops: () => Iterable<ChangeOp>, root: string, sys: Sys)
           await writer.add({ ...base, type: 'link', linkname: first, xattrs: undefined });
           continue;
         }
-        const body = createReadStream(op.abs, { fd: sys.openBeneath(root, op.rel) });
+        const body = createReadStream('', { fd: await openChecked(sys, root, op.rel, st, 'commit') });
         await writer.add({ ...base, type: 'file', size: st.size }, body);
       } else {
         const special = await specialEntry(st, base, () => readlink(op.abs));
