@@ -1,10 +1,11 @@
 // Compiles the sources and tests with tsc (type-checking them too) and runs them with
 // Node's built-in test runner. `node scripts/test.mjs unit` runs only the unit tests;
 // `node scripts/test.mjs integration` only the integration tests; no argument runs all.
+// A second argument keeps the test files whose path contains it. (scripts/test-fast.mjs is
+// the quicker loop for development: esbuild, with tsc --noEmit beside the tests.)
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { readdirSync, statSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { pruneTestCgroup, testFiles, testRunnerArgs } from './test-files.mjs';
 
 const which = process.argv[2] ?? 'all';
 const filter = process.argv[3];
@@ -15,30 +16,10 @@ const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p'
 const typeErrors = tsc.status !== 0;
 if (typeErrors) console.error('\n*** TypeScript reported errors (see above); running the tests anyway, the run will fail ***\n');
 
-function collect(dir) {
-  let files = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) files = files.concat(collect(p));
-    else if (name.endsWith('.test.js')) files.push(p);
-  }
-  return files;
-}
-const suites = which === 'all' ? ['unit', 'integration'] : [which];
-let files = [];
-for (const s of suites) files = files.concat(collect(join('out', 'test', s)));
-if (filter) files = files.filter((f) => f.includes(filter));
-files.sort();
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files], {
+const files = testFiles('out', which, filter);
+const r = spawnSync(process.execPath, testRunnerArgs(files), {
   stdio: 'inherit',
 });
-// The runtime tests' shared parent cgroup outlives each file while another may still use it;
-// once all have ended it goes if empty (a leaked container cgroup keeps it, and stays visible).
-try {
-  const { pruneEmptyLevel } = createRequire(import.meta.url)('../out/src/cgroups/tree.js');
-  pruneEmptyLevel('berth-conformance', '/sys/fs/cgroup');
-} catch {
-  /* not built (type errors) or no cgroups here */
-}
+pruneTestCgroup('out');
 if (typeErrors) console.error('*** failing: TypeScript errors ***');
 process.exit(typeErrors ? 1 : (r.status ?? 1));

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, openSync, readFileSync, readlinkSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { baseConfig, createStartWait, processAlive, sandbox, skipReason, startFifo } from './init-helpers';
@@ -42,6 +42,37 @@ test('init: user namespace with mappings', { skip }, async (t) => {
   assert.match(r.stdout, /^0$/m, 'root inside');
   assert.match(r.stdout, /^crw-rw-rw-\s+1 \d+\s+\d+\s+1,\s+3 .*\/dev\/null$/m, '/dev/null is the null device (bound from the host)');
   assert.match(r.stdout, /^caps=CapEff:\s+00000000a80425fb$/m);
+});
+
+test('init: id-mapped bind mounts, with the mount\'s own mappings and recursively', { skip }, async (t) => {
+  const sb = sandbox('idmap');
+  const data = join(sb.dir, 'data');
+  mkdirSync(join(data, 'sub'), { recursive: true });
+  writeFileSync(join(data, 'root-owned'), '');
+  writeFileSync(join(data, 'other'), '');
+  chownSync(join(data, 'other'), 1000, 1000);
+  // A submount in the source (root-owned files), which only an "ridmap" bind maps too.
+  execFileSync('mount', ['--bind', join(sb.rootfs, 'bin'), join(data, 'sub')]);
+  t.after(() => {
+    // after-hooks run in the order they were added: the submount goes before the sandbox
+    execFileSync('umount', ['-l', join(data, 'sub')]);
+    sb.cleanup();
+  });
+  const cfg = baseConfig(sb.rootfs, 'stat -c "%n %u %g" /data/root-owned /data/other /r/root-owned /r/sub/sh /d/sub/sh');
+  // As in runc: a file the source's file system has as containerID is seen as owned by hostID.
+  const maps = { uidMappings: [{ containerID: 0, hostID: 5000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 6000, size: 1 }] };
+  cfg.mounts!.push(
+    { destination: '/data', type: 'bind', source: data, options: ['bind', 'idmap'], ...maps },
+    { destination: '/r', type: 'bind', source: data, options: ['rbind', 'ridmap'], ...maps },
+    { destination: '/d', type: 'bind', source: data, options: ['rbind', 'idmap'], ...maps },
+  );
+  const r = await createStartWait(sb, cfg);
+  assert.equal(r.status, 0, r.stdout);
+  assert.match(r.stdout, /^\/data\/root-owned 5000 6000$/m, 'host root is mapped to the mount\'s ids');
+  assert.match(r.stdout, /^\/data\/other 65534 65534$/m, 'an id outside the mapping is the overflow id');
+  assert.match(r.stdout, /^\/r\/root-owned 5000 6000$/m);
+  assert.match(r.stdout, /^\/r\/sub\/sh 5000 6000$/m, 'ridmap maps the submounts too');
+  assert.match(r.stdout, /^\/d\/sub\/sh 0 0$/m, 'idmap leaves the submounts alone');
 });
 
 test('init: exec joins a running container; the binary is sealed; no host fd leaks', { skip }, async (t) => {
