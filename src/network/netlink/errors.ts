@@ -35,6 +35,7 @@ const CODES: Record<string, ErrorCode> = {
 const HINTS: Record<string, string> = {
   EEXIST: 'an interface, address or route of that name or value already exists: remove it first or choose another',
   ENODEV: 'the interface does not exist (any more) in this network namespace',
+  ESRCH: 'there is no such route or neighbour entry (any more)',
   EPERM: 'changing network interfaces needs CAP_NET_ADMIN in the namespace: run berth as root',
   EACCES: 'changing network interfaces needs CAP_NET_ADMIN in the namespace: run berth as root',
   EOPNOTSUPP: 'the kernel lacks support for this (is the bridge/veth module available? modprobe bridge veth)',

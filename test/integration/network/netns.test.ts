@@ -96,3 +96,23 @@ test('twenty namespaces made and removed concurrently are all distinct and all g
   await Promise.all(paths.map((p) => removeNetns(p)));
   assert.deepEqual(readdirSync(dir), []);
 });
+
+test('dumps that span many datagrams, and concurrent requests on one socket, come back whole and in order', { skip }, async (t) => {
+  const { ns } = netnsScratch(t, 'netns-dump');
+  const a = await ns('a');
+  await withNetns(a, async (nl) => {
+    const names = Array.from({ length: 120 }, (_, i) => `bd${i}`);
+    // Issued all at once: the socket runs them one after another, each gets its own answer.
+    const made = await Promise.all(names.map((n) => nl.createBridge(n, { mtu: 1400 + (names.indexOf(n) % 50) })));
+    assert.deepEqual(made.map((l) => l.name), names);
+    made.forEach((l, i) => assert.equal(l.mtu, 1400 + (i % 50)));
+    // ~120 links of >1 KiB each: the kernel splits the dump over several datagrams.
+    const links = await nl.listLinks();
+    assert.equal(links.length, 121);
+    assert.deepEqual(new Set(links.map((l) => l.name)), new Set(['lo', ...names]));
+    const got = await Promise.all([nl.getLink('bd7'), nl.getLink('nosuch0'), nl.getLink(made[3]!.index)]);
+    assert.equal(got[0]?.index, made[7]!.index);
+    assert.equal(got[1], undefined);
+    assert.equal(got[2]?.name, 'bd3');
+  });
+});
