@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { BerthError, errnoCode, wrap } from '../../core/errors';
 import { writeFileAtomic } from '../../core/fs-atomic';
 import { acquireLock } from '../../core/lock';
-import { parseAddress } from '../ipam/cidr';
+import { ipsOverlap } from '../ports/host-ip';
 import { type NftCommand, applyScript } from './nft-cli';
 import { type Element, type FirewallNetwork, type FirewallPorts, addElements, deleteElements, dropTable, networkElements, portElements, script, skeleton } from './ruleset';
 
@@ -158,21 +158,11 @@ function refuseDuplicatePorts(state: FirewallState, c: ContainerFirewall): void 
     for (const other of Object.values(state.containers)) {
       if (other.containerId === c.containerId) continue;
       for (const theirs of other.published?.ports ?? []) {
-        if (theirs.protocol !== mine.protocol || theirs.hostPort !== mine.hostPort || !hostIpsOverlap(theirs.hostIp, mine.hostIp)) continue;
+        if (theirs.protocol !== mine.protocol || theirs.hostPort !== mine.hostPort || !ipsOverlap(theirs.hostIp, mine.hostIp)) continue;
         throw new BerthError('EEXISTS', `host port ${mine.hostIp ? `${mine.hostIp}:` : ''}${mine.hostPort}/${mine.protocol} is already published by container ${other.containerName}`, {
           hint: `publish another host port (e.g. -p ${mine.hostPort + 1}:${mine.containerPort}), or stop ${other.containerName}`,
         });
       }
     }
   }
-}
-
-function hostIpsOverlap(a: string, b: string): boolean {
-  const fam = (ip: string): 0 | 4 | 6 => (ip === '' ? 0 : ip === '0.0.0.0' ? 4 : ip === '::' ? 6 : (parseAddress(ip)?.family ?? 0));
-  const wild = (ip: string) => ip === '' || ip === '0.0.0.0' || ip === '::';
-  if (a === b) return true;
-  const fa = fam(a);
-  const fb = fam(b);
-  if (fa !== 0 && fb !== 0 && fa !== fb) return false;
-  return wild(a) || wild(b);
 }
