@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { BerthError, errnoCode, wrap } from '../../core/errors';
 import { writeFileAtomic } from '../../core/fs-atomic';
 import { acquireLock } from '../../core/lock';
-import { parseAddress } from '../ipam/cidr';
+import { ipsOverlap } from '../ports/host-ip';
+import { IP6TABLES, IPTABLES, type IptablesTools, dockerForwardDrop, hasBerthChain, syncDockerUser } from './docker-user';
 import { type NftCommand, applyScript } from './nft-cli';
 import { type Element, type FirewallNetwork, type FirewallPorts, addElements, deleteElements, dropTable, networkElements, portElements, script, skeleton } from './ruleset';
 
@@ -39,6 +40,11 @@ export interface FirewallOptions {
   stateDir: string;
   /** How to run nft (default: the nft binary in the caller's network namespace). */
   nft?: NftCommand;
+  /**
+   * iptables and ip6tables, to let Berth's bridges through dockerd's DROP policy when it is
+   * there (docker-user.ts); false turns that off. Default: the system's iptables and ip6tables.
+   */
+  dockerUser?: { v4: IptablesTools; v6: IptablesTools } | false;
   signal?: AbortSignal;
 }
 
@@ -71,6 +77,7 @@ export class NftFirewall {
         await this.writeState(state);
         throw wrap('ESYSCALL', `setting up the firewall for container ${c.containerName}`, e);
       }
+      await this.syncIptables(state);
     });
   }
 
@@ -81,6 +88,7 @@ export class NftFirewall {
       if (!c) return false;
       delete state.containers[containerId];
       await this.applyTeardown(c, state);
+      await this.syncIptables(state);
       await this.writeState(state);
       return true;
     });
@@ -98,6 +106,7 @@ export class NftFirewall {
         removed.push(c.containerId);
       }
       if (Object.keys(state.containers).length === 0) await applyScript(this.nft, script(dropTable()));
+      await this.syncIptables(state);
       return removed;
     });
   }
@@ -105,6 +114,24 @@ export class NftFirewall {
   /** Container ids whose rules are in the table. */
   async attached(): Promise<string[]> {
     return Object.keys((await this.readState()).containers);
+  }
+
+  /** Keeps dockerd's DOCKER-USER letting exactly the bridges in use through (when dockerd is there). */
+  private async syncIptables(state: FirewallState): Promise<void> {
+    if (this.opts.dockerUser === false) return;
+    const tools = this.opts.dockerUser ?? { v4: IPTABLES, v6: IP6TABLES };
+    const nets = Object.values(state.containers).flatMap((c) => c.networks);
+    const bridges = [...new Set(nets.map((n) => n.bridge))];
+    const families: Array<[IptablesTools, boolean]> = [
+      [tools.v4, true],
+      [tools.v6, nets.some((n) => n.subnets.some((s) => s.includes(':')))],
+    ];
+    for (const [t, needed] of families) {
+      // With no bridge left, the teardown runs whatever the policy is now (dockerd may have gone).
+      if (bridges.length > 0 && (!needed || !(await dockerForwardDrop(t)))) continue;
+      if (bridges.length === 0 && !(await hasBerthChain(t))) continue;
+      await syncDockerUser(t, bridges);
+    }
   }
 
   private async applyTeardown(c: ContainerFirewall, remaining: FirewallState): Promise<void> {
@@ -158,21 +185,11 @@ function refuseDuplicatePorts(state: FirewallState, c: ContainerFirewall): void 
     for (const other of Object.values(state.containers)) {
       if (other.containerId === c.containerId) continue;
       for (const theirs of other.published?.ports ?? []) {
-        if (theirs.protocol !== mine.protocol || theirs.hostPort !== mine.hostPort || !hostIpsOverlap(theirs.hostIp, mine.hostIp)) continue;
+        if (theirs.protocol !== mine.protocol || theirs.hostPort !== mine.hostPort || !ipsOverlap(theirs.hostIp, mine.hostIp)) continue;
         throw new BerthError('EEXISTS', `host port ${mine.hostIp ? `${mine.hostIp}:` : ''}${mine.hostPort}/${mine.protocol} is already published by container ${other.containerName}`, {
           hint: `publish another host port (e.g. -p ${mine.hostPort + 1}:${mine.containerPort}), or stop ${other.containerName}`,
         });
       }
     }
   }
-}
-
-function hostIpsOverlap(a: string, b: string): boolean {
-  const fam = (ip: string): 0 | 4 | 6 => (ip === '' ? 0 : ip === '0.0.0.0' ? 4 : ip === '::' ? 6 : (parseAddress(ip)?.family ?? 0));
-  const wild = (ip: string) => ip === '' || ip === '0.0.0.0' || ip === '::';
-  if (a === b) return true;
-  const fa = fam(a);
-  const fb = fam(b);
-  if (fa !== 0 && fb !== 0 && fa !== fb) return false;
-  return wild(a) || wild(b);
 }

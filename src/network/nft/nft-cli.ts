@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { BerthError } from '../../core/errors';
 
 /** How to invoke nft: the binary and leading arguments (a test prefixes nsenter to use its namespace). */
@@ -30,8 +31,16 @@ export interface NftResult {
   stdout: string;
 }
 
-/** Applies `script` (or runs `args` with it on stdin); a failure carries nft's own message. */
-export async function runNft(cmd: NftCommand, args: string[], script = '', timeoutMs = 30_000): Promise<NftResult> {
+/** Runs nft with `args` and `script` on stdin; a failure carries nft's own message. */
+export async function runNft(cmd: NftCommand, args: string[], script = ''): Promise<NftResult> {
+  return runTool(cmd, args, script, {
+    missing: 'install nftables (Debian: apt-get install nftables)',
+    failed: 'the firewall was left unchanged (nft applies a transaction whole or not at all)',
+  });
+}
+
+/** Runs a firewall tool (nft, iptables) with `input` on stdin; its stderr goes into the error. */
+export async function runTool(cmd: readonly string[], args: string[], input: string, hints: { missing: string; failed: string }, timeoutMs = 30_000): Promise<NftResult> {
   const [bin, ...pre] = cmd;
   if (!bin) throw new BerthError('EINTERNAL', 'empty nft command');
   return new Promise((resolve, reject) => {
@@ -45,7 +54,7 @@ export async function runNft(cmd: NftCommand, args: string[], script = '', timeo
       clearTimeout(timer);
       reject(
         new BerthError('EUNSUPPORTED', `cannot run ${bin}: ${e.message}`, {
-          hint: 'install nftables (Debian: apt-get install nftables)',
+          hint: hints.missing,
           cause: e,
         }),
       );
@@ -55,13 +64,13 @@ export async function runNft(cmd: NftCommand, args: string[], script = '', timeo
       if (code === 0) return resolve({ stdout });
       const first = stderr.trim().split('\n').slice(0, 6).join('\n');
       reject(
-        new BerthError('ESYSCALL', `nft ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${first || 'no message'}`, {
-          hint: 'the firewall was left unchanged (nft applies a transaction whole or not at all)',
+        new BerthError('ESYSCALL', `${basename(bin)} ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${first || 'no message'}`, {
+          hint: hints.failed,
         }),
       );
     });
     child.stdin.on('error', () => undefined); // nft may exit before reading everything; its exit code says why
-    child.stdin.end(script);
+    child.stdin.end(input);
   });
 }
 

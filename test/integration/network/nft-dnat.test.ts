@@ -23,6 +23,14 @@ const skip = process.getuid?.() !== 0 ? 'needs root' : missingTools([['nft', 'nf
 const net: FirewallNetwork = { id: 'n'.repeat(64), bridge: 'br-t', internal: false, subnets: ['10.123.0.0/24'] };
 const internalNet: FirewallNetwork = { id: 'i'.repeat(64), bridge: 'br-i', internal: true, subnets: ['10.124.0.0/24'] };
 
+/** iptables inside the test's "host" namespace (never the real host's). */
+function iptablesIn(ns: TestNetns) {
+  return {
+    v4: { iptables: [...ns.enter(), 'iptables'], restore: [...ns.enter(), 'iptables-restore'] },
+    v6: { iptables: [...ns.enter(), 'ip6tables'], restore: [...ns.enter(), 'ip6tables-restore'] },
+  };
+}
+
 let H: TestNetns, X: TestNetns, C1: TestNetns, C2: TestNetns, C3: TestNetns;
 let fw: NftFirewall;
 let stateDir: string;
@@ -52,7 +60,7 @@ before(async () => {
   }
   await C1.serve('c1', [80, 53]);
   await X.serve('x', [7000]);
-  fw = new NftFirewall({ stateDir, nft: [...H.enter(), 'nft'] });
+  fw = new NftFirewall({ stateDir, nft: [...H.enter(), 'nft'], dockerUser: iptablesIn(H) });
 });
 
 after(() => {
@@ -132,4 +140,35 @@ test('reconcile after a crash removes the rules of dead containers and the table
   H.sh('nft delete element inet berth dnat4any { tcp . 8080 : 10.123.0.2 . 80 }');
   assert.deepEqual(await fw.reconcile(() => false), ['dead']);
   assert.equal(H.sh('nft list tables').trim(), '');
+});
+
+test("dockerd's iptables FORWARD policy DROP: Berth's bridges pass through DOCKER-USER, and only while in use", { skip }, async (t) => {
+  // What dockerd does on start (iptables backend), done inside the test's host namespace.
+  H.sh('iptables -w -P FORWARD DROP && iptables -w -N DOCKER-USER && iptables -w -A DOCKER-USER -j RETURN && iptables -w -I FORWARD -j DOCKER-USER');
+  t.after(() => H.sh('iptables -w -P FORWARD ACCEPT; iptables -w -F FORWARD; iptables -w -F DOCKER-USER; iptables -w -X DOCKER-USER; true'));
+  const published = { ipv4: '10.123.0.2', ports: [{ protocol: 'tcp' as const, hostIp: '', hostPort: 8080, containerPort: 80 }] };
+  const c1 = { containerId: 'c1', containerName: 'c1', networks: [net], published };
+
+  // Without the DOCKER-USER rule, the nft accept cannot save the packet: the control case.
+  const blindDir = mkdtempSync(join(tmpdir(), 'berth-fw-'));
+  t.after(() => rmSync(blindDir, { recursive: true, force: true }));
+  const blind = new NftFirewall({ stateDir: blindDir, nft: [...H.enter(), 'nft'], dockerUser: false });
+  await blind.attach(c1);
+  assert.equal(X.probe(['tcp', '192.0.2.1', '8080']).ok, false, 'DROP policy blocks the DNATed flow');
+  await blind.detach('c1');
+
+  await fw.attach(c1);
+  assert.deepEqual(X.probe(['tcp', '192.0.2.1', '8080']), { ok: true, out: 'c1 192.0.2.2' });
+  assert.deepEqual(C1.probe(['tcp', '192.0.2.2', '7000']), { ok: true, out: 'x 192.0.2.1' });
+  assert.match(H.sh('iptables -w -S DOCKER-USER'), /^-A DOCKER-USER -j BERTH-FORWARD$/m);
+  assert.match(H.sh('iptables -w -S BERTH-FORWARD'), /-A BERTH-FORWARD -i br-t -j ACCEPT\n-A BERTH-FORWARD -o br-t -j ACCEPT/);
+  // Attaching again does not add a second jump.
+  await fw.attach({ ...c1, containerId: 'c2', containerName: 'c2', published: undefined });
+  assert.equal(H.sh('iptables -w -S DOCKER-USER').match(/BERTH-FORWARD/g)?.length, 1);
+  // Berth's own drops still hold: unpublished ports stay closed although iptables accepts the bridge.
+  assert.equal(X.probe(['tcp', '10.123.0.2', '80']).ok, false);
+  await fw.detach('c2');
+  await fw.detach('c1');
+  assert.doesNotMatch(H.sh('iptables -w -S'), /BERTH-FORWARD/);
+  assert.equal(H.sh('nft list tables'), 'table ip filter\n', "only dockerd's (iptables-nft) table is left");
 });
