@@ -38,8 +38,12 @@ import * as query from './query';
 import * as io from './io';
 import { execInRunning, type ExecIo, type ExecRequest } from './containers/exec';
 import type { LogEntry } from './shim';
+import type { PreparedStart } from './containers/start';
 import type { ImageSummary } from '../images/store';
 import type { VolumeRecord } from './volumes/store';
+import type { CreateRequest } from './containers/request';
+import type { ContainerCreateOptions } from './create/options';
+import { buildCreateRequest, type BuildOptions } from './create/request-builder';
 
 export const DEFAULT_STATE_ROOT = '/var/lib/berth';
 export const DEFAULT_RUN_ROOT = '/run/berth';
@@ -317,5 +321,15 @@ export class Engine {
   /** `exec` / `POST /containers/{id}/exec` + start: the process's exit code (0 when detached). */
   exec(name: string, req: ExecRequest, stdio: ExecIo): Promise<number> {
     return execInRunning(this, name, req, stdio);
+  }
+
+  /** `run` / `start -a`: a prepared container started with the caller attached from its first byte. */
+  startAttached(prepared: PreparedStart, stdio: io.StartAttachedIo, opts: io.StartAttachedOptions): Promise<{ detached: boolean; exitCode: number }> {
+    return io.startAttached(this.containers, prepared, stdio, opts);
+  }
+
+  /** From a front end's docker-style options (CLI flags, compose's short syntax, the API's) to a checked create request. */
+  buildCreateRequest(options: ContainerCreateOptions, opts: BuildOptions = {}): Promise<CreateRequest> {
+    return buildCreateRequest(options, opts);
   }
 }

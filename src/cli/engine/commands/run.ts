@@ -11,7 +11,7 @@ import { BerthError } from '../../../core/errors';
 import type { ContainerRecord } from '../../../engine/containers/record';
 import type { PreparedStart } from '../../../engine/containers/start';
 import { startFailureCode } from '../../../engine/containers/start';
-import { attach, rawTerminal, readExit, type TerminalSession } from '../../../engine/shim';
+import { rawTerminal, type TerminalSession } from '../../../engine/shim';
 import { familiarString, parseReference } from '../../../images/reference';
 import { addContainerOptions, createRequestFromFlags, type ContainerFlags } from '../container-options';
 import { warning, type CliEnv } from '../env';
@@ -35,7 +35,10 @@ export function terminalSize(): { rows: number; cols: number } | undefined {
 
 export const PROXIED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
-/** Attaches (before release), releases, waits; returns the exit status (0 when detached). */
+/**
+ * Starts a prepared container attached to our stdio (the engine attaches before release);
+ * our part is the terminal and forwarding signals. The exit status (0 when detached).
+ */
 export async function runAttached(
   env: CliEnv,
   prepared: PreparedStart,
@@ -44,50 +47,27 @@ export async function runAttached(
   const engine = env.engine();
   let term: TerminalSession | undefined;
   if (opts.tty && process.stdin.isTTY) term = rawTerminal();
-  let released: (() => void) | undefined;
-  const attachedOnce = new Promise<void>((r) => (released = r));
-  const session = attach(prepared.dir, {
-    ...(opts.stdin ? { stdin: process.stdin } : {}),
-    stdout: process.stdout,
-    stderr: process.stderr,
-    tty: opts.tty,
-    ...(opts.detachKeys !== undefined ? { detachKeys: opts.detachKeys } : {}),
-    ...(term ? { onResize: term.onResize } : {}),
-    onAttached: () => released?.(),
-  });
   const forward = (sig: NodeJS.Signals) => {
     void engine.containers.kill(prepared.rec.Id, sig).catch(() => undefined);
   };
-  // Before the process runs: with --rm, whoever settles its exit (the shim's exit command,
-  // any `ps`) leaves the container to us until we have read its exit status.
-  const exitHold = opts.rm ? engine.containers.holdExit(prepared.rec.Id) : undefined;
   try {
-    await Promise.race([attachedOnce, session]);
-    // Before release: the container may print (and the user react with ctrl-c) before
-    // release returns, and an unhandled SIGINT would kill us instead of reaching it.
-    if (opts.sigProxy && !opts.tty) for (const s of PROXIED) process.on(s, forward);
-    try {
-      await engine.containers.release(prepared);
-    } catch (e) {
-      throw new ExitStatusError(startFailureCode(e), e);
-    }
-    const { detached } = await session;
-    if (detached) return 0;
-    // The shim closes attach clients after writing exit.json: read it now, as with --rm the
-    // container (and this file) may be removed before we look again.
-    const exit = await readExit(prepared.dir);
-    let code: number;
-    try {
-      const done = await engine.containers.waitExit(prepared.rec.Id);
-      code = done?.State.ExitCode ?? exit?.exitCode ?? 0;
-    } catch (e) {
-      if (!(e instanceof BerthError && e.code === 'ENOT_FOUND' && exit)) throw e;
-      code = exit.exitCode;
-    }
-    if (opts.rm) await engine.containers.remove(prepared.rec.Id, { force: true, volumes: true }).catch(() => undefined);
-    return code;
+    const r = await engine.startAttached(
+      prepared,
+      {
+        ...(opts.stdin ? { stdin: process.stdin } : {}),
+        stdout: process.stdout,
+        stderr: process.stderr,
+        ...(opts.detachKeys !== undefined ? { detachKeys: opts.detachKeys } : {}),
+        ...(term ? { onResize: term.onResize } : {}),
+        // Before release: an unhandled SIGINT would kill us instead of reaching the container.
+        onAttached: () => {
+          if (opts.sigProxy && !opts.tty) for (const s of PROXIED) process.on(s, forward);
+        },
+      },
+      { tty: opts.tty, rm: opts.rm, releaseFailed: (e) => new ExitStatusError(startFailureCode(e), e) },
+    );
+    return r.exitCode;
   } finally {
-    await engine.containers.releaseExit(prepared.rec.Id, exitHold);
     for (const s of PROXIED) process.off(s, forward);
     term?.restore();
     if (opts.stdin) process.stdin.pause();
