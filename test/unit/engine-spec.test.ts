@@ -97,8 +97,8 @@ function input(over: Partial<SpecInput> = {}): SpecInput {
   };
 }
 
-test('oci spec: docker defaults validate against the runtime schema', () => {
-  const spec = buildOciSpec(input());
+test('oci spec: docker defaults validate against the runtime schema', async () => {
+  const spec = await buildOciSpec(input());
   validateConfig(JSON.parse(JSON.stringify(spec)));
   assert.equal(spec.hostname, '0123456789ab');
   assert.deepEqual(spec.process!.args, ['sh']);
@@ -111,27 +111,27 @@ test('oci spec: docker defaults validate against the runtime schema', () => {
   assert.ok(spec.linux!.seccomp);
 });
 
-test('oci spec: host namespaces, joins, cgroupns on v2, privileged, read-only, init, sysctls', () => {
-  const host = buildOciSpec(input({ hostConfig: { NetworkMode: 'host', PidMode: 'host', UTSMode: 'host' } }));
+test('oci spec: host namespaces, joins, cgroupns on v2, privileged, read-only, init, sysctls', async () => {
+  const host = await buildOciSpec(input({ hostConfig: { NetworkMode: 'host', PidMode: 'host', UTSMode: 'host' } }));
   assert.deepEqual(host.linux!.namespaces!.map((n) => n.type).sort(), ['ipc', 'mount']);
   assert.equal(host.hostname, undefined);
-  const joined = buildOciSpec(input({ hostConfig: { NetworkMode: 'container:web' }, joinNamespaces: { network: '/proc/42/ns/net' } }));
+  const joined = await buildOciSpec(input({ hostConfig: { NetworkMode: 'container:web' }, joinNamespaces: { network: '/proc/42/ns/net' } }));
   assert.deepEqual(joined.linux!.namespaces!.find((n) => n.type === 'network'), { type: 'network', path: '/proc/42/ns/net' });
-  assert.ok(buildOciSpec(input({ cgroupV2: true })).linux!.namespaces!.some((n) => n.type === 'cgroup'));
-  const priv = buildOciSpec(input({ hostConfig: { Privileged: true }, seccomp: undefined }));
+  assert.ok((await buildOciSpec(input({ cgroupV2: true }))).linux!.namespaces!.some((n) => n.type === 'cgroup'));
+  const priv = await buildOciSpec(input({ hostConfig: { Privileged: true }, seccomp: undefined }));
   assert.deepEqual(priv.linux!.maskedPaths, []);
   assert.equal(priv.linux!.seccomp, undefined);
   assert.ok(!priv.mounts!.find((m) => m.destination === '/sys')!.options!.includes('ro'));
-  const ro = buildOciSpec(input({ hostConfig: { ReadonlyRootfs: true }, etcFiles: { hosts: '/h' } }));
+  const ro = await buildOciSpec(input({ hostConfig: { ReadonlyRootfs: true }, etcFiles: { hosts: '/h' } }));
   assert.equal(ro.root!.readonly, true);
   assert.deepEqual(ro.mounts!.find((m) => m.destination === '/etc/hosts')!.options, ['rbind', 'rprivate', 'ro']);
-  const init = buildOciSpec(input({ initBinary: '/usr/lib/berth/init' }));
+  const init = await buildOciSpec(input({ initBinary: '/usr/lib/berth/init' }));
   assert.deepEqual(init.process!.args, ['/dev/init', '--', 'sh']);
-  assert.throws(() => buildOciSpec(input({ hostConfig: { Sysctls: { 'kernel.panic': '1' } } })), isInvalid(/not namespaced/));
-  assert.throws(() => buildOciSpec(input({ hostConfig: { NetworkMode: 'host', Sysctls: { 'net.ipv4.ip_forward': '1' } } })), isInvalid(/--network host/));
-  assert.throws(() => buildOciSpec(input({ config: {} })), isInvalid(/no command specified/));
-  assert.throws(() => buildOciSpec(input({ hostConfig: { SecurityOpt: ['bogus'] } })), isInvalid(/invalid --security-opt/));
-  const ul = buildOciSpec(input({ hostConfig: { Ulimits: [{ Name: 'nofile', Soft: 100, Hard: 200 }] } }));
+  await assert.rejects(buildOciSpec(input({ hostConfig: { Sysctls: { 'kernel.panic': '1' } } })), isInvalid(/not namespaced/));
+  await assert.rejects(buildOciSpec(input({ hostConfig: { NetworkMode: 'host', Sysctls: { 'net.ipv4.ip_forward': '1' } } })), isInvalid(/--network host/));
+  await assert.rejects(buildOciSpec(input({ config: {} })), isInvalid(/no command specified/));
+  await assert.rejects(buildOciSpec(input({ hostConfig: { SecurityOpt: ['bogus'] } })), isInvalid(/invalid --security-opt/));
+  const ul = await buildOciSpec(input({ hostConfig: { Ulimits: [{ Name: 'nofile', Soft: 100, Hard: 200 }] } }));
   assert.deepEqual(ul.process!.rlimits, [{ type: 'RLIMIT_NOFILE', soft: 100, hard: 200 }]);
 });
 
@@ -175,19 +175,19 @@ test('namespace modes: unknown values and --userns are refused, container:NAME a
   assert.throws(() => checkNamespaceModes(hc({ UsernsMode: 'auto' })), (e: unknown) => e instanceof BerthError && e.code === 'EUNSUPPORTED' && /--userns auto/.test(e.message));
 });
 
-test('privileged devices: every char and block node under /dev, not pts/shm/mqueue or symlinks', () => {
-  const devs = privilegedDevices();
+test('privileged devices: every char and block node under /dev, not pts/shm/mqueue or symlinks', async () => {
+  const devs = await privilegedDevices();
   assert.ok(devs.some((d) => d.path === '/dev/null' && d.type === 'c' && d.major === 1 && d.minor === 3));
   assert.ok(devs.every((d) => !d.path.startsWith('/dev/pts/') && !d.path.startsWith('/dev/shm/') && d.path !== '/dev/console'));
   assert.ok(devs.every((d) => d.type === 'c' || d.type === 'b'));
 });
 
-test('spec: a volume over /etc keeps /etc/hosts, hostname and resolv.conf (mounted after it); a mount of the user at one of them wins', () => {
+test('spec: a volume over /etc keeps /etc/hosts, hostname and resolv.conf (mounted after it); a mount of the user at one of them wins', async () => {
   const etcFiles = { hosts: '/run/h', hostname: '/run/n', resolvConf: '/run/r' };
   const vol = { destination: '/etc', type: 'bind', source: '/var/lib/berth/volumes/v/_data', options: ['rbind'] };
-  const spec = buildOciSpec(input({ etcFiles, mounts: [vol] }));
+  const spec = await buildOciSpec(input({ etcFiles, mounts: [vol] }));
   const order = spec.mounts!.map((m) => m.destination);
   for (const f of ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf']) assert.ok(order.indexOf(f) > order.indexOf('/etc'), `${f} after /etc: ${order.join(' ')}`);
-  const mine = buildOciSpec(input({ etcFiles, mounts: [{ destination: '/etc/hosts', type: 'bind', source: '/srv/hosts', options: ['rbind'] }] }));
+  const mine = await buildOciSpec(input({ etcFiles, mounts: [{ destination: '/etc/hosts', type: 'bind', source: '/srv/hosts', options: ['rbind'] }] }));
   assert.deepEqual(mine.mounts!.filter((m) => m.destination === '/etc/hosts').map((m) => m.source), ['/srv/hosts']);
 });

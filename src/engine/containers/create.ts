@@ -105,7 +105,7 @@ export async function createContainer(engine: Engine, req: CreateRequest, opts: 
   // records the zero; the runtime, like runc, would refuse it.
   for (const w of discardUnsupported(req.hostConfig, cgroupSupport())) opts.onWarning?.(w);
   // Build the spec once now, with stand-in paths, so that invalid options fail at create.
-  buildOciSpec({
+  await buildOciSpec({
     id, config, hostConfig: req.hostConfig, rootfs: '/', user: { uid: 0, gid: 0, additionalGids: [], home: '/' },
     cgroupsPath: '/berth/check', cgroupV2: false, seccomp: undefined, joinNamespaces: joinedAtCreate(engine, req),
   });

@@ -185,7 +185,7 @@ export async function prepareStart(engine: Engine, rec: ContainerRecord, opts: S
     const planned = await planMounts(rec, rec.Berth.anonymousVolumes ?? {}, engine.volumes.store, (n) => engine.containerStore.resolve(n));
     rec.Mounts = planned.map((p) => p.point);
     const cgroupParent = rec.HostConfig.CgroupParent || DEFAULT_CGROUP_PARENT;
-    const spec = buildOciSpec({
+    const spec = await buildOciSpec({
       id: rec.Id,
       config: rec.Config,
       hostConfig: rec.HostConfig,

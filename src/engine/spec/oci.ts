@@ -5,7 +5,7 @@
  * and read-only paths, device rules, /dev/shm of 64 MiB, a private cgroup namespace on cgroup
  * v2 hosts, and the default seccomp profile unless `--security-opt seccomp=unconfined`.
  */
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { BerthError } from '../../core/errors';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../spec/default-spec';
 import { OCI_VERSION } from '../../spec/state';
@@ -157,17 +157,17 @@ function baseMounts(hc: HostConfig): Mount[] {
  * them there too: there is nothing to confine with). Where the host has one, the engine would
  * have to apply the profile and does not yet: refusing beats running unconfined unnoticed.
  */
-function checkLsmOption(key: 'label' | 'apparmor', value: string): void {
-  const lsmActive = (path: string, want?: string): boolean => {
+async function checkLsmOption(key: 'label' | 'apparmor', value: string): Promise<void> {
+  const lsmActive = async (path: string, want?: string): Promise<boolean> => {
     try {
-      const v = readFileSync(path, 'utf8').trim();
+      const v = (await readFile(path, 'utf8')).trim();
       return want === undefined || v === want;
     } catch {
       return false;
     }
   };
   const harmless = key === 'apparmor' ? value === 'unconfined' : value === 'disable';
-  const active = key === 'apparmor' ? lsmActive('/sys/module/apparmor/parameters/enabled', 'Y') : lsmActive('/sys/fs/selinux/enforce');
+  const active = key === 'apparmor' ? await lsmActive('/sys/module/apparmor/parameters/enabled', 'Y') : await lsmActive('/sys/fs/selinux/enforce');
   if (active && !harmless) {
     throw new BerthError('EUNSUPPORTED', `--security-opt ${key}=${value}: this host has ${key === 'apparmor' ? 'AppArmor' : 'SELinux'} but Berth cannot apply ${key === 'apparmor' ? 'profiles' : 'labels'} yet`, {
       hint: `drop the option, or use ${key === 'apparmor' ? 'apparmor=unconfined' : 'label=disable'} to say so explicitly`,
@@ -175,10 +175,12 @@ function checkLsmOption(key: 'label' | 'apparmor', value: string): void {
   }
 }
 
-function securityOptions(hc: HostConfig): { noNewPrivileges: boolean; seccompUnconfined: boolean; seccompFile?: string } {
+/** --security-opt parsed; the label= and apparmor= options are checked against the host by the caller (checkLsmOption). */
+function securityOptions(hc: HostConfig): { noNewPrivileges: boolean; seccompUnconfined: boolean; seccompFile?: string; lsm: Array<['label' | 'apparmor', string]> } {
   let noNewPrivileges = false;
   let seccompUnconfined = false;
   let seccompFile: string | undefined;
+  const lsm: Array<['label' | 'apparmor', string]> = [];
   for (const opt of hc.SecurityOpt ?? []) {
     const [key, value] = opt.includes('=') ? [opt.slice(0, opt.indexOf('=')), opt.slice(opt.indexOf('=') + 1)] : opt.split(':', 2);
     switch (key) {
@@ -191,13 +193,13 @@ function securityOptions(hc: HostConfig): { noNewPrivileges: boolean; seccompUnc
         break;
       case 'label':
       case 'apparmor':
-        checkLsmOption(key, value ?? '');
+        lsm.push([key, value ?? '']);
         break;
       default:
         throw invalid(`invalid --security-opt "${opt}"`, 'use no-new-privileges[=true], seccomp=unconfined|PATH, label=..., apparmor=...');
     }
   }
-  return { noNewPrivileges, seccompUnconfined, ...(seccompFile ? { seccompFile } : {}) };
+  return { noNewPrivileges, seccompUnconfined, ...(seccompFile ? { seccompFile } : {}), lsm };
 }
 
 /** What the engine needs to know about --security-opt before building the spec. */
@@ -215,11 +217,12 @@ export function processArgs(config: ContainerConfig): string[] {
   return args;
 }
 
-export function buildOciSpec(input: SpecInput): RuntimeConfig {
+export async function buildOciSpec(input: SpecInput): Promise<RuntimeConfig> {
   const { config, hostConfig: hc, user } = input;
   const hostname = config.Hostname || input.id.slice(0, 12);
   const caps = computeCapabilities({ capAdd: hc.CapAdd, capDrop: hc.CapDrop, privileged: hc.Privileged });
   const sec = securityOptions(hc);
+  for (const [key, value] of sec.lsm) await checkLsmOption(key, value);
   checkNamespaceModes(hc);
   const hostNet = namespaceMode(hc.NetworkMode) === 'host';
   checkSysctls(hc.Sysctls ?? {}, hostNet, namespaceMode(hc.IpcMode) === 'host');
@@ -242,9 +245,9 @@ export function buildOciSpec(input: SpecInput): RuntimeConfig {
   }
 
   const rlimits: Rlimit[] = (hc.Ulimits ?? []).map((u) => ({ type: ulimitType(u.Name), soft: u.Soft, hard: u.Hard }));
-  const hostDevices = (hc.Devices ?? []).map(deviceFromHost);
+  const hostDevices = await Promise.all((hc.Devices ?? []).map(deviceFromHost));
   // --privileged: all the host's nodes (the device cgroup allows everything); --device entries win.
-  const devices = [...(hc.Privileged ? privilegedDevices().filter((d) => !hostDevices.some((h) => h.device.path === d.path)) : []), ...hostDevices.map((d) => d.device)];
+  const devices = [...(hc.Privileged ? (await privilegedDevices()).filter((d) => !hostDevices.some((h) => h.device.path === d.path)) : []), ...hostDevices.map((d) => d.device)];
 
   const spec: RuntimeConfig = {
     ociVersion: OCI_VERSION,

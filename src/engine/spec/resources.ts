@@ -4,7 +4,7 @@
  * except the standard nodes, swap twice the memory limit when only `--memory` is given, and
  * `--cpus` as a quota over a 100 ms period.
  */
-import { lstatSync, readdirSync, statSync } from 'node:fs';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, errnoCode } from '../../core/errors';
 import type { Device, DeviceRule, LinuxResources } from '../../spec/types';
@@ -45,10 +45,10 @@ export function parseDeviceCgroupRule(rule: string): DeviceRule {
 }
 
 /** `--device /dev/fuse[:/dev/fuse[:rwm]]`: the node to create and the rule allowing it. */
-export function deviceFromHost(map: DeviceMapping): { device: Device; rule: DeviceRule } {
+export async function deviceFromHost(map: DeviceMapping): Promise<{ device: Device; rule: DeviceRule }> {
   let st;
   try {
-    st = statSync(map.PathOnHost);
+    st = await stat(map.PathOnHost);
   } catch (e) {
     throw invalid(`--device ${map.PathOnHost}: ${errnoCode(e) === 'ENOENT' ? 'no such file on the host' : String(e)}`, 'give the path of a device node on the host, e.g. /dev/fuse');
   }
@@ -75,12 +75,12 @@ const SKIP_DEV_DIRS = new Set(['pts', 'shm', 'mqueue', 'fd', '.lxc', '.lxd-mount
  * `--privileged`: every device node of the host, at its host path (as docker and runc's
  * HostDevices do). Symlinks and the console are left out; /dev/console is the container's.
  */
-export function privilegedDevices(devDir = '/dev'): Device[] {
+export async function privilegedDevices(devDir = '/dev'): Promise<Device[]> {
   const out: Device[] = [];
-  const walk = (dir: string, rel: string): void => {
+  const walk = async (dir: string, rel: string): Promise<void> => {
     let names: string[];
     try {
-      names = readdirSync(dir);
+      names = await readdir(dir);
     } catch {
       return;
     }
@@ -88,13 +88,13 @@ export function privilegedDevices(devDir = '/dev'): Device[] {
       const path = join(dir, name);
       let st;
       try {
-        st = lstatSync(path);
+        st = await lstat(path);
       } catch {
         continue; // gone while we looked
       }
       const inside = `/dev${rel}/${name}`;
       if (st.isDirectory()) {
-        if (!(rel === '' && SKIP_DEV_DIRS.has(name))) walk(path, `${rel}/${name}`);
+        if (!(rel === '' && SKIP_DEV_DIRS.has(name))) await walk(path, `${rel}/${name}`);
         continue;
       }
       if (inside === '/dev/console') continue;
@@ -103,7 +103,7 @@ export function privilegedDevices(devDir = '/dev'): Device[] {
       out.push({ type, path: inside, ...rdevParts(st.rdev), fileMode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
     }
   };
-  walk(devDir, '');
+  await walk(devDir, '');
   return out;
 }
 
