@@ -14,7 +14,7 @@
 
 /* ---- sync channel frames (must match FRAME in src/runtime/init-frames.ts) ----
  * The numbers in this file and plan.c's record tags are compared with the TypeScript ones by
- * test/unit/init-constants.test.ts. */
+ * test/unit/native-constants.test.ts. */
 enum frame_type {
   FRAME_PLAN = 1,  /* Node -> P: the plan */
   FRAME_PID = 2,   /* P -> Node: u32 host pid of C */

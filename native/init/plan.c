@@ -3,7 +3,7 @@
  * are NUL-terminated inside their payload, so the decoded plan points into the frame buffer,
  * which lives as long as the process. Unknown tags are an error: a plan from a newer encoder
  * must not be half-applied. The tags below are compared with T, M, D, H and N in
- * src/runtime/plan.ts by test/unit/init-constants.test.ts.
+ * src/runtime/plan.ts by test/unit/native-constants.test.ts.
  */
 #include "init.h"
 

@@ -32,6 +32,7 @@
 #define LOW_WATER (64u << 10)
 #define STALL_MS 5000
 
+/* As in src/engine/shim/protocol.ts (test/unit/native-constants.test.ts compares them). */
 enum { MSG_HELLO = 1, MSG_STDIN = 2, MSG_STDIN_CLOSE = 3, MSG_RESIZE = 4, MSG_STARTED = 5, MSG_ATTACHED = 0x80 };
 enum { WANT_STDOUT = 1, WANT_STDERR = 2, WANT_STDIN = 4 };
 enum { ACK_TTY = 1, ACK_STDIN = 2 };

@@ -99,7 +99,8 @@ struct spawn_req {
  * reaped) or -1 with errno set (including exec's errno, reported through a CLOEXEC pipe). */
 pid_t spawn_proc(const struct spawn_req *r);
 
-/* ---- control channel to the engine (control.c) ---- */
+/* ---- control channel to the engine (control.c; numbers checked against src/engine/shim/protocol.ts
+ * by test/unit/native-constants.test.ts) ---- */
 enum control_frame {
   CTL_SPAWNED = 1,    /* shim -> engine: u32 pid of berth-init P / the runtime's create */
   CTL_INIT_EXIT = 2,  /* shim -> engine: i32 exit code, i32 signal of that process */

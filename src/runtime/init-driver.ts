@@ -22,7 +22,9 @@
  * execve succeeded. Whatever fails, no process is left behind: P and C are SIGKILLed before
  * the returned promise rejects. The protocol is the same whoever launched P.
  */
-import { chmodSync, closeSync, writeFileSync } from 'node:fs';
+// closeSync stays for our ends of the listener socketpair: closing a socket fd does no I/O.
+import { closeSync } from 'node:fs';
+import { chmod, writeFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { BerthError } from '../core/errors';
 import { compileSeccomp, SECCOMP_FILTER_FLAG_NEW_LISTENER } from '../seccomp';
@@ -106,7 +108,7 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
     // C reopens the fifo for writing after switching to the container's user (possibly a
     // non-root uid or a mapped root that is "other" to us): make it writable by anyone, as
     // its 0622 creation mode intended before the umask took its share.
-    chmodSync(opts.execFifo, 0o622);
+    await chmod(opts.execFifo, 0o622);
   }
   let child: LaunchedInit;
   try {
@@ -176,8 +178,8 @@ export async function startInit(opts: InitOptions, handlers: InitHandlers): Prom
     debug(`${opts.mode}: container process is host pid ${cpid}`);
     if (maps) {
       // Written from here, in the parent user namespace, before C does anything as root.
-      writeFileSync(`/proc/${cpid}/uid_map`, maps.uidMap);
-      writeFileSync(`/proc/${cpid}/gid_map`, maps.gidMap);
+      await writeFile(`/proc/${cpid}/uid_map`, maps.uidMap);
+      await writeFile(`/proc/${cpid}/gid_map`, maps.gidMap);
     }
     await handlers.onPid(cpid);
     sock.write(frame(FRAME.GO));

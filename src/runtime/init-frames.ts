@@ -2,7 +2,7 @@
  * The wire format of berth-init's sync channel: frames of {u32 type, u32 len, payload},
  * little-endian, in both directions. Only the encoding lives here; which frame comes when is
  * the driver's business (init-driver.ts). The frame types must match `enum frame_type` in
- * native/init/init.h (checked by test/unit/init-constants.test.ts). The shim's control
+ * native/init/init.h (checked by test/unit/native-constants.test.ts). The shim's control
  * channel (src/engine/shim/protocol.ts) uses the same framing, so the same reader reads both.
  */
 import type { Socket } from 'node:net';

@@ -8,7 +8,7 @@
  * namespace joins) are records whose payload is itself a record sequence.
  *
  * The numbers here are declared again for C in native/init/init.h (flags, modes, mount kinds)
- * and plan.c (record tags); test/unit/init-constants.test.ts checks that both agree.
+ * and plan.c (record tags); test/unit/native-constants.test.ts checks that both agree.
  */
 
 export const PLAN_MAGIC = 0x50545242; // "BRTP" read as a little-endian u32

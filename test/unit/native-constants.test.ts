@@ -1,9 +1,11 @@
 /**
- * The numbers berth-init and the TypeScript side must agree on (frame types, plan flags,
- * modes, mount kinds and record tags) are written twice: in native/init/init.h and plan.c, and
- * in src/runtime/plan.ts and init-frames.ts. This test reads the C declarations and compares
- * them with the TypeScript values in both directions, so that a constant added, renumbered or
- * dropped on one side only fails here rather than as a misread plan inside a container.
+ * The numbers the C programs and the TypeScript side must agree on are written twice: for
+ * berth-init (frame types, plan flags, modes, mount kinds and record tags) in
+ * native/init/init.h and plan.c and in src/runtime/plan.ts and init-frames.ts; for berth-shim
+ * (control frames, attach messages) in native/shim/shim.h and attach.c and in
+ * src/engine/shim/protocol.ts. This test reads the C declarations and compares them with the
+ * TypeScript values in both directions, so that a constant added, renumbered or dropped on one
+ * side only fails here rather than as a misread plan inside a container.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,10 +13,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as plan from '../../src/runtime/plan';
 import { FRAME } from '../../src/runtime/init-frames';
+import * as shimProtocol from '../../src/engine/shim/protocol';
 
 const REPO = join(__dirname, '..', '..', '..');
 const INIT_H = readFileSync(join(REPO, 'native', 'init', 'init.h'), 'utf8');
 const PLAN_C = readFileSync(join(REPO, 'native', 'init', 'plan.c'), 'utf8');
+const SHIM_H = readFileSync(join(REPO, 'native', 'shim', 'shim.h'), 'utf8');
+const SHIM_ATTACH_C = readFileSync(join(REPO, 'native', 'shim', 'attach.c'), 'utf8');
 
 /** Drops C comments, keeping line structure irrelevant to the parse. */
 function stripComments(src: string): string {
@@ -49,10 +54,10 @@ function cDefine(src: string, name: string): number {
   return evalC(m[1]!);
 }
 
-/** TypeScript exports of `plan.ts` whose names start with `prefix`, as name-without-prefix -> value. */
-function tsExports(prefix: string): Map<string, number> {
+/** Numeric exports of `mod` (plan.ts by default) whose names start with `prefix`, as name-without-prefix -> value. */
+function tsExports(prefix: string, mod: object = plan): Map<string, number> {
   const out = new Map<string, number>();
-  for (const [name, value] of Object.entries(plan)) if (name.startsWith(prefix) && typeof value === 'number') out.set(name.slice(prefix.length), value);
+  for (const [name, value] of Object.entries(mod)) if (name.startsWith(prefix) && typeof value === 'number') out.set(name.slice(prefix.length), value);
   return out;
 }
 
@@ -79,6 +84,16 @@ test('init constants: record tags match the decoder in plan.c', () => {
   same('device records', cEnum(PLAN_C, 'D_'), plan.D);
   same('hook records', cEnum(PLAN_C, 'H_'), plan.H);
   same('namespace join records', cEnum(PLAN_C, 'N_'), plan.N);
+});
+
+test('shim constants: control frames and attach messages match shim.h and attach.c', () => {
+  same('control frames', cEnum(SHIM_H, 'CTL_'), tsExports('CTL_', shimProtocol));
+  same('attach messages', cEnum(SHIM_ATTACH_C, 'MSG_'), tsExports('MSG_', shimProtocol));
+  same('attach wants', cEnum(SHIM_ATTACH_C, 'WANT_'), tsExports('WANT_', shimProtocol));
+  same('attach acknowledgements', cEnum(SHIM_ATTACH_C, 'ACK_'), tsExports('ACK_', shimProtocol));
+  // TypeScript only reads output streams; stdin (0) is the shim's own business.
+  const streams = cEnum(SHIM_H, 'STREAM_');
+  for (const [name, value] of tsExports('STREAM_', shimProtocol)) assert.equal(value, streams.get(name), `STREAM_${name}`);
 });
 
 test('init constants: the header parser reads the forms the header uses', () => {
