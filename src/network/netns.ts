@@ -6,13 +6,21 @@
  * namespace, and the namespace outlives a restart of the container's process.
  *
  * The calling process never changes namespace: the addon makes the namespace and opens
- * sockets/files inside it from short-lived threads (native/sys/netns.c explains why).
+ * sockets/files inside it from short-lived threads (native/sys/netns.c explains why). Chosen
+ * over the alternatives: spawning `unshare --net=FILE` / `ip netns add` costs a process start
+ * per container (milliseconds) and parses nothing we could not do in-process; unshare() on
+ * Node's own thread would move the whole engine (and every later socket) into the container's
+ * network; a long-lived helper process would be a daemon.
+ *
+ * Mount propagation: the bind mount is made in the caller's mount namespace. Mount namespaces
+ * created later (a container's, before its pivot_root) copy it and drop it with the old root,
+ * so only the run root's own mount keeps the namespace alive; removeNetns detaches it.
  */
 import { constants as fsc } from 'node:fs';
-import { mkdir, open, statfs, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, statfs, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { read as readCb, write as writeCb, close as closeCb } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BerthError, errnoCode } from '../core/errors';
 import { MNT_DETACH, sys, type Sys } from '../sys';
 import { Rtnetlink } from './netlink/rtnetlink';
@@ -83,6 +91,22 @@ export async function removeNetns(path: string, s: Sys = sys()): Promise<void> {
   } catch (e) {
     if (errnoCode(e) !== 'ENOENT') throw netnsError('remove the network namespace file', path, e);
   }
+}
+
+/**
+ * The namespace files in `dir` (the run root's netns directory), each with whether it still
+ * holds a namespace: what a reconcile compares with the containers that should have one (a
+ * plain file is a crash leftover; a live one no container claims is a leak). [] if no dir.
+ */
+export async function listNetns(dir: string): Promise<Array<{ path: string; mounted: boolean }>> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).sort();
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return [];
+    throw netnsError('list the network namespace files in', dir, e);
+  }
+  return Promise.all(names.map(async (n) => ({ path: join(dir, n), mounted: await isNetnsMounted(join(dir, n)) })));
 }
 
 /** Runs `fn` with rtnetlink inside the namespace file `path`; the socket is closed afterwards. */

@@ -6,7 +6,9 @@
  * datagrams go through Node's fs.read/fs.write on the fd, i.e. libuv's thread pool, so the
  * event loop never blocks. Every request asks for an answer (an ACK, or DONE for a dump) and
  * the socket has a receive timeout, so a read never waits forever. Requests on one socket run
- * one at a time, in call order: replies then never interleave.
+ * one at a time, in call order: replies then never interleave. A pool thread is held only
+ * while the kernel answers (well under a millisecond per request, more when the rtnl lock is
+ * contended), so even many concurrent container setups do not starve other fs work.
  */
 import { close as closeCb, read as readCb, write as writeCb } from 'node:fs';
 import { promisify } from 'node:util';

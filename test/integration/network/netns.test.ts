@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createNetns, getNetnsSysctl, isNetnsMounted, removeNetns, setNetnsSysctl, withNetns } from '../../../src/network/netns';
 import { Rtnetlink } from '../../../src/network/netlink';
 import { BerthError } from '../../../src/core/errors';
-import { hostLinkNames, inNetns, netnsScratch, skipReason } from './helpers';
+import { hostLinkNames, inNetns, netnsScratch, serveInNetns, skipReason, waitFor } from './helpers';
 
 const skip = skipReason(['nsenter', 'busybox']);
 
@@ -114,5 +114,23 @@ test('dumps that span many datagrams, and concurrent requests on one socket, com
     assert.equal(got[0]?.index, made[7]!.index);
     assert.equal(got[1], undefined);
     assert.equal(got[2]?.name, 'bd3');
+  });
+});
+
+test('removeNetns while a process is inside: the file goes at once, the namespace (and the veth) when the process leaves', { skip }, async (t) => {
+  const { ns } = netnsScratch(t, 'netns-inside');
+  const [h, c] = await Promise.all([ns('h'), ns('c')]);
+  await withNetns(h, async (host) => {
+    await host.createVeth('vin0', { peerName: 'eth0', peerNetns: c });
+    const proc = serveInNetns(t, c, ['busybox', 'sleep', '60']);
+    await waitFor('the process to be in the namespace', async () => proc.pid !== undefined && readlinkSync(`/proc/${proc.pid}/ns/net`) !== readlinkSync('/proc/self/ns/net'));
+    await removeNetns(c);
+    assert.equal(existsSync(c), false);
+    assert.ok(await host.getLink('vin0'), 'the namespace lives on while a process is in it');
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGKILL');
+    await exited;
+    // The kernel destroys the namespace asynchronously; its eth0 takes the host end with it.
+    await waitFor('the veth to go with the namespace', async () => (await host.getLink('vin0')) === undefined, 10_000);
   });
 });
