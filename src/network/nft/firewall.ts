@@ -200,7 +200,7 @@ function refuseDuplicatePorts(state: FirewallState, c: ContainerFirewall): void 
       if (other.containerId === c.containerId) continue;
       for (const theirs of other.published?.ports ?? []) {
         if (theirs.protocol !== mine.protocol || theirs.hostPort !== mine.hostPort || !ipsOverlap(theirs.hostIp, mine.hostIp)) continue;
-        throw new BerthError('EEXISTS', `host port ${mine.hostIp ? `${mine.hostIp}:` : ''}${mine.hostPort}/${mine.protocol} is already published by container ${other.containerName}`, {
+        throw new BerthError('EIN_USE', `host port ${mine.hostIp ? `${mine.hostIp}:` : ''}${mine.hostPort}/${mine.protocol} is already published by container ${other.containerName}`, {
           hint: `publish another host port (e.g. -p ${mine.hostPort + 1}:${mine.containerPort}), or stop ${other.containerName}`,
         });
       }
