@@ -76,6 +76,8 @@ test('host routes are read from /proc/net/route (little-endian hex) and /proc/ne
     'eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0',
     'eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0',
     'docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0',
+    'tun0\t00000000\t0100080A\t0003\t0\t0\t0\t00000080\t0\t0\t0',
+    'tun0\t00000080\t0100080A\t0003\t0\t0\t0\t00000080\t0\t0\t0',
   ].join('\n');
   assert.deepEqual(parseIpv4Routes(route).map(formatCidr), ['192.0.2.0/24', '172.17.0.0/16']);
   const v6 = [

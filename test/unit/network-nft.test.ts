@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addElements, deleteElements, dropTable, networkElements, portElements, script, skeleton } from '../../src/network/nft/ruleset';
+import { berthChainRestore, dockerDropIn, forwardDrops } from '../../src/network/nft/docker-user';
 
 test('the skeleton declares only objects of table inet berth and rewrites only its own chains', () => {
   const lines = skeleton();
@@ -68,4 +69,27 @@ test("port elements follow docker's host-IP families", () => {
 test('deletion is idempotent (add then delete) and the table drop works whether or not it exists', () => {
   assert.deepEqual(deleteElements([{ set: 'bridges', text: '"br-a"' }]), ['add element inet berth bridges { "br-a" }', 'delete element inet berth bridges { "br-a" }']);
   assert.deepEqual(dropTable(), ['add table inet berth', 'delete table inet berth']);
+});
+
+test("dockerd's DROP policy is recognised from iptables -S, and BERTH-FORWARD is written whole", () => {
+  const docker = '-P INPUT ACCEPT\n-P FORWARD DROP\n-P OUTPUT ACCEPT\n-N DOCKER\n-N DOCKER-USER\n-A FORWARD -j DOCKER-USER\n';
+  assert.equal(dockerDropIn(docker), true);
+  assert.equal(dockerDropIn(docker.replace('FORWARD DROP', 'FORWARD ACCEPT')), false);
+  assert.equal(dockerDropIn('-P FORWARD DROP\n'), false, 'a DROP policy without dockerd is the admin\'s: left alone');
+  assert.equal(forwardDrops('-P FORWARD DROP'), true);
+  assert.equal(
+    berthChainRestore(['br-b', 'berth0', 'br-b']),
+    [
+      '*filter',
+      ':BERTH-FORWARD - [0:0]',
+      '-A BERTH-FORWARD -i berth0 -j ACCEPT',
+      '-A BERTH-FORWARD -o berth0 -j ACCEPT',
+      '-A BERTH-FORWARD -i br-b -j ACCEPT',
+      '-A BERTH-FORWARD -o br-b -j ACCEPT',
+      'COMMIT',
+      '',
+    ].join('\n'),
+  );
+  assert.equal(berthChainRestore([]), '*filter\n:BERTH-FORWARD - [0:0]\nCOMMIT\n');
+  assert.throws(() => berthChainRestore(['x -j DROP']), /bad interface name/);
 });

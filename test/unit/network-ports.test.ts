@@ -4,6 +4,7 @@ import { BerthError } from '../../src/core/errors';
 import { parsePublishSpec, specForExposed } from '../../src/network/ports/publish';
 import { parseSctpEndpoints, parseSocketTable } from '../../src/network/ports/host-sockets';
 import { type PortContext, resolvePublished } from '../../src/network/ports/resolve';
+import { inspectPorts, portLines } from '../../src/network/ports/report';
 
 const bad = (value: string, re: RegExp) =>
   assert.throws(() => parsePublishSpec(value), (e: unknown) => e instanceof BerthError && e.code === 'EINVALID_ARGUMENT' && re.test(e.message) && !!e.hint && e.message.includes(value));
@@ -103,4 +104,23 @@ test('a held or already published port is refused naming the holder; duplicates 
   assert.equal((await resolvePublished([parsePublishSpec('10.1.1.1:8080:80')], c)).length, 1);
   assert.equal((await resolvePublished([parsePublishSpec('10.1.1.1:9000:80')], c)).length, 1);
   await assert.rejects(resolvePublished([parsePublishSpec('7000:80'), parsePublishSpec('7000:81')], c), /host port 7000\/tcp is published twice/);
+});
+
+test("docker's views of published ports: inspect's Ports and port's lines", () => {
+  const maps = [
+    { protocol: 'udp' as const, hostIp: '127.0.0.1', hostPort: 5353, containerPort: 53 },
+    { protocol: 'tcp' as const, hostIp: '', hostPort: 8080, containerPort: 80 },
+  ];
+  assert.deepEqual(inspectPorts(maps, ['80/tcp', '53/udp', '443/tcp'], true), {
+    '80/tcp': [
+      { HostIp: '0.0.0.0', HostPort: '8080' },
+      { HostIp: '::', HostPort: '8080' },
+    ],
+    '53/udp': [{ HostIp: '127.0.0.1', HostPort: '5353' }],
+    '443/tcp': null,
+  });
+  assert.deepEqual(portLines(maps, true), ['53/udp -> 127.0.0.1:5353', '80/tcp -> 0.0.0.0:8080', '80/tcp -> [::]:8080']);
+  assert.deepEqual(portLines(maps, false, '80'), ['0.0.0.0:8080']);
+  assert.deepEqual(portLines(maps, false, '53/udp'), ['127.0.0.1:5353']);
+  assert.deepEqual(portLines(maps, false, '81'), []);
 });

@@ -35,8 +35,11 @@ export function parseIpv4Routes(text: string): Cidr[] {
     if (f.length < 8) continue;
     const dest = hexToV4(f[1]!, little);
     const mask = hexToV4(f[7]!, little);
-    if (dest === undefined || mask === undefined || mask === 0n) continue; // the default route overlaps everything
+    if (dest === undefined || mask === undefined) continue;
     const prefix = popcount(mask);
+    // The default route, and the /1 halves VPN clients install in its place ("def1"), overlap
+    // every pool: they say where traffic leaves, not that a network lives there.
+    if (prefix < 8) continue;
     out.push({ family: 4, network: dest & maskOf(4, prefix), prefix });
   }
   return out;
@@ -50,8 +53,9 @@ export function parseIpv6Routes(text: string): Cidr[] {
     if (f.length < 10 || !/^[0-9a-f]{32}$/i.test(f[0]!)) continue;
     const prefix = parseInt(f[1]!, 16);
     const network = BigInt(`0x${f[0]}`);
-    // Skip the default route, host routes (/128: local and neighbour entries) and multicast/link-local.
-    if (prefix === 0 || prefix === 128) continue;
+    // Skip default-like routes (::/0, VPNs' ::/1 halves), host routes (/128: local and
+    // neighbour entries) and multicast/link-local.
+    if (prefix < 8 || prefix === 128) continue;
     if (network >> 120n === 0xffn || network >> 118n === 0x3fan) continue;
     out.push({ family: 6, network: network & maskOf(6, prefix), prefix });
   }

@@ -69,15 +69,18 @@ export class NftFirewall {
       await this.writeState(state);
       // A re-attach (restart without a stop in between) first drops what the old record had.
       const stale = before ? minus(ownedBy(before, state), mine) : [];
+      // The iptables probes do not depend on the transaction: run them beside it.
+      const plan = this.iptablesPlan(state);
       try {
         await applyScript(this.nft, script([...skeleton(), ...deleteElements(stale), ...addElements(mine)]));
       } catch (e) {
+        await plan;
         if (before) state.containers[c.containerId] = before;
         else delete state.containers[c.containerId];
         await this.writeState(state);
         throw wrap('ESYSCALL', `setting up the firewall for container ${c.containerName}`, e);
       }
-      await this.syncIptables(state);
+      await this.applyIptablesPlan(await plan);
     });
   }
 
@@ -118,20 +121,31 @@ export class NftFirewall {
 
   /** Keeps dockerd's DOCKER-USER letting exactly the bridges in use through (when dockerd is there). */
   private async syncIptables(state: FirewallState): Promise<void> {
-    if (this.opts.dockerUser === false) return;
+    await this.applyIptablesPlan(await this.iptablesPlan(state));
+  }
+
+  /**
+   * Per family, the bridges BERTH-FORWARD must list, or [] to remove it; families needing no
+   * change are left out. Only probes (iptables -S), so attach runs it beside the nft transaction.
+   */
+  private async iptablesPlan(state: FirewallState): Promise<Array<[IptablesTools, string[]]>> {
+    if (this.opts.dockerUser === false) return [];
     const tools = this.opts.dockerUser ?? { v4: IPTABLES, v6: IP6TABLES };
     const nets = Object.values(state.containers).flatMap((c) => c.networks);
-    const bridges = [...new Set(nets.map((n) => n.bridge))];
-    const families: Array<[IptablesTools, boolean]> = [
-      [tools.v4, true],
-      [tools.v6, nets.some((n) => n.subnets.some((s) => s.includes(':')))],
-    ];
-    for (const [t, needed] of families) {
-      // With no bridge left, the teardown runs whatever the policy is now (dockerd may have gone).
-      if (bridges.length > 0 && (!needed || !(await dockerForwardDrop(t)))) continue;
-      if (bridges.length === 0 && !(await hasBerthChain(t))) continue;
-      await syncDockerUser(t, bridges);
-    }
+    const v4 = [...new Set(nets.map((n) => n.bridge))];
+    const v6 = [...new Set(nets.filter((n) => n.subnets.some((s) => s.includes(':'))).map((n) => n.bridge))];
+    const plan = await Promise.all(
+      ([[tools.v4, v4], [tools.v6, v6]] as Array<[IptablesTools, string[]]>).map(async ([t, bridges]): Promise<[IptablesTools, string[]] | undefined> => {
+        // With no bridge of this family left, remove our chain whatever the policy is now (dockerd may have gone).
+        if (bridges.length === 0) return (await hasBerthChain(t)) ? [t, []] : undefined;
+        return (await dockerForwardDrop(t)) ? [t, bridges] : undefined;
+      }),
+    );
+    return plan.filter((p): p is [IptablesTools, string[]] => p !== undefined);
+  }
+
+  private async applyIptablesPlan(plan: Array<[IptablesTools, string[]]>): Promise<void> {
+    for (const [t, bridges] of plan) await syncDockerUser(t, bridges);
   }
 
   private async applyTeardown(c: ContainerFirewall, remaining: FirewallState): Promise<void> {
@@ -186,7 +200,7 @@ function refuseDuplicatePorts(state: FirewallState, c: ContainerFirewall): void 
       if (other.containerId === c.containerId) continue;
       for (const theirs of other.published?.ports ?? []) {
         if (theirs.protocol !== mine.protocol || theirs.hostPort !== mine.hostPort || !ipsOverlap(theirs.hostIp, mine.hostIp)) continue;
-        throw new BerthError('EEXISTS', `host port ${mine.hostIp ? `${mine.hostIp}:` : ''}${mine.hostPort}/${mine.protocol} is already published by container ${other.containerName}`, {
+        throw new BerthError('EIN_USE', `host port ${mine.hostIp ? `${mine.hostIp}:` : ''}${mine.hostPort}/${mine.protocol} is already published by container ${other.containerName}`, {
           hint: `publish another host port (e.g. -p ${mine.hostPort + 1}:${mine.containerPort}), or stop ${other.containerName}`,
         });
       }
