@@ -15,7 +15,7 @@ import { basename, join } from 'node:path';
 import { BerthError, errnoCode } from '../../core/errors';
 import { writeFileAtomic } from '../../core/fs-atomic';
 import { acquireLock, tryLock, type FileLock } from '../../core/lock';
-import { isSameProcessAlive } from '../../runtime/process-info';
+import { isSameProcessAlive, waitForExit } from '../../runtime/process-info';
 import { dnsRoot, READY_LINE, resolverPaths, type ResolverPaths } from './paths';
 import {
   parseResolverState,
@@ -220,7 +220,12 @@ async function stopResolver(paths: ResolverPaths): Promise<void> {
         if (errnoCode(e) !== 'ESRCH') throw e;
       }
     }
-    if (await waitUnlocked(paths, STOP_TIMEOUT_MS)) return;
+    if (await waitUnlocked(paths, STOP_TIMEOUT_MS)) {
+      // The lock goes with the last thread's files, a moment before the process is gone:
+      // "nothing left" includes the process, so wait for that too.
+      if (running.pid > 0) await waitForExit(running.pid, running.startTime || undefined, STOP_TIMEOUT_MS);
+      return;
+    }
   }
   throw new BerthError('ESTATE', `the DNS resolver in ${paths.dir} did not stop`, { hint: 'run `berth system check --repair`' });
 }

@@ -5,6 +5,7 @@
  *   query SERVER NAME TYPE [tcp]   -> {rcode, answers: [{type, data}], tc}
  *   upstream ADDRESS PORT          -> prints {"ready":true}; answers every A query with 192.0.2.99
  *   bench SERVER NAME COUNT        -> {p50, p90, p99, max} in microseconds
+ *   await SERVER NAME IP           -> {polling:true}, then {seenAt: epoch ms} once NAME answers IP
  */
 import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
@@ -86,6 +87,16 @@ async function main(): Promise<void> {
     times.sort((x, y) => x - y);
     const at = (f: number) => Math.round(times[Math.min(times.length - 1, Math.floor(f * times.length))]!);
     console.log(JSON.stringify({ p50: at(0.5), p90: at(0.9), p99: at(0.99), max: Math.round(times[times.length - 1]!) }));
+  } else if (cmd === 'await') {
+    console.log(JSON.stringify({ polling: true }));
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      if (Date.now() > deadline) throw new Error(`${a[1]} never answered ${a[2]}`);
+      const p = dnsPacket.decode(await query(a[0]!, a[1]!, 'A', false));
+      if ((p.answers ?? []).some((x) => 'data' in x && x.data === a[2])) break;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    console.log(JSON.stringify({ seenAt: Date.now() }));
   } else {
     throw new Error(`unknown command ${cmd}`);
   }
