@@ -1,7 +1,7 @@
 /** volume create / ls / inspect / rm / prune, with docker's flags and output. */
 import { Command } from 'commander';
 import { BerthError } from '../../../core/errors';
-import { volumeFilter, volumeInspectDocument } from '../../../engine/query';
+import { volumeFilter } from '../../../engine/query';
 import { parseKeyValue, parseLabel } from '../../../engine/parse/values';
 import { humanSize } from '../../format/human';
 import { formatRows } from '../../format/template';
@@ -46,8 +46,9 @@ export function registerVolumeCommands(program: Command, env: CliEnv): void {
     .argument('<names...>')
     .option('-f, --format <template>', 'Go template')
     .description('detailed information on volumes (JSON)')
-    .action((names: string[], o: { format?: string }) => {
-      const docs = names.map((n) => volumeInspectDocument(env.engine().volumes.inspect(n)));
+    .action(async (names: string[], o: { format?: string }) => {
+      const docs = [];
+      for (const n of names) docs.push(await env.engine().inspectVolume(n));
       env.out.write(o.format ? formatRows(o.format, docs, { headers: {} }) : `${JSON.stringify(docs, null, 4)}\n`);
     });
   volume
