@@ -4,7 +4,6 @@
  */
 import { Command } from 'commander';
 import { BerthError, isBerthError } from '../../../core/errors';
-import { containerInspectDocument, volumeInspectDocument } from '../../../engine/query';
 import { formatRows } from '../../format/template';
 import { eachOf } from '../each';
 import type { CliEnv } from '../env';
@@ -22,16 +21,16 @@ async function inspectAny(env: CliEnv, query: string, type: string | undefined):
     }
   };
   if (!type || type === 'container') {
-    const c = await tryIt(() => engine.containers.get(query));
-    if (c) return containerInspectDocument(c);
+    const c = await tryIt(() => engine.inspectContainer(query));
+    if (c) return c;
   }
   if (!type || type === 'image') {
     const i = await tryIt(() => engine.inspectImage(query));
     if (i) return i;
   }
   if (!type || type === 'volume') {
-    const v = await tryIt(() => engine.volumes.inspect(query));
-    if (v) return volumeInspectDocument(v);
+    const v = await tryIt(() => engine.inspectVolume(query));
+    if (v) return v;
   }
   throw new BerthError('ENOT_FOUND', `No such object: ${query}`, { hint: 'give a container, image or volume name or id' });
 }
