@@ -7,4 +7,4 @@
 export { TarWriter, type TarWriteEntry } from './writer';
 export { readTar, decodePaxRecords, type TarEntry, type TarEntryType } from './reader';
 export { devNumbers, HardLinks, readXattrs, specialEntry, statHeader, type InodeStats } from './entry';
-export { archiveTree, openChecked, openTreeRoot, type ArchiveTreeOptions, type TreeArchive, type TreeOperation, type TreeTop } from './tree';
+export { archiveTree, fdPath, openChecked, openTreeRoot, type ArchiveTreeOptions, type TreeArchive, type TreeOperation, type TreeTop } from './tree';

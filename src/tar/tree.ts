@@ -27,7 +27,12 @@ import type { Sys } from '../sys';
 import { HardLinks, readXattrs, specialEntry, statHeader } from './entry';
 import { TarWriter } from './writer';
 
-const fdPath = (fd: number): string => `/proc/self/fd/${fd}`;
+/**
+ * The directory we hold as `fd`, as a path: /proc/self/fd/N resolves through the fd, never
+ * through the host path the directory had, so `${fdPath(fd)}/name` with an l* call (lstat,
+ * readlink, lgetxattr) reads the entry of that very directory without following it.
+ */
+export const fdPath = (fd: number): string => `/proc/self/fd/${fd}`;
 
 /**
  * What to archive: an entry `name` of the directory `parentFd`, or an fd open on a directory
@@ -41,6 +46,7 @@ const WORDING = {
   copy: { past: 'copied', hint: 'pause or stop the container for a consistent copy' },
   export: { past: 'exported', hint: 'stop or pause the container before exporting it' },
   commit: { past: 'committed', hint: 'let commit pause the container (--pause=true, the default)' },
+  diff: { past: 'listed', hint: 'pause or stop the container for a consistent diff' },
 } as const;
 
 export type TreeOperation = keyof typeof WORDING;

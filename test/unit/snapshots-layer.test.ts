@@ -35,10 +35,10 @@ test('chain ids follow the image spec', () => {
 test('changes: docker diff order, opaque dirs expanded', () => {
   const st = {} as import('node:fs').Stats;
   const changes = opsToChanges([
-    { op: 'entry', rel: 'b', abs: '', st, kind: 'C' },
+    { op: 'entry', rel: 'b', st, xattrs: undefined, kind: 'C' },
     { op: 'opaque', rel: 'b', deleted: ['x', 'a'] },
     { op: 'whiteout', rel: 'a' },
-    { op: 'entry', rel: 'b/n', abs: '', st, kind: 'A' },
+    { op: 'entry', rel: 'b/n', st, xattrs: undefined, kind: 'A' },
   ]);
   assert.deepEqual(changes.map((c) => `${c.kind} ${c.path}`), ['D /a', 'C /b', 'D /b/a', 'A /b/n', 'D /b/x']);
 });

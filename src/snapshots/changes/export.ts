@@ -13,11 +13,10 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readlink } from 'node:fs/promises';
 import { PassThrough, Transform } from 'node:stream';
 import { wrap } from '../../core/errors';
 import type { Sys } from '../../sys';
-import { HardLinks, readXattrs, specialEntry, statHeader } from '../../tar/entry';
+import { HardLinks, specialEntry, statHeader } from '../../tar/entry';
 import { openChecked } from '../../tar/tree';
 import { TarWriter } from '../../tar/writer';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from '../unpack/names';
@@ -28,8 +27,11 @@ function join(dir: string, name: string): string {
   return dir === '' ? name : `${dir}/${name}`;
 }
 
-/** Streams the tar of `ops`; the caller must consume `tar` for `result` to resolve. */
-export function exportOps(ops: () => Iterable<ChangeOp>, root: string, sys: Sys): ChangesArchive {
+/**
+ * Streams the tar of `ops` (each entry's xattrs and symlink target as the walk read them,
+ * file contents opened below `root`); the caller must consume `tar` for `result` to resolve.
+ */
+export function exportOps(ops: () => AsyncIterable<ChangeOp> | Promise<Iterable<ChangeOp>>, root: string, sys: Sys): ChangesArchive {
   const writer = new TarWriter();
   const hash = createHash('sha256');
   let size = 0;
@@ -52,7 +54,7 @@ export function exportOps(ops: () => Iterable<ChangeOp>, root: string, sys: Sys)
   const produce = async (): Promise<void> => {
     /** First path written for each multiply-linked inode: later ones become hardlink entries. */
     const links = new HardLinks();
-    for (const op of ops()) {
+    for await (const op of await ops()) {
       if (op.op === 'whiteout') {
         const slash = op.rel.lastIndexOf('/');
         const name = `${op.rel.slice(0, slash + 1)}${WHITEOUT_PREFIX}${op.rel.slice(slash + 1)}`;
@@ -64,7 +66,7 @@ export function exportOps(ops: () => Iterable<ChangeOp>, root: string, sys: Sys)
         continue;
       }
       const st = op.st;
-      const base = statHeader(st, op.rel, readXattrs(sys, op.abs));
+      const base = statHeader(st, op.rel, op.xattrs);
       if (st.isDirectory()) {
         await writer.add({ ...base, type: 'directory' });
       } else if (st.isFile()) {
@@ -76,7 +78,7 @@ export function exportOps(ops: () => Iterable<ChangeOp>, root: string, sys: Sys)
         const body = createReadStream('', { fd: await openChecked(sys, root, op.rel, st, 'commit') });
         await writer.add({ ...base, type: 'file', size: st.size }, body);
       } else {
-        const special = await specialEntry(st, base, () => readlink(op.abs));
+        const special = await specialEntry(st, base, () => op.linkTarget ?? '');
         if (special) await writer.add(special);
       }
       // sockets are not archived (as in Docker)

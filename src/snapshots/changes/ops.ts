@@ -11,8 +11,11 @@ import type { Stats } from 'node:fs';
 import type { Change, ChangeKind } from '../types';
 
 export type ChangeOp =
-  /** Something present in the writable tree that is new (A) or different (C). */
-  | { op: 'entry'; rel: string; abs: string; st: Stats; kind: ChangeKind }
+  /**
+   * Something present in the writable tree that is new (A) or different (C), with what a
+   * layer records of it, read by the walk through its directory fd (no host path to read later).
+   */
+  | { op: 'entry'; rel: string; st: Stats; xattrs: Map<string, Buffer> | undefined; linkTarget?: string; kind: ChangeKind }
   /** `rel` was deleted (exists below, hidden now). */
   | { op: 'whiteout'; rel: string }
   /** The directory `rel` hides everything below it from the lower layers; `deleted` are the names it hides. */

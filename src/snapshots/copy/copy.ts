@@ -61,12 +61,12 @@ export class CopySnapshotter extends BaseSnapshotter {
   }
 
   async diff(key: string): Promise<Change[]> {
-    return opsToChanges(compareTrees(this.parentFs(key), this.writableDir(key), this.sys));
+    return opsToChanges(await compareTrees(this.parentFs(key), this.writableDir(key), this.sys, { operation: 'diff' }));
   }
 
   exportChanges(key: string): ChangesArchive {
     const lower = this.parentFs(key);
     const upper = this.writableDir(key);
-    return exportOps(() => compareTrees(lower, upper, this.sys), upper, this.sys);
+    return exportOps(() => compareTrees(lower, upper, this.sys, { operation: 'commit' }), upper, this.sys);
   }
 }

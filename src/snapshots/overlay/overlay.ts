@@ -14,7 +14,7 @@ import { BerthError } from '../../core/errors';
 import type { OverlayMountApi, Sys } from '../../sys';
 import { BaseSnapshotter, type SnapshotterOptions } from '../base';
 import { exportOps } from '../changes/export';
-import { opsToChanges } from '../changes/ops';
+import { opsToChanges, type ChangeOp } from '../changes/ops';
 import { chainHex } from '../fsutil';
 import { isMounted } from '../mounts';
 import type { Staging } from '../store';
@@ -137,12 +137,14 @@ export class OverlaySnapshotter extends BaseSnapshotter {
 
   async diff(key: string): Promise<Change[]> {
     const lower = this.lowerView(key);
-    return opsToChanges(upperChanges(this.writableDir(key), lower, this.sys));
+    const ops: ChangeOp[] = [];
+    for await (const op of upperChanges(this.writableDir(key), lower, this.sys, { operation: 'diff' })) ops.push(op);
+    return opsToChanges(ops);
   }
 
   exportChanges(key: string): ChangesArchive {
     const lower = this.lowerView(key);
     const upper = this.writableDir(key);
-    return exportOps(() => upperChanges(upper, lower, this.sys), upper, this.sys);
+    return exportOps(() => upperChanges(upper, lower, this.sys, { operation: 'commit' }), upper, this.sys);
   }
 }
