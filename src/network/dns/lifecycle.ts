@@ -259,7 +259,11 @@ async function spawnResolver(paths: ResolverPaths, opts: StartOrJoinOptions): Pr
   const logFd = openSync(paths.log, 'a', 0o600);
   let child;
   try {
-    child = spawn(cmd!, args, { detached: true, stdio: ['ignore', 'pipe', logFd], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    // cwd '/': a long-lived process must not hold the caller's directory (or its mount) busy.
+    // The environment is the minimum: PATH for nsenter, and where the native addon is if overridden.
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+    if (process.env.BERTH_NATIVE_DIR) env.BERTH_NATIVE_DIR = process.env.BERTH_NATIVE_DIR;
+    child = spawn(cmd!, args, { detached: true, cwd: '/', stdio: ['ignore', 'pipe', logFd], env });
   } finally {
     closeSync(logFd);
   }

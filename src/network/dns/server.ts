@@ -163,7 +163,8 @@ export class DnsServer {
 
   private async onUdp(sock: UdpSocket, query: Buffer, source: string, port: number): Promise<void> {
     const response = await this.respond(query, source, 'udp');
-    if (response && !this.closed) sock.send(fitUdp(response, query), port, source);
+    // A send error (the client's namespace gone meanwhile) is reported on 'error' and logged.
+    if (response && !this.closed) sock.send(fitUdp(response, query), port, source, () => undefined);
   }
 
   private onTcp(sock: Socket): void {
@@ -184,8 +185,21 @@ export class DnsServer {
     });
   }
 
-  /** The response to one query, or undefined to drop it. */
+  /**
+   * The response to one query, or undefined to drop it. Never rejects: the callers run it
+   * detached, and one bad packet must cost a SERVFAIL, not the resolver of a whole network.
+   */
   async respond(query: Buffer, source: string, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> {
+    try {
+      return await this.respondOrThrow(query, source, transport);
+    } catch (e) {
+      this.stats.failed++;
+      this.opts.log?.(`query from ${source} failed: ${(e as Error).message}`);
+      return query.length >= 12 ? servfail(query) : undefined;
+    }
+  }
+
+  private async respondOrThrow(query: Buffer, source: string, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> {
     this.stats.queries++;
     const decision = decide(query, this.table, { forward: this.state.config.forward });
     if (decision.kind === 'drop') return undefined;

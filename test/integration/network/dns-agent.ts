@@ -6,6 +6,7 @@
  *   upstream ADDRESS PORT          -> prints {"ready":true}; answers every A query with 192.0.2.99
  *   bench SERVER NAME COUNT        -> {p50, p90, p99, max} in microseconds
  *   await SERVER NAME IP           -> {polling:true}, then {seenAt: epoch ms} once NAME answers IP
+ *   garbage SERVER                 -> sends malformed packets over UDP and TCP; {replies: n}
  */
 import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
@@ -87,6 +88,17 @@ async function main(): Promise<void> {
     times.sort((x, y) => x - y);
     const at = (f: number) => Math.round(times[Math.min(times.length - 1, Math.floor(f * times.length))]!);
     console.log(JSON.stringify({ p50: at(0.5), p90: at(0.9), p99: at(0.99), max: Math.round(times[times.length - 1]!) }));
+  } else if (cmd === 'garbage') {
+    const packets = [Buffer.alloc(0), Buffer.from([1]), Buffer.alloc(12, 0xff), Buffer.from('0001010000010000000000000377', 'hex'), Buffer.alloc(600, 0x41)];
+    const s = createSocket('udp4');
+    let replies = 0;
+    s.on('message', () => replies++);
+    for (const p of packets) s.send(p, 53, a[0]!);
+    const t = connect({ host: a[0]!, port: 53 }, () => t.end(Buffer.from([0xff, 0xff, 1, 2, 3])));
+    t.on('error', () => undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    s.close();
+    console.log(JSON.stringify({ replies }));
   } else if (cmd === 'await') {
     console.log(JSON.stringify({ polling: true }));
     const deadline = Date.now() + 10_000;

@@ -97,6 +97,10 @@ test('a taken port is one clear error and leaves nothing; an --internal network 
   const ask = (name: string) => net.agent(client.ns, 'query', net.gateway4, name, 'A');
   assert.deepEqual((await ask('alpha')).answers, [{ type: 'A', data: '10.77.0.10' }]);
   assert.equal((await ask('example.org')).rcode, 'REFUSED', 'an internal network has no way out, for names too');
+  // Malformed packets get FORMERR or nothing, and the resolver keeps serving.
+  const garbage = await net.agent(client.ns, 'garbage', net.gateway4);
+  assert.ok(garbage.replies >= 1 && garbage.replies <= 3, `replies to malformed packets: ${garbage.replies}`);
+  assert.deepEqual((await ask('alpha')).answers, [{ type: 'A', data: '10.77.0.10' }]);
 
   // Its files removed under it (a repair, rm -rf of the run root): it stops by itself.
   rmSync(resolverPaths(runRoot, 'int1').dir, { recursive: true, force: true });
