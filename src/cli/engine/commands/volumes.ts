@@ -21,12 +21,12 @@ export function registerVolumeCommands(program: Command, env: CliEnv): void {
     .option('-l, --label <KEY=VALUE>', 'metadata', collect, [])
     .option('-o, --opt <KEY=VALUE>', 'driver options', collect, [])
     .description('create a volume')
-    .action((name: string | undefined, o: { name?: string; driver: string; label: string[]; opt: string[] }) => {
+    .action(async (name: string | undefined, o: { name?: string; driver: string; label: string[]; opt: string[] }) => {
       if (o.driver !== 'local') throw new BerthError('EINVALID_ARGUMENT', `volume driver "${o.driver}" is not available`, { hint: 'use the local driver' });
       if (name && o.name && name !== o.name) throw new BerthError('EINVALID_ARGUMENT', `conflicting names "${name}" and --name "${o.name}"`);
       const labels = Object.fromEntries(o.label.map(parseLabel));
       const opts = Object.fromEntries(o.opt.map((x) => parseKeyValue('--opt', x)));
-      env.out.write(`${env.engine().volumes.create(name ?? o.name, labels, opts).Name}\n`);
+      env.out.write(`${(await env.engine().volumes.create(name ?? o.name, labels, opts)).Name}\n`);
     });
   volume
     .command('ls')
@@ -58,8 +58,8 @@ export function registerVolumeCommands(program: Command, env: CliEnv): void {
     .option('-f, --force', 'also remove volumes of stopped containers; ignore missing ones')
     .description('remove volumes')
     .action((names: string[], o: { force?: boolean }) =>
-      eachOf(env, names, (n) => {
-        if (env.engine().volumes.remove(n, { force: o.force === true })) env.out.write(`${n}\n`);
+      eachOf(env, names, async (n) => {
+        if (await env.engine().volumes.remove(n, { force: o.force === true })) env.out.write(`${n}\n`);
       }),
     );
   volume
@@ -74,7 +74,7 @@ export function registerVolumeCommands(program: Command, env: CliEnv): void {
         const what = o.all ? 'all local volumes not used by at least one container' : 'anonymous local volumes not used by at least one container';
         if (!(await confirm(env, `WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `))) return;
       }
-      const r = env.engine().volumes.prune({ all: o.all === true, dryRun: o.dryRun === true, filter: volumeFilter(filterArgsFromFlags(o.filter, 'invalid-value')) });
+      const r = await env.engine().volumes.prune({ all: o.all === true, dryRun: o.dryRun === true, filter: volumeFilter(filterArgsFromFlags(o.filter, 'invalid-value')) });
       if (r.deleted.length) env.out.write(`${o.dryRun ? 'Would delete' : 'Deleted'} Volumes:\n${r.deleted.join('\n')}\n\n`);
       env.out.write(`Total ${o.dryRun ? 'reclaimable' : 'reclaimed'} space: ${humanSize(r.reclaimed)}\n`);
     });
