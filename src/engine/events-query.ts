@@ -11,7 +11,7 @@
  * match their detailed forms ("exec_start: sh -c ...", "health_status: healthy").
  */
 import { BerthError } from '../core/errors';
-import type { EngineEvent } from './events';
+import type { EngineEvent } from './event-types';
 
 export const EVENT_FILTER_KEYS = ['type', 'event', 'container', 'image', 'label', 'volume', 'network', 'scope'] as const;
 export type EventFilterKey = (typeof EVENT_FILTER_KEYS)[number];

@@ -11,19 +11,9 @@ import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { errnoCode } from '../core/errors';
 import { inWindow } from './events-query';
+import type { EngineEvent, EventType } from './event-types';
 
-export type EventType = 'container' | 'image' | 'volume' | 'network' | 'builder';
-
-export interface EngineEvent {
-  Type: EventType;
-  Action: string;
-  Actor: { ID: string; Attributes: Record<string, string> };
-  scope: 'local';
-  time: number;
-  timeNano: number;
-  /** Audit: who caused it. */
-  user?: { uid: number; name: string; pid: number };
-}
+export type { EngineEvent, EventType } from './event-types';
 
 const MAX_BYTES = 10 * 1024 * 1024;
 
