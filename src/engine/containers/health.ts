@@ -9,13 +9,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { BerthError } from '../../core/errors';
-import { execInContainer } from '../../runtime/exec';
-import type { Engine } from '../engine';
-import { execExternalProcess, execProcess } from './exec';
+import type { RecordContext } from './context';
+import { execProcess } from './exec';
+import { getContainer } from './lookup';
 import { pipeStdio } from '../../runtime/stdio-pipes';
 import { containerEventAttributes } from './event-attrs';
 import { containerName, type HealthState } from './record';
-import { builtinContext, isBuiltin, runPaths } from './runtime';
+import { runPaths } from './runtime';
 
 const MAX_OUTPUT = 4096;
 const KEEP = 5;
@@ -32,15 +32,15 @@ function testCommand(test: string[], shell: string[] | undefined): string[] {
   return test;
 }
 
-export async function runHealthCheck(engine: Engine, query: string): Promise<HealthResult> {
-  const rec = await engine.containers.get(query);
+export async function runHealthCheck(ctx: RecordContext, query: string): Promise<HealthResult> {
+  const rec = await getContainer(ctx, query);
   const hc = rec.Config.Healthcheck;
   if (!hc?.Test?.length || hc.Test[0] === 'NONE') throw new BerthError('EINVALID_ARGUMENT', `container ${containerName(rec)} has no health check`, { hint: 'create it with --health-cmd or from an image with HEALTHCHECK' });
   if (!rec.State.Running || rec.State.Paused) throw new BerthError('ESTATE', `container ${containerName(rec)} is not running`);
   const timeoutMs = hc.Timeout && hc.Timeout > 0 ? hc.Timeout / 1e6 : 30_000;
   // In the container's run directory, not /tmp: a check killed mid-way (its container removed
   // under it, or a timeout in the shim) leaves nothing once the container is gone.
-  const dir = mkdtempSync(join(runPaths(engine.runRoot, rec.Id).dir, 'health-'));
+  const dir = mkdtempSync(join(runPaths(ctx.runRoot, rec.Id).dir, 'health-'));
   const start = new Date();
   let exitCode: number;
   let output = '';
@@ -70,10 +70,8 @@ export async function runHealthCheck(engine: Engine, query: string): Promise<Hea
     }, timeoutMs);
     const stdio = pipeStdio({ stdout: sink, stderr: sink });
     try {
-      const proc = { ...execProcess(engine, rec, { cmd: testCommand(hc.Test, rec.Config.Shell) }), terminal: false };
-      exitCode = isBuiltin(rec)
-        ? await execInContainer(builtinContext(engine.runRoot), { id: rec.Id, process: proc, detach: false, pidFile, stdio: stdio.fds, onStarted: () => stdio.spawned() })
-        : await execExternalProcess(engine, rec, proc, { stdio: stdio.fds, pipes: stdio, pidFile });
+      const proc = { ...execProcess(ctx, rec, { cmd: testCommand(hc.Test, rec.Config.Shell) }), terminal: false };
+      exitCode = await ctx.runtimes.for(rec).execCaptured(rec.Id, proc, { pipes: stdio, pidFile });
     } catch (e) {
       exitCode = 1;
       output = e instanceof Error ? e.message : String(e);
@@ -93,7 +91,7 @@ export async function runHealthCheck(engine: Engine, query: string): Promise<Hea
   const retries = hc.Retries && hc.Retries > 0 ? hc.Retries : 3;
   const startPeriodMs = hc.StartPeriod ? hc.StartPeriod / 1e6 : 0;
   let result: HealthResult | undefined;
-  await engine.containerStore.update(rec.Id, (r) => {
+  await ctx.containerStore.update(rec.Id, (r) => {
     const h: HealthState = r.State.Health ?? { Status: 'starting', FailingStreak: 0, Log: [] };
     h.Log = [...h.Log, { Start: start.toISOString(), End: end.toISOString(), ExitCode: exitCode, Output: output }].slice(-KEEP);
     const before = h.Status;
@@ -105,7 +103,7 @@ export async function runHealthCheck(engine: Engine, query: string): Promise<Hea
       if (h.FailingStreak >= retries) h.Status = 'unhealthy';
     }
     r.State.Health = h;
-    if (h.Status !== before) engine.events.emit('container', `health_status: ${h.Status}`, r.Id, containerEventAttributes(r));
+    if (h.Status !== before) ctx.events.emit('container', `health_status: ${h.Status}`, r.Id, containerEventAttributes(r));
     result = { status: h.Status, exitCode, output };
   });
   return result!;

@@ -9,7 +9,7 @@
  * If anything fails, whatever was set up is taken down again (runtime container, cgroup,
  * mounts) and the reason is recorded in State.Error, as `ps -a`/`inspect` show it.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch } from 'node:os';
 import { join } from 'node:path';
 import { BerthError, isBerthError } from '../../core/errors';
@@ -18,7 +18,7 @@ import type { FileLock } from '../../core/lock';
 import { detectLayout } from '../../cgroups/layout';
 import { defaultSeccompProfile } from '../../seccomp';
 import type { LinuxSeccomp, NamespaceType } from '../../spec/types';
-import type { Engine } from '../engine';
+import type { ContainerContext } from './context';
 import { hostnameFile, hostsFile, resolvConf } from '../etc-files';
 import { buildOciSpec, seccompChoice } from '../spec/oci';
 import { computeCapabilities } from '../spec/capabilities';
@@ -27,15 +27,16 @@ import { launchShim, startMonitored, type ShimLaunch } from '../shim';
 import { parseBytes } from '../../core/units';
 import { planMounts } from './mounts';
 import { withStatus, ZERO_TIME, type ContainerRecord } from './record';
-import { DEFAULT_CGROUP_PARENT, deleteRuntimeContainer, runPaths, shimRuntime, startRuntime } from './runtime';
+import { DEFAULT_CGROUP_PARENT, runPaths } from './runtime';
+import { releaseRun, removeRunDir } from './teardown';
 import { nativeDir } from '../../sys';
 
 /** Node + the CLI entry, for the commands the shim runs (exit command, health checks). */
-export function berthCommand(engine: Engine): string[] {
+export function berthCommand(ctx: Pick<ContainerContext, 'root' | 'runRoot'>): string[] {
   // bin/berth loads the bundle with V8's code cache: the exit command starts faster.
   const cli = process.env.BERTH_CLI ?? join(nativeDir(), '..', '..', 'bin', 'berth');
   // "--": Node 20 would otherwise take an --env-file anywhere on its command line as its own.
-  return [process.execPath, '--', cli, '--root', engine.root, '--runroot', engine.runRoot];
+  return [process.execPath, '--', cli, '--root', ctx.root, '--runroot', ctx.runRoot];
 }
 
 /**
@@ -76,7 +77,7 @@ function nativeArchFor(): string {
 }
 
 /** Namespace paths of other containers for `container:NAME` modes (they must be running). */
-function joinedNamespaces(engine: Engine, rec: ContainerRecord): Partial<Record<NamespaceType, string>> {
+function joinedNamespaces(ctx: Pick<ContainerContext, 'containerStore'>, rec: ContainerRecord): Partial<Record<NamespaceType, string>> {
   const out: Partial<Record<NamespaceType, string>> = {};
   const hc = rec.HostConfig;
   const modes: Array<[NamespaceType, string | undefined, string]> = [
@@ -87,7 +88,7 @@ function joinedNamespaces(engine: Engine, rec: ContainerRecord): Partial<Record<
   ];
   for (const [type, mode, file] of modes) {
     if (!mode?.startsWith('container:')) continue;
-    const other = engine.containerStore.resolve(mode.slice('container:'.length));
+    const other = ctx.containerStore.resolve(mode.slice('container:'.length));
     if (!other.State.Running || !other.State.Pid) {
       throw new BerthError('ESTATE', `cannot join the ${type} namespace of container ${other.Name.slice(1)}: it is not running`, { hint: `start ${other.Name.slice(1)} first` });
     }
@@ -129,13 +130,13 @@ function logOptions(rec: ContainerRecord): { path: string; maxSize?: number; max
   };
 }
 
-function healthSchedule(engine: Engine, rec: ContainerRecord): Parameters<typeof launchShim>[0]['health'] {
+function healthSchedule(ctx: Pick<ContainerContext, 'root' | 'runRoot'>, rec: ContainerRecord): Parameters<typeof launchShim>[0]['health'] {
   const h = rec.Config.Healthcheck;
   if (!h?.Test?.length || h.Test[0] === 'NONE') return undefined;
   const ms = (ns: number | undefined, dflt: number) => (ns && ns > 0 ? Math.round(ns / 1e6) : dflt);
   const timeoutMs = ms(h.Timeout, 30_000);
   return {
-    command: [...berthCommand(engine), 'healthcheck', 'run', rec.Id],
+    command: [...berthCommand(ctx), 'healthcheck', 'run', rec.Id],
     intervalMs: ms(h.Interval, 30_000),
     timeoutMs: timeoutMs + 10_000,
     ...(h.StartPeriod ? { startPeriodMs: ms(h.StartPeriod, 0) } : {}),
@@ -163,26 +164,29 @@ export interface StartOptions {
   onWarning?: (message: string) => void;
 }
 
+/** What start uses. */
+export type StartContext = Pick<ContainerContext, 'root' | 'runRoot' | 'containerStore' | 'snapshotter' | 'volumes' | 'runtimes'>;
+
 /** The first half of start: the container exists under its shim, blocked before execve. */
-export async function prepareStart(engine: Engine, rec: ContainerRecord, opts: StartOptions = {}): Promise<PreparedStart> {
-  const { dir, bundle } = runPaths(engine.runRoot, rec.Id);
+export async function prepareStart(ctx: StartContext, rec: ContainerRecord, opts: StartOptions = {}): Promise<PreparedStart> {
+  const { dir, bundle } = runPaths(ctx.runRoot, rec.Id);
   const warn = (m: string): void => opts.onWarning?.(m);
   // A previous run's leftovers (exit.json, sockets) must not be mistaken for this run's.
-  rmSync(dir, { recursive: true, force: true });
+  await removeRunDir(ctx, rec);
   mkdirSync(bundle, { recursive: true, mode: 0o700 });
   let mounted = false;
   try {
     let rootfs: string;
     if (rec.Berth.rootfs) rootfs = rec.Berth.rootfs;
     else {
-      rootfs = await engine.snapshotter.mount(rec.Berth.snapshotKey!);
+      rootfs = await ctx.snapshotter.mount(rec.Berth.snapshotKey!);
       mounted = true;
     }
     crashPoint('start:mounted');
     const hostname = rec.Config.Hostname || rec.Id.slice(0, 12);
     writeEtcFiles(rec, hostname);
     const user = resolveUser(rootfs, rec.Config.User, rec.HostConfig.GroupAdd ?? []);
-    const planned = planMounts(rec, rec.Berth.anonymousVolumes ?? {}, engine.volumes.store, (n) => engine.containerStore.resolve(n));
+    const planned = planMounts(rec, rec.Berth.anonymousVolumes ?? {}, ctx.volumes.store, (n) => ctx.containerStore.resolve(n));
     rec.Mounts = planned.map((p) => p.point);
     const cgroupParent = rec.HostConfig.CgroupParent || DEFAULT_CGROUP_PARENT;
     const spec = buildOciSpec({
@@ -193,7 +197,7 @@ export async function prepareStart(engine: Engine, rec: ContainerRecord, opts: S
       user,
       etcFiles: { hosts: rec.HostsPath, hostname: rec.HostnamePath, resolvConf: rec.ResolvConfPath },
       mounts: planned.map((p) => p.oci),
-      joinNamespaces: joinedNamespaces(engine, rec),
+      joinNamespaces: joinedNamespaces(ctx, rec),
       cgroupsPath: `${cgroupParent.startsWith('/') ? '' : '/'}${cgroupParent.replace(/\/$/, '')}/${rec.Id}`,
       cgroupV2: detectLayout() === 'v2',
       seccomp: seccompFor(rec),
@@ -205,19 +209,17 @@ export async function prepareStart(engine: Engine, rec: ContainerRecord, opts: S
       id: rec.Id,
       dir,
       bundle,
-      runtime: shimRuntime(engine.runRoot, rec, warn),
+      runtime: ctx.runtimes.for(rec).shim(warn),
       log: logOptions(rec),
       stdin: rec.Config.OpenStdin === true,
       stdinOnce: rec.Config.StdinOnce === true,
-      exitCommand: [...berthCommand(engine), 'container', 'cleanup', rec.Id],
+      exitCommand: [...berthCommand(ctx), 'container', 'cleanup', rec.Id],
       env: shimEnv(),
-      ...(healthSchedule(engine, rec) ? { health: healthSchedule(engine, rec)! } : {}),
+      ...(healthSchedule(ctx, rec) ? { health: healthSchedule(ctx, rec)! } : {}),
     });
     return { rec, launch, dir, warn };
   } catch (e) {
-    await deleteRuntimeContainer(engine.runRoot, rec).catch(() => undefined);
-    if (mounted) await engine.snapshotter.unmount(rec.Berth.snapshotKey!).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    await releaseRun(ctx, rec, { unmount: mounted, runDir: true });
     throw e;
   }
 }
@@ -231,13 +233,12 @@ export function startFailureCode(e: unknown): number {
 }
 
 /** The second half: let the process run, and record it as running. */
-export async function release(engine: Engine, prepared: PreparedStart): Promise<ContainerRecord> {
+export async function release(ctx: Pick<ContainerContext, 'runRoot' | 'runtimes' | 'snapshotter'>, prepared: PreparedStart): Promise<ContainerRecord> {
   const { rec, dir } = prepared;
   try {
-    await startMonitored(dir, rec.Id, startRuntime(engine.runRoot, rec, prepared.warn));
+    await startMonitored(dir, rec.Id, ctx.runtimes.for(rec).shim(prepared.warn));
   } catch (e) {
-    await deleteRuntimeContainer(engine.runRoot, rec).catch(() => undefined);
-    if (rec.Berth.snapshotKey) await engine.snapshotter.unmount(rec.Berth.snapshotKey).catch(() => undefined);
+    await releaseRun(ctx, rec, { unmount: true, runDir: false });
     throw e;
   }
   return rec;

@@ -8,7 +8,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { BerthError } from '../../core/errors';
-import type { Engine } from '../engine';
+import type { RecordContext } from './context';
+import { getContainer } from './lookup';
 import { containerProcesses, requireRunning } from './cgroup';
 import { containerEventAttributes } from './event-attrs';
 
@@ -40,10 +41,10 @@ export function parsePsOutput(text: string, pids: readonly number[]): TopResult 
   return { Titles: titles, Processes: processes };
 }
 
-export async function containerTop(engine: Engine, query: string, psArgs: readonly string[] = []): Promise<TopResult> {
-  const rec = await engine.containers.get(query);
+export async function containerTop(ctx: RecordContext, query: string, psArgs: readonly string[] = []): Promise<TopResult> {
+  const rec = await getContainer(ctx, query);
   requireRunning(rec, 'list its processes');
-  const pids = containerProcesses(engine.runRoot, rec);
+  const pids = containerProcesses(ctx.runRoot, rec);
   const args = psArgs.length ? [...psArgs] : ['-ef'];
   let r = spawnSync('ps', [...args, '-q', pids.join(',')], { encoding: 'utf8' });
   if (r.error || r.status !== 0) r = spawnSync('ps', args, { encoding: 'utf8' });
@@ -52,6 +53,6 @@ export async function containerTop(engine: Engine, query: string, psArgs: readon
     throw new BerthError('EINVALID_ARGUMENT', `ps ${args.join(' ')} failed (exit status ${r.status}): ${r.stderr.trim()}`, { hint: 'pass options your ps accepts, e.g. berth top CONTAINER -o pid,user,args' });
   }
   const result = parsePsOutput(r.stdout, pids);
-  engine.events.emit('container', 'top', rec.Id, containerEventAttributes(rec));
+  ctx.events.emit('container', 'top', rec.Id, containerEventAttributes(rec));
   return result;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { tryLock } from '../../core/lock';
 import type { ContainerRecord } from '../containers/record';
 import { runPaths } from '../containers/runtime';
-import type { Engine } from '../engine';
+import type { RecordContext } from '../containers/context';
 import { shimState } from '../shim';
 
 export type ProblemKind =
@@ -54,7 +54,7 @@ export interface Finding {
 }
 
 export interface CheckContext {
-  engine: Engine;
+  engine: RecordContext;
   /** Ids already reported: later checks leave them alone. */
   covered: Set<string>;
 }
@@ -66,13 +66,13 @@ export const isLive = (r: ContainerRecord): boolean => r.State.Status === 'runni
  * that wrote exit.json and ended is a normal exit that its exit command (or the next command)
  * is about to settle: no problem, however often a check runs in that window.
  */
-export function shimLost(engine: Engine, rec: ContainerRecord): boolean {
+export function shimLost(engine: RecordContext, rec: ContainerRecord): boolean {
   const { state } = shimState(runPaths(engine.runRoot, rec.Id).dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime);
   return state === 'lost' || state === 'vanished';
 }
 
 /** Runs `fn` unless another process holds the container's lock (then it is busy, not broken). */
-export function ifIdle(engine: Engine, id: string, fn: () => boolean): boolean {
+export function ifIdle(engine: RecordContext, id: string, fn: () => boolean): boolean {
   if (!existsSync(engine.containerStore.containerDir(id))) return fn();
   const lock = tryLock(join(engine.containerStore.containerDir(id), 'lock'));
   if (!lock) return false;
