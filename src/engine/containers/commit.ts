@@ -8,7 +8,7 @@
  * does. export reads the snapshot's own mount (never /proc/PID/root, which would add the
  * container's volumes, /proc and /sys).
  */
-import { mkdirSync, rmdirSync } from 'node:fs';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -133,11 +133,11 @@ export async function exportContainer(ctx: RecordContext, query: string, out: Wr
       const key = snapshotKeyOf(fresh, 'export');
       if (fresh.State.Running) throw new BerthError('ESTATE', `container ${containerName(fresh)} started while the export was being prepared`, { hint: 'retry the export' });
       const target = join(mountTempDir(ctx.runRoot), `${fresh.Id.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
-      mkdirSync(target, { recursive: true, mode: 0o700 });
+      await mkdir(target, { recursive: true, mode: 0o700 });
       try {
         await ctx.snapshotter.mount(key, target);
       } catch (e) {
-        rmdirSync(target);
+        await rmdir(target);
         throw e;
       }
       try {

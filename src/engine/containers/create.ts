@@ -4,7 +4,8 @@
  * a checked OCI spec (so bad flags fail now, not at start), the record and its name, the
  * writable snapshot, and volumes (with image content copied into new ones).
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BerthError, errnoCode } from '../../core/errors';
@@ -47,7 +48,7 @@ async function imageFor(ctx: Pick<ContainerContext, 'images' | 'imageForRun' | '
   if (req.rootfs) {
     let st;
     try {
-      st = statSync(req.rootfs);
+      st = await stat(req.rootfs);
     } catch (e) {
       throw new BerthError('EINVALID_ARGUMENT', `--rootfs ${req.rootfs}: ${errnoCode(e) === 'ENOENT' ? 'no such directory' : String(e)}`, { hint: 'give the path of an exploded root filesystem' });
     }

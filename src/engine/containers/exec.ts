@@ -7,7 +7,7 @@
  * process, and it leads a session of its own (berth-init; runc and crun do the same): neither
  * our terminal nor our process group is within its reach.
  */
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../../core/errors';
 import type { Process, RuntimeConfig } from '../../spec/types';
@@ -23,9 +23,9 @@ import { runPaths } from './runtime';
 
 export type { ExecIo, ExecRequest } from '../runtimes';
 
-function containerConfig(ctx: Pick<ContainerContext, 'runRoot'>, rec: ContainerRecord): RuntimeConfig {
+async function containerConfig(ctx: Pick<ContainerContext, 'runRoot'>, rec: ContainerRecord): Promise<RuntimeConfig> {
   try {
-    return JSON.parse(readFileSync(join(runPaths(ctx.runRoot, rec.Id).bundle, 'config.json'), 'utf8')) as RuntimeConfig;
+    return JSON.parse(await readFile(join(runPaths(ctx.runRoot, rec.Id).bundle, 'config.json'), 'utf8')) as RuntimeConfig;
   } catch (e) {
     throw new BerthError('ESTATE', `container ${containerName(rec)} has no runtime configuration (is it running?)`, { cause: e });
   }
@@ -43,8 +43,8 @@ export function execEnv(containerEnv: string[], configEnv: string[], tty: boolea
   return mergeEnv(tty && !userTerm ? [...base, 'TERM=xterm'] : base, extra);
 }
 
-export function execProcess(ctx: Pick<ContainerContext, 'runRoot'>, rec: ContainerRecord, req: ExecRequest): Process {
-  const base = containerConfig(ctx, rec).process!;
+export async function execProcess(ctx: Pick<ContainerContext, 'runRoot'>, rec: ContainerRecord, req: ExecRequest): Promise<Process> {
+  const base = (await containerConfig(ctx, rec)).process!;
   const user = req.user ? resolveUser(`/proc/${rec.State.Pid}/root`, req.user) : undefined;
   const caps = req.privileged ? computeCapabilities({ privileged: true }) : undefined;
   return {
@@ -66,7 +66,7 @@ export async function execInRunning(ctx: RecordContext, query: string, req: Exec
   if (!rec.State.Running) throw new BerthError('ESTATE', `container ${containerName(rec)} is not running`, { hint: 'start it first' });
   if (rec.State.Paused) throw new BerthError('ESTATE', `container ${containerName(rec)} is paused, unpause the container before exec`);
   if (!req.cmd.length) throw new BerthError('EINVALID_ARGUMENT', 'exec needs a command', { hint: 'berth exec CONTAINER COMMAND [ARG...]' });
-  const proc = execProcess(ctx, rec, req);
+  const proc = await execProcess(ctx, rec, req);
   ctx.events.emit('container', `exec_start: ${req.cmd.join(' ')}`, rec.Id, containerEventAttributes(rec));
   return ctx.runtimes.for(rec).exec(rec.Id, proc, req, io);
 }

@@ -5,7 +5,7 @@
  * rules: the last five results, `healthy` after a success, `unhealthy` after Retries failures
  * in a row, and failures during the start period not counted.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { BerthError } from '../../core/errors';
@@ -40,7 +40,7 @@ export async function runHealthCheck(ctx: RecordContext, query: string): Promise
   const timeoutMs = hc.Timeout && hc.Timeout > 0 ? hc.Timeout / 1e6 : 30_000;
   // In the container's run directory, not /tmp: a check killed mid-way (its container removed
   // under it, or a timeout in the shim) leaves nothing once the container is gone.
-  const dir = mkdtempSync(join(runPaths(ctx.runRoot, rec.Id).dir, 'health-'));
+  const dir = await mkdtemp(join(runPaths(ctx.runRoot, rec.Id).dir, 'health-'));
   const start = new Date();
   let exitCode: number;
   let output = '';
@@ -62,15 +62,13 @@ export async function runHealthCheck(ctx: RecordContext, query: string): Promise
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      try {
-        process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
-      } catch {
-        /* not started yet, or gone */
-      }
+      readFile(pidFile, 'utf8')
+        .then((pid) => process.kill(Number(pid), 'SIGKILL'))
+        .catch(() => undefined); // not started yet, or gone
     }, timeoutMs);
     const stdio = pipeStdio({ stdout: sink, stderr: sink });
     try {
-      const proc = { ...execProcess(ctx, rec, { cmd: testCommand(hc.Test, rec.Config.Shell) }), terminal: false };
+      const proc = { ...(await execProcess(ctx, rec, { cmd: testCommand(hc.Test, rec.Config.Shell) })), terminal: false };
       exitCode = await ctx.runtimes.for(rec).execCaptured(rec.Id, proc, { pipes: stdio, pidFile });
     } catch (e) {
       exitCode = 1;
@@ -85,7 +83,7 @@ export async function runHealthCheck(ctx: RecordContext, query: string): Promise
       output = `Health check exceeded timeout (${timeoutMs / 1000}s)`;
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
   }
   const end = new Date();
   const retries = hc.Retries && hc.Retries > 0 ? hc.Retries : 3;

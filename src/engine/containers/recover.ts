@@ -87,7 +87,7 @@ export async function settleLocked(ctx: RecordContext, rec: ContainerRecord): Pr
 /** A "restarting" whose waiter is gone: a new waiter, or after a reboot, exited. */
 async function resumeRestart(ctx: RecordContext, rec: ContainerRecord): Promise<Reconciled> {
   if (!restartAbandoned(ctx, rec)) return { rec, gone: false };
-  if (!runDirGone(ctx, rec)) {
+  if (!(await runDirGone(ctx, rec))) {
     spawnRestarter(ctx, rec.Id);
     return { rec, gone: false };
   }

@@ -15,7 +15,7 @@
  * reads "exited" (berth system boot applies the policy then).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { access } from 'node:fs/promises';
 import type { ContainerContext } from './context';
 import { restartDelayMs, shouldRestart } from './exit';
 import { withStatus, type ContainerRecord } from './record';
@@ -49,8 +49,11 @@ export function restartAbandoned(ctx: Pick<ContainerContext, 'containerStore'>, 
  * Whether the run root was emptied since the container last ran (a reboot): the run
  * directory of its last run outlives the run until the next start, except across a reboot.
  */
-export function runDirGone(ctx: Pick<ContainerContext, 'runRoot'>, rec: ContainerRecord): boolean {
-  return !existsSync(runPaths(ctx.runRoot, rec.Id).dir);
+export async function runDirGone(ctx: Pick<ContainerContext, 'runRoot'>, rec: ContainerRecord): Promise<boolean> {
+  return access(runPaths(ctx.runRoot, rec.Id).dir).then(
+    () => false,
+    () => true,
+  );
 }
 
 /**

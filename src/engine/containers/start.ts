@@ -9,7 +9,7 @@
  * If anything fails, whatever was set up is taken down again (runtime container, cgroup,
  * mounts) and the reason is recorded in State.Error, as `ps -a`/`inspect` show it.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { arch } from 'node:os';
 import { join } from 'node:path';
 import { BerthError, isBerthError } from '../../core/errors';
@@ -49,13 +49,13 @@ function shimEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function seccompFor(rec: ContainerRecord): LinuxSeccomp | undefined {
+async function seccompFor(rec: ContainerRecord): Promise<LinuxSeccomp | undefined> {
   const choice = seccompChoice(rec.HostConfig);
   if (choice.kind === 'unconfined') return undefined;
   if (choice.kind === 'file') {
     let text: string;
     try {
-      text = readFileSync(choice.path, 'utf8');
+      text = await readFile(choice.path, 'utf8');
     } catch (e) {
       throw new BerthError('EINVALID_ARGUMENT', `--security-opt seccomp=${choice.path}: cannot read the profile`, { cause: e, hint: 'give the path of a JSON seccomp profile' });
     }
@@ -97,27 +97,27 @@ function joinedNamespaces(ctx: Pick<ContainerContext, 'containerStore'>, rec: Co
   return out;
 }
 
-function writeEtcFiles(rec: ContainerRecord, hostname: string): void {
+async function writeEtcFiles(rec: ContainerRecord, hostname: string): Promise<void> {
   const hc = rec.HostConfig;
   const hostNet = hc.NetworkMode === 'host';
   let hostResolv = '';
   let hostHosts = '';
   try {
-    hostResolv = readFileSync('/etc/resolv.conf', 'utf8');
+    hostResolv = await readFile('/etc/resolv.conf', 'utf8');
   } catch {
     /* no resolver configured */
   }
   if (hostNet) {
     try {
-      hostHosts = readFileSync('/etc/hosts', 'utf8');
+      hostHosts = await readFile('/etc/hosts', 'utf8');
     } catch {
       /* none */
     }
   }
   // Regenerated at every start, so no fsync is needed (a crash just rewrites them).
-  writeFileSync(rec.HostsPath, hostsFile({ hostname, domainname: rec.Config.Domainname || '', addresses: [], extraHosts: hc.ExtraHosts ?? [], hostNetwork: hostNet, hostHostsFile: hostHosts }), { mode: 0o644 });
-  writeFileSync(rec.HostnamePath, hostnameFile(hostname), { mode: 0o644 });
-  writeFileSync(rec.ResolvConfPath, resolvConf({ host: hostResolv, dns: hc.Dns ?? [], dnsSearch: hc.DnsSearch ?? [], dnsOptions: hc.DnsOptions ?? [], hostNetwork: hostNet }), { mode: 0o644 });
+  await writeFile(rec.HostsPath, hostsFile({ hostname, domainname: rec.Config.Domainname || '', addresses: [], extraHosts: hc.ExtraHosts ?? [], hostNetwork: hostNet, hostHostsFile: hostHosts }), { mode: 0o644 });
+  await writeFile(rec.HostnamePath, hostnameFile(hostname), { mode: 0o644 });
+  await writeFile(rec.ResolvConfPath, resolvConf({ host: hostResolv, dns: hc.Dns ?? [], dnsSearch: hc.DnsSearch ?? [], dnsOptions: hc.DnsOptions ?? [], hostNetwork: hostNet }), { mode: 0o644 });
 }
 
 function logOptions(rec: ContainerRecord): { path: string; maxSize?: number; maxFiles?: number } | null {
@@ -173,7 +173,7 @@ export async function prepareStart(ctx: StartContext, rec: ContainerRecord, opts
   const warn = (m: string): void => opts.onWarning?.(m);
   // A previous run's leftovers (exit.json, sockets) must not be mistaken for this run's.
   await removeRunDir(ctx, rec);
-  mkdirSync(bundle, { recursive: true, mode: 0o700 });
+  await mkdir(bundle, { recursive: true, mode: 0o700 });
   let mounted = false;
   try {
     let rootfs: string;
@@ -184,7 +184,7 @@ export async function prepareStart(ctx: StartContext, rec: ContainerRecord, opts
     }
     crashPoint('start:mounted');
     const hostname = rec.Config.Hostname || rec.Id.slice(0, 12);
-    writeEtcFiles(rec, hostname);
+    await writeEtcFiles(rec, hostname);
     const user = resolveUser(rootfs, rec.Config.User, rec.HostConfig.GroupAdd ?? []);
     const planned = planMounts(rec, rec.Berth.anonymousVolumes ?? {}, ctx.volumes.store, (n) => ctx.containerStore.resolve(n));
     rec.Mounts = planned.map((p) => p.point);
@@ -200,11 +200,11 @@ export async function prepareStart(ctx: StartContext, rec: ContainerRecord, opts
       joinNamespaces: joinedNamespaces(ctx, rec),
       cgroupsPath: `${cgroupParent.startsWith('/') ? '' : '/'}${cgroupParent.replace(/\/$/, '')}/${rec.Id}`,
       cgroupV2: detectLayout() === 'v2',
-      seccomp: seccompFor(rec),
+      seccomp: await seccompFor(rec),
       ...(rec.HostConfig.Init ? { initBinary: join(nativeDir(), 'berth-reaper') } : {}),
     });
     if (opts.consoleSize && spec.process?.terminal) spec.process.consoleSize = { height: opts.consoleSize.rows, width: opts.consoleSize.cols };
-    writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec, null, 1), { mode: 0o600 });
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(spec, null, 1), { mode: 0o600 });
     const launch = await launchShim({
       id: rec.Id,
       dir,

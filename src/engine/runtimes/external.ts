@@ -12,45 +12,13 @@ import { BerthError } from '../../core/errors';
 import { pipeStdio, type PipedStdio } from '../../runtime/stdio-pipes';
 import type { LinuxResources, Process } from '../../spec/types';
 import { resolveBinary, type ShimRuntime } from '../shim';
+import { runCommand, type CommandResult } from '../command';
 import { execStreams } from './exec-streams';
 import type { CapturedExec, ExecIo, ExecRequest, OciRuntime, OciState } from './types';
 
 /** The external runtimes' own state roots, per runtime, under the run root. */
 export function externalRoot(runRoot: string, binary: string): string {
   return join(runRoot, 'runtimes', binary.replace(/[^A-Za-z0-9_.-]/g, '_'));
-}
-
-export interface CommandResult {
-  /** null when it could not be run, or was killed by a signal. */
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  error?: Error;
-}
-
-/** Runs a runtime command to its end, with `input` on its stdin; never rejects. */
-export function runCommand(binary: string, args: readonly string[], input?: string): Promise<CommandResult> {
-  return new Promise((resolve) => {
-    let child;
-    try {
-      child = spawn(binary, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    } catch (e) {
-      resolve({ status: null, stdout: '', stderr: '', error: e instanceof Error ? e : new Error(String(e)) });
-      return;
-    }
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let error: Error | undefined;
-    child.stdout?.on('data', (b: Buffer) => out.push(b));
-    child.stderr?.on('data', (b: Buffer) => err.push(b));
-    child.once('error', (e) => (error = e));
-    // 'close' follows 'error' too when the binary could not be spawned.
-    child.once('close', (code) => resolve({ status: code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ...(error ? { error } : {}) }));
-    if (input !== undefined) {
-      child.stdin?.on('error', () => undefined); // it exited without reading: its status says why
-      child.stdin?.end(input);
-    }
-  });
 }
 
 export class ExternalRuntime implements OciRuntime {
