@@ -19,6 +19,8 @@ import type { GcReport } from '../content/gc';
 import { openSnapshotter, SnapshotUnpackSink, type Snapshotter, type SnapshotterName } from '../snapshots';
 import { ContainerStore } from './containers/store';
 import { ContainerService } from './containers/service';
+import type { ContainerContext } from './containers/context';
+import { Runtimes } from './runtimes';
 import { EventLog } from './events';
 import { VolumeService } from './volumes/service';
 import type { Readable, Writable } from 'node:stream';
@@ -73,6 +75,10 @@ export class Engine {
   readonly containers: ContainerService;
   readonly volumes: VolumeService;
   readonly events: EventLog;
+  /** The OCI runtimes containers run under (runtimes.for(rec) picks a record's). */
+  readonly runtimes: Runtimes;
+  /** What container operations are given (never the Engine itself): built once, here. */
+  readonly context: ContainerContext;
   private snapshotterInstance: Snapshotter | undefined;
 
   constructor(readonly options: EngineOptions = {}) {
@@ -84,13 +90,35 @@ export class Engine {
       ...(options.insecureRegistries ? { insecureRegistries: options.insecureRegistries } : {}),
     });
     this.containerStore = new ContainerStore(this.root);
-    this.containers = new ContainerService(this);
+    this.events = new EventLog(this.root);
     this.volumes = new VolumeService(
       this.root,
       () => this.containerStore.list(),
       (action, name) => this.events.emit('volume', action, name, { driver: 'local' }),
     );
-    this.events = new EventLog(this.root);
+    this.runtimes = new Runtimes(this.runRoot);
+    this.context = this.buildContext();
+    this.containers = new ContainerService(this.context);
+  }
+
+  private buildContext(): ContainerContext {
+    const engine = this;
+    return {
+      root: this.root,
+      runRoot: this.runRoot,
+      containerStore: this.containerStore,
+      // opened on first use, as the engine's own
+      get snapshotter() {
+        return engine.snapshotter;
+      },
+      events: this.events,
+      volumes: this.volumes,
+      runtimes: this.runtimes,
+      images: this.images,
+      pullImage: (reference, opts) => this.pullImage(reference, opts),
+      imageForRun: (reference, policy, pull) => this.imageForRun(reference, policy, pull),
+      createImage: (opts) => this.createImage(opts),
+    };
   }
 
   /** The snapshotter of this root, opened on first use. */
@@ -201,17 +229,17 @@ export class Engine {
 
   /** `top`: the host's ps output for the container's processes. */
   top(query: string, psArgs: readonly string[] = []): Promise<TopResult> {
-    return containerTop(this, query, psArgs);
+    return containerTop(this.context, query, psArgs);
   }
 
   /** `stats`: rows per sampling round (see containers/stats.ts). */
   stats(queries: readonly string[], opts: StatsOptions = {}): AsyncGenerator<StatsRow[]> {
-    return statsStream(this, queries, opts);
+    return statsStream(this.context, queries, opts);
   }
 
   /** `update`: new limits, applied to the running cgroup and recorded. */
   update(query: string, changes: ContainerUpdate): Promise<{ rec: ContainerRecord; warnings: string[] }> {
-    return updateContainerResources(this, query, changes);
+    return updateContainerResources(this.context, query, changes);
   }
 
   /** `port`: published ports recorded for the container (one private port, or all). */
@@ -228,15 +256,15 @@ export class Engine {
   }
 
   diff(query: string): Promise<Change[]> {
-    return containerDiff(this, query);
+    return containerDiff(this.context, query);
   }
 
   commit(query: string, opts: CommitOptions = {}): Promise<CreatedImage> {
-    return commitContainer(this, query, opts);
+    return commitContainer(this.context, query, opts);
   }
 
   exportContainer(query: string, out: Writable): Promise<void> {
-    return exportContainer(this, query, out);
+    return exportContainer(this.context, query, out);
   }
 
   pruneContainers(opts: { filter?: PruneFilter; dryRun?: boolean } = {}): Promise<ContainerPruneResult> {

@@ -1,4 +1,7 @@
-/** The shape of one line of the engine's event log (events.ts writes them, events-query.ts filters them). */
+/**
+ * The shape of an engine event (docker's events API message), shared by the event log
+ * (events.ts) and the filters over it (events-query.ts), which import each other otherwise.
+ */
 export type EventType = 'container' | 'image' | 'volume' | 'network' | 'builder';
 
 export interface EngineEvent {

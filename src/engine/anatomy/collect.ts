@@ -10,7 +10,8 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import { BerthError } from '../../core/errors';
 import type { LinuxSeccomp, RuntimeConfig } from '../../spec/types';
 import { DEFAULT_CAPABILITIES } from '../../spec/capabilities';
-import type { Engine } from '../engine';
+import type { RecordContext } from '../containers/context';
+import { getContainer } from '../containers/lookup';
 import { containerName, type ContainerRecord } from '../containers/record';
 import { runPaths } from '../containers/runtime';
 import { seccompChoice } from '../spec/oci';
@@ -102,7 +103,7 @@ async function nsInode(pid: number | 'self', type: string): Promise<number | und
   }
 }
 
-async function bundleConfig(engine: Engine, rec: ContainerRecord): Promise<RuntimeConfig | undefined> {
+async function bundleConfig(engine: RecordContext, rec: ContainerRecord): Promise<RuntimeConfig | undefined> {
   const text = await readOptional(join(runPaths(engine.runRoot, rec.Id).bundle, 'config.json'));
   return text ? (JSON.parse(text) as RuntimeConfig) : undefined;
 }
@@ -123,7 +124,7 @@ function seccompView(rec: ContainerRecord, security: ProcessSecurity, profile: L
 }
 
 /** The layer a lowerdir holds, through the snapshotter's index link (l/<hex> -> ../sha256/<hex>/fs). */
-async function layerOf(engine: Engine, dir: string): Promise<LayerView> {
+async function layerOf(engine: RecordContext, dir: string): Promise<LayerView> {
   const abs = isAbsolute(dir) ? dir : join(engine.snapshotter.dir, dir);
   let real = abs;
   try {
@@ -137,7 +138,7 @@ async function layerOf(engine: Engine, dir: string): Promise<LayerView> {
   return { dir, chainId: `sha256:${hex}`, ...(layer ? { diffId: layer.diffId, size: layer.size } : {}) };
 }
 
-async function rootfsView(engine: Engine, mounts: MountEntry[]): Promise<RootfsView | undefined> {
+async function rootfsView(engine: RecordContext, mounts: MountEntry[]): Promise<RootfsView | undefined> {
   const root = [...mounts].reverse().find((m) => m.target === '/');
   if (!root) return undefined;
   const view: RootfsView = { fstype: root.fstype, source: root.source, readOnly: root.options.includes('ro'), layers: [] };
@@ -151,8 +152,8 @@ async function rootfsView(engine: Engine, mounts: MountEntry[]): Promise<RootfsV
 }
 
 /** The anatomy of a running container; ESTATE when it does not run. */
-export async function containerAnatomy(engine: Engine, query: string): Promise<ContainerAnatomy> {
-  const rec = await engine.containers.get(query);
+export async function containerAnatomy(engine: RecordContext, query: string): Promise<ContainerAnatomy> {
+  const rec = await getContainer(engine, query);
   const pid = rec.State.Pid;
   if (!rec.State.Running || !pid) {
     throw new BerthError('ESTATE', `container ${containerName(rec)} is not running: its anatomy is read from its live process`, { hint: `start it first: berth start ${containerName(rec)}` });

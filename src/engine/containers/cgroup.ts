@@ -4,7 +4,7 @@
  * all honour linux.cgroupsPath), so top, stats and update read and write the same
  * directories the runtime created.
  */
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../../core/errors';
 import { cgroupManager, type CgroupManager } from '../../cgroups';
@@ -13,22 +13,22 @@ import { containerName, type ContainerRecord } from './record';
 import { runPaths } from './runtime';
 
 /** The generated OCI configuration of the current run. */
-export function runningConfig(runRoot: string, rec: ContainerRecord): RuntimeConfig {
+export async function runningConfig(runRoot: string, rec: ContainerRecord): Promise<RuntimeConfig> {
   try {
-    return JSON.parse(readFileSync(join(runPaths(runRoot, rec.Id).bundle, 'config.json'), 'utf8')) as RuntimeConfig;
+    return JSON.parse(await readFile(join(runPaths(runRoot, rec.Id).bundle, 'config.json'), 'utf8')) as RuntimeConfig;
   } catch (e) {
     throw new BerthError('ESTATE', `container ${containerName(rec)} has no runtime configuration (is it running?)`, { cause: e });
   }
 }
 
-export function containerCgroup(runRoot: string, rec: ContainerRecord, warn: (m: string) => void = () => undefined): CgroupManager {
-  const cgroupsPath = runningConfig(runRoot, rec).linux?.cgroupsPath;
+export async function containerCgroup(runRoot: string, rec: ContainerRecord, warn: (m: string) => void = () => undefined): Promise<CgroupManager> {
+  const cgroupsPath = (await runningConfig(runRoot, rec)).linux?.cgroupsPath;
   return cgroupManager({ id: rec.Id, warn, ...(cgroupsPath !== undefined ? { cgroupsPath } : {}) });
 }
 
 /** Every process of a running container (its cgroup, or at least its init). */
-export function containerProcesses(runRoot: string, rec: ContainerRecord): number[] {
-  const cg = containerCgroup(runRoot, rec);
+export async function containerProcesses(runRoot: string, rec: ContainerRecord): Promise<number[]> {
+  const cg = await containerCgroup(runRoot, rec);
   const pids = cg.exists() ? cg.pids() : [];
   if (rec.State.Pid > 0) pids.push(rec.State.Pid);
   return [...new Set(pids)].sort((a, b) => a - b);

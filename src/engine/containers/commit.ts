@@ -8,7 +8,7 @@
  * does. export reads the snapshot's own mount (never /proc/PID/root, which would add the
  * container's volumes, /proc and /sys).
  */
-import { mkdirSync, rmdirSync } from 'node:fs';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -20,11 +20,12 @@ import type { CreatedImage } from '../../images/create';
 import type { ImageRecord } from '../../images/store';
 import type { Change } from '../../snapshots/types';
 import type { ContainerConfig } from '../docker-types';
-import type { Engine } from '../engine';
+import type { ContainerContext, RecordContext } from './context';
+import { getContainer } from './lookup';
+import { pauseContainer, unpauseContainer } from './pause';
 import { mountTempDir, releaseTempMount } from '../copy/root';
 import { containerEventAttributes } from './event-attrs';
 import { containerName, type ContainerRecord } from './record';
-import { isBuiltin } from './runtime';
 
 function snapshotKeyOf(rec: ContainerRecord, doing: string): string {
   if (!rec.Berth.snapshotKey) {
@@ -34,7 +35,7 @@ function snapshotKeyOf(rec: ContainerRecord, doing: string): string {
 }
 
 /**
- * Files the engine bind-mounts over (start creates them in the writable layer when the
+ * Files the ctx bind-mounts over (start creates them in the writable layer when the
  * image lacks them). Writes from inside the container go to the mounted files, so a change
  * recorded here is only ever our placeholder: hidden, as docker's init layer hides them.
  */
@@ -47,9 +48,9 @@ export function userChanges(changes: readonly Change[]): Change[] {
   return kept.filter((c) => !(hidden && c.path === '/etc' && c.kind === 'C' && !kept.some((o) => o.path.startsWith('/etc/'))));
 }
 
-export async function containerDiff(engine: Engine, query: string): Promise<Change[]> {
-  const rec = await engine.containers.get(query);
-  return userChanges(await engine.snapshotter.diff(snapshotKeyOf(rec, 'diff')));
+export async function containerDiff(ctx: RecordContext, query: string): Promise<Change[]> {
+  const rec = await getContainer(ctx, query);
+  return userChanges(await ctx.snapshotter.diff(snapshotKeyOf(rec, 'diff')));
 }
 
 /** The run defaults a commit records: the container's (already merged with its image's). */
@@ -81,28 +82,28 @@ export interface CommitOptions {
   pause?: boolean;
 }
 
-export async function commitContainer(engine: Engine, query: string, opts: CommitOptions = {}): Promise<CreatedImage> {
+export async function commitContainer(ctx: RecordContext & Pick<ContainerContext, 'images' | 'createImage'>, query: string, opts: CommitOptions = {}): Promise<CreatedImage> {
   const changes = parseChanges(opts.changes ?? []);
-  const rec = await engine.containers.get(query);
+  const rec = await getContainer(ctx, query);
   const key = snapshotKeyOf(rec, 'commit');
   let base: ImageRecord | undefined;
   if (rec.Image) {
     try {
-      base = await engine.images.resolve(rec.Image);
+      base = await ctx.images.resolve(rec.Image);
     } catch (e) {
       throw new BerthError('ENOT_FOUND', `the image of container ${containerName(rec)} (${rec.Image}) is no longer present`, { cause: e, hint: 'load or pull that image again, or export the container instead' });
     }
   }
-  const pause = opts.pause !== false && rec.State.Status === 'running' && isBuiltin(rec);
-  if (pause) await engine.containers.pause(rec.Id);
+  const pause = opts.pause !== false && rec.State.Status === 'running' && ctx.runtimes.for(rec).pausesForCommit;
+  if (pause) await pauseContainer(ctx, rec.Id);
   let created: CreatedImage;
   try {
-    const changed = userChanges(await engine.snapshotter.diff(key)).length > 0;
+    const changed = userChanges(await ctx.snapshotter.diff(key)).length > 0;
     const layerHistory = { ...(opts.author ? { author: opts.author } : {}), ...(opts.comment ? { comment: opts.comment } : {}) };
-    const archive = changed ? engine.snapshotter.exportChanges(key) : undefined;
+    const archive = changed ? ctx.snapshotter.exportChanges(key) : undefined;
     // createImage hashes the stream itself; a failure surfaces there, not through this promise.
     archive?.result.catch(() => undefined);
-    created = await engine.createImage({
+    created = await ctx.createImage({
       ...(base ? { base } : {}),
       layers: archive ? [{ tar: archive.tar }] : [],
       history: [{ ...layerHistory, ...(changed ? {} : { empty_layer: true }) }],
@@ -113,38 +114,38 @@ export async function commitContainer(engine: Engine, query: string, opts: Commi
       ...(opts.reference ? { name: opts.reference } : {}),
     });
   } finally {
-    if (pause) await engine.containers.unpause(rec.Id).catch(() => undefined);
+    if (pause) await unpauseContainer(ctx, rec.Id).catch(() => undefined);
   }
-  await engine.events.emit('container', 'commit', rec.Id, containerEventAttributes(rec, { comment: opts.comment ?? '', imageID: created.record.id, imageRef: opts.reference ?? '' }));
+  await ctx.events.emit('container', 'commit', rec.Id, containerEventAttributes(rec, { comment: opts.comment ?? '', imageID: created.record.id, imageRef: opts.reference ?? '' }));
   return created;
 }
 
 /** Writes the container's root file system as a tar to `out` (docker export). */
-export async function exportContainer(engine: Engine, query: string, out: Writable): Promise<void> {
-  const rec = await engine.containers.get(query);
+export async function exportContainer(ctx: RecordContext, query: string, out: Writable): Promise<void> {
+  const rec = await getContainer(ctx, query);
   const run = async (root: string) => pipeline(exportRootfs(root), out, { end: false });
   if (rec.Berth.rootfs) await run(rec.Berth.rootfs);
   else if (rec.State.Running && rec.State.Status !== 'restarting') {
     // The host mount of a running container's snapshot, made by start.
-    await run(engine.snapshotter.mountPoint(snapshotKeyOf(rec, 'export')));
+    await run(ctx.snapshotter.mountPoint(snapshotKeyOf(rec, 'export')));
   } else {
-    await engine.containerStore.withLock(rec.Id, async (fresh) => {
+    await ctx.containerStore.withLock(rec.Id, async (fresh) => {
       const key = snapshotKeyOf(fresh, 'export');
       if (fresh.State.Running) throw new BerthError('ESTATE', `container ${containerName(fresh)} started while the export was being prepared`, { hint: 'retry the export' });
-      const target = join(mountTempDir(engine.runRoot), `${fresh.Id.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
-      mkdirSync(target, { recursive: true, mode: 0o700 });
+      const target = join(mountTempDir(ctx.runRoot), `${fresh.Id.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
+      await mkdir(target, { recursive: true, mode: 0o700 });
       try {
-        await engine.snapshotter.mount(key, target);
+        await ctx.snapshotter.mount(key, target);
       } catch (e) {
-        rmdirSync(target);
+        await rmdir(target);
         throw e;
       }
       try {
         await run(target);
       } finally {
-        await releaseTempMount(engine, key, target);
+        await releaseTempMount(ctx, key, target);
       }
     });
   }
-  await engine.events.emit('container', 'export', rec.Id, containerEventAttributes(rec));
+  await ctx.events.emit('container', 'export', rec.Id, containerEventAttributes(rec));
 }

@@ -4,7 +4,8 @@
  * a checked OCI spec (so bad flags fail now, not at start), the record and its name, the
  * writable snapshot, and volumes (with image content copied into new ones).
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BerthError, errnoCode } from '../../core/errors';
@@ -15,7 +16,7 @@ import { readImageConfig } from '../../images/history';
 import type { ImageRecord } from '../../images/store';
 import type { NamespaceType } from '../../spec/types';
 import type { CreateRequest } from './request';
-import type { Engine } from '../engine';
+import type { ContainerContext, RecordContext } from './context';
 import { mergeImageConfig, type ImageRunConfig } from '../spec/image-merge';
 import { buildOciSpec, processArgs } from '../spec/oci';
 import { copyUp } from '../volumes/copy-up';
@@ -23,10 +24,14 @@ import { planMounts, volumeNeeds } from './mounts';
 import { initialState, type ContainerRecord } from './record';
 import { newContainerId } from './store';
 import { recoverContainer } from './recover';
+import { rollbackCreate } from './teardown';
 import { CONTAINER_NAME_RE, randomName } from './names';
 import { discardUnsupported } from '../spec/discard';
 import { cgroupSupport } from '../../cgroups';
 import { validateCreateRequest } from '../create/validate';
+
+/** What create uses: the images, and what taking back a half-made container needs. */
+export type CreateContext = RecordContext & Pick<ContainerContext, 'images' | 'imageForRun' | 'pullImage'>;
 
 export interface CreateOptions {
   onPullEvent?: (e: PullEvent) => void;
@@ -35,16 +40,16 @@ export interface CreateOptions {
 }
 
 /** Paths of a container's files in the state root. */
-export function containerFiles(engine: Engine, id: string): { dir: string; log: string; hosts: string; hostname: string; resolvConf: string } {
-  const dir = engine.containerStore.containerDir(id);
+export function containerFiles(ctx: Pick<ContainerContext, 'containerStore'>, id: string): { dir: string; log: string; hosts: string; hostname: string; resolvConf: string } {
+  const dir = ctx.containerStore.containerDir(id);
   return { dir, log: join(dir, `${id}-json.log`), hosts: join(dir, 'hosts'), hostname: join(dir, 'hostname'), resolvConf: join(dir, 'resolv.conf') };
 }
 
-async function imageFor(engine: Engine, req: CreateRequest, opts: CreateOptions): Promise<{ image?: ImageRecord; run: ImageRunConfig | undefined }> {
+async function imageFor(ctx: Pick<ContainerContext, 'images' | 'imageForRun' | 'pullImage'>, req: CreateRequest, opts: CreateOptions): Promise<{ image?: ImageRecord; run: ImageRunConfig | undefined }> {
   if (req.rootfs) {
     let st;
     try {
-      st = statSync(req.rootfs);
+      st = await stat(req.rootfs);
     } catch (e) {
       throw new BerthError('EINVALID_ARGUMENT', `--rootfs ${req.rootfs}: ${errnoCode(e) === 'ENOENT' ? 'no such directory' : String(e)}`, { hint: 'give the path of an exploded root filesystem' });
     }
@@ -52,14 +57,14 @@ async function imageFor(engine: Engine, req: CreateRequest, opts: CreateOptions)
     return { run: undefined };
   }
   const ref = req.image!;
-  const image = await engine.imageForRun(ref, req.pull, (r) =>
-    engine.pullImage(r, { ...(req.platform ? { platform: req.platform } : {}), ...(opts.onPullEvent ? { onEvent: opts.onPullEvent } : {}) }),
+  const image = await ctx.imageForRun(ref, req.pull, (r) =>
+    ctx.pullImage(r, { ...(req.platform ? { platform: req.platform } : {}), ...(opts.onPullEvent ? { onEvent: opts.onPullEvent } : {}) }),
   );
-  const config = await readImageConfig(engine.images.content, image);
+  const config = await readImageConfig(ctx.images.content, image);
   return { image, run: (config.config ?? undefined) as ImageRunConfig | undefined };
 }
 
-function pickName(engine: Engine, requested: string | undefined): string {
+function pickName(ctx: Pick<ContainerContext, 'containerStore'>, requested: string | undefined): string {
   if (requested !== undefined) {
     if (!CONTAINER_NAME_RE.test(requested)) {
       throw new BerthError('EINVALID_ARGUMENT', `invalid container name "${requested}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`, { hint: 'choose a name such as web-1' });
@@ -69,7 +74,7 @@ function pickName(engine: Engine, requested: string | undefined): string {
   for (let i = 0; i < 20; i++) {
     const n = randomName();
     try {
-      engine.containerStore.resolve(n);
+      ctx.containerStore.resolve(n);
     } catch {
       return n;
     }
@@ -81,35 +86,35 @@ function pickName(engine: Engine, requested: string | undefined): string {
  * container:NAME modes: the other container must exist now (docker checks at create); its
  * namespaces are looked up at each start, when it must be running. Stand-in paths here.
  */
-function joinedAtCreate(engine: Engine, req: CreateRequest): Partial<Record<NamespaceType, string>> {
+function joinedAtCreate(ctx: Pick<ContainerContext, 'containerStore'>, req: CreateRequest): Partial<Record<NamespaceType, string>> {
   const hc = req.hostConfig;
   const out: Partial<Record<NamespaceType, string>> = {};
   const modes: Array<[NamespaceType, string | undefined]> = [['pid', hc.PidMode], ['ipc', hc.IpcMode], ['uts', hc.UTSMode], ['network', hc.NetworkMode]];
   for (const [type, mode] of modes) {
     if (!mode?.startsWith('container:')) continue;
-    engine.containerStore.resolve(mode.slice('container:'.length));
+    ctx.containerStore.resolve(mode.slice('container:'.length));
     out[type] = `/proc/self/ns/${type}`;
   }
   return out;
 }
 
-export async function createContainer(engine: Engine, req: CreateRequest, opts: CreateOptions = {}): Promise<ContainerRecord> {
+export async function createContainer(ctx: CreateContext, req: CreateRequest, opts: CreateOptions = {}): Promise<ContainerRecord> {
   validateCreateRequest(req);
-  const { image, run } = await imageFor(engine, req, opts);
+  const { image, run } = await imageFor(ctx, req, opts);
   const config = mergeImageConfig(run, req.config);
   if (req.image) config.Image = req.image;
   const args = processArgs(config);
   const id = newContainerId();
-  const name = pickName(engine, req.name);
+  const name = pickName(ctx, req.name);
   // docker drops what the kernel cannot limit (no BFQ: no blkio weight) with a warning and
   // records the zero; the runtime, like runc, would refuse it.
   for (const w of discardUnsupported(req.hostConfig, cgroupSupport())) opts.onWarning?.(w);
   // Build the spec once now, with stand-in paths, so that invalid options fail at create.
   await buildOciSpec({
     id, config, hostConfig: req.hostConfig, rootfs: '/', user: { uid: 0, gid: 0, additionalGids: [], home: '/' },
-    cgroupsPath: '/berth/check', cgroupV2: false, seccomp: undefined, joinNamespaces: joinedAtCreate(engine, req),
+    cgroupsPath: '/berth/check', cgroupV2: false, seccomp: undefined, joinNamespaces: joinedAtCreate(ctx, req),
   });
-  const files = containerFiles(engine, id);
+  const files = containerFiles(ctx, id);
   const rec: ContainerRecord = {
     Id: id,
     Name: `/${name}`,
@@ -123,7 +128,7 @@ export async function createContainer(engine: Engine, req: CreateRequest, opts: 
     HostsPath: files.hosts,
     LogPath: req.hostConfig.LogConfig?.Type === 'none' ? '' : files.log,
     RestartCount: 0,
-    Driver: req.rootfs ? 'rootfs' : engine.snapshotter.name,
+    Driver: req.rootfs ? 'rootfs' : ctx.snapshotter.name,
     Platform: 'linux',
     MountLabel: '',
     ProcessLabel: '',
@@ -141,9 +146,9 @@ export async function createContainer(engine: Engine, req: CreateRequest, opts: 
       creating: { volumes: [] },
     },
   };
-  const lock = await beginRecord(engine, rec, req.name === undefined);
+  const lock = await beginRecord(ctx, rec, req.name === undefined);
   try {
-    if (rec.Berth.snapshotKey) await engine.snapshotter.prepare(id, rec.Berth.chainId, { container: id });
+    if (rec.Berth.snapshotKey) await ctx.snapshotter.prepare(id, rec.Berth.chainId, { container: id });
     crashPoint('create:snapshot');
     const needs = volumeNeeds(config, req.hostConfig);
     let rootfs: string | undefined;
@@ -152,26 +157,26 @@ export async function createContainer(engine: Engine, req: CreateRequest, opts: 
         // The name goes into the record before the volume exists, so that a killed create
         // leaves a record naming everything it may have made (and nothing unnamed).
         const name = need.name ?? randomBytes(32).toString('hex');
-        const fresh = need.name === undefined || !(await engine.volumes.store.get(name));
+        const fresh = need.name === undefined || !(await ctx.volumes.store.get(name));
         if (need.name === undefined) rec.Berth.anonymousVolumes![need.target] = name;
         else if (fresh) rec.Berth.creating!.volumes.push(name);
-        if (fresh) engine.containerStore.save(rec);
-        const { volume, created } = await engine.volumes.ensure(name, { anonymous: need.name === undefined });
+        if (fresh) ctx.containerStore.save(rec);
+        const { volume, created } = await ctx.volumes.ensure(name, { anonymous: need.name === undefined });
         crashPoint('create:volume');
         if (created && !need.noCopy) {
-          rootfs ??= rec.Berth.rootfs ?? (await engine.snapshotter.mount(id));
+          rootfs ??= rec.Berth.rootfs ?? (await ctx.snapshotter.mount(id));
           await copyUp(rootfs, need.target, volume.Mountpoint);
         }
       }
     } finally {
-      if (rootfs && rec.Berth.snapshotKey) await engine.snapshotter.unmount(id);
+      if (rootfs && rec.Berth.snapshotKey) await ctx.snapshotter.unmount(id);
     }
-    rec.Mounts = (await planMounts(rec, rec.Berth.anonymousVolumes ?? {}, engine.volumes.store, (n) => engine.containerStore.resolve(n))).map((m) => m.point);
+    rec.Mounts = (await planMounts(rec, rec.Berth.anonymousVolumes ?? {}, ctx.volumes.store, (n) => ctx.containerStore.resolve(n))).map((m) => m.point);
     delete rec.Berth.creating;
-    engine.containerStore.save(rec);
+    ctx.containerStore.save(rec);
     return rec;
   } catch (e) {
-    await rollbackCreate(engine, rec);
+    await rollbackCreate(ctx, rec);
     throw e;
   } finally {
     lock.release();
@@ -182,12 +187,12 @@ export async function createContainer(engine: Engine, req: CreateRequest, opts: 
  * Records the container and claims its name. A conflict with a container whose own create
  * was killed half-way is not a conflict: that one is taken back first (once).
  */
-async function beginRecord(engine: Engine, rec: ContainerRecord, generatedName: boolean): Promise<FileLock> {
+async function beginRecord(ctx: RecordContext, rec: ContainerRecord, generatedName: boolean): Promise<FileLock> {
   // A generated name is free when drawn but may be claimed by a parallel create before we
   // claim it: draw again (the clash is ours to avoid, not the user's). A given name conflicts.
   for (let attempt = 0; ; attempt++) {
     try {
-      return engine.containerStore.begin(rec);
+      return ctx.containerStore.begin(rec);
     } catch (e) {
       if (!(e instanceof BerthError && e.code === 'EEXISTS')) throw e;
       if (generatedName && attempt < 20) {
@@ -195,34 +200,19 @@ async function beginRecord(engine: Engine, rec: ContainerRecord, generatedName: 
         continue;
       }
       if (generatedName) throw e;
-      const owner = resolveQuiet(engine, rec.Name);
-      if (!owner?.Berth.creating || !(await recoverContainer(engine, owner)).removed) throw e;
-      return engine.containerStore.begin(rec);
+      const owner = resolveQuiet(ctx, rec.Name);
+      if (!owner?.Berth.creating || !(await recoverContainer(ctx, owner)).removed) throw e;
+      return ctx.containerStore.begin(rec);
     }
   }
 }
 
-function resolveQuiet(engine: Engine, name: string): ContainerRecord | undefined {
+function resolveQuiet(ctx: Pick<ContainerContext, 'containerStore'>, name: string): ContainerRecord | undefined {
   try {
-    return engine.containerStore.resolve(name);
+    return ctx.containerStore.resolve(name);
   } catch {
     return undefined;
   }
-}
-
-/** Takes back what a create made (under the container's lock, which the caller holds). */
-export async function rollbackCreate(engine: Engine, rec: ContainerRecord): Promise<void> {
-  if (rec.Berth.snapshotKey && engine.snapshotter.active(rec.Berth.snapshotKey)) {
-    await engine.snapshotter.removeActive(rec.Berth.snapshotKey).catch(() => undefined);
-  }
-  for (const v of [...Object.values(rec.Berth.anonymousVolumes ?? {}), ...(rec.Berth.creating?.volumes ?? [])]) {
-    try {
-      await engine.volumes.store.remove(v);
-    } catch {
-      /* never made, or already gone */
-    }
-  }
-  engine.containerStore.remove(rec);
 }
 
 /** Whether a path given as --rootfs still exists (a removed rootfs makes start fail clearly). */

@@ -14,11 +14,12 @@
  */
 import { BerthError, isDiskFull } from '../../core/errors';
 import { crashPoint } from '../../core/crash-point';
-import type { Engine } from '../engine';
+import type { ContainerContext } from './context';
 import { readExit, recordLostExit, shimState, type ExitInfo } from '../shim';
 import { containerEventAttributes } from './event-attrs';
 import { withStatus, type ContainerRecord } from './record';
-import { deleteRuntimeContainer, runPaths } from './runtime';
+import { runPaths } from './runtime';
+import { deleteRuntimeContainer, unmountRootfs } from './teardown';
 
 /** Running or paused: a process should exist ("restarting" was settled already). */
 function isLive(rec: ContainerRecord): boolean {
@@ -29,9 +30,9 @@ function isLive(rec: ContainerRecord): boolean {
  * Whether the record says running but the process has ended (settled here if so): false, or
  * how it ended — `vanished` when the run root was emptied under it (a reboot).
  */
-export async function settleExit(engine: Engine, rec: ContainerRecord): Promise<false | 'exited' | 'vanished'> {
+export async function settleExit(ctx: Pick<ContainerContext, 'runRoot' | 'runtimes' | 'snapshotter' | 'events'>, rec: ContainerRecord): Promise<false | 'exited' | 'vanished'> {
   if (!isLive(rec) || !rec.Berth.shimPid) return false;
-  const { dir } = runPaths(engine.runRoot, rec.Id);
+  const { dir } = runPaths(ctx.runRoot, rec.Id);
   const st = await shimState(dir, rec.Berth.shimPid, rec.Berth.shimStartTime);
   if (st.state === 'running') return false;
   let exit = st.state === 'exited' ? st.exit : undefined;
@@ -42,14 +43,14 @@ export async function settleExit(engine: Engine, rec: ContainerRecord): Promise<
   } else if (!exit) {
     // The monitor died without recording an exit: the container has nobody holding its
     // output or reaping it. Kill it and record 255, as the shim's documented rule says.
-    await deleteRuntimeContainer(engine.runRoot, rec).catch(() => undefined);
+    await deleteRuntimeContainer(ctx, rec).catch(() => undefined);
     exit = (await readExit(dir)) ?? (await lostExit(dir));
   }
-  await deleteRuntimeContainer(engine.runRoot, rec).catch((e: unknown) => {
+  await deleteRuntimeContainer(ctx, rec).catch((e: unknown) => {
     throw new BerthError('ECGROUP', `cleaning up container ${rec.Id.slice(0, 12)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   });
   crashPoint('cleanup:runtime-deleted');
-  if (rec.Berth.snapshotKey) await engine.snapshotter.unmount(rec.Berth.snapshotKey).catch(() => undefined);
+  await unmountRootfs(ctx, rec);
   rec.State = {
     ...withStatus(rec.State, 'exited'),
     Pid: 0,
@@ -62,7 +63,7 @@ export async function settleExit(engine: Engine, rec: ContainerRecord): Promise<
         ? { Error: 'the container monitor (berth-shim) was killed; exit status unknown' }
         : {}),
   };
-  await engine.events.emit('container', 'die', rec.Id, containerEventAttributes(rec, { exitCode: String(exit.exitCode) }));
+  await ctx.events.emit('container', 'die', rec.Id, containerEventAttributes(rec, { exitCode: String(exit.exitCode) }));
   return st.state === 'vanished' ? 'vanished' : 'exited';
 }
 

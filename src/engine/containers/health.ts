@@ -5,17 +5,17 @@
  * rules: the last five results, `healthy` after a success, `unhealthy` after Retries failures
  * in a row, and failures during the start period not counted.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { BerthError } from '../../core/errors';
-import { execInContainer } from '../../runtime/exec';
-import type { Engine } from '../engine';
-import { execExternalProcess, execProcess } from './exec';
+import type { RecordContext } from './context';
+import { execProcess } from './exec';
+import { getContainer } from './lookup';
 import { pipeStdio } from '../../runtime/stdio-pipes';
 import { containerEventAttributes } from './event-attrs';
-import { containerName, type HealthState } from './record';
-import { builtinContext, isBuiltin, runPaths } from './runtime';
+import { containerName, type ContainerRecord, type HealthState } from './record';
+import { runPaths } from './runtime';
 
 const MAX_OUTPUT = 4096;
 const KEEP = 5;
@@ -32,15 +32,15 @@ function testCommand(test: string[], shell: string[] | undefined): string[] {
   return test;
 }
 
-export async function runHealthCheck(engine: Engine, query: string): Promise<HealthResult> {
-  const rec = await engine.containers.get(query);
+export async function runHealthCheck(ctx: RecordContext, query: string): Promise<HealthResult> {
+  const rec = await getContainer(ctx, query);
   const hc = rec.Config.Healthcheck;
   if (!hc?.Test?.length || hc.Test[0] === 'NONE') throw new BerthError('EINVALID_ARGUMENT', `container ${containerName(rec)} has no health check`, { hint: 'create it with --health-cmd or from an image with HEALTHCHECK' });
   if (!rec.State.Running || rec.State.Paused) throw new BerthError('ESTATE', `container ${containerName(rec)} is not running`);
   const timeoutMs = hc.Timeout && hc.Timeout > 0 ? hc.Timeout / 1e6 : 30_000;
   // In the container's run directory, not /tmp: a check killed mid-way (its container removed
   // under it, or a timeout in the shim) leaves nothing once the container is gone.
-  const dir = mkdtempSync(join(runPaths(engine.runRoot, rec.Id).dir, 'health-'));
+  const dir = await mkdtemp(join(runPaths(ctx.runRoot, rec.Id).dir, 'health-'));
   const start = new Date();
   let exitCode: number;
   let output = '';
@@ -62,18 +62,14 @@ export async function runHealthCheck(engine: Engine, query: string): Promise<Hea
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      try {
-        process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
-      } catch {
-        /* not started yet, or gone */
-      }
+      readFile(pidFile, 'utf8')
+        .then((pid) => process.kill(Number(pid), 'SIGKILL'))
+        .catch(() => undefined); // not started yet, or gone
     }, timeoutMs);
     const stdio = pipeStdio({ stdout: sink, stderr: sink });
     try {
-      const proc = { ...(await execProcess(engine, rec, { cmd: testCommand(hc.Test, rec.Config.Shell) })), terminal: false };
-      exitCode = isBuiltin(rec)
-        ? await execInContainer(builtinContext(engine.runRoot), { id: rec.Id, process: proc, detach: false, pidFile, stdio: stdio.fds, onStarted: () => stdio.spawned() })
-        : await execExternalProcess(engine, rec, proc, { stdio: stdio.fds, pipes: stdio, pidFile });
+      const proc = { ...(await execProcess(ctx, rec, { cmd: testCommand(hc.Test, rec.Config.Shell) })), terminal: false };
+      exitCode = await ctx.runtimes.for(rec).execCaptured(rec.Id, proc, { pipes: stdio, pidFile });
     } catch (e) {
       exitCode = 1;
       output = e instanceof Error ? e.message : String(e);
@@ -87,13 +83,14 @@ export async function runHealthCheck(engine: Engine, query: string): Promise<Hea
       output = `Health check exceeded timeout (${timeoutMs / 1000}s)`;
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
   }
   const end = new Date();
   const retries = hc.Retries && hc.Retries > 0 ? hc.Retries : 3;
   const startPeriodMs = hc.StartPeriod ? hc.StartPeriod / 1e6 : 0;
   let result: HealthResult | undefined;
-  await engine.containerStore.update(rec.Id, (r) => {
+  let changed: ContainerRecord | undefined;
+  await ctx.containerStore.update(rec.Id, (r) => {
     const h: HealthState = r.State.Health ?? { Status: 'starting', FailingStreak: 0, Log: [] };
     h.Log = [...h.Log, { Start: start.toISOString(), End: end.toISOString(), ExitCode: exitCode, Output: output }].slice(-KEEP);
     const before = h.Status;
@@ -105,8 +102,10 @@ export async function runHealthCheck(engine: Engine, query: string): Promise<Hea
       if (h.FailingStreak >= retries) h.Status = 'unhealthy';
     }
     r.State.Health = h;
-    if (h.Status !== before) engine.events.emit('container', `health_status: ${h.Status}`, r.Id, containerEventAttributes(r));
+    // Reported once the record is written (the update's callback cannot wait for the log).
+    if (h.Status !== before) changed = r;
     result = { status: h.Status, exitCode, output };
   });
+  if (changed) await ctx.events.emit('container', `health_status: ${result!.status}`, changed.Id, containerEventAttributes(changed));
   return result!;
 }

@@ -17,17 +17,15 @@
  *
  * Every step is idempotent, so a recovery that is itself killed is simply done again.
  */
-import { rmSync } from 'node:fs';
 import { crashPoint } from '../../core/crash-point';
 import { isSameProcessAlive, waitForExit } from '../../runtime/process-info';
-import type { Engine } from '../engine';
+import type { RecordContext } from './context';
 import { readShimPid, shimState } from '../shim';
-import { rollbackCreate } from './create';
-import { containerEventAttributes } from './event-attrs';
 import { settleExit } from './exit';
 import { cancelRestart, planRestart, restartAbandoned, runDirGone, spawnRestarter } from './restart';
 import { withStatus, ZERO_TIME, type ContainerRecord } from './record';
-import { deleteRuntimeContainer, runPaths, runtimeStarted } from './runtime';
+import { runPaths } from './runtime';
+import { releaseRun, removeLocked, rollbackCreate } from './teardown';
 
 export interface Reconciled {
   /** The record as it now is (for a removed container: its last state, exit code included). */
@@ -49,46 +47,13 @@ function hasMarker(rec: ContainerRecord): boolean {
  * The step a killed process left marked in this record, if its process is really gone (the
  * marker's lock is free); undefined for a clean record or one a live process is working on.
  */
-export function abandonedMarker(engine: Engine, rec: ContainerRecord): 'creating' | 'starting' | 'removing' | undefined {
+export function abandonedMarker(ctx: Pick<RecordContext, 'containerStore'>, rec: ContainerRecord): 'creating' | 'starting' | 'removing' | undefined {
   const marker = rec.Berth.creating ? 'creating' : rec.State.Status === 'removing' ? 'removing' : rec.Berth.starting ? 'starting' : undefined;
   if (!marker) return undefined;
-  const lock = engine.containerStore.tryLock(rec.Id, marker === 'starting' ? 'start.lock' : undefined);
+  const lock = ctx.containerStore.tryLock(rec.Id, marker === 'starting' ? 'start.lock' : undefined);
   if (!lock) return undefined;
   lock.release();
   return marker;
-}
-
-/**
- * Removes a container whose process has ended, under its lock (the caller's): marks it
- * "removing" first, so that a removal killed half-way is finished by the next command.
- */
-export async function removeLocked(engine: Engine, rec: ContainerRecord, volumes: boolean): Promise<void> {
-  if (rec.State.Status !== 'removing' || rec.Berth.removeVolumes !== volumes) {
-    rec.State = withStatus(rec.State, 'removing');
-    rec.Berth.removeVolumes = volumes;
-    // On a full disk the removal goes ahead without its marker (it is what frees space):
-    // every step below is idempotent, so a removal killed half-way is finished by `rm` again.
-    engine.containerStore.saveIfRoom(rec);
-  }
-  crashPoint('rm:removing');
-  // A start killed half-way may have left a runtime container (cgroup, state) behind.
-  await deleteRuntimeContainer(engine.runRoot, rec).catch(() => undefined);
-  if (rec.Berth.snapshotKey && engine.snapshotter.active(rec.Berth.snapshotKey)) {
-    await engine.snapshotter.removeActive(rec.Berth.snapshotKey);
-  }
-  crashPoint('rm:snapshot-removed');
-  rmSync(runPaths(engine.runRoot, rec.Id).dir, { recursive: true, force: true });
-  if (volumes) {
-    for (const name of Object.values(rec.Berth.anonymousVolumes ?? {})) {
-      try {
-        await engine.volumes.remove(name, { force: true });
-      } catch {
-        /* gone already, or still used by another container (--volumes-from): docker keeps it too */
-      }
-    }
-  }
-  engine.containerStore.remove(rec);
-  await engine.events.emit('container', 'destroy', rec.Id, containerEventAttributes(rec));
 }
 
 /**
@@ -97,40 +62,40 @@ export async function removeLocked(engine: Engine, rec: ContainerRecord, volumes
  * changed in place (and saved unless removed). For "restarting" the caller makes sure that a
  * process waits out the backoff (restart.ts).
  */
-export async function settleLocked(engine: Engine, rec: ContainerRecord): Promise<'unchanged' | 'settled' | 'removed' | 'restarting'> {
-  const how = await settleExit(engine, rec);
+export async function settleLocked(ctx: RecordContext, rec: ContainerRecord): Promise<'unchanged' | 'settled' | 'removed' | 'restarting'> {
+  const how = await settleExit(ctx, rec);
   if (!how) return 'unchanged';
   if (rec.HostConfig.AutoRemove) {
     // Someone waits for this exit status (an attached `run --rm`): removing now would take
     // it away from them. They, or whoever finds their lock free, remove it (reconcile).
-    if (exitAwaited(engine, rec.Id)) {
+    if (exitAwaited(ctx, rec.Id)) {
       rec.Berth.autoRemovePending = true;
-      engine.containerStore.saveIfRoom(rec);
+      ctx.containerStore.saveIfRoom(rec);
       return 'settled';
     }
-    await removeLocked(engine, rec, true);
+    await removeLocked(ctx, rec, true);
     return 'removed';
   }
   const restarting = how === 'exited' && planRestart(rec);
   // The process has ended and its runtime state is gone whether or not this is written: on
   // a full disk the record keeps saying "running" and the next command settles it again.
-  engine.containerStore.saveIfRoom(rec);
+  ctx.containerStore.saveIfRoom(rec);
   crashPoint('cleanup:settled');
   return restarting ? 'restarting' : 'settled';
 }
 
 /** A "restarting" whose waiter is gone: a new waiter, or after a reboot, exited. */
-async function resumeRestart(engine: Engine, rec: ContainerRecord): Promise<Reconciled> {
-  if (!restartAbandoned(engine, rec)) return { rec, gone: false };
-  if (!runDirGone(engine, rec)) {
-    spawnRestarter(engine, rec.Id);
+async function resumeRestart(ctx: RecordContext, rec: ContainerRecord): Promise<Reconciled> {
+  if (!restartAbandoned(ctx, rec)) return { rec, gone: false };
+  if (!(await runDirGone(ctx, rec))) {
+    spawnRestarter(ctx, rec.Id);
     return { rec, gone: false };
   }
   try {
-    return await engine.containerStore.withLock(rec.Id, (fresh) => {
-      if (restartAbandoned(engine, fresh)) {
+    return await ctx.containerStore.withLock(rec.Id, (fresh) => {
+      if (restartAbandoned(ctx, fresh)) {
         cancelRestart(fresh);
-        engine.containerStore.save(fresh);
+        ctx.containerStore.save(fresh);
       }
       return { rec: fresh, gone: false };
     });
@@ -141,20 +106,20 @@ async function resumeRestart(engine: Engine, rec: ContainerRecord): Promise<Reco
 }
 
 /** Whether a command holds exit.lock, waiting to read this container's exit status. */
-export function exitAwaited(engine: Engine, id: string): boolean {
-  const probe = engine.containerStore.tryLock(id, 'exit.lock');
+export function exitAwaited(ctx: Pick<RecordContext, 'containerStore'>, id: string): boolean {
+  const probe = ctx.containerStore.tryLock(id, 'exit.lock');
   if (!probe) return true;
   probe.release();
   return false;
 }
 
 /** Applies a deferred --rm once nobody waits for the exit status any more. */
-async function removeIfDue(engine: Engine, rec: ContainerRecord): Promise<Reconciled> {
-  if (!rec.Berth.autoRemovePending || isLive(rec) || exitAwaited(engine, rec.Id)) return { rec, gone: false };
+async function removeIfDue(ctx: RecordContext, rec: ContainerRecord): Promise<Reconciled> {
+  if (!rec.Berth.autoRemovePending || isLive(rec) || exitAwaited(ctx, rec.Id)) return { rec, gone: false };
   try {
-    return await engine.containerStore.withLock(rec.Id, async (fresh) => {
-      if (!fresh.Berth.autoRemovePending || isLive(fresh) || exitAwaited(engine, fresh.Id)) return { rec: fresh, gone: false };
-      await removeLocked(engine, fresh, true);
+    return await ctx.containerStore.withLock(rec.Id, async (fresh) => {
+      if (!fresh.Berth.autoRemovePending || isLive(fresh) || exitAwaited(ctx, fresh.Id)) return { rec: fresh, gone: false };
+      await removeLocked(ctx, fresh, true);
       return { rec: fresh, gone: true };
     });
   } catch (e) {
@@ -168,8 +133,8 @@ function isNotFound(e: unknown): boolean {
 }
 
 /** The shim of the current (half-made) run: from the record, or from its own pid file. */
-async function killShim(engine: Engine, rec: ContainerRecord): Promise<unknown> {
-  const dir = runPaths(engine.runRoot, rec.Id).dir;
+async function killShim(ctx: Pick<RecordContext, 'runRoot'>, rec: ContainerRecord): Promise<unknown> {
+  const dir = runPaths(ctx.runRoot, rec.Id).dir;
   const shim = rec.Berth.shimPid ? { pid: rec.Berth.shimPid, startTime: rec.Berth.shimStartTime } : await readShimPid(dir);
   if (!shim || !isSameProcessAlive(shim.pid, shim.startTime)) return Promise.resolve();
   try {
@@ -181,38 +146,36 @@ async function killShim(engine: Engine, rec: ContainerRecord): Promise<unknown> 
 }
 
 /** A start whose process died before it finished: under the container's lock (the caller's). */
-async function finishOrRollBackStart(engine: Engine, rec: ContainerRecord): Promise<Reconciled> {
+async function finishOrRollBackStart(ctx: RecordContext, rec: ContainerRecord): Promise<Reconciled> {
   const { previous, since } = rec.Berth.starting!;
   // Recorded as running by this start (StartedAt is set then), and released — its process
   // runs, or ran and was settled: the start did happen; only the marker is left.
   const recordedByThisStart = rec.State.StartedAt !== ZERO_TIME && Date.parse(rec.State.StartedAt) >= Date.parse(since);
-  if (recordedByThisStart && (!isLive(rec) || runtimeStarted(engine.runRoot, rec))) {
+  if (recordedByThisStart && (!isLive(rec) || (await ctx.runtimes.for(rec).started(rec.Id)))) {
     delete rec.Berth.starting;
-    engine.containerStore.save(rec);
+    ctx.containerStore.save(rec);
     return { rec, gone: false };
   }
   // Never released: nobody will. The shim goes first (so it records no exit and runs no
   // exit command), then the container waiting for its start, then the rootfs.
-  await killShim(engine, rec);
-  await deleteRuntimeContainer(engine.runRoot, rec).catch(() => undefined);
-  if (rec.Berth.snapshotKey) await engine.snapshotter.unmount(rec.Berth.snapshotKey).catch(() => undefined);
-  rmSync(runPaths(engine.runRoot, rec.Id).dir, { recursive: true, force: true });
+  await killShim(ctx, rec);
+  await releaseRun(ctx, rec, { unmount: true, runDir: true });
   rec.State = { ...withStatus(rec.State, previous), Pid: 0, Error: 'the start was interrupted: the berth command starting the container was killed before its process ran' };
   delete rec.Berth.starting;
   delete rec.Berth.shimPid;
   delete rec.Berth.shimStartTime;
   delete rec.Berth.pidStartTime;
   if (rec.HostConfig.AutoRemove) {
-    await removeLocked(engine, rec, true);
+    await removeLocked(ctx, rec, true);
     return { rec, gone: true };
   }
-  engine.containerStore.save(rec);
+  ctx.containerStore.save(rec);
   return { rec, gone: false };
 }
 
 /** Finishes or takes back what a killed process left marked in this record; see the top. */
-export async function recoverContainer(engine: Engine, rec: ContainerRecord): Promise<Reconciled & { removed: boolean }> {
-  const store = engine.containerStore;
+export async function recoverContainer(ctx: RecordContext, rec: ContainerRecord): Promise<Reconciled & { removed: boolean }> {
+  const store = ctx.containerStore;
   const done = (r: Reconciled) => ({ ...r, removed: r.gone });
   if (rec.Berth.creating || rec.State.Status === 'removing') {
     const lock = store.tryLock(rec.Id);
@@ -221,11 +184,11 @@ export async function recoverContainer(engine: Engine, rec: ContainerRecord): Pr
       const fresh = store.load(rec.Id);
       if (!fresh) return done({ rec, gone: true });
       if (fresh.Berth.creating) {
-        await rollbackCreate(engine, fresh);
+        await rollbackCreate(ctx, fresh);
         return done({ rec: fresh, gone: true });
       }
       if (fresh.State.Status === 'removing') {
-        await removeLocked(engine, fresh, fresh.Berth.removeVolumes === true);
+        await removeLocked(ctx, fresh, fresh.Berth.removeVolumes === true);
         return done({ rec: fresh, gone: true });
       }
       rec = fresh;
@@ -237,7 +200,7 @@ export async function recoverContainer(engine: Engine, rec: ContainerRecord): Pr
     const startLock = store.tryLock(rec.Id, 'start.lock');
     if (!startLock) return done({ rec, gone: false }); // being started
     try {
-      return done(await store.withLock(rec.Id, (fresh) => (fresh.Berth.starting ? finishOrRollBackStart(engine, fresh) : { rec: fresh, gone: false })));
+      return done(await store.withLock(rec.Id, (fresh) => (fresh.Berth.starting ? finishOrRollBackStart(ctx, fresh) : { rec: fresh, gone: false })));
     } catch (e) {
       // removed meanwhile (its start finished, its process ended and --rm was applied)
       if (isNotFound(e)) return done({ rec, gone: true });
@@ -253,22 +216,22 @@ export async function recoverContainer(engine: Engine, rec: ContainerRecord): Pr
  * What every read path (ps, inspect, wait, ...) uses: markers of killed processes resolved,
  * and an ended process settled (--rm applied).
  */
-export async function reconcile(engine: Engine, rec: ContainerRecord): Promise<Reconciled> {
+export async function reconcile(ctx: RecordContext, rec: ContainerRecord): Promise<Reconciled> {
   if (hasMarker(rec)) {
-    const r = await recoverContainer(engine, rec);
+    const r = await recoverContainer(ctx, rec);
     if (r.gone) return r;
     rec = r.rec;
   }
-  if (rec.State.Status === 'restarting') return resumeRestart(engine, rec);
-  if (!isLive(rec)) return removeIfDue(engine, rec);
-  const { dir } = runPaths(engine.runRoot, rec.Id);
+  if (rec.State.Status === 'restarting') return resumeRestart(ctx, rec);
+  if (!isLive(rec)) return removeIfDue(ctx, rec);
+  const { dir } = runPaths(ctx.runRoot, rec.Id);
   if ((await shimState(dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime)).state === 'running') return { rec, gone: false };
   try {
-    return await engine.containerStore.withLock(rec.Id, async (fresh) => {
-      const what = await settleLocked(engine, fresh);
+    return await ctx.containerStore.withLock(rec.Id, async (fresh) => {
+      const what = await settleLocked(ctx, fresh);
       // The shim's exit command may be on its way, or was never coming (a lost shim): one
       // waiter wins restart.lock, the other ends at once.
-      if (what === 'restarting') spawnRestarter(engine, fresh.Id);
+      if (what === 'restarting') spawnRestarter(ctx, fresh.Id);
       return { rec: fresh, gone: what === 'removed' };
     });
   } catch (e) {

@@ -15,8 +15,8 @@
  * reads "exited" (berth system boot applies the policy then).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import type { Engine } from '../engine';
+import { access } from 'node:fs/promises';
+import type { ContainerContext } from './context';
 import { restartDelayMs, shouldRestart } from './exit';
 import { withStatus, type ContainerRecord } from './record';
 import { runPaths } from './runtime';
@@ -37,9 +37,9 @@ export function cancelRestart(rec: ContainerRecord): void {
 }
 
 /** "restarting", and nobody waits out the backoff (restart.lock is free). */
-export function restartAbandoned(engine: Engine, rec: ContainerRecord): boolean {
+export function restartAbandoned(ctx: Pick<ContainerContext, 'containerStore'>, rec: ContainerRecord): boolean {
   if (rec.State.Status !== 'restarting') return false;
-  const lock = engine.containerStore.tryLock(rec.Id, 'restart.lock');
+  const lock = ctx.containerStore.tryLock(rec.Id, 'restart.lock');
   if (!lock) return false;
   lock.release();
   return true;
@@ -49,16 +49,19 @@ export function restartAbandoned(engine: Engine, rec: ContainerRecord): boolean 
  * Whether the run root was emptied since the container last ran (a reboot): the run
  * directory of its last run outlives the run until the next start, except across a reboot.
  */
-export function runDirGone(engine: Engine, rec: ContainerRecord): boolean {
-  return !existsSync(runPaths(engine.runRoot, rec.Id).dir);
+export async function runDirGone(ctx: Pick<ContainerContext, 'runRoot'>, rec: ContainerRecord): Promise<boolean> {
+  return access(runPaths(ctx.runRoot, rec.Id).dir).then(
+    () => false,
+    () => true,
+  );
 }
 
 /**
  * Starts the process that waits out the backoff, detached like the shim's exit command. When
  * another one holds restart.lock already (the exit command came after all), it just ends.
  */
-export function spawnRestarter(engine: Engine, id: string): void {
-  const [node, ...args] = berthCommand(engine);
+export function spawnRestarter(ctx: Pick<ContainerContext, 'root' | 'runRoot'>, id: string): void {
+  const [node, ...args] = berthCommand(ctx);
   const child = spawn(node!, [...args, 'container', 'cleanup', '--takeover', id], { detached: true, stdio: 'ignore', cwd: '/' });
   child.on('error', () => undefined);
   child.unref();

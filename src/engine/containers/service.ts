@@ -9,7 +9,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, errnoCode, isDiskFull } from '../../core/errors';
 import { acquireLock, type FileLock } from '../../core/lock';
 import { isSameProcessAlive } from '../../runtime/process-info';
-import type { Engine } from '../engine';
 import { readExit, shimState } from '../shim';
 import { createContainer, type CreateOptions } from './create';
 import { crashPoint } from '../../core/crash-point';
@@ -17,10 +16,14 @@ import { containerEventAttributes } from './event-attrs';
 import { settleExit } from './exit';
 import { cancelRestart } from './restart';
 import { containerName, withStatus, ZERO_TIME, type ContainerRecord } from './record';
-import { reconcile, removeLocked, settleLocked } from './recover';
+import type { ContainerContext } from './context';
+import { getContainer, listContainers } from './lookup';
+import { pauseContainer, unpauseContainer } from './pause';
+import { reconcile, settleLocked } from './recover';
+import { removeLocked } from './teardown';
 import type { CreateRequest } from './request';
-import { freezeContainer, runPaths, runtimeFrozen, signalContainer } from './runtime';
-import { noSuchContainer } from './store';
+import { runtimeFrozen, type OciRuntime } from '../runtimes';
+import { runPaths } from './runtime';
 import { markRunning, markStartFailed, prepareStart, release, type PreparedStart, type StartOptions } from './start';
 
 /** Signal number from a name ("TERM", "SIGKILL") or number ("9"). */
@@ -51,40 +54,30 @@ async function spaceAllowing<T>(write: Promise<T>): Promise<T | undefined> {
 }
 
 export class ContainerService {
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly ctx: ContainerContext) {}
 
   private get store() {
-    return this.engine.containerStore;
+    return this.ctx.containerStore;
+  }
+
+  private runtime(rec: ContainerRecord): OciRuntime {
+    return this.ctx.runtimes.for(rec);
   }
 
   async create(req: CreateRequest, opts: CreateOptions = {}): Promise<ContainerRecord> {
-    const rec = await createContainer(this.engine, req, opts);
-    await this.engine.events.emit('container', 'create', rec.Id, containerEventAttributes(rec));
+    const rec = await createContainer(this.ctx, req, opts);
+    await this.ctx.events.emit('container', 'create', rec.Id, containerEventAttributes(rec));
     return rec;
   }
 
   /** The record, brought up to date (recover.ts: what killed processes left, ended processes). */
-  async get(query: string): Promise<ContainerRecord> {
-    const r = await reconcile(this.engine, this.store.resolve(query));
-    if (r.gone) throw noSuchContainer(query);
-    return r.rec;
+  get(query: string): Promise<ContainerRecord> {
+    return getContainer(this.ctx, query);
   }
 
-  async list(): Promise<ContainerRecord[]> {
-    this.store.sweep();
-    const out: ContainerRecord[] = [];
-    for (const r of this.store.list()) {
-      let x;
-      try {
-        x = await reconcile(this.engine, r);
-      } catch (e) {
-        // Removed by another command between the listing and this look: not listed.
-        if (e instanceof BerthError && e.code === 'ENOT_FOUND') continue;
-        throw e;
-      }
-      if (!x.gone) out.push(x.rec);
-    }
-    return out.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
+  /** Every container, brought up to date, newest first. */
+  list(): Promise<ContainerRecord[]> {
+    return listContainers(this.ctx);
   }
 
   /**
@@ -112,7 +105,7 @@ export class ContainerService {
     fresh.Berth.starting = { previous, since: new Date().toISOString() };
     this.store.save(fresh);
     try {
-      const prepared = await prepareStart(this.engine, fresh, opts);
+      const prepared = await prepareStart(this.ctx, fresh, opts);
       crashPoint('start:launched');
       markRunning(fresh, prepared.launch);
       this.store.save(fresh);
@@ -155,7 +148,7 @@ export class ContainerService {
   /** Second half: the process runs. */
   async release(prepared: PreparedStart): Promise<ContainerRecord> {
     try {
-      await release(this.engine, prepared);
+      await release(this.ctx, prepared);
       crashPoint('start:released');
       await this.store.update(prepared.rec.Id, (r) => delete r.Berth.starting).catch(() => undefined);
     } catch (e) {
@@ -169,7 +162,7 @@ export class ContainerService {
     } finally {
       prepared.startLock?.release();
     }
-    await this.engine.events.emit('container', 'start', prepared.rec.Id, containerEventAttributes(prepared.rec));
+    await this.ctx.events.emit('container', 'start', prepared.rec.Id, containerEventAttributes(prepared.rec));
     return prepared.rec;
   }
 
@@ -194,7 +187,7 @@ export class ContainerService {
     if (!hold) return;
     hold.release();
     const rec = this.store.load(id);
-    if (rec) await reconcile(this.engine, rec).catch(() => undefined);
+    if (rec) await reconcile(this.ctx, rec).catch(() => undefined);
   }
 
   /** Waits until the process has ended and is settled; returns the record. */
@@ -202,7 +195,7 @@ export class ContainerService {
     const deadline = Date.now() + timeoutMs;
     let delay = 10;
     for (;;) {
-      const { rec } = await reconcile(this.engine, this.store.resolve(id));
+      const { rec } = await reconcile(this.ctx, this.store.resolve(id));
       if (rec.State.Status !== 'running' && rec.State.Status !== 'paused') return rec;
       if (Date.now() > deadline) return undefined;
       await sleep(delay);
@@ -220,20 +213,20 @@ export class ContainerService {
     if (!rec.State.Running) return { rec };
     // Ending a container never waits for its record to be written (a full disk): markStopped
     // records the stop when there is room; the exit is recorded by whoever settles it.
-    if (rec.State.Paused || runtimeFrozen(this.engine.runRoot, rec)) await spaceAllowing(this.unpause(rec.Id));
+    if (rec.State.Paused || (await runtimeFrozen(this.runtime(rec), rec.Id))) await spaceAllowing(this.unpause(rec.Id));
     const sig = signalNumber(rec.Config.StopSignal);
     const timeout = timeoutSec ?? rec.Config.StopTimeout ?? 10;
-    await signalContainer(this.engine.runRoot, rec, sig).catch(() => undefined);
+    await this.runtime(rec).kill(rec.Id, sig).catch(() => undefined);
     crashPoint('stop:signalled');
     let done = timeout < 0 ? await this.waitExit(rec.Id) : await this.waitExit(rec.Id, timeout * 1000);
     let killed: string | undefined;
     if (!done) {
       killed = `container ${containerName(rec)} did not stop within ${timeout}s: its PID 1 ignored ${signalName(sig)} (it has no handler for it, or is stuck); killed it with SIGKILL`;
-      await signalContainer(this.engine.runRoot, rec, 9, true).catch(() => undefined);
+      await this.runtime(rec).kill(rec.Id, 9, true).catch(() => undefined);
       done = await this.waitExit(rec.Id, 30_000);
       if (!done) throw new BerthError('ESTATE', `container ${containerName(rec)} did not exit after SIGKILL`, { hint: 'a process may be stuck in uninterruptible sleep (D state); retry later' });
     }
-    await this.engine.events.emit('container', 'stop', rec.Id, containerEventAttributes(rec));
+    await this.ctx.events.emit('container', 'stop', rec.Id, containerEventAttributes(rec));
     return { rec: done, ...(killed ? { killed } : {}) };
   }
 
@@ -247,47 +240,31 @@ export class ContainerService {
       throw new BerthError('ESTATE', `cannot kill container ${query}: container ${rec.Id} is not running`, { hint: 'start it first' });
     }
     if (sig === 9 || sig === 15) await spaceAllowing(this.store.update(rec.Id, (r) => (r.Berth.stoppedByUser = true)));
-    if (sig === 9 && (rec.State.Paused || runtimeFrozen(this.engine.runRoot, rec))) await spaceAllowing(this.unpause(rec.Id));
-    await signalContainer(this.engine.runRoot, rec, sig);
-    await this.engine.events.emit('container', 'kill', rec.Id, containerEventAttributes(rec, { signal: String(sig) }));
+    if (sig === 9 && (rec.State.Paused || (await runtimeFrozen(this.runtime(rec), rec.Id)))) await spaceAllowing(this.unpause(rec.Id));
+    await this.runtime(rec).kill(rec.Id, sig);
+    await this.ctx.events.emit('container', 'kill', rec.Id, containerEventAttributes(rec, { signal: String(sig) }));
     return rec;
   }
 
   async restart(query: string, timeoutSec?: number): Promise<ContainerRecord> {
     await this.stop(query, timeoutSec);
     const rec = await this.start(query);
-    await this.engine.events.emit('container', 'restart', rec.Id, containerEventAttributes(rec));
+    await this.ctx.events.emit('container', 'restart', rec.Id, containerEventAttributes(rec));
     return rec;
   }
 
-  async pause(query: string): Promise<void> {
-    const rec = await this.get(query);
-    if (rec.State.Restarting) throw new BerthError('ESTATE', `container ${rec.Id} is restarting, wait until the container is running`, { hint: 'only running containers can be paused' });
-    if (!rec.State.Running) throw new BerthError('ESTATE', `container ${rec.Id} is not running`, { hint: 'only running containers can be paused' });
-    if (rec.State.Paused) throw new BerthError('ESTATE', `container ${rec.Id} is already paused`);
-    // Frozen already by a pause killed before it recorded it: only the record is missing.
-    if (!runtimeFrozen(this.engine.runRoot, rec)) await freezeContainer(this.engine.runRoot, rec, 'pause');
-    crashPoint('pause:frozen');
-    await this.store.update(rec.Id, (r) => (r.State = withStatus(r.State, 'paused')));
-    await this.engine.events.emit('container', 'pause', rec.Id, containerEventAttributes(rec));
+  pause(query: string): Promise<void> {
+    return pauseContainer(this.ctx, query);
   }
 
-  async unpause(query: string): Promise<void> {
-    const rec = await this.get(query);
-    // The record and the freezer disagree when a pause or unpause was killed between the two:
-    // the freezer is the truth about the processes, the record is brought in line.
-    const frozen = rec.State.Running && runtimeFrozen(this.engine.runRoot, rec);
-    if (!rec.State.Paused && !frozen) throw new BerthError('ESTATE', `container ${rec.Id} is not paused`);
-    if (frozen) await freezeContainer(this.engine.runRoot, rec, 'resume');
-    crashPoint('unpause:thawed');
-    await this.store.update(rec.Id, (r) => (r.State = withStatus(r.State, 'running')));
-    await this.engine.events.emit('container', 'unpause', rec.Id, containerEventAttributes(rec));
+  unpause(query: string): Promise<void> {
+    return unpauseContainer(this.ctx, query);
   }
 
   async rename(query: string, newName: string): Promise<void> {
     const rec = await this.get(query);
     await this.store.withLock(rec.Id, (fresh) => this.store.rename(fresh, newName));
-    await this.engine.events.emit('container', 'rename', rec.Id, containerEventAttributes(rec, { name: newName, oldName: containerName(rec) }));
+    await this.ctx.events.emit('container', 'rename', rec.Id, containerEventAttributes(rec, { name: newName, oldName: containerName(rec) }));
   }
 
   /** docker rm: refuses a running container unless forced; -v also removes anonymous volumes. */
@@ -301,21 +278,21 @@ export class ContainerService {
       }
       // A planned restart is cancelled, a start in flight finished first (markStopped).
       rec = await this.markStopped(rec.Id, true);
-      if (rec.State.Running && (rec.State.Paused || runtimeFrozen(this.engine.runRoot, rec))) await this.unpause(rec.Id).catch(() => undefined);
+      if (rec.State.Running && (rec.State.Paused || (await runtimeFrozen(this.runtime(rec), rec.Id)))) await this.unpause(rec.Id).catch(() => undefined);
       if (rec.State.Running) {
-        await signalContainer(this.engine.runRoot, rec, 9, true).catch(() => undefined);
+        await this.runtime(rec).kill(rec.Id, 9, true).catch(() => undefined);
         rec = (await this.waitExit(rec.Id, 30_000)) ?? rec;
       }
     }
     try {
       await this.store.withLock(rec.Id, async (fresh) => {
         // Still (or again: a `start` came in between) running: -f ends it here, under the lock.
-        if (fresh.State.Running && !(await settleExit(this.engine, fresh))) {
+        if (fresh.State.Running && !(await settleExit(this.ctx, fresh))) {
           if (!opts.force || !(await this.killLocked(fresh))) {
             throw new BerthError('ESTATE', `container ${containerName(fresh)} is still running`, { hint: opts.force ? 'a process may be stuck in uninterruptible sleep (D state); retry the removal' : 'stop it first, or force remove (-f)' });
           }
         }
-        await removeLocked(this.engine, fresh, opts.volumes === true);
+        await removeLocked(this.ctx, fresh, opts.volumes === true);
       });
     } catch (e) {
       // --rm (the shim's exit command) or another rm got there first: it is gone all the same
@@ -330,15 +307,15 @@ export class ContainerService {
    */
   private async killLocked(rec: ContainerRecord): Promise<boolean> {
     if (rec.State.Status === 'restarting') return true;
-    if (rec.State.Paused || runtimeFrozen(this.engine.runRoot, rec)) await freezeContainer(this.engine.runRoot, rec, 'resume').catch(() => undefined);
-    await signalContainer(this.engine.runRoot, rec, 9, true).catch(() => undefined);
-    const dir = runPaths(this.engine.runRoot, rec.Id).dir;
+    if (rec.State.Paused || (await runtimeFrozen(this.runtime(rec), rec.Id))) await this.runtime(rec).resume(rec.Id).catch(() => undefined);
+    await this.runtime(rec).kill(rec.Id, 9, true).catch(() => undefined);
+    const dir = runPaths(this.ctx.runRoot, rec.Id).dir;
     const deadline = Date.now() + 30_000;
     while ((await shimState(dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime)).state === 'running') {
       if (Date.now() > deadline) return false;
       await sleep(20);
     }
-    return (await settleExit(this.engine, rec)) !== false || !rec.State.Running;
+    return (await settleExit(this.ctx, rec)) !== false || !rec.State.Running;
   }
 
   /** `wait`: blocks until the container stops; its exit code. */
@@ -369,7 +346,7 @@ export class ContainerService {
       if (!restartLock) return;
       let restarting = false;
       await this.store.withLock(Id, async (fresh) => {
-        const what = await settleLocked(this.engine, fresh);
+        const what = await settleLocked(this.ctx, fresh);
         restarting = what === 'restarting' || (what === 'unchanged' && fresh.State.Status === 'restarting');
       });
       if (!restarting) return;
@@ -435,6 +412,6 @@ export class ContainerService {
 
   /** exit.json of the current or last run. */
   lastExit(rec: ContainerRecord) {
-    return readExit(runPaths(this.engine.runRoot, rec.Id).dir);
+    return readExit(runPaths(this.ctx.runRoot, rec.Id).dir);
   }
 }

@@ -9,7 +9,7 @@
  * If anything fails, whatever was set up is taken down again (runtime container, cgroup,
  * mounts) and the reason is recorded in State.Error, as `ps -a`/`inspect` show it.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { arch } from 'node:os';
 import { join } from 'node:path';
 import { BerthError, isBerthError } from '../../core/errors';
@@ -18,7 +18,7 @@ import type { FileLock } from '../../core/lock';
 import { detectLayout } from '../../cgroups/layout';
 import { defaultSeccompProfile } from '../../seccomp';
 import type { LinuxSeccomp, NamespaceType } from '../../spec/types';
-import type { Engine } from '../engine';
+import type { ContainerContext } from './context';
 import { hostnameFile, hostsFile, resolvConf } from '../etc-files';
 import { buildOciSpec, seccompChoice } from '../spec/oci';
 import { computeCapabilities } from '../spec/capabilities';
@@ -27,15 +27,16 @@ import { launchShim, startMonitored, type ShimLaunch } from '../shim';
 import { parseBytes } from '../../core/units';
 import { planMounts } from './mounts';
 import { withStatus, ZERO_TIME, type ContainerRecord } from './record';
-import { DEFAULT_CGROUP_PARENT, deleteRuntimeContainer, runPaths, shimRuntime, startRuntime } from './runtime';
+import { DEFAULT_CGROUP_PARENT, runPaths } from './runtime';
+import { releaseRun, removeRunDir } from './teardown';
 import { nativeDir } from '../../sys';
 
 /** Node + the CLI entry, for the commands the shim runs (exit command, health checks). */
-export function berthCommand(engine: Engine): string[] {
+export function berthCommand(ctx: Pick<ContainerContext, 'root' | 'runRoot'>): string[] {
   // bin/berth loads the bundle with V8's code cache: the exit command starts faster.
   const cli = process.env.BERTH_CLI ?? join(nativeDir(), '..', '..', 'bin', 'berth');
   // "--": Node 20 would otherwise take an --env-file anywhere on its command line as its own.
-  return [process.execPath, '--', cli, '--root', engine.root, '--runroot', engine.runRoot];
+  return [process.execPath, '--', cli, '--root', ctx.root, '--runroot', ctx.runRoot];
 }
 
 /**
@@ -48,13 +49,13 @@ function shimEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function seccompFor(rec: ContainerRecord): LinuxSeccomp | undefined {
+async function seccompFor(rec: ContainerRecord): Promise<LinuxSeccomp | undefined> {
   const choice = seccompChoice(rec.HostConfig);
   if (choice.kind === 'unconfined') return undefined;
   if (choice.kind === 'file') {
     let text: string;
     try {
-      text = readFileSync(choice.path, 'utf8');
+      text = await readFile(choice.path, 'utf8');
     } catch (e) {
       throw new BerthError('EINVALID_ARGUMENT', `--security-opt seccomp=${choice.path}: cannot read the profile`, { cause: e, hint: 'give the path of a JSON seccomp profile' });
     }
@@ -76,7 +77,7 @@ function nativeArchFor(): string {
 }
 
 /** Namespace paths of other containers for `container:NAME` modes (they must be running). */
-function joinedNamespaces(engine: Engine, rec: ContainerRecord): Partial<Record<NamespaceType, string>> {
+function joinedNamespaces(ctx: Pick<ContainerContext, 'containerStore'>, rec: ContainerRecord): Partial<Record<NamespaceType, string>> {
   const out: Partial<Record<NamespaceType, string>> = {};
   const hc = rec.HostConfig;
   const modes: Array<[NamespaceType, string | undefined, string]> = [
@@ -87,7 +88,7 @@ function joinedNamespaces(engine: Engine, rec: ContainerRecord): Partial<Record<
   ];
   for (const [type, mode, file] of modes) {
     if (!mode?.startsWith('container:')) continue;
-    const other = engine.containerStore.resolve(mode.slice('container:'.length));
+    const other = ctx.containerStore.resolve(mode.slice('container:'.length));
     if (!other.State.Running || !other.State.Pid) {
       throw new BerthError('ESTATE', `cannot join the ${type} namespace of container ${other.Name.slice(1)}: it is not running`, { hint: `start ${other.Name.slice(1)} first` });
     }
@@ -96,27 +97,27 @@ function joinedNamespaces(engine: Engine, rec: ContainerRecord): Partial<Record<
   return out;
 }
 
-function writeEtcFiles(rec: ContainerRecord, hostname: string): void {
+async function writeEtcFiles(rec: ContainerRecord, hostname: string): Promise<void> {
   const hc = rec.HostConfig;
   const hostNet = hc.NetworkMode === 'host';
   let hostResolv = '';
   let hostHosts = '';
   try {
-    hostResolv = readFileSync('/etc/resolv.conf', 'utf8');
+    hostResolv = await readFile('/etc/resolv.conf', 'utf8');
   } catch {
     /* no resolver configured */
   }
   if (hostNet) {
     try {
-      hostHosts = readFileSync('/etc/hosts', 'utf8');
+      hostHosts = await readFile('/etc/hosts', 'utf8');
     } catch {
       /* none */
     }
   }
   // Regenerated at every start, so no fsync is needed (a crash just rewrites them).
-  writeFileSync(rec.HostsPath, hostsFile({ hostname, domainname: rec.Config.Domainname || '', addresses: [], extraHosts: hc.ExtraHosts ?? [], hostNetwork: hostNet, hostHostsFile: hostHosts }), { mode: 0o644 });
-  writeFileSync(rec.HostnamePath, hostnameFile(hostname), { mode: 0o644 });
-  writeFileSync(rec.ResolvConfPath, resolvConf({ host: hostResolv, dns: hc.Dns ?? [], dnsSearch: hc.DnsSearch ?? [], dnsOptions: hc.DnsOptions ?? [], hostNetwork: hostNet }), { mode: 0o644 });
+  await writeFile(rec.HostsPath, hostsFile({ hostname, domainname: rec.Config.Domainname || '', addresses: [], extraHosts: hc.ExtraHosts ?? [], hostNetwork: hostNet, hostHostsFile: hostHosts }), { mode: 0o644 });
+  await writeFile(rec.HostnamePath, hostnameFile(hostname), { mode: 0o644 });
+  await writeFile(rec.ResolvConfPath, resolvConf({ host: hostResolv, dns: hc.Dns ?? [], dnsSearch: hc.DnsSearch ?? [], dnsOptions: hc.DnsOptions ?? [], hostNetwork: hostNet }), { mode: 0o644 });
 }
 
 function logOptions(rec: ContainerRecord): { path: string; maxSize?: number; maxFiles?: number } | null {
@@ -129,13 +130,13 @@ function logOptions(rec: ContainerRecord): { path: string; maxSize?: number; max
   };
 }
 
-function healthSchedule(engine: Engine, rec: ContainerRecord): Parameters<typeof launchShim>[0]['health'] {
+function healthSchedule(ctx: Pick<ContainerContext, 'root' | 'runRoot'>, rec: ContainerRecord): Parameters<typeof launchShim>[0]['health'] {
   const h = rec.Config.Healthcheck;
   if (!h?.Test?.length || h.Test[0] === 'NONE') return undefined;
   const ms = (ns: number | undefined, dflt: number) => (ns && ns > 0 ? Math.round(ns / 1e6) : dflt);
   const timeoutMs = ms(h.Timeout, 30_000);
   return {
-    command: [...berthCommand(engine), 'healthcheck', 'run', rec.Id],
+    command: [...berthCommand(ctx), 'healthcheck', 'run', rec.Id],
     intervalMs: ms(h.Interval, 30_000),
     timeoutMs: timeoutMs + 10_000,
     ...(h.StartPeriod ? { startPeriodMs: ms(h.StartPeriod, 0) } : {}),
@@ -163,26 +164,29 @@ export interface StartOptions {
   onWarning?: (message: string) => void;
 }
 
+/** What start uses. */
+export type StartContext = Pick<ContainerContext, 'root' | 'runRoot' | 'containerStore' | 'snapshotter' | 'volumes' | 'runtimes'>;
+
 /** The first half of start: the container exists under its shim, blocked before execve. */
-export async function prepareStart(engine: Engine, rec: ContainerRecord, opts: StartOptions = {}): Promise<PreparedStart> {
-  const { dir, bundle } = runPaths(engine.runRoot, rec.Id);
+export async function prepareStart(ctx: StartContext, rec: ContainerRecord, opts: StartOptions = {}): Promise<PreparedStart> {
+  const { dir, bundle } = runPaths(ctx.runRoot, rec.Id);
   const warn = (m: string): void => opts.onWarning?.(m);
   // A previous run's leftovers (exit.json, sockets) must not be mistaken for this run's.
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(bundle, { recursive: true, mode: 0o700 });
+  await removeRunDir(ctx, rec);
+  await mkdir(bundle, { recursive: true, mode: 0o700 });
   let mounted = false;
   try {
     let rootfs: string;
     if (rec.Berth.rootfs) rootfs = rec.Berth.rootfs;
     else {
-      rootfs = await engine.snapshotter.mount(rec.Berth.snapshotKey!);
+      rootfs = await ctx.snapshotter.mount(rec.Berth.snapshotKey!);
       mounted = true;
     }
     crashPoint('start:mounted');
     const hostname = rec.Config.Hostname || rec.Id.slice(0, 12);
-    writeEtcFiles(rec, hostname);
+    await writeEtcFiles(rec, hostname);
     const user = await resolveUser(rootfs, rec.Config.User, rec.HostConfig.GroupAdd ?? []);
-    const planned = await planMounts(rec, rec.Berth.anonymousVolumes ?? {}, engine.volumes.store, (n) => engine.containerStore.resolve(n));
+    const planned = await planMounts(rec, rec.Berth.anonymousVolumes ?? {}, ctx.volumes.store, (n) => ctx.containerStore.resolve(n));
     rec.Mounts = planned.map((p) => p.point);
     const cgroupParent = rec.HostConfig.CgroupParent || DEFAULT_CGROUP_PARENT;
     const spec = await buildOciSpec({
@@ -193,31 +197,29 @@ export async function prepareStart(engine: Engine, rec: ContainerRecord, opts: S
       user,
       etcFiles: { hosts: rec.HostsPath, hostname: rec.HostnamePath, resolvConf: rec.ResolvConfPath },
       mounts: planned.map((p) => p.oci),
-      joinNamespaces: joinedNamespaces(engine, rec),
+      joinNamespaces: joinedNamespaces(ctx, rec),
       cgroupsPath: `${cgroupParent.startsWith('/') ? '' : '/'}${cgroupParent.replace(/\/$/, '')}/${rec.Id}`,
       cgroupV2: detectLayout() === 'v2',
-      seccomp: seccompFor(rec),
+      seccomp: await seccompFor(rec),
       ...(rec.HostConfig.Init ? { initBinary: join(nativeDir(), 'berth-reaper') } : {}),
     });
     if (opts.consoleSize && spec.process?.terminal) spec.process.consoleSize = { height: opts.consoleSize.rows, width: opts.consoleSize.cols };
-    writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec, null, 1), { mode: 0o600 });
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(spec, null, 1), { mode: 0o600 });
     const launch = await launchShim({
       id: rec.Id,
       dir,
       bundle,
-      runtime: shimRuntime(engine.runRoot, rec, warn),
+      runtime: ctx.runtimes.for(rec).shim(warn),
       log: logOptions(rec),
       stdin: rec.Config.OpenStdin === true,
       stdinOnce: rec.Config.StdinOnce === true,
-      exitCommand: [...berthCommand(engine), 'container', 'cleanup', rec.Id],
+      exitCommand: [...berthCommand(ctx), 'container', 'cleanup', rec.Id],
       env: shimEnv(),
-      ...(healthSchedule(engine, rec) ? { health: healthSchedule(engine, rec)! } : {}),
+      ...(healthSchedule(ctx, rec) ? { health: healthSchedule(ctx, rec)! } : {}),
     });
     return { rec, launch, dir, warn };
   } catch (e) {
-    await deleteRuntimeContainer(engine.runRoot, rec).catch(() => undefined);
-    if (mounted) await engine.snapshotter.unmount(rec.Berth.snapshotKey!).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    await releaseRun(ctx, rec, { unmount: mounted, runDir: true });
     throw e;
   }
 }
@@ -231,13 +233,12 @@ export function startFailureCode(e: unknown): number {
 }
 
 /** The second half: let the process run, and record it as running. */
-export async function release(engine: Engine, prepared: PreparedStart): Promise<ContainerRecord> {
+export async function release(ctx: Pick<ContainerContext, 'runRoot' | 'runtimes' | 'snapshotter'>, prepared: PreparedStart): Promise<ContainerRecord> {
   const { rec, dir } = prepared;
   try {
-    await startMonitored(dir, rec.Id, startRuntime(engine.runRoot, rec, prepared.warn));
+    await startMonitored(dir, rec.Id, ctx.runtimes.for(rec).shim(prepared.warn));
   } catch (e) {
-    await deleteRuntimeContainer(engine.runRoot, rec).catch(() => undefined);
-    if (rec.Berth.snapshotKey) await engine.snapshotter.unmount(rec.Berth.snapshotKey).catch(() => undefined);
+    await releaseRun(ctx, rec, { unmount: true, runDir: false });
     throw e;
   }
   return rec;

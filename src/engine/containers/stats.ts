@@ -5,10 +5,11 @@
  * names the set of containers is listed again every round (new ones appear, removed ones
  * go), as `docker stats` follows its events.
  */
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Engine } from '../engine';
+import type { ContainerContext, RecordContext } from './context';
+import { getContainer, listContainers } from './lookup';
 import { containerCgroup } from './cgroup';
 import { containerName, type ContainerRecord } from './record';
 import { onlineCpus, parseNetDev, sampleFromCgroup, statsRow, stoppedSample, systemCpuNs, type StatsRow, type StatsSample } from './stats-calc';
@@ -23,24 +24,24 @@ export interface StatsOptions {
   signal?: AbortSignal;
 }
 
-function readText(path: string): string | undefined {
+async function readText(path: string): Promise<string | undefined> {
   try {
-    return readFileSync(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch {
     return undefined;
   }
 }
 
 /** One sample of a container (zeros when it does not run). */
-export function sampleContainer(engine: Engine, rec: ContainerRecord): StatsSample {
+export async function sampleContainer(ctx: Pick<ContainerContext, 'runRoot'>, rec: ContainerRecord): Promise<StatsSample> {
   const name = containerName(rec);
   if (!rec.State.Running || rec.State.Pid <= 0) return stoppedSample(rec.Id, name);
-  const procStat = readText('/proc/stat') ?? '';
+  const procStat = (await readText('/proc/stat')) ?? '';
   // A container on the host's network would report the host's traffic: docker shows none.
-  const net = rec.HostConfig.NetworkMode === 'host' ? { rx: 0, tx: 0 } : parseNetDev(readText(`/proc/${rec.State.Pid}/net/dev`) ?? '');
+  const net = rec.HostConfig.NetworkMode === 'host' ? { rx: 0, tx: 0 } : parseNetDev((await readText(`/proc/${rec.State.Pid}/net/dev`)) ?? '');
   const base = { id: rec.Id, name, systemNs: systemCpuNs(procStat), onlineCpus: onlineCpus(procStat), netRx: net.rx, netTx: net.tx };
   try {
-    const cg = containerCgroup(engine.runRoot, rec);
+    const cg = await containerCgroup(ctx.runRoot, rec);
     if (!cg.exists()) return stoppedSample(rec.Id, name);
     return sampleFromCgroup(base, cg.stats(), totalmem(), cg.pids().length);
   } catch {
@@ -62,15 +63,15 @@ async function pause(ms: number, signal: AbortSignal | undefined): Promise<boole
  * Rows per round. Named containers are resolved first (an unknown name fails at once) and
  * kept while they exist; a removed one drops out.
  */
-export async function* statsStream(engine: Engine, queries: readonly string[], opts: StatsOptions = {}): AsyncGenerator<StatsRow[]> {
+export async function* statsStream(ctx: RecordContext, queries: readonly string[], opts: StatsOptions = {}): AsyncGenerator<StatsRow[]> {
   const named: string[] = [];
-  for (const q of queries) named.push((await engine.containers.get(q)).Id);
+  for (const q of queries) named.push((await getContainer(ctx, q)).Id);
   const current = async (): Promise<ContainerRecord[]> => {
-    if (!queries.length) return (await engine.containers.list()).filter((r) => opts.all || r.State.Running);
+    if (!queries.length) return (await listContainers(ctx)).filter((r) => opts.all || r.State.Running);
     const out: ContainerRecord[] = [];
     for (const id of named) {
-      const rec = engine.containerStore.load(id);
-      if (rec) out.push(await engine.containers.get(id));
+      const rec = ctx.containerStore.load(id);
+      if (rec) out.push(await getContainer(ctx, id));
     }
     return out;
   };
@@ -78,7 +79,7 @@ export async function* statsStream(engine: Engine, queries: readonly string[], o
   let previous = new Map<string, StatsSample>();
   for (let round = 0; ; round++) {
     const samples = new Map<string, StatsSample>();
-    for (const rec of await current()) samples.set(rec.Id, sampleContainer(engine, rec));
+    for (const rec of await current()) samples.set(rec.Id, await sampleContainer(ctx, rec));
     if (round > 0) {
       yield [...samples.values()].map((s) => statsRow(previous.get(s.id), s));
       if (opts.stream === false) return;

@@ -6,9 +6,10 @@
  * `-q` (BSD-style ones such as `aux` with some options) ps runs without it and the lines are
  * filtered by the PID column.
  */
-import { spawnSync } from 'node:child_process';
 import { BerthError } from '../../core/errors';
-import type { Engine } from '../engine';
+import { runCommand } from '../command';
+import type { RecordContext } from './context';
+import { getContainer } from './lookup';
 import { containerProcesses, requireRunning } from './cgroup';
 import { containerEventAttributes } from './event-attrs';
 
@@ -40,18 +41,18 @@ export function parsePsOutput(text: string, pids: readonly number[]): TopResult 
   return { Titles: titles, Processes: processes };
 }
 
-export async function containerTop(engine: Engine, query: string, psArgs: readonly string[] = []): Promise<TopResult> {
-  const rec = await engine.containers.get(query);
+export async function containerTop(ctx: RecordContext, query: string, psArgs: readonly string[] = []): Promise<TopResult> {
+  const rec = await getContainer(ctx, query);
   requireRunning(rec, 'list its processes');
-  const pids = containerProcesses(engine.runRoot, rec);
+  const pids = await containerProcesses(ctx.runRoot, rec);
   const args = psArgs.length ? [...psArgs] : ['-ef'];
-  let r = spawnSync('ps', [...args, '-q', pids.join(',')], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) r = spawnSync('ps', args, { encoding: 'utf8' });
+  let r = await runCommand('ps', [...args, '-q', pids.join(',')]);
+  if (r.error || r.status !== 0) r = await runCommand('ps', args);
   if (r.error) throw new BerthError('ENOT_FOUND', `cannot run ps: ${r.error.message}`, { hint: 'install procps on the host' });
   if (r.status !== 0) {
     throw new BerthError('EINVALID_ARGUMENT', `ps ${args.join(' ')} failed (exit status ${r.status}): ${r.stderr.trim()}`, { hint: 'pass options your ps accepts, e.g. berth top CONTAINER -o pid,user,args' });
   }
   const result = parsePsOutput(r.stdout, pids);
-  await engine.events.emit('container', 'top', rec.Id, containerEventAttributes(rec));
+  await ctx.events.emit('container', 'top', rec.Id, containerEventAttributes(rec));
   return result;
 }

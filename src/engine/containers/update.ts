@@ -5,17 +5,14 @@
  * and recorded in HostConfig so the next start applies them too. A stopped container only
  * records them. The record is changed only once the cgroup took the new values.
  */
-import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { BerthError } from '../../core/errors';
-import { updateContainer as updateRuntimeContainer } from '../../runtime/control';
 import type { LinuxResources } from '../../spec/types';
 import type { HostConfig, RestartPolicy } from '../docker-types';
-import type { Engine } from '../engine';
-import { resolveBinary } from '../shim';
+import type { RecordContext } from './context';
+import { getContainer } from './lookup';
 import { containerEventAttributes } from './event-attrs';
 import type { ContainerRecord } from './record';
-import { builtinContext, isBuiltin } from './runtime';
 import { discardUnsupported } from '../spec/discard';
 import { cgroupSupport } from '../../cgroups';
 
@@ -150,27 +147,18 @@ export function planUpdate(hc: HostConfig, u: ContainerUpdate, hostCpus = cpus()
   return { hostConfig: next, live };
 }
 
-function applyLive(engine: Engine, rec: ContainerRecord, resources: LinuxResources, warn: (m: string) => void): Promise<void> | void {
-  if (!Object.keys(resources).length) return;
-  if (isBuiltin(rec)) return updateRuntimeContainer(builtinContext(engine.runRoot, warn), rec.Id, resources);
-  const binary = resolveBinary(rec.Berth.runtime);
-  const root = `${engine.runRoot}/runtimes/${binary.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
-  const r = spawnSync(binary, ['--root', root, 'update', '--resources', '-', rec.Id], { input: JSON.stringify(resources), encoding: 'utf8' });
-  if (r.status !== 0) throw new BerthError('ECGROUP', `${binary} update failed: ${(r.stderr || r.error?.message || '').trim()}`);
-}
-
 /** Applies and records an update; returns warnings (settings this host cannot honour). */
-export async function updateContainerResources(engine: Engine, query: string, u: ContainerUpdate): Promise<{ rec: ContainerRecord; warnings: string[] }> {
-  const found = await engine.containers.get(query);
+export async function updateContainerResources(ctx: RecordContext, query: string, u: ContainerUpdate): Promise<{ rec: ContainerRecord; warnings: string[] }> {
+  const found = await getContainer(ctx, query);
   // What this kernel cannot limit is dropped with docker's warning, as at create.
   u = { ...u };
   const warnings: string[] = discardUnsupported(u, cgroupSupport());
-  const rec = await engine.containerStore.withLock(found.Id, async (fresh) => {
+  const rec = await ctx.containerStore.withLock(found.Id, async (fresh) => {
     const { hostConfig, live } = planUpdate(fresh.HostConfig, u);
     const running = fresh.State.Status === 'running' || fresh.State.Status === 'paused';
-    if (running) {
+    if (running && Object.keys(live).length) {
       try {
-        await applyLive(engine, fresh, live, (m) => warnings.push(m));
+        await ctx.runtimes.for(fresh).update(fresh.Id, live, (m) => warnings.push(m));
       } catch (e) {
         throw new BerthError('ECGROUP', `cannot update container ${fresh.Id}: ${e instanceof Error ? e.message : String(e)}`, {
           cause: e,
@@ -179,9 +167,9 @@ export async function updateContainerResources(engine: Engine, query: string, u:
       }
     }
     fresh.HostConfig = hostConfig;
-    engine.containerStore.save(fresh);
+    ctx.containerStore.save(fresh);
     return fresh;
   });
-  await engine.events.emit('container', 'update', rec.Id, containerEventAttributes(rec));
+  await ctx.events.emit('container', 'update', rec.Id, containerEventAttributes(rec));
   return { rec, warnings };
 }

@@ -22,7 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import { BerthError, errnoCode } from '../../core/errors';
 import { closeAll, closeFd, fstatFd, openFd } from '../../core/fd';
 import { IN_ROOT_DIRECTORY, IN_ROOT_PATH, sys as realSys } from '../../sys';
-import type { Engine } from '../engine';
+import type { RecordContext } from '../containers/context';
 import { containerEventAttributes } from '../containers/event-attrs';
 import { containerName, type ContainerRecord } from '../containers/record';
 import { archiveTree, type TreeTop } from '../../tar/tree';
@@ -152,7 +152,7 @@ async function openContainerSource(root: ResolveRoot, rec: ContainerRecord, cp: 
 }
 
 /** `cp CONTAINER:SRC DEST` (DEST a host path or a stream receiving a tar). */
-export async function copyFromContainer(engine: Engine, query: string, srcPath: string, dest: { path: string } | { stream: Writable }, opts: ContainerCopyOptions = {}): Promise<ContainerCopyResult> {
+export async function copyFromContainer(engine: RecordContext, query: string, srcPath: string, dest: { path: string } | { stream: Writable }, opts: ContainerCopyOptions = {}): Promise<ContainerCopyResult> {
   const cp = containerPath(srcPath);
   return withContainerRoot(engine, query, async (croot) => {
     const { root, rel } = await croot.route(cp.rel);
@@ -215,7 +215,7 @@ async function resolveHostLink(abs: string): Promise<string> {
 }
 
 /** `cp SRC CONTAINER:DEST` (SRC a host path, or a stream of a tar to unpack into DEST). */
-export async function copyToContainer(engine: Engine, query: string, src: { path: string } | { stream: Readable }, destPath: string, opts: ContainerCopyOptions = {}): Promise<ContainerCopyResult> {
+export async function copyToContainer(engine: RecordContext, query: string, src: { path: string } | { stream: Readable }, destPath: string, opts: ContainerCopyOptions = {}): Promise<ContainerCopyResult> {
   const cp = containerPath(destPath);
   const host = 'path' in src ? await openHostSource(src.path, opts.followLink === true) : undefined;
   try {

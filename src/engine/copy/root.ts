@@ -21,7 +21,8 @@ import { closeAll, closeFd, openFd } from '../../core/fd';
 import { isSameProcessAlive } from '../../runtime/process-info';
 import { unmountAll } from '../../snapshots/mounts';
 import { sys } from '../../sys';
-import type { Engine } from '../engine';
+import type { RecordContext } from '../containers/context';
+import { getContainer } from '../containers/lookup';
 import { containerName, type ContainerRecord } from '../containers/record';
 
 /** A place paths are resolved in: `path` is /proc/self/fd/N of a directory fd we hold. */
@@ -52,8 +53,8 @@ async function openDir(path: string, what: string): Promise<number> {
 }
 
 /** Runs `fn` with the container's root open; mounts, locks and fds are released afterwards. */
-export async function withContainerRoot<T>(engine: Engine, query: string, fn: (root: ContainerRoot) => Promise<T>): Promise<T> {
-  const rec = await engine.containers.get(query);
+export async function withContainerRoot<T>(engine: RecordContext, query: string, fn: (root: ContainerRoot) => Promise<T>): Promise<T> {
+  const rec = await getContainer(engine, query);
   if (rec.State.Running && rec.State.Pid > 0 && rec.State.Status !== 'restarting') {
     const fd = await openDir(`/proc/${rec.State.Pid}/root`, `the root of container ${containerName(rec)}`);
     try {
@@ -74,7 +75,7 @@ export async function withContainerRoot<T>(engine: Engine, query: string, fn: (r
   });
 }
 
-async function withStoppedRoot<T>(engine: Engine, rec: ContainerRecord, fn: (root: ContainerRoot) => Promise<T>): Promise<T> {
+async function withStoppedRoot<T>(engine: RecordContext, rec: ContainerRecord, fn: (root: ContainerRoot) => Promise<T>): Promise<T> {
   let target: string | undefined;
   let dir: string;
   if (rec.Berth.rootfs) dir = rec.Berth.rootfs;
@@ -168,7 +169,7 @@ async function exists(path: string): Promise<boolean> {
  * still be open (a stream not yet closed), the mount is detached instead: it goes away when
  * the last file closes, and the container's snapshot is free for `start` at once.
  */
-export async function releaseTempMount(engine: Engine, key: string, target: string): Promise<void> {
+export async function releaseTempMount(engine: RecordContext, key: string, target: string): Promise<void> {
   try {
     await engine.snapshotter.unmount(key, target);
   } catch {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { tryLock } from '../../core/lock';
 import type { ContainerRecord } from '../containers/record';
 import { runPaths } from '../containers/runtime';
-import type { Engine } from '../engine';
+import type { RecordContext } from '../containers/context';
 import { shimState } from '../shim';
 
 export type ProblemKind =
@@ -54,7 +54,7 @@ export interface Finding {
 }
 
 export interface CheckContext {
-  engine: Engine;
+  engine: RecordContext;
   /** Ids already reported: later checks leave them alone. */
   covered: Set<string>;
 }
@@ -66,7 +66,7 @@ export const isLive = (r: ContainerRecord): boolean => r.State.Status === 'runni
  * that wrote exit.json and ended is a normal exit that its exit command (or the next command)
  * is about to settle: no problem, however often a check runs in that window.
  */
-export async function shimLost(engine: Engine, rec: ContainerRecord): Promise<boolean> {
+export async function shimLost(engine: RecordContext, rec: ContainerRecord): Promise<boolean> {
   const { state } = await shimState(runPaths(engine.runRoot, rec.Id).dir, rec.Berth.shimPid ?? 0, rec.Berth.shimStartTime);
   return state === 'lost' || state === 'vanished';
 }
@@ -75,7 +75,7 @@ export async function shimLost(engine: Engine, rec: ContainerRecord): Promise<bo
  * Runs `fn` unless another process holds the container's lock (then it is busy, not broken).
  * The lock is taken without waiting and held until `fn` has settled.
  */
-export async function ifIdle(engine: Engine, id: string, fn: () => boolean | Promise<boolean>): Promise<boolean> {
+export async function ifIdle(engine: RecordContext, id: string, fn: () => boolean | Promise<boolean>): Promise<boolean> {
   if (!(await access(engine.containerStore.containerDir(id)).then(() => true, () => false))) return fn();
   const lock = tryLock(join(engine.containerStore.containerDir(id), 'lock'));
   if (!lock) return false;

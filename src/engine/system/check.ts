@@ -27,7 +27,7 @@ import { isMounted } from '../../snapshots/mounts';
 import { abandonedMarker, reconcile } from '../containers/recover';
 import { containerName, withStatus } from '../containers/record';
 import { restartAbandoned } from '../containers/restart';
-import type { Engine } from '../engine';
+import type { RecordContext } from '../containers/context';
 import { ifIdle, isLive, shimLost, type CheckContext, type CheckReport, type Finding, type Problem } from './check-common';
 import { checkCgroups, checkRunDirs, checkRuntimeState, checkStaging, checkTempMounts } from './check-host';
 
@@ -195,7 +195,7 @@ async function apply(ctx: CheckContext, findings: Finding[], repair: boolean, pr
   }
 }
 
-export async function checkSystem(engine: Engine, opts: { repair?: boolean } = {}): Promise<CheckReport> {
+export async function checkSystem(engine: RecordContext, opts: { repair?: boolean } = {}): Promise<CheckReport> {
   const repair = opts.repair === true;
   const ctx: CheckContext = { engine, covered: new Set() };
   const problems: Problem[] = [];

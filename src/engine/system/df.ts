@@ -8,7 +8,8 @@
  */
 import type { ImageSummary } from '../../images/store';
 import type { ContainerRecord } from '../containers/record';
-import type { Engine } from '../engine';
+import type { ContainerContext, RecordContext } from '../containers/context';
+import { listContainers } from '../containers/lookup';
 import type { VolumeRecord } from '../volumes/store';
 import { directorySize } from '../volumes/service';
 
@@ -65,8 +66,8 @@ export interface DiskUsageReport {
 
 const blobsOf = (s: ImageSummary): Set<string> => new Set(s.records.flatMap((r) => [r.config.digest, ...r.layers.map((l) => l.digest)]));
 
-export async function diskUsage(engine: Engine): Promise<DiskUsageReport> {
-  const containers = await engine.containers.list();
+export async function diskUsage(engine: RecordContext & Pick<ContainerContext, 'images'>): Promise<DiskUsageReport> {
+  const containers = await listContainers(engine);
   const summaries = await engine.images.list();
   const blobSize = new Map<string, number>();
   for (const s of summaries) {

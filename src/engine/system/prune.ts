@@ -10,8 +10,17 @@
  */
 import { BerthError } from '../../core/errors';
 import type { ContainerRecord } from '../containers/record';
-import type { Engine } from '../engine';
+import type { GcReport } from '../../content/gc';
+import type { ContainerContext } from '../containers/context';
+import type { ContainerService } from '../containers/service';
 import { directorySize } from '../volumes/service';
+
+/** What pruning uses: containers' listing and removal, volumes, images (the Engine has them all). */
+export interface PruneContext extends Pick<ContainerContext, 'containerStore' | 'snapshotter' | 'volumes' | 'images'> {
+  containers: Pick<ContainerService, 'list' | 'remove'>;
+  /** Image pruning with its events and the layers it frees. */
+  pruneImages(opts: { all?: boolean }): Promise<{ deleted: string[]; untagged: string[]; gc: GcReport; layersRemoved: string[] }>;
+}
 
 export interface PruneFilter {
   /** Only containers created before this instant (ms since the epoch). */
@@ -52,12 +61,12 @@ export interface ContainerPruneResult {
 
 const isStopped = (r: ContainerRecord) => r.State.Status === 'exited' || r.State.Status === 'created' || r.State.Status === 'dead';
 
-async function writableSize(engine: Engine, r: ContainerRecord): Promise<number> {
+async function writableSize(engine: Pick<PruneContext, 'snapshotter'>, r: ContainerRecord): Promise<number> {
   if (!r.Berth.snapshotKey) return 0;
   return (await engine.snapshotter.usage({ key: r.Berth.snapshotKey }).catch(() => ({ size: 0 }))).size;
 }
 
-export async function pruneContainers(engine: Engine, opts: { filter?: PruneFilter; dryRun?: boolean } = {}): Promise<ContainerPruneResult> {
+export async function pruneContainers(engine: PruneContext, opts: { filter?: PruneFilter; dryRun?: boolean } = {}): Promise<ContainerPruneResult> {
   const victims = (await engine.containers.list()).filter((r) => isStopped(r) && matchesPruneFilter(r.Config.Labels ?? {}, r.Created, opts.filter ?? {}));
   const deleted: string[] = [];
   let reclaimed = 0;
@@ -93,7 +102,7 @@ export interface SystemPruneResult {
   reclaimed: number;
 }
 
-export async function pruneSystem(engine: Engine, opts: SystemPruneOptions = {}): Promise<SystemPruneResult> {
+export async function pruneSystem(engine: PruneContext, opts: SystemPruneOptions = {}): Promise<SystemPruneResult> {
   const containers = await pruneContainers(engine, { ...(opts.filter ? { filter: opts.filter } : {}), ...(opts.dryRun ? { dryRun: true } : {}) });
   let reclaimed = containers.reclaimed;
   const gone = new Set(containers.deleted);
