@@ -7,7 +7,7 @@
  * filtered by the PID column.
  */
 import { BerthError } from '../../core/errors';
-import { runCommand } from '../command';
+import { runCommand } from '../../core/command';
 import type { RecordContext } from './context';
 import { getContainer } from './lookup';
 import { containerProcesses, requireRunning } from './cgroup';

@@ -12,7 +12,7 @@ import { BerthError } from '../../core/errors';
 import { pipeStdio, type PipedStdio } from '../../runtime/stdio-pipes';
 import type { LinuxResources, Process } from '../../spec/types';
 import { resolveBinary, type ShimRuntime } from '../shim';
-import { runCommand, type CommandResult } from '../command';
+import { runCommand, type CommandResult } from '../../core/command';
 import { execStreams } from './exec-streams';
 import type { CapturedExec, ExecIo, ExecRequest, OciRuntime, OciState } from './types';
 
@@ -35,7 +35,7 @@ export class ExternalRuntime implements OciRuntime {
 
   private async run(args: readonly string[], input?: string): Promise<CommandResult & { binary: string }> {
     const { binary, root } = this.where();
-    return { ...(await runCommand(binary, ['--root', root, ...args], input)), binary };
+    return { ...(await runCommand(binary, ['--root', root, ...args], input !== undefined ? { input } : {})), binary };
   }
 
   shim(): ShimRuntime {
