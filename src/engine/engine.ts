@@ -197,8 +197,8 @@ export class Engine {
   }
 
   /** Whether a container uses the image (removal then needs force). */
-  imageInUse(id: string): boolean {
-    return this.containerStore.list().some((c) => c.Image === id);
+  async imageInUse(id: string): Promise<boolean> {
+    return (await this.containerStore.list()).some((c) => c.Image === id);
   }
 
   async removeImages(queries: string[], opts: { force?: boolean } = {}): Promise<ImageRemoval> {

@@ -128,7 +128,7 @@ export class ImageService {
    * several names. An image whose last name goes is deleted and its content collected.
    * `inUse` lets the engine refuse images that containers use (unless forced).
    */
-  async remove(queries: string[], opts: { force?: boolean; inUse?: (id: string) => boolean } = {}): Promise<RemoveResult> {
+  async remove(queries: string[], opts: { force?: boolean; inUse?: (id: string) => boolean | Promise<boolean> } = {}): Promise<RemoveResult> {
     const untagged: string[] = [];
     const deleted: string[] = [];
     for (const q of queries) {
@@ -137,7 +137,7 @@ export class ImageService {
       const names = (await this.images.list()).filter((r) => r.id === record.id);
       // One name of several only untags: the image stays for its containers (as docker).
       const untagOnly = byName && names.length > 1;
-      if (!untagOnly && opts.inUse?.(record.id) && !opts.force) {
+      if (!untagOnly && (await opts.inUse?.(record.id)) && !opts.force) {
         throw new BerthError('ESTATE', `image ${q} (${record.id.slice(7, 19)}) is used by a container`, { hint: 'remove the container first, or use --force' });
       }
       if (byName) {
@@ -163,8 +163,9 @@ export class ImageService {
    * `image prune`: removes dangling images (with `all`, every image not `inUse`), then
    * collects unreferenced content and abandoned partial downloads. `dryRun` only reports.
    */
-  async prune(opts: { all?: boolean; inUse?: (id: string) => boolean; dryRun?: boolean } = {}): Promise<{ deleted: string[]; gc: GcReport }> {
-    const victims = (await this.images.summaries()).filter((s) => (opts.all || s.dangling) && !opts.inUse?.(s.id));
+  async prune(opts: { all?: boolean; inUse?: (id: string) => boolean | Promise<boolean>; dryRun?: boolean } = {}): Promise<{ deleted: string[]; gc: GcReport }> {
+    const victims: Awaited<ReturnType<typeof this.images.summaries>> = [];
+    for (const s of await this.images.summaries()) if ((opts.all || s.dangling) && !(await opts.inUse?.(s.id))) victims.push(s);
     if (opts.dryRun) {
       const report = await collectImageGarbage(this.content, this.images, { dryRun: true, removeIngests: true, excludeIds: new Set(victims.map((v) => v.id)) });
       return { deleted: victims.map((v) => v.id), gc: report };

@@ -26,24 +26,24 @@ function store(t: { after: (fn: () => void) => void }): ContainerStore {
 const code = (c: string) => (e: unknown) => e instanceof BerthError && e.code === c;
 
 /** A finished create: record, name, lock released. */
-function create(s: ContainerStore, r: ContainerRecord): void {
-  s.begin(r).release();
+async function create(s: ContainerStore, r: ContainerRecord): Promise<void> {
+  (await s.begin(r)).release();
 }
 
-test('container store: create, resolve by id, name and unique prefix; conflicts', (t) => {
+test('container store: create, resolve by id, name and unique prefix; conflicts', async (t) => {
   const s = store(t);
   const a = rec('web', 'a'.repeat(64));
   const b = rec('db', 'ab' + 'c'.repeat(62));
-  create(s, a);
-  create(s, b);
-  assert.equal(s.resolve('web').Id, a.Id);
-  assert.equal(s.resolve('/db').Id, b.Id);
-  assert.equal(s.resolve(a.Id).Name, '/web');
-  assert.equal(s.resolve('abc').Id, b.Id);
-  assert.throws(() => s.resolve('a'), (e: unknown) => e instanceof BerthError && /multiple containers/.test(e.message));
-  assert.throws(() => s.resolve('nope'), (e: unknown) => e instanceof BerthError && e.code === 'ENOT_FOUND' && e.message === 'No such container: nope');
-  assert.throws(() => create(s, rec('web')), (e: unknown) => e instanceof BerthError && e.code === 'EEXISTS' && /name "\/web" is already in use/.test(e.message));
-  assert.equal(s.list().length, 2, 'the refused create left nothing behind');
+  await create(s, a);
+  await create(s, b);
+  assert.equal((await s.resolve('web')).Id, a.Id);
+  assert.equal((await s.resolve('/db')).Id, b.Id);
+  assert.equal((await s.resolve(a.Id)).Name, '/web');
+  assert.equal((await s.resolve('abc')).Id, b.Id);
+  await assert.rejects(s.resolve('a'), (e: unknown) => e instanceof BerthError && /multiple containers/.test(e.message));
+  await assert.rejects(s.resolve('nope'), (e: unknown) => e instanceof BerthError && e.code === 'ENOT_FOUND' && e.message === 'No such container: nope');
+  await assert.rejects(create(s, rec('web')), (e: unknown) => e instanceof BerthError && e.code === 'EEXISTS' && /name "\/web" is already in use/.test(e.message));
+  assert.equal((await s.list()).length, 2, 'the refused create left nothing behind');
 });
 
 test('container store: a stale name (no record) is reclaimed; rename; remove frees the name', async (t) => {
@@ -51,53 +51,53 @@ test('container store: a stale name (no record) is reclaimed; rename; remove fre
   mkdirSync(s.namesDir, { recursive: true });
   writeFileSync(join(s.namesDir, 'ghost'), 'f'.repeat(64));
   const c = rec('ghost');
-  create(s, c);
-  assert.equal(s.resolve('ghost').Id, c.Id);
-  s.rename(s.resolve('ghost'), 'spirit');
-  assert.equal(s.resolve('spirit').Id, c.Id);
-  assert.throws(() => s.resolve('ghost'), code('ENOT_FOUND'));
+  await create(s, c);
+  assert.equal((await s.resolve('ghost')).Id, c.Id);
+  await s.rename(await s.resolve('ghost'), 'spirit');
+  assert.equal((await s.resolve('spirit')).Id, c.Id);
+  await assert.rejects(s.resolve('ghost'), code('ENOT_FOUND'));
   const updated = await s.update(c.Id, (r) => {
     r.RestartCount = 3;
   });
   assert.equal(updated.RestartCount, 3);
-  assert.equal(s.resolve(c.Id).RestartCount, 3);
-  s.remove(s.resolve('spirit'));
-  assert.equal(s.list().length, 0);
-  create(s, rec('spirit'));
+  assert.equal((await s.resolve(c.Id)).RestartCount, 3);
+  await s.remove(await s.resolve('spirit'));
+  assert.equal((await s.list()).length, 0);
+  await create(s, rec('spirit'));
 });
 
 test('random names look like docker names and are valid', () => {
   for (let i = 0; i < 50; i++) assert.match(randomName(), CONTAINER_NAME_RE);
 });
 
-test('container store: a claim whose record has another name and no lock holder is stale; sweep', (t) => {
+test('container store: a claim whose record has another name and no lock holder is stale; sweep', async (t) => {
   const s = store(t);
   const c = rec('first');
-  create(s, c);
+  await create(s, c);
   // a rename killed after claiming the new name, before saving the record
   writeFileSync(join(s.namesDir, 'second'), c.Id);
-  assert.throws(() => s.resolve('second'), code('ENOT_FOUND'), 'the claim alone does not make the name');
+  await assert.rejects(s.resolve('second'), code('ENOT_FOUND'), 'the claim alone does not make the name');
   const lock = s.tryLock(c.Id)!;
-  assert.throws(() => create(s, rec('second')), code('EEXISTS'), 'while a rename could be in progress (lock held), the claim stands');
+  await assert.rejects(create(s, rec('second')), code('EEXISTS'), 'while a rename could be in progress (lock held), the claim stands');
   lock.release();
   const d = rec('second');
-  create(s, d);
-  assert.equal(s.resolve('second').Id, d.Id, 'reclaimed once nobody holds the lock');
+  await create(s, d);
+  assert.equal((await s.resolve('second')).Id, d.Id, 'reclaimed once nobody holds the lock');
   // a removal killed between releasing the record and the name: swept
   writeFileSync(join(s.namesDir, 'orphan'), 'e'.repeat(64));
   mkdirSync(join(s.dir, `.trash-${'e'.repeat(64)}-0000`));
-  s.sweep();
+  await s.sweep();
   assert.deepEqual(readdirSync(s.namesDir).sort(), ['first', 'second']);
   assert.deepEqual(readdirSync(s.dir).filter((n) => n.startsWith('.')), []);
 });
 
-test('container store: a refused begin (name taken) leaves no directory; begin holds the lock', (t) => {
+test('container store: a refused begin (name taken) leaves no directory; begin holds the lock', async (t) => {
   const s = store(t);
   const a = rec('taken');
-  const lock = s.begin(a);
+  const lock = await s.begin(a);
   assert.equal(s.tryLock(a.Id), undefined, 'the creator holds the lock');
   const b = rec('taken');
-  assert.throws(() => s.begin(b), code('EEXISTS'));
+  await assert.rejects(s.begin(b), code('EEXISTS'));
   assert.deepEqual(readdirSync(s.dir).sort(), [a.Id]);
   lock.release();
 });

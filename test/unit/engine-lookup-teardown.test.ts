@@ -56,7 +56,7 @@ function fakeContext(t: { after: (fn: () => void) => void }): { ctx: RecordConte
 test('lookup: a record by name or id prefix, up to date; an unknown one is ENOT_FOUND', async (t) => {
   const { ctx } = fakeContext(t);
   const r = rec('web');
-  ctx.containerStore.begin(r).release();
+  (await ctx.containerStore.begin(r)).release();
   assert.equal((await getContainer(ctx, 'web')).Id, r.Id);
   assert.equal((await getContainer(ctx, r.Id.slice(0, 12))).Id, r.Id);
   await assert.rejects(getContainer(ctx, 'nope'), (e: unknown) => e instanceof BerthError && e.code === 'ENOT_FOUND');
@@ -66,31 +66,31 @@ test('lookup: a record by name or id prefix, up to date; an unknown one is ENOT_
 test('lookup: a create killed half-way (marker, lock free) is taken back by teardown and is gone', async (t) => {
   const { ctx, log } = fakeContext(t);
   const r = rec('half', { snapshotKey: 'snap1', anonymousVolumes: { '/data': 'anon1' }, creating: { volumes: ['named1'] } });
-  ctx.containerStore.begin(r).release(); // the creator died: its lock is free
+  (await ctx.containerStore.begin(r)).release(); // the creator died: its lock is free
   await assert.rejects(getContainer(ctx, 'half'), (e: unknown) => e instanceof BerthError && e.code === 'ENOT_FOUND');
   assert.deepEqual(log, ['snapshot active? snap1', 'snapshot remove snap1', 'volume store remove anon1', 'volume store remove named1']);
-  assert.equal(ctx.containerStore.load(r.Id), undefined);
+  assert.equal(await ctx.containerStore.load(r.Id), undefined);
 });
 
 test('teardown: removal takes the runtime container, snapshot, run dir and (with volumes) anonymous volumes, then the record', async (t) => {
   const { ctx, log } = fakeContext(t);
   const r = rec('gone', { snapshotKey: 'snap2', anonymousVolumes: { '/data': 'anon2' } });
   r.State = withStatus(r.State, 'exited');
-  ctx.containerStore.begin(r).release();
+  (await ctx.containerStore.begin(r)).release();
   const dir = runPaths(ctx.runRoot, r.Id).dir;
   mkdirSync(dir, { recursive: true });
   await ctx.containerStore.withLock(r.Id, (fresh) => removeLocked(ctx, fresh, true));
   assert.deepEqual(log, [`runtime delete ${r.Id}`, 'snapshot active? snap2', 'snapshot remove snap2', 'volume remove anon2', `event container destroy ${r.Id}`]);
-  assert.equal(ctx.containerStore.load(r.Id), undefined);
+  assert.equal(await ctx.containerStore.load(r.Id), undefined);
   await assert.rejects(import('node:fs/promises').then((fs) => fs.access(dir)), 'run directory removed');
 });
 
 test('teardown: create\'s rollback needs only the store, the snapshotter and the volumes', async (t) => {
   const { ctx, log } = fakeContext(t);
   const r = rec('rb', { snapshotKey: 'snap3', creating: { volumes: [] } });
-  ctx.containerStore.begin(r).release();
+  (await ctx.containerStore.begin(r)).release();
   const { containerStore, snapshotter, volumes } = ctx;
   await rollbackCreate({ containerStore, snapshotter, volumes }, r);
   assert.deepEqual(log, ['snapshot active? snap3', 'snapshot remove snap3']);
-  assert.equal(ctx.containerStore.load(r.Id), undefined);
+  assert.equal(await ctx.containerStore.load(r.Id), undefined);
 });

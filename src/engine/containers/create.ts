@@ -64,7 +64,7 @@ async function imageFor(ctx: Pick<ContainerContext, 'images' | 'imageForRun' | '
   return { image, run: (config.config ?? undefined) as ImageRunConfig | undefined };
 }
 
-function pickName(ctx: Pick<ContainerContext, 'containerStore'>, requested: string | undefined): string {
+async function pickName(ctx: Pick<ContainerContext, 'containerStore'>, requested: string | undefined): Promise<string> {
   if (requested !== undefined) {
     if (!CONTAINER_NAME_RE.test(requested)) {
       throw new BerthError('EINVALID_ARGUMENT', `invalid container name "${requested}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`, { hint: 'choose a name such as web-1' });
@@ -74,7 +74,7 @@ function pickName(ctx: Pick<ContainerContext, 'containerStore'>, requested: stri
   for (let i = 0; i < 20; i++) {
     const n = randomName();
     try {
-      ctx.containerStore.resolve(n);
+      await ctx.containerStore.resolve(n);
     } catch {
       return n;
     }
@@ -86,13 +86,13 @@ function pickName(ctx: Pick<ContainerContext, 'containerStore'>, requested: stri
  * container:NAME modes: the other container must exist now (docker checks at create); its
  * namespaces are looked up at each start, when it must be running. Stand-in paths here.
  */
-function joinedAtCreate(ctx: Pick<ContainerContext, 'containerStore'>, req: CreateRequest): Partial<Record<NamespaceType, string>> {
+async function joinedAtCreate(ctx: Pick<ContainerContext, 'containerStore'>, req: CreateRequest): Promise<Partial<Record<NamespaceType, string>>> {
   const hc = req.hostConfig;
   const out: Partial<Record<NamespaceType, string>> = {};
   const modes: Array<[NamespaceType, string | undefined]> = [['pid', hc.PidMode], ['ipc', hc.IpcMode], ['uts', hc.UTSMode], ['network', hc.NetworkMode]];
   for (const [type, mode] of modes) {
     if (!mode?.startsWith('container:')) continue;
-    ctx.containerStore.resolve(mode.slice('container:'.length));
+    await ctx.containerStore.resolve(mode.slice('container:'.length));
     out[type] = `/proc/self/ns/${type}`;
   }
   return out;
@@ -105,14 +105,14 @@ export async function createContainer(ctx: CreateContext, req: CreateRequest, op
   if (req.image) config.Image = req.image;
   const args = processArgs(config);
   const id = newContainerId();
-  const name = pickName(ctx, req.name);
+  const name = await pickName(ctx, req.name);
   // docker drops what the kernel cannot limit (no BFQ: no blkio weight) with a warning and
   // records the zero; the runtime, like runc, would refuse it.
   for (const w of discardUnsupported(req.hostConfig, cgroupSupport())) opts.onWarning?.(w);
   // Build the spec once now, with stand-in paths, so that invalid options fail at create.
   await buildOciSpec({
     id, config, hostConfig: req.hostConfig, rootfs: '/', user: { uid: 0, gid: 0, additionalGids: [], home: '/' },
-    cgroupsPath: '/berth/check', cgroupV2: false, seccomp: undefined, joinNamespaces: joinedAtCreate(ctx, req),
+    cgroupsPath: '/berth/check', cgroupV2: false, seccomp: undefined, joinNamespaces: await joinedAtCreate(ctx, req),
   });
   const files = containerFiles(ctx, id);
   const rec: ContainerRecord = {
@@ -160,7 +160,7 @@ export async function createContainer(ctx: CreateContext, req: CreateRequest, op
         const fresh = need.name === undefined || !(await ctx.volumes.store.get(name));
         if (need.name === undefined) rec.Berth.anonymousVolumes![need.target] = name;
         else if (fresh) rec.Berth.creating!.volumes.push(name);
-        if (fresh) ctx.containerStore.save(rec);
+        if (fresh) await ctx.containerStore.save(rec);
         const { volume, created } = await ctx.volumes.ensure(name, { anonymous: need.name === undefined });
         crashPoint('create:volume');
         if (created && !need.noCopy) {
@@ -173,7 +173,7 @@ export async function createContainer(ctx: CreateContext, req: CreateRequest, op
     }
     rec.Mounts = (await planMounts(rec, rec.Berth.anonymousVolumes ?? {}, ctx.volumes.store, (n) => ctx.containerStore.resolve(n))).map((m) => m.point);
     delete rec.Berth.creating;
-    ctx.containerStore.save(rec);
+    await ctx.containerStore.save(rec);
     return rec;
   } catch (e) {
     await rollbackCreate(ctx, rec);
@@ -192,7 +192,7 @@ async function beginRecord(ctx: RecordContext, rec: ContainerRecord, generatedNa
   // claim it: draw again (the clash is ours to avoid, not the user's). A given name conflicts.
   for (let attempt = 0; ; attempt++) {
     try {
-      return ctx.containerStore.begin(rec);
+      return await ctx.containerStore.begin(rec);
     } catch (e) {
       if (!(e instanceof BerthError && e.code === 'EEXISTS')) throw e;
       if (generatedName && attempt < 20) {
@@ -200,16 +200,16 @@ async function beginRecord(ctx: RecordContext, rec: ContainerRecord, generatedNa
         continue;
       }
       if (generatedName) throw e;
-      const owner = resolveQuiet(ctx, rec.Name);
+      const owner = await resolveQuiet(ctx, rec.Name);
       if (!owner?.Berth.creating || !(await recoverContainer(ctx, owner)).removed) throw e;
-      return ctx.containerStore.begin(rec);
+      return await ctx.containerStore.begin(rec);
     }
   }
 }
 
-function resolveQuiet(ctx: Pick<ContainerContext, 'containerStore'>, name: string): ContainerRecord | undefined {
+async function resolveQuiet(ctx: Pick<ContainerContext, 'containerStore'>, name: string): Promise<ContainerRecord | undefined> {
   try {
-    return ctx.containerStore.resolve(name);
+    return await ctx.containerStore.resolve(name);
   } catch {
     return undefined;
   }

@@ -11,16 +11,16 @@ import { noSuchContainer } from './store';
 
 /** The record, brought up to date; ENOT_FOUND when there is no such container (any more). */
 export async function getContainer(ctx: RecordContext, query: string): Promise<ContainerRecord> {
-  const r = await reconcile(ctx, ctx.containerStore.resolve(query));
+  const r = await reconcile(ctx, await ctx.containerStore.resolve(query));
   if (r.gone) throw noSuchContainer(query);
   return r.rec;
 }
 
 /** Every container, brought up to date, newest first. */
 export async function listContainers(ctx: RecordContext): Promise<ContainerRecord[]> {
-  ctx.containerStore.sweep();
+  await ctx.containerStore.sweep();
   const out: ContainerRecord[] = [];
-  for (const r of ctx.containerStore.list()) {
+  for (const r of await ctx.containerStore.list()) {
     let x;
     try {
       x = await reconcile(ctx, r);

@@ -5,7 +5,7 @@
  * volumes-from, then image volumes, then binds and --mount, then tmpfs. Parents are mounted
  * before children (sorted by depth).
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { BerthError, errnoCode } from '../../core/errors';
 import type { Mount } from '../../spec/types';
@@ -38,16 +38,16 @@ function tmpfsOptions(opts: string): string[] {
   return out;
 }
 
-function bindMount(spec: MountSpec, mode: string, createMissing: boolean): PlannedMount {
+async function bindMount(spec: MountSpec, mode: string, createMissing: boolean): Promise<PlannedMount> {
   const source = spec.Source!;
-  if (!existsSync(source)) {
+  if (!(await stat(source).then(() => true, () => false))) {
     if (!createMissing) {
       throw new BerthError('EINVALID_ARGUMENT', `invalid mount config for type "bind": bind source path does not exist: ${source}`, {
         hint: 'create the host directory first (-v creates it for you, --mount does not)',
       });
     }
     try {
-      mkdirSync(source, { recursive: true, mode: 0o755 });
+      await mkdir(source, { recursive: true, mode: 0o755 });
     } catch (e) {
       throw new BerthError('EINVALID_ARGUMENT', `cannot create the bind source ${source}: ${errnoCode(e) ?? String(e)}`, { cause: e });
     }
@@ -60,7 +60,7 @@ function bindMount(spec: MountSpec, mode: string, createMissing: boolean): Plann
   };
 }
 
-function volumeMount(v: VolumeRecord, target: string, ro: boolean, mode: string, subpath?: string): PlannedMount {
+async function volumeMount(v: VolumeRecord, target: string, ro: boolean, mode: string, subpath?: string): Promise<PlannedMount> {
   let source = v.Mountpoint;
   if (subpath) {
     const clean = posix.normalize(subpath);
@@ -68,7 +68,7 @@ function volumeMount(v: VolumeRecord, target: string, ro: boolean, mode: string,
       throw new BerthError('EINVALID_ARGUMENT', `volume-subpath "${subpath}" must stay inside the volume`, { hint: 'give a relative path without ..' });
     }
     source = posix.join(v.Mountpoint, clean);
-    if (!existsSync(source) || !statSync(source).isDirectory()) {
+    if (!(await stat(source).then((s) => s.isDirectory(), () => false))) {
       throw new BerthError('EINVALID_ARGUMENT', `volume-subpath "${subpath}" does not exist in volume ${v.Name}`);
     }
   }
@@ -127,18 +127,18 @@ export async function planMounts(
   }
   for (const target of Object.keys(rec.Config.Volumes ?? {})) {
     const name = anonymous[target];
-    if (name) byTarget.set(target, volumeMount(await volumes.resolve(name), target, false, ''));
+    if (name) byTarget.set(target, await volumeMount(await volumes.resolve(name), target, false, ''));
   }
   for (const b of hc.Binds ?? []) {
     const m = parseVolumeFlag(b);
     const mode = b.split(':')[2] ?? '';
-    if (m.Type === 'bind') byTarget.set(m.Target, bindMount(m, mode, true));
-    else byTarget.set(m.Target, volumeMount(await volumes.resolve(m.Source ?? anonymous[m.Target] ?? ''), m.Target, m.ReadOnly === true, mode));
+    if (m.Type === 'bind') byTarget.set(m.Target, await bindMount(m, mode, true));
+    else byTarget.set(m.Target, await volumeMount(await volumes.resolve(m.Source ?? anonymous[m.Target] ?? ''), m.Target, m.ReadOnly === true, mode));
   }
   for (const m of hc.Mounts ?? []) {
-    if (m.Type === 'bind') byTarget.set(m.Target, bindMount(m, '', false));
+    if (m.Type === 'bind') byTarget.set(m.Target, await bindMount(m, '', false));
     else if (m.Type === 'volume') {
-      byTarget.set(m.Target, volumeMount(await volumes.resolve(m.Source ?? anonymous[m.Target] ?? ''), m.Target, m.ReadOnly === true, '', m.VolumeOptions?.Subpath));
+      byTarget.set(m.Target, await volumeMount(await volumes.resolve(m.Source ?? anonymous[m.Target] ?? ''), m.Target, m.ReadOnly === true, '', m.VolumeOptions?.Subpath));
     } else {
       const opts: string[] = [];
       if (m.TmpfsOptions?.SizeBytes) opts.push(`size=${m.TmpfsOptions.SizeBytes}`);

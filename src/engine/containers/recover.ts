@@ -70,7 +70,7 @@ export async function settleLocked(ctx: RecordContext, rec: ContainerRecord): Pr
     // it away from them. They, or whoever finds their lock free, remove it (reconcile).
     if (exitAwaited(ctx, rec.Id)) {
       rec.Berth.autoRemovePending = true;
-      ctx.containerStore.saveIfRoom(rec);
+      await ctx.containerStore.saveIfRoom(rec);
       return 'settled';
     }
     await removeLocked(ctx, rec, true);
@@ -79,7 +79,7 @@ export async function settleLocked(ctx: RecordContext, rec: ContainerRecord): Pr
   const restarting = how === 'exited' && planRestart(rec);
   // The process has ended and its runtime state is gone whether or not this is written: on
   // a full disk the record keeps saying "running" and the next command settles it again.
-  ctx.containerStore.saveIfRoom(rec);
+  await ctx.containerStore.saveIfRoom(rec);
   crashPoint('cleanup:settled');
   return restarting ? 'restarting' : 'settled';
 }
@@ -92,10 +92,10 @@ async function resumeRestart(ctx: RecordContext, rec: ContainerRecord): Promise<
     return { rec, gone: false };
   }
   try {
-    return await ctx.containerStore.withLock(rec.Id, (fresh) => {
+    return await ctx.containerStore.withLock(rec.Id, async (fresh) => {
       if (restartAbandoned(ctx, fresh)) {
         cancelRestart(fresh);
-        ctx.containerStore.save(fresh);
+        await ctx.containerStore.save(fresh);
       }
       return { rec: fresh, gone: false };
     });
@@ -153,7 +153,7 @@ async function finishOrRollBackStart(ctx: RecordContext, rec: ContainerRecord): 
   const recordedByThisStart = rec.State.StartedAt !== ZERO_TIME && Date.parse(rec.State.StartedAt) >= Date.parse(since);
   if (recordedByThisStart && (!isLive(rec) || (await ctx.runtimes.for(rec).started(rec.Id)))) {
     delete rec.Berth.starting;
-    ctx.containerStore.save(rec);
+    await ctx.containerStore.save(rec);
     return { rec, gone: false };
   }
   // Never released: nobody will. The shim goes first (so it records no exit and runs no
@@ -169,7 +169,7 @@ async function finishOrRollBackStart(ctx: RecordContext, rec: ContainerRecord): 
     await removeLocked(ctx, rec, true);
     return { rec, gone: true };
   }
-  ctx.containerStore.save(rec);
+  await ctx.containerStore.save(rec);
   return { rec, gone: false };
 }
 
@@ -181,7 +181,7 @@ export async function recoverContainer(ctx: RecordContext, rec: ContainerRecord)
     const lock = store.tryLock(rec.Id);
     if (!lock) return done({ rec, gone: false }); // its creator or remover is at work
     try {
-      const fresh = store.load(rec.Id);
+      const fresh = await store.load(rec.Id);
       if (!fresh) return done({ rec, gone: true });
       if (fresh.Berth.creating) {
         await rollbackCreate(ctx, fresh);

@@ -103,18 +103,18 @@ export class ContainerService {
     if (!startLock) throw new BerthError('ESTATE', `container ${containerName(fresh)} is being started by another command`, { hint: 'wait for it, or retry' });
     const previous = fresh.State.FinishedAt !== ZERO_TIME || fresh.State.Status === 'exited' ? 'exited' : 'created';
     fresh.Berth.starting = { previous, since: new Date().toISOString() };
-    this.store.save(fresh);
+    await this.store.save(fresh);
     try {
       const prepared = await prepareStart(this.ctx, fresh, opts);
       crashPoint('start:launched');
       markRunning(fresh, prepared.launch);
-      this.store.save(fresh);
+      await this.store.save(fresh);
       crashPoint('start:recorded');
       return { ...prepared, startLock };
     } catch (e) {
       markStartFailed(fresh, e);
       delete fresh.Berth.starting;
-      this.store.save(fresh);
+      await this.store.save(fresh);
       startLock.release();
       throw e;
     }
@@ -129,13 +129,13 @@ export class ContainerService {
   private async markStopped(query: string, stop: boolean): Promise<ContainerRecord> {
     let rec = await this.get(query);
     for (;;) {
-      rec = await this.store.withLock(rec.Id, (r) => {
+      rec = await this.store.withLock(rec.Id, async (r) => {
         if (!stop || !r.State.Running || (r.Berth.stoppedByUser && r.State.Status !== 'restarting')) return r;
         r.Berth.stoppedByUser = true;
         cancelRestart(r);
         // A full disk must not keep a container from being ended: the signal goes out anyway
         // and whoever settles the exit records it once there is room.
-        this.store.saveIfRoom(r);
+        await this.store.saveIfRoom(r);
         return r;
       });
       if (!rec.Berth.starting) return rec;
@@ -186,7 +186,7 @@ export class ContainerService {
   async releaseExit(id: string, hold: FileLock | undefined): Promise<void> {
     if (!hold) return;
     hold.release();
-    const rec = this.store.load(id);
+    const rec = await this.store.load(id);
     if (rec) await reconcile(this.ctx, rec).catch(() => undefined);
   }
 
@@ -195,7 +195,7 @@ export class ContainerService {
     const deadline = Date.now() + timeoutMs;
     let delay = 10;
     for (;;) {
-      const { rec } = await reconcile(this.ctx, this.store.resolve(id));
+      const { rec } = await reconcile(this.ctx, await this.store.resolve(id));
       if (rec.State.Status !== 'running' && rec.State.Status !== 'paused') return rec;
       if (Date.now() > deadline) return undefined;
       await sleep(delay);
@@ -341,7 +341,7 @@ export class ContainerService {
     crashPoint('cleanup:begin');
     let restartLock: FileLock | undefined;
     try {
-      const { Id } = this.store.resolve(id);
+      const { Id } = await this.store.resolve(id);
       restartLock = opts.takeover ? this.store.tryLock(Id, 'restart.lock') : await acquireLock(join(this.store.containerDir(Id), 'restart.lock'));
       if (!restartLock) return;
       let restarting = false;
@@ -364,7 +364,7 @@ export class ContainerService {
 
   /** Waits out the backoff of a "restarting" container, then starts it unless cancelled. */
   private async restartWhenDue(id: string): Promise<void> {
-    const rec = this.store.load(id);
+    const rec = await this.store.load(id);
     const due = rec?.Berth.restartAt ? Date.parse(rec.Berth.restartAt) : Date.now();
     await sleep(Math.max(0, due - Date.now()));
     // Stopped or removed by the user during the backoff: do not bring it back. The check and
@@ -373,7 +373,7 @@ export class ContainerService {
       if (fresh.State.Status !== 'restarting') return undefined;
       cancelRestart(fresh);
       if (fresh.Berth.stoppedByUser) {
-        this.store.save(fresh);
+        await this.store.save(fresh);
         return undefined;
       }
       fresh.RestartCount += 1;

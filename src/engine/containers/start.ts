@@ -77,7 +77,7 @@ function nativeArchFor(): string {
 }
 
 /** Namespace paths of other containers for `container:NAME` modes (they must be running). */
-function joinedNamespaces(ctx: Pick<ContainerContext, 'containerStore'>, rec: ContainerRecord): Partial<Record<NamespaceType, string>> {
+async function joinedNamespaces(ctx: Pick<ContainerContext, 'containerStore'>, rec: ContainerRecord): Promise<Partial<Record<NamespaceType, string>>> {
   const out: Partial<Record<NamespaceType, string>> = {};
   const hc = rec.HostConfig;
   const modes: Array<[NamespaceType, string | undefined, string]> = [
@@ -88,7 +88,7 @@ function joinedNamespaces(ctx: Pick<ContainerContext, 'containerStore'>, rec: Co
   ];
   for (const [type, mode, file] of modes) {
     if (!mode?.startsWith('container:')) continue;
-    const other = ctx.containerStore.resolve(mode.slice('container:'.length));
+    const other = await ctx.containerStore.resolve(mode.slice('container:'.length));
     if (!other.State.Running || !other.State.Pid) {
       throw new BerthError('ESTATE', `cannot join the ${type} namespace of container ${other.Name.slice(1)}: it is not running`, { hint: `start ${other.Name.slice(1)} first` });
     }
@@ -197,7 +197,7 @@ export async function prepareStart(ctx: StartContext, rec: ContainerRecord, opts
       user,
       etcFiles: { hosts: rec.HostsPath, hostname: rec.HostnamePath, resolvConf: rec.ResolvConfPath },
       mounts: planned.map((p) => p.oci),
-      joinNamespaces: joinedNamespaces(ctx, rec),
+      joinNamespaces: await joinedNamespaces(ctx, rec),
       cgroupsPath: `${cgroupParent.startsWith('/') ? '' : '/'}${cgroupParent.replace(/\/$/, '')}/${rec.Id}`,
       cgroupV2: detectLayout() === 'v2',
       seccomp: await seccompFor(rec),

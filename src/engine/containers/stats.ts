@@ -70,7 +70,7 @@ export async function* statsStream(ctx: RecordContext, queries: readonly string[
     if (!queries.length) return (await listContainers(ctx)).filter((r) => opts.all || r.State.Running);
     const out: ContainerRecord[] = [];
     for (const id of named) {
-      const rec = ctx.containerStore.load(id);
+      const rec = await ctx.containerStore.load(id);
       if (rec) out.push(await getContainer(ctx, id));
     }
     return out;

@@ -22,12 +22,12 @@
  * and then renames the directory away, so a crash leaves either a record in "removing"
  * (finished by the next command) or nothing.
  */
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { access, link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BerthError, errnoCode, isDiskFull } from '../../core/errors';
 import { crashPoint } from '../../core/crash-point';
-import { writeFileAtomicSync } from '../../core/fs-atomic';
+import { writeFileAtomic } from '../../core/fs-atomic';
 import { acquireLock, tryLock, type FileLock } from '../../core/lock';
 import type { ContainerRecord } from './record';
 
@@ -54,9 +54,9 @@ export class ContainerStore {
     this.namesLock = join(root, 'names.lock');
   }
 
-  private ensure(): void {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
+  private async ensure(): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await mkdir(this.namesDir, { recursive: true, mode: 0o700 });
   }
 
   containerDir(id: string): string {
@@ -71,9 +71,9 @@ export class ContainerStore {
     return join(this.namesDir, name);
   }
 
-  private readOwner(name: string): string | undefined {
+  private async readOwner(name: string): Promise<string | undefined> {
     try {
-      return readFileSync(this.nameFile(name), 'utf8').trim();
+      return (await readFile(this.nameFile(name), 'utf8')).trim();
     } catch (e) {
       if (['ENOENT', 'ENOTDIR', 'EINVAL', 'EISDIR'].includes(errnoCode(e) ?? '')) return undefined;
       throw e;
@@ -84,63 +84,63 @@ export class ContainerStore {
    * A claim nobody will complete: its record is gone, or its record has another name and
    * nobody holds the record's lock (a rename in progress does).
    */
-  private isStaleClaim(name: string, owner: string): boolean {
-    const rec = this.load(owner);
+  private async isStaleClaim(name: string, owner: string): Promise<boolean> {
+    const rec = await this.load(owner);
     if (!rec) return true;
     if (rec.Name === `/${name}`) return false;
     const lock = this.tryLock(owner);
     if (!lock) return false;
     lock.release();
-    return this.load(owner)?.Name !== `/${name}`;
+    return (await this.load(owner))?.Name !== `/${name}`;
   }
 
   /** Removes a stale claim after a second look under names.lock (another reclaimer may have won). */
-  private reclaim(name: string, owner: string): void {
-    mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
+  private async reclaim(name: string, owner: string): Promise<void> {
+    await mkdir(this.namesDir, { recursive: true, mode: 0o700 });
     const lock = tryLock(this.namesLock);
     if (!lock) return; // someone else is reclaiming: the caller's next look sees the outcome
     try {
-      if (this.readOwner(name) === owner && this.isStaleClaim(name, owner)) unlinkSync(this.nameFile(name));
+      if ((await this.readOwner(name)) === owner && (await this.isStaleClaim(name, owner))) await unlink(this.nameFile(name));
     } finally {
       lock.release();
     }
   }
 
   /** Claims `name` for `id` (whose directory exists); a conflict names the current owner. */
-  reserveName(name: string, id: string): void {
-    this.ensure();
+  async reserveName(name: string, id: string): Promise<void> {
+    await this.ensure();
     const file = this.nameFile(name);
     // Written aside (in the container's own directory: same filesystem) and linked into
     // place, so nobody ever reads an empty or partial claim.
     const aside = join(this.containerDir(id), `name-${randomBytes(4).toString('hex')}`);
-    writeFileSync(aside, id, { mode: 0o600 });
+    await writeFile(aside, id, { mode: 0o600 });
     try {
       for (let attempt = 0; attempt < 5; attempt++) {
         try {
-          linkSync(aside, file);
+          await link(aside, file);
           return;
         } catch (e) {
           if (errnoCode(e) !== 'EEXIST') throw e;
         }
-        const owner = this.readOwner(name);
+        const owner = await this.readOwner(name);
         if (owner === undefined) continue; // released meanwhile
         if (owner === id) return;
-        if (!this.isStaleClaim(name, owner)) {
+        if (!(await this.isStaleClaim(name, owner))) {
           throw new BerthError('EEXISTS', `Conflict. The container name "/${name}" is already in use by container "${owner}"`, {
             hint: 'remove (or rename) that container to be able to reuse that name, or choose another --name',
           });
         }
-        this.reclaim(name, owner);
+        await this.reclaim(name, owner);
       }
       throw new BerthError('EEXISTS', `the container name "/${name}" is being claimed by another process`, { hint: 'retry' });
     } finally {
-      rmSync(aside, { force: true });
+      await rm(aside, { force: true });
     }
   }
 
-  releaseName(name: string, id: string): void {
+  async releaseName(name: string, id: string): Promise<void> {
     try {
-      if (this.readOwner(name) === id) unlinkSync(this.nameFile(name));
+      if ((await this.readOwner(name)) === id) await unlink(this.nameFile(name));
     } catch (e) {
       if (errnoCode(e) !== 'ENOENT') throw e;
     }
@@ -152,46 +152,46 @@ export class ContainerStore {
    * finishes and saves the record without the mark; whoever finds a record still marked
    * with its lock free knows that its creator died. A name conflict undoes it all and throws.
    */
-  begin(rec: ContainerRecord): FileLock {
-    this.ensure();
+  async begin(rec: ContainerRecord): Promise<FileLock> {
+    await this.ensure();
     // Made aside and moved into place with its lock already held: a directory under its id
     // without a record and with a free lock is then always a killed create's (halfMade).
     const aside = join(this.dir, `${NEW_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
-    mkdirSync(aside, { mode: 0o700 });
+    await mkdir(aside, { mode: 0o700 });
     const lock = tryLock(join(aside, 'lock'));
     if (!lock) throw new BerthError('EINTERNAL', `the new container directory ${aside} is locked by another process`);
     try {
-      renameSync(aside, this.containerDir(rec.Id));
+      await rename(aside, this.containerDir(rec.Id));
     } catch (e) {
       lock.release();
-      rmSync(aside, { recursive: true, force: true });
+      await rm(aside, { recursive: true, force: true });
       throw e;
     }
     crashPoint('create:dir');
     try {
-      this.save(rec);
+      await this.save(rec);
       crashPoint('create:recorded');
-      this.reserveName(rec.Name.replace(/^\//, ''), rec.Id);
+      await this.reserveName(rec.Name.replace(/^\//, ''), rec.Id);
       crashPoint('create:named');
     } catch (e) {
-      this.trash(rec.Id);
+      await this.trash(rec.Id);
       lock.release();
       throw e;
     }
     return lock;
   }
 
-  save(rec: ContainerRecord): void {
-    writeFileAtomicSync(this.recordPath(rec.Id), JSON.stringify(rec));
+  save(rec: ContainerRecord): Promise<void> {
+    return writeFileAtomic(this.recordPath(rec.Id), JSON.stringify(rec));
   }
 
   /**
    * Saves the record unless the disk is full (false: nothing written). For the writes that
    * must not stand between a user and ending a container; the next settle writes them.
    */
-  saveIfRoom(rec: ContainerRecord): boolean {
+  async saveIfRoom(rec: ContainerRecord): Promise<boolean> {
     try {
-      this.save(rec);
+      await this.save(rec);
       return true;
     } catch (e) {
       if (isDiskFull(e)) return false;
@@ -199,50 +199,46 @@ export class ContainerStore {
     }
   }
 
-  load(id: string): ContainerRecord | undefined {
+  async load(id: string): Promise<ContainerRecord | undefined> {
     try {
-      return JSON.parse(readFileSync(this.recordPath(id), 'utf8')) as ContainerRecord;
+      return JSON.parse(await readFile(this.recordPath(id), 'utf8')) as ContainerRecord;
     } catch (e) {
       if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return undefined;
       throw e;
     }
   }
 
-  ids(): string[] {
-    try {
-      return readdirSync(this.dir).filter((d) => ID_RE.test(d) && existsSync(this.recordPath(d)));
-    } catch (e) {
-      if (errnoCode(e) === 'ENOENT') return [];
-      throw e;
-    }
+  async ids(): Promise<string[]> {
+    const entries = (await listDir(this.dir)).filter((d) => ID_RE.test(d));
+    const recorded = await Promise.all(entries.map((d) => exists(this.recordPath(d))));
+    return entries.filter((_, i) => recorded[i]);
   }
 
-  list(): ContainerRecord[] {
-    return this.ids()
-      .map((id) => this.load(id))
-      .filter((r): r is ContainerRecord => r !== undefined);
+  async list(): Promise<ContainerRecord[]> {
+    const recs = await Promise.all((await this.ids()).map((id) => this.load(id)));
+    return recs.filter((r): r is ContainerRecord => r !== undefined);
   }
 
   /** docker's lookup order: full id, name, then a unique id prefix. */
-  resolve(query: string): ContainerRecord {
+  async resolve(query: string): Promise<ContainerRecord> {
     const q = query.replace(/^\//, '');
     if (ID_RE.test(q)) {
-      const r = this.load(q);
+      const r = await this.load(q);
       if (r) return r;
     }
-    const owner = q && !q.includes('/') ? this.readOwner(q) : undefined;
+    const owner = q && !q.includes('/') ? await this.readOwner(q) : undefined;
     if (owner) {
-      const r = this.load(owner);
+      const r = await this.load(owner);
       // A claim by a record of another name is a rename or create that did not finish.
       if (r && r.Name === `/${q}`) return r;
     }
     if (/^[0-9a-f]+$/.test(q)) {
-      const matches = this.ids().filter((id) => id.startsWith(q));
+      const matches = (await this.ids()).filter((id) => id.startsWith(q));
       if (matches.length > 1) {
         throw new BerthError('EINVALID_ARGUMENT', `multiple containers found with id prefix ${q}`, { hint: 'give more characters of the id, or the name' });
       }
       if (matches.length === 1) {
-        const r = this.load(matches[0]!);
+        const r = await this.load(matches[0]!);
         if (r) return r;
       }
     }
@@ -260,7 +256,7 @@ export class ContainerStore {
       throw e;
     }
     try {
-      const rec = this.load(id);
+      const rec = await this.load(id);
       if (!rec) throw noSuchContainer(id);
       return await fn(rec);
     } finally {
@@ -268,7 +264,11 @@ export class ContainerStore {
     }
   }
 
-  /** A lock of the container if it is free now (to tell whether a marker's holder lives). */
+  /**
+   * A lock of the container if it is free now (to tell whether a marker's holder lives).
+   * Stays synchronous: open + flock(LOCK_NB) are single non-blocking syscalls, and a lock
+   * object must exist the moment the caller decides on it.
+   */
   tryLock(id: string, file: 'lock' | 'start.lock' | 'exit.lock' | 'restart.lock' = 'lock', opts: { shared?: boolean } = {}): FileLock | undefined {
     try {
       return tryLock(join(this.containerDir(id), file), opts);
@@ -280,44 +280,44 @@ export class ContainerStore {
 
   /** Reads, changes and saves the record under its lock. */
   update(id: string, change: (rec: ContainerRecord) => void): Promise<ContainerRecord> {
-    return this.withLock(id, (rec) => {
+    return this.withLock(id, async (rec) => {
       change(rec);
-      this.save(rec);
+      await this.save(rec);
       return rec;
     });
   }
 
   /** Under the container's lock (the caller's), so a concurrent sweep never takes the new claim for stale. */
-  rename(rec: ContainerRecord, newName: string): void {
+  async rename(rec: ContainerRecord, newName: string): Promise<void> {
     const old = rec.Name.replace(/^\//, '');
-    this.reserveName(newName, rec.Id);
+    await this.reserveName(newName, rec.Id);
     rec.Name = `/${newName}`;
     try {
-      this.save(rec);
+      await this.save(rec);
     } catch (e) {
-      this.releaseName(newName, rec.Id);
+      await this.releaseName(newName, rec.Id);
       throw e;
     }
-    this.releaseName(old, rec.Id);
+    await this.releaseName(old, rec.Id);
   }
 
   /** Removes name and record; the caller has released every other resource first. */
-  remove(rec: ContainerRecord): void {
-    this.releaseName(rec.Name.replace(/^\//, ''), rec.Id);
+  async remove(rec: ContainerRecord): Promise<void> {
+    await this.releaseName(rec.Name.replace(/^\//, ''), rec.Id);
     crashPoint('rm:record-removed');
-    this.trash(rec.Id);
+    await this.trash(rec.Id);
   }
 
   /** The directory goes in one rename (ids() never sees half of it), then is deleted. */
-  private trash(id: string): void {
+  private async trash(id: string): Promise<void> {
     const doomed = join(this.dir, `.trash-${id}-${randomBytes(4).toString('hex')}`);
     try {
-      renameSync(this.containerDir(id), doomed);
+      await rename(this.containerDir(id), doomed);
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return;
       throw e;
     }
-    rmSync(doomed, { recursive: true, force: true });
+    await rm(doomed, { recursive: true, force: true });
   }
 
   /**
@@ -325,28 +325,33 @@ export class ContainerStore {
    * directory without container.json whose lock is free (begin holds it from before the
    * directory has its id until the record exists), and `.new-<pid>-*` of a dead process.
    */
-  halfMade(): string[] {
-    return listDir(this.dir).filter((e) => {
-      if (e.startsWith(NEW_PREFIX)) return !processExists(Number(/^\.new-([0-9]+)-/.exec(e)?.[1]));
-      if (!ID_RE.test(e) || existsSync(this.recordPath(e))) return false;
+  async halfMade(): Promise<string[]> {
+    const found: string[] = [];
+    for (const e of await listDir(this.dir)) {
+      if (e.startsWith(NEW_PREFIX)) {
+        if (!processExists(Number(/^\.new-([0-9]+)-/.exec(e)?.[1]))) found.push(e);
+        continue;
+      }
+      if (!ID_RE.test(e) || (await exists(this.recordPath(e)))) continue;
       const lock = this.tryLock(e);
-      if (!lock) return false; // its create is at work
+      if (!lock) continue; // its create is at work
       lock.release();
-      return !existsSync(this.recordPath(e));
-    });
+      if (!(await exists(this.recordPath(e)))) found.push(e);
+    }
+    return found;
   }
 
   /** Deletes one entry of halfMade, after a second look under its lock. */
-  removeHalfMade(entry: string): void {
+  async removeHalfMade(entry: string): Promise<void> {
     if (entry.startsWith(NEW_PREFIX)) {
-      if (!processExists(Number(/^\.new-([0-9]+)-/.exec(entry)?.[1]))) rmSync(join(this.dir, entry), { recursive: true, force: true });
+      if (!processExists(Number(/^\.new-([0-9]+)-/.exec(entry)?.[1]))) await rm(join(this.dir, entry), { recursive: true, force: true });
       return;
     }
     if (!ID_RE.test(entry)) return;
     const lock = this.tryLock(entry);
     if (!lock) return;
     try {
-      if (!existsSync(this.recordPath(entry))) this.trash(entry);
+      if (!(await exists(this.recordPath(entry)))) await this.trash(entry);
     } finally {
       lock.release();
     }
@@ -357,23 +362,31 @@ export class ContainerStore {
    * gone, directories of creates killed before their record, and name claims whose record
    * is gone.
    */
-  sweep(): void {
-    const list = listDir;
-    for (const e of list(this.dir)) if (e.startsWith('.trash-')) rmSync(join(this.dir, e), { recursive: true, force: true });
-    for (const e of this.halfMade()) this.removeHalfMade(e);
-    for (const n of list(this.namesDir)) {
-      const owner = this.readOwner(n);
-      if (owner !== undefined && !existsSync(this.recordPath(owner))) this.reclaim(n, owner);
+  async sweep(): Promise<void> {
+    for (const e of await listDir(this.dir)) if (e.startsWith('.trash-')) await rm(join(this.dir, e), { recursive: true, force: true });
+    for (const e of await this.halfMade()) await this.removeHalfMade(e);
+    for (const n of await listDir(this.namesDir)) {
+      const owner = await this.readOwner(n);
+      if (owner !== undefined && !(await exists(this.recordPath(owner)))) await this.reclaim(n, owner);
     }
   }
 }
 
-function listDir(dir: string): string[] {
+async function listDir(dir: string): Promise<string[]> {
   try {
-    return readdirSync(dir);
+    return await readdir(dir);
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return [];
     throw e;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

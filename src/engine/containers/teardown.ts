@@ -59,7 +59,7 @@ export async function rollbackCreate(ctx: Pick<ContainerContext, 'containerStore
       /* never made, or already gone */
     }
   }
-  ctx.containerStore.remove(rec);
+  await ctx.containerStore.remove(rec);
 }
 
 /**
@@ -76,7 +76,7 @@ export async function removeLocked(
     rec.Berth.removeVolumes = volumes;
     // On a full disk the removal goes ahead without its marker (it is what frees space):
     // every step below is idempotent, so a removal killed half-way is finished by `rm` again.
-    ctx.containerStore.saveIfRoom(rec);
+    await ctx.containerStore.saveIfRoom(rec);
   }
   crashPoint('rm:removing');
   // A start killed half-way may have left a runtime container (cgroup, state) behind.
@@ -95,6 +95,6 @@ export async function removeLocked(
       }
     }
   }
-  ctx.containerStore.remove(rec);
+  await ctx.containerStore.remove(rec);
   await ctx.events.emit('container', 'destroy', rec.Id, containerEventAttributes(rec));
 }

@@ -167,7 +167,7 @@ export async function updateContainerResources(ctx: RecordContext, query: string
       }
     }
     fresh.HostConfig = hostConfig;
-    ctx.containerStore.save(fresh);
+    await ctx.containerStore.save(fresh);
     return fresh;
   });
   await ctx.events.emit('container', 'update', rec.Id, containerEventAttributes(rec));

@@ -107,7 +107,7 @@ export async function checkTempMounts(ctx: CheckContext): Promise<Finding[]> {
   for (const name of await list(base)) {
     const path = join(base, name);
     const prefix = name.split('-')[0] ?? '';
-    const owner = engine.containerStore.list().find((r) => r.Id.startsWith(prefix) && prefix.length === 12);
+    const owner = (await engine.containerStore.list()).find((r) => r.Id.startsWith(prefix) && prefix.length === 12);
     const stale = owner ? await ifIdle(engine, owner.Id, () => true) : true;
     if (!stale) continue;
     out.push({
@@ -126,7 +126,7 @@ async function runsNow(ctx: CheckContext, id: string): Promise<boolean | undefin
   const { engine } = ctx;
   let result: boolean | undefined;
   const idle = await ifIdle(engine, id, async () => {
-    const r = engine.containerStore.load(id);
+    const r = await engine.containerStore.load(id);
     // A monitor that recorded the exit and ended still owns its state until that exit is
     // settled (by its exit command or the next reading command): not stale yet.
     result = !!r && isLive(r) && !(await shimLost(engine, r));
@@ -162,12 +162,12 @@ export async function checkRunDirs(ctx: CheckContext): Promise<Finding[]> {
   const base = join(engine.runRoot, 'c');
   const out: Finding[] = [];
   for (const id of await list(base)) {
-    if (engine.containerStore.load(id)) continue;
+    if (await engine.containerStore.load(id)) continue;
     const dir = join(base, id);
     out.push({
       problem: { kind: 'stale-run-dir', object: dir, description: `run directory of container ${id.slice(0, 12)}, which has no record, is still in ${base}`, repair: 'stop its monitor and remove the directory' },
       fix: async () => {
-        if (engine.containerStore.load(id)) return;
+        if (await engine.containerStore.load(id)) return;
         const shim = await readShimPid(dir);
         if (shim && shimAlive(shim.pid, shim.startTime)) process.kill(shim.pid, 'SIGKILL');
         await rm(dir, { recursive: true, force: true });
@@ -180,7 +180,7 @@ export async function checkRunDirs(ctx: CheckContext): Promise<Finding[]> {
 /** Ids this root has known: records, runtime state, and every container the event log saw created. */
 async function knownIds(ctx: CheckContext): Promise<Set<string>> {
   const { engine } = ctx;
-  const ids = new Set(engine.containerStore.ids());
+  const ids = new Set(await engine.containerStore.ids());
   for (const id of await list(join(engine.runRoot, 'runtime'))) ids.add(id);
   for (const e of await engine.events.read()) if (e.Type === 'container' && e.Action === 'create') ids.add(e.Actor.ID);
   return ids;
@@ -205,7 +205,7 @@ async function removeCgroup(cg: CgroupManager): Promise<void> {
 export async function checkCgroups(ctx: CheckContext): Promise<Finding[]> {
   const { engine } = ctx;
   const parents = new Set([DEFAULT_CGROUP_PARENT]);
-  for (const r of engine.containerStore.list()) if (r.HostConfig.CgroupParent) parents.add(`/${r.HostConfig.CgroupParent.replace(/^\/+|\/+$/g, '')}`);
+  for (const r of await engine.containerStore.list()) if (r.HostConfig.CgroupParent) parents.add(`/${r.HostConfig.CgroupParent.replace(/^\/+|\/+$/g, '')}`);
   const out: Finding[] = [];
   for (const id of await knownIds(ctx)) {
     if (ctx.covered.has(id) || !/^[0-9a-f]{64}$/.test(id)) continue;

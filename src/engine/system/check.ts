@@ -51,11 +51,11 @@ async function checkNames(ctx: CheckContext): Promise<Finding[]> {
     } catch {
       continue;
     }
-    if (store.load(owner)) continue;
+    if (await store.load(owner)) continue;
     out.push({
       problem: { kind: 'stale-name', object: name, description: `name "${name}" is held for container ${owner.slice(0, 12)}, which has no record`, repair: 'release the name' },
       fix: async () => {
-        if ((await readFile(file, 'utf8')).trim() === owner && !store.load(owner)) await unlink(file);
+        if ((await readFile(file, 'utf8')).trim() === owner && !(await store.load(owner))) await unlink(file);
       },
     });
   }
@@ -74,14 +74,14 @@ async function checkContainers(ctx: CheckContext): Promise<Finding[]> {
   const { engine } = ctx;
   const out: Finding[] = [];
   // Killed before its record existed: no command lists it (ps removes it, as this does).
-  for (const entry of engine.containerStore.halfMade()) {
+  for (const entry of await engine.containerStore.halfMade()) {
     out.push({
       problem: { kind: 'unfinished-create', object: entry, description: `container directory ${entry.slice(0, 12)} was being created when its process stopped (it has no record)`, repair: 'delete it' },
       fix: () => engine.containerStore.removeHalfMade(entry),
       covers: [entry],
     });
   }
-  for (const rec of engine.containerStore.list()) {
+  for (const rec of await engine.containerStore.list()) {
     const name = containerName(rec);
     const marker = abandonedMarker(engine, rec);
     if (marker) {
@@ -145,18 +145,18 @@ async function checkContainers(ctx: CheckContext): Promise<Finding[]> {
   return out;
 }
 
-function checkSnapshots(ctx: CheckContext): Finding[] {
+async function checkSnapshots(ctx: CheckContext): Promise<Finding[]> {
   const { engine } = ctx;
   const snap = engine.snapshotter;
   const active = snap.listActive();
   const out: Finding[] = [];
   for (const a of active) {
-    const owner = engine.containerStore.load(a.key);
+    const owner = await engine.containerStore.load(a.key);
     if (!owner) {
       out.push({
         problem: { kind: 'orphan-snapshot', object: a.key, description: `writable layer ${a.key.slice(0, 12)} belongs to no container`, repair: 'delete it' },
         fix: async () => {
-          if (!engine.containerStore.load(a.key) && snap.active(a.key)) await snap.removeActive(a.key);
+          if (!(await engine.containerStore.load(a.key)) && snap.active(a.key)) await snap.removeActive(a.key);
         },
         covers: [a.key],
       });
@@ -170,7 +170,7 @@ function checkSnapshots(ctx: CheckContext): Finding[] {
       out.push({
         problem: { kind: 'stale-mount', object: mp, description: `the root file system of stopped container ${containerName(owner)} is still mounted at ${mp}`, repair: 'unmount it' },
         fix: async () => {
-          if (await ifIdle(engine, owner.Id, () => !isLive(engine.containerStore.load(owner.Id) ?? owner))) await snap.unmount(a.key);
+          if (await ifIdle(engine, owner.Id, async () => !isLive((await engine.containerStore.load(owner.Id)) ?? owner))) await snap.unmount(a.key);
         },
       });
     }

@@ -106,7 +106,7 @@ export async function pruneSystem(engine: PruneContext, opts: SystemPruneOptions
   const containers = await pruneContainers(engine, { ...(opts.filter ? { filter: opts.filter } : {}), ...(opts.dryRun ? { dryRun: true } : {}) });
   let reclaimed = containers.reclaimed;
   const gone = new Set(containers.deleted);
-  const remaining = engine.containerStore.list().filter((c) => !gone.has(c.Id));
+  const remaining = (await engine.containerStore.list()).filter((c) => !gone.has(c.Id));
   const volumes: string[] = [];
   if (opts.volumes) {
     const labelFilter = opts.filter?.labels;

@@ -69,7 +69,7 @@ export function registerContainerCommands(program: Command, container: Command, 
       .action(async (names: string[], o: { time?: string; signal?: string }) => {
         const t = o.time === undefined ? undefined : parseIntFlag('--time', o.time, -1);
         await eachOf(env, names, async (n) => {
-          if (o.signal) await env.engine().containerStore.update(env.engine().containerStore.resolve(n).Id, (r) => (r.Config.StopSignal = o.signal));
+          if (o.signal) await env.engine().containerStore.update((await env.engine().containerStore.resolve(n)).Id, (r) => (r.Config.StopSignal = o.signal));
           const r = await env.engine().containers.stop(n, t);
           if (r.killed) env.err.write(`${r.killed}\n`);
           env.out.write(`${n}\n`);
