@@ -101,3 +101,24 @@ test('container store: a refused begin (name taken) leaves no directory; begin h
   assert.deepEqual(readdirSync(s.dir).sort(), [a.Id]);
   lock.release();
 });
+
+test('container store: halfMade finds directories of killed creates (free lock, no record); removeHalfMade deletes them', async (t) => {
+  const s = store(t);
+  const done = rec('done');
+  await create(s, done);
+  const killed = 'd'.repeat(64); // a create killed before its record: lock free
+  mkdirSync(join(s.dir, killed));
+  const working = 'e'.repeat(64); // a create at work: lock held
+  mkdirSync(join(s.dir, working));
+  const held = s.tryLock(working)!;
+  const deadNew = '.new-999999999-0000'; // a pid that cannot exist
+  mkdirSync(join(s.dir, deadNew));
+  const liveNew = `.new-${process.pid}-0000`;
+  mkdirSync(join(s.dir, liveNew));
+  assert.deepEqual((await s.halfMade()).sort(), [deadNew, killed].sort());
+  for (const e of await s.halfMade()) await s.removeHalfMade(e);
+  await s.removeHalfMade(working); // refused: its lock is held
+  held.release();
+  assert.deepEqual(readdirSync(s.dir).sort(), [liveNew, done.Id, working].sort());
+  assert.deepEqual((await s.list()).map((r) => r.Id), [done.Id]);
+});
