@@ -4,7 +4,6 @@
  * a checked OCI spec (so bad flags fail now, not at start), the record and its name, the
  * writable snapshot, and volumes (with image content copied into new ones).
  */
-import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -215,7 +214,3 @@ async function resolveQuiet(ctx: Pick<ContainerContext, 'containerStore'>, name:
   }
 }
 
-/** Whether a path given as --rootfs still exists (a removed rootfs makes start fail clearly). */
-export function rootfsExists(rec: ContainerRecord): boolean {
-  return rec.Berth.rootfs === undefined || existsSync(rec.Berth.rootfs);
-}

@@ -2,7 +2,7 @@
  * The built-in runtime: the runtime library (src/runtime/) called in-process, with its state
  * under <runRoot>/runtime (`berth-runtime --root` of it lists the containers).
  */
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RuntimeContext } from '../../runtime/context';
@@ -88,11 +88,11 @@ export class BuiltinRuntime implements OciRuntime {
     const ctx = this.context();
     if (req.detach) {
       // Nobody reads or writes for a detached process: /dev/null, as containerd gives docker's.
-      const fd = openSync('/dev/null', 'r+');
+      const devNull = await open('/dev/null', 'r+');
       try {
-        return await execInContainer(ctx, { id, process: { ...proc, terminal: false }, detach: true, stdio: [fd, fd, fd], newSession: true });
+        return await execInContainer(ctx, { id, process: { ...proc, terminal: false }, detach: true, stdio: [devNull.fd, devNull.fd, devNull.fd], newSession: true });
       } finally {
-        closeSync(fd);
+        await devNull.close();
       }
     }
     const started = (p: { signal(sig: NodeJS.Signals): void }): void => io.onStarted?.({ signal: p.signal });
@@ -109,13 +109,13 @@ export class BuiltinRuntime implements OciRuntime {
       }
       return code;
     }
-    const dir = mkdtempSync(join(tmpdir(), 'berth-exec-'));
+    const dir = await mkdtemp(join(tmpdir(), 'berth-exec-'));
     const receiver = await listenConsole(join(dir, 'console.sock'));
     // berth-init's first stage needs no stdio here (errors come on its sync channel): our own
     // fds stay out of the container's namespaces altogether.
-    const nul = openSync('/dev/null', 'r+');
+    const nul = await open('/dev/null', 'r+');
     try {
-      const status = execInContainer(ctx, { id, process: proc, detach: false, consoleSocket: receiver.path, stdio: [nul, nul, nul], newSession: true, onStarted: started });
+      const status = execInContainer(ctx, { id, process: proc, detach: false, consoleSocket: receiver.path, stdio: [nul.fd, nul.fd, nul.fd], newSession: true, onStarted: started });
       // berth-init sends the master before execve, so a process that ran has sent it, even
       // one that has already ended (its output waits in the pty): take it before looking at
       // the status, or a quick command's output is lost. Only a process killed before it got
@@ -134,9 +134,9 @@ export class BuiltinRuntime implements OciRuntime {
       await proxy;
       return code;
     } finally {
-      closeSync(nul);
+      await nul.close();
       await receiver.close();
-      rmSync(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
     }
   }
 }

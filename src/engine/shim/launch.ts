@@ -302,8 +302,8 @@ export async function startMonitored(dir: string, id: string, rt: StartRuntime):
 
 /**
  * runc, crun: looked up in PATH (the shim execs by path, and the engine should know which).
- * Synchronous for now: its callers in containers/runtime.ts are synchronous (a few access
- * checks of PATH entries, no waiting on another process).
+ * Synchronous: a few access(2) checks of PATH entries, answered from the dentry cache (no
+ * waiting on another process); the external runtime resolves its binary at each use with it.
  */
 export function resolveBinary(name: string, env: NodeJS.ProcessEnv = process.env): string {
   if (name.includes('/')) return name;
