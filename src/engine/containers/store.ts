@@ -22,7 +22,7 @@
  * and then renames the directory away, so a crash leaves either a record in "removing"
  * (finished by the next command) or nothing.
  */
-import { access, link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BerthError, errnoCode, isDiskFull } from '../../core/errors';
@@ -30,6 +30,7 @@ import { crashPoint } from '../../core/crash-point';
 import { writeFileAtomic } from '../../core/fs-atomic';
 import { acquireLock, tryLock, type FileLock } from '../../core/lock';
 import type { ContainerRecord } from './record';
+import { pathExists } from '../../core/fs-exists';
 
 const ID_RE = /^[0-9a-f]{64}$/;
 /** A new container's directory before it moves to its id (`.new-<pid>-<hex>`). */
@@ -210,7 +211,7 @@ export class ContainerStore {
 
   async ids(): Promise<string[]> {
     const entries = (await listDir(this.dir)).filter((d) => ID_RE.test(d));
-    const recorded = await Promise.all(entries.map((d) => exists(this.recordPath(d))));
+    const recorded = await Promise.all(entries.map((d) => pathExists(this.recordPath(d))));
     return entries.filter((_, i) => recorded[i]);
   }
 
@@ -332,11 +333,11 @@ export class ContainerStore {
         if (!processExists(Number(/^\.new-([0-9]+)-/.exec(e)?.[1]))) found.push(e);
         continue;
       }
-      if (!ID_RE.test(e) || (await exists(this.recordPath(e)))) continue;
+      if (!ID_RE.test(e) || (await pathExists(this.recordPath(e)))) continue;
       const lock = this.tryLock(e);
       if (!lock) continue; // its create is at work
       lock.release();
-      if (!(await exists(this.recordPath(e)))) found.push(e);
+      if (!(await pathExists(this.recordPath(e)))) found.push(e);
     }
     return found;
   }
@@ -351,7 +352,7 @@ export class ContainerStore {
     const lock = this.tryLock(entry);
     if (!lock) return;
     try {
-      if (!(await exists(this.recordPath(entry)))) await this.trash(entry);
+      if (!(await pathExists(this.recordPath(entry)))) await this.trash(entry);
     } finally {
       lock.release();
     }
@@ -367,7 +368,7 @@ export class ContainerStore {
     for (const e of await this.halfMade()) await this.removeHalfMade(e);
     for (const n of await listDir(this.namesDir)) {
       const owner = await this.readOwner(n);
-      if (owner !== undefined && !(await exists(this.recordPath(owner)))) await this.reclaim(n, owner);
+      if (owner !== undefined && !(await pathExists(this.recordPath(owner)))) await this.reclaim(n, owner);
     }
   }
 }
@@ -381,14 +382,6 @@ async function listDir(dir: string): Promise<string[]> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Whether a process with this pid exists (a pid of 0 or NaN: no). */
 function processExists(pid: number): boolean {

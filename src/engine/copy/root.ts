@@ -13,7 +13,7 @@
  * All of it asynchronous: the container's lock (an flock) is what orders us against a start.
  */
 import { constants as fsc } from 'node:fs';
-import { access, mkdir, rmdir } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { BerthError, wrap } from '../../core/errors';
@@ -24,6 +24,7 @@ import { sys } from '../../sys';
 import type { RecordContext } from '../containers/context';
 import { getContainer } from '../containers/lookup';
 import { containerName, type ContainerRecord } from '../containers/record';
+import { pathExists } from '../../core/fs-exists';
 
 /** A place paths are resolved in: `path` is /proc/self/fd/N of a directory fd we hold. */
 export interface ResolveRoot {
@@ -150,19 +151,11 @@ async function etcFileMounts(rec: ContainerRecord): Promise<{ at: string; source
   ];
   const out: { at: string; source: string }[] = [];
   for (const [at, source] of files) {
-    if (source && !own.has(at) && (await exists(source))) out.push({ at, source });
+    if (source && !own.has(at) && (await pathExists(source))) out.push({ at, source });
   }
   return out;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Unmounts a temporary mount of a snapshot and removes its directory. Should a file of it

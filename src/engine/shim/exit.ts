@@ -9,12 +9,13 @@
  * with force; external: `RUNTIME delete --force`), then record exit code 255 with
  * `recordLostExit`, so every later reader agrees, and run its usual cleanup.
  */
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode } from '../../core/errors';
 import { writeFileAtomic } from '../../core/fs-atomic';
 import { isSameProcessAlive } from '../../runtime/process-info';
 import { EXIT_FILE, SHIM_PID_FILE } from './paths';
+import { pathExists } from '../../core/fs-exists';
 
 export interface ExitInfo {
   /** The exit status, or 128 + signal number. */
@@ -71,7 +72,7 @@ export async function shimState(dir: string, pid: number, startTime: number | un
   // It may have written exit.json and exited between the two looks.
   const second = await readExit(dir);
   if (second) return { state: 'exited', exit: second };
-  return (await access(dir).then(() => true, () => false)) ? { state: 'lost' } : { state: 'vanished' };
+  return (await pathExists(dir)) ? { state: 'lost' } : { state: 'vanished' };
 }
 
 /** Records exit code 255 for a container whose shim died without writing exit.json. */

@@ -14,7 +14,7 @@
  * started and exits) and the runtime's half-made container is deleted.
  */
 import { accessSync, constants as fsConstants } from 'node:fs';
-import { access, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { runCommand } from '../../core/command';
 import type { Socket } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -28,6 +28,7 @@ import { startContainer } from '../../runtime/start';
 import { ShimProcess } from './control';
 import { CONSOLE_SOCKET, CONTAINER_PID_FILE, EXIT_FILE, MAX_SOCKET_PATH, RUNTIME_LOG } from './paths';
 import { notifyStarted } from './attach';
+import { pathExists } from '../../core/fs-exists';
 
 export interface LogOptions {
   /** json-file log path (absolute); rotated files are <path>.1, <path>.2, ... */
@@ -100,7 +101,7 @@ export async function launchShim(options: LaunchShimOptions): Promise<ShimLaunch
     ...(options.exitCommand?.length ? { exitCommand: absoluteArgv(options.exitCommand, env) } : {}),
     ...(options.health ? { health: { ...options.health, command: absoluteArgv(options.health.command, env) } } : {}),
   };
-  if (!(await access(opts.dir).then(() => true, () => false))) {
+  if (!(await pathExists(opts.dir))) {
     throw new BerthError('ENOT_FOUND', `shim directory ${opts.dir} does not exist`, { hint: 'create the container directory first (mode 0700)' });
   }
   // A new run: what a previous run of this container left must not be mistaken for ours

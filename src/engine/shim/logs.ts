@@ -13,12 +13,13 @@
  * as with docker.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { access, open, stat, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errnoCode } from '../../core/errors';
 import { isSameProcessAlive } from '../../runtime/process-info';
 import { formatFixedNs, parseLogLine, toNs, type LogEntry, type LogTime } from './log-format';
 import { EXIT_FILE } from './paths';
+import { pathExists } from '../../core/fs-exists';
 
 export interface ReadLogsOptions {
   /** Keep reading new entries until the container has exited (see untilExit / shim). */
@@ -49,7 +50,7 @@ const CHUNK = 64 * 1024;
 export async function logFiles(logPath: string): Promise<string[]> {
   const rotated: string[] = [];
   for (let i = 1, misses = 0; misses < 2; i++) {
-    if (await exists(`${logPath}.${i}`)) {
+    if (await pathExists(`${logPath}.${i}`)) {
       rotated.push(`${logPath}.${i}`);
       misses = 0;
     } else {
@@ -57,11 +58,10 @@ export async function logFiles(logPath: string): Promise<string[]> {
     }
   }
   rotated.reverse();
-  if (await exists(logPath)) rotated.push(logPath);
+  if (await pathExists(logPath)) rotated.push(logPath);
   return rotated;
 }
 
-const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
 
 async function openQuiet(path: string): Promise<FileHandle | undefined> {
   try {
@@ -377,7 +377,7 @@ export async function* readLogs(logPath: string, opts: ReadLogsOptions = {}): As
 }
 
 async function containerFinished(opts: ReadLogsOptions): Promise<boolean> {
-  if (opts.untilExit && (await exists(join(opts.untilExit, EXIT_FILE)))) return true;
+  if (opts.untilExit && (await pathExists(join(opts.untilExit, EXIT_FILE)))) return true;
   // a gone shim writes nothing more (lost, or it exited after writing exit.json)
   return opts.shim !== undefined && !isSameProcessAlive(opts.shim.pid, opts.shim.startTime);
 }

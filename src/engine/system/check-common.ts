@@ -1,11 +1,11 @@
 /** Shapes and helpers shared by the checks of `system check` (check.ts, check-host.ts). */
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tryLock } from '../../core/lock';
 import type { ContainerRecord } from '../containers/record';
 import { runPaths } from '../containers/runtime';
 import type { RecordContext } from '../containers/context';
 import { shimState } from '../shim';
+import { pathExists } from '../../core/fs-exists';
 
 export type ProblemKind =
   | 'stale-staging'
@@ -76,7 +76,7 @@ export async function shimLost(engine: RecordContext, rec: ContainerRecord): Pro
  * The lock is taken without waiting and held until `fn` has settled.
  */
 export async function ifIdle(engine: RecordContext, id: string, fn: () => boolean | Promise<boolean>): Promise<boolean> {
-  if (!(await access(engine.containerStore.containerDir(id)).then(() => true, () => false))) return fn();
+  if (!(await pathExists(engine.containerStore.containerDir(id)))) return fn();
   const lock = tryLock(join(engine.containerStore.containerDir(id), 'lock'));
   if (!lock) return false;
   try {

@@ -20,7 +20,7 @@
  * Only objects of this state root and run root are considered: cgroups under /berth are
  * shared by every root on the host, so only ids this root knows are looked at.
  */
-import { access, readdir, readFile, unlink } from 'node:fs/promises';
+import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode } from '../../core/errors';
 import { isMounted } from '../../snapshots/mounts';
@@ -30,6 +30,7 @@ import { restartAbandoned } from '../containers/restart';
 import type { RecordContext } from '../containers/context';
 import { ifIdle, isLive, shimLost, type CheckContext, type CheckReport, type Finding, type Problem } from './check-common';
 import { checkCgroups, checkRunDirs, checkRuntimeState, checkStaging, checkTempMounts } from './check-host';
+import { pathExists } from '../../core/fs-exists';
 
 export type { CheckReport, Problem, ProblemKind } from './check-common';
 
@@ -62,7 +63,6 @@ async function checkNames(ctx: CheckContext): Promise<Finding[]> {
   return out;
 }
 
-const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
 
 const UNFINISHED = {
   creating: ['unfinished-create', 'created', 'take the half-made container back'],
@@ -119,7 +119,7 @@ async function checkContainers(ctx: CheckContext): Promise<Finding[]> {
     if (rec.State.Status === 'dead') continue;
     const missing = rec.Berth.snapshotKey
       ? engine.snapshotter.active(rec.Berth.snapshotKey) ? undefined : 'its writable layer (snapshot)'
-      : rec.Berth.rootfs && !(await exists(rec.Berth.rootfs)) ? `its root file system ${rec.Berth.rootfs}` : undefined;
+      : rec.Berth.rootfs && !(await pathExists(rec.Berth.rootfs)) ? `its root file system ${rec.Berth.rootfs}` : undefined;
     if (missing && !isLive(rec)) {
       out.push({
         problem: { kind: 'missing-rootfs', object: name, description: `container ${name} (${rec.Id.slice(0, 12)}) lost ${missing}`, repair: 'mark it dead (it cannot start again; remove it)' },

@@ -6,12 +6,13 @@
  * so a volume either exists completely or not at all, and two concurrent creates of the same
  * name both end up using the one volume (docker's `volume create` is idempotent by name).
  */
-import { access, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BerthError, errnoCode } from '../../core/errors';
 import { writeFileAtomic } from '../../core/fs-atomic';
 import { compareStrings } from '../../core/compare';
+import { pathExists } from '../../core/fs-exists';
 
 export interface VolumeRecord {
   Name: string;
@@ -116,7 +117,7 @@ export class VolumeStore {
   /** Deletes the volume and its data: the record goes first, so a crash leaves no half volume. */
   async remove(name: string): Promise<void> {
     const dir = join(this.dir, name);
-    if (!(await access(this.metaPath(name)).then(() => true, () => false))) throw noSuchVolume(name);
+    if (!(await pathExists(this.metaPath(name)))) throw noSuchVolume(name);
     const doomed = join(this.dir, `.removing-${name}-${randomBytes(4).toString('hex')}`);
     await rename(dir, doomed);
     await rm(doomed, { recursive: true, force: true });
