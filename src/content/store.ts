@@ -8,13 +8,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError, diskFullError, errnoCode } from '../core/errors';
 import { DigestCounter, digestOf, parseDigest, type DigestAlgorithm } from './digest';
 import { fsyncDir } from '../core/fs-atomic';
 import { ContentWriter, dataLength, isGoneIngest, openAppend, retireIngestDir, type BlobInfo, type Expected, type IngestPaths } from './ingest';
+import { readdirOrEmpty } from '../core/fs-exists';
 import { acquireLock, tryLock, type FileLock } from '../core/lock';
 
 export type { BlobInfo, Expected } from './ingest';
@@ -359,14 +360,6 @@ async function readMeta(path: string): Promise<Expected | undefined> {
   return undefined;
 }
 
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return [];
-    throw e;
-  }
-}
 
 function processExists(pid: number): boolean {
   try {

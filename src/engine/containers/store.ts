@@ -22,7 +22,7 @@
  * and then renames the directory away, so a crash leaves either a record in "removing"
  * (finished by the next command) or nothing.
  */
-import { link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BerthError, errnoCode, isDiskFull } from '../../core/errors';
@@ -30,7 +30,7 @@ import { crashPoint } from '../../core/crash-point';
 import { writeFileAtomic } from '../../core/fs-atomic';
 import { acquireLock, tryLock, type FileLock } from '../../core/lock';
 import type { ContainerRecord } from './record';
-import { pathExists } from '../../core/fs-exists';
+import { pathExists, readdirOrEmpty } from '../../core/fs-exists';
 
 const ID_RE = /^[0-9a-f]{64}$/;
 /** A new container's directory before it moves to its id (`.new-<pid>-<hex>`). */
@@ -210,7 +210,7 @@ export class ContainerStore {
   }
 
   async ids(): Promise<string[]> {
-    const entries = (await listDir(this.dir)).filter((d) => ID_RE.test(d));
+    const entries = (await readdirOrEmpty(this.dir)).filter((d) => ID_RE.test(d));
     const recorded = await Promise.all(entries.map((d) => pathExists(this.recordPath(d))));
     return entries.filter((_, i) => recorded[i]);
   }
@@ -328,7 +328,7 @@ export class ContainerStore {
    */
   async halfMade(): Promise<string[]> {
     const found: string[] = [];
-    for (const e of await listDir(this.dir)) {
+    for (const e of await readdirOrEmpty(this.dir)) {
       if (e.startsWith(NEW_PREFIX)) {
         if (!processExists(Number(/^\.new-([0-9]+)-/.exec(e)?.[1]))) found.push(e);
         continue;
@@ -364,23 +364,15 @@ export class ContainerStore {
    * is gone.
    */
   async sweep(): Promise<void> {
-    for (const e of await listDir(this.dir)) if (e.startsWith('.trash-')) await rm(join(this.dir, e), { recursive: true, force: true });
+    for (const e of await readdirOrEmpty(this.dir)) if (e.startsWith('.trash-')) await rm(join(this.dir, e), { recursive: true, force: true });
     for (const e of await this.halfMade()) await this.removeHalfMade(e);
-    for (const n of await listDir(this.namesDir)) {
+    for (const n of await readdirOrEmpty(this.namesDir)) {
       const owner = await this.readOwner(n);
       if (owner !== undefined && !(await pathExists(this.recordPath(owner)))) await this.reclaim(n, owner);
     }
   }
 }
 
-async function listDir(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return [];
-    throw e;
-  }
-}
 
 
 /** Whether a process with this pid exists (a pid of 0 or NaN: no). */
