@@ -82,6 +82,8 @@ export interface PortBinding {
 
 export interface HostConfig {
   Binds?: string[];
+  /** --link NAME[:ALIAS] (the default bridge network only, as docker). */
+  Links?: string[];
   LogConfig?: LogConfig;
   NetworkMode?: string;
   PortBindings?: Record<string, PortBinding[] | null>;
@@ -135,4 +137,42 @@ export interface HostConfig {
   Init?: boolean | null;
   PidsLimit?: number | null;
   Ulimits?: Ulimit[];
+}
+
+/** IP addresses asked for on one network (--ip, --ip6; compose's ipv4_address). */
+export interface EndpointIPAMConfig {
+  IPv4Address?: string;
+  IPv6Address?: string;
+  LinkLocalIPs?: string[];
+}
+
+/**
+ * docker's EndpointSettings: a container on one network, as inspect shows it in
+ * NetworkSettings.Networks[NAME]. The request fields are kept from create; the address
+ * fields are filled while the container runs and emptied when it stops (docker's behaviour).
+ */
+export interface EndpointSettings {
+  IPAMConfig: EndpointIPAMConfig | null;
+  Links: string[] | null;
+  Aliases: string[] | null;
+  MacAddress: string;
+  DriverOpts: Record<string, string> | null;
+  NetworkID: string;
+  EndpointID: string;
+  Gateway: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  IPv6Gateway: string;
+  GlobalIPv6Address: string;
+  GlobalIPv6PrefixLen: number;
+  /** Names the container answers to on this network (name, short id, aliases). */
+  DNSNames: string[] | null;
+}
+
+/** What a create (or network connect) asks for on one network. */
+export type EndpointRequest = Partial<Pick<EndpointSettings, 'IPAMConfig' | 'Links' | 'Aliases' | 'MacAddress' | 'DriverOpts'>>;
+
+/** docker's NetworkingConfig: the networks a container is created on, beyond NetworkMode's. */
+export interface NetworkingConfig {
+  EndpointsConfig?: Record<string, EndpointRequest>;
 }

@@ -19,7 +19,6 @@ test('Engine: create, start, wait, logs, remove', { skip }, async () => {
       config: { Cmd: ['sh', '-c', 'echo hello from $(hostname); exit 7'], Hostname: 'lib' },
       hostConfig: { Memory: 32 * 1024 * 1024 },
       pull: 'never',
-      networkAliases: [],
     });
     await engine.containers.start(rec.Id);
     const done = await engine.containers.waitExit(rec.Id);

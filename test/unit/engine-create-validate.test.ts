@@ -6,7 +6,7 @@ import type { HostConfig } from '../../src/engine/docker-types';
 import { validateCreateRequest } from '../../src/engine/create/validate';
 import { CREATE_FIELD_FLAGS } from '../../src/cli/engine/container-options';
 
-const request = (hostConfig: HostConfig, name?: string): CreateRequest => ({ ...(name !== undefined ? { name } : {}), image: 'img', config: {}, hostConfig, pull: 'missing', networkAliases: [] });
+const request = (hostConfig: HostConfig, name?: string): CreateRequest => ({ ...(name !== undefined ? { name } : {}), image: 'img', config: {}, hostConfig, pull: 'missing' });
 
 /** The error validation throws: in the engine's words, and in the CLI's (its flags). */
 function refusal(req: CreateRequest, hostCpus = 2): { engine: BerthError; cli: BerthError } {

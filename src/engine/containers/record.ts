@@ -2,7 +2,7 @@
  * The engine's container record: docker's ContainerInspectResponse fields (so `inspect` is the
  * record itself, plus live state) and a `Berth` section for what only the engine needs.
  */
-import type { ContainerConfig, HostConfig } from '../docker-types';
+import type { ContainerConfig, EndpointSettings, HostConfig } from '../docker-types';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -50,22 +50,29 @@ export interface PortBindingState {
   HostPort: string;
 }
 
-export interface NetworkEndpoint {
-  NetworkID: string;
-  EndpointID: string;
-  Gateway: string;
-  IPAddress: string;
-  IPPrefixLen: number;
-  MacAddress: string;
-  Aliases: string[] | null;
-}
+export type NetworkEndpoint = EndpointSettings;
 
+/**
+ * docker's NetworkSettings. Networks has an entry per network from create on (the request's
+ * aliases and addresses); the address fields, Ports and SandboxKey are filled at start and
+ * emptied at stop. The top-level address fields repeat the default bridge network's, as docker's do.
+ */
 export interface NetworkSettings {
+  SandboxID?: string;
   SandboxKey: string;
   Ports: Record<string, PortBindingState[] | null>;
   Networks: Record<string, NetworkEndpoint>;
+  Bridge?: string;
+  HairpinMode?: boolean;
+  LinkLocalIPv6Address?: string;
+  LinkLocalIPv6PrefixLen?: number;
+  EndpointID?: string;
   IPAddress: string;
+  IPPrefixLen?: number;
   Gateway: string;
+  GlobalIPv6Address?: string;
+  GlobalIPv6PrefixLen?: number;
+  IPv6Gateway?: string;
   MacAddress: string;
 }
 

@@ -1,5 +1,5 @@
 /** What `run`/`create` (CLI or API) ask the engine for, in docker's shapes. */
-import type { ContainerConfig, HostConfig } from '../docker-types';
+import type { ContainerConfig, HostConfig, NetworkingConfig } from '../docker-types';
 
 export interface CreateRequest {
   name?: string;
@@ -11,5 +11,9 @@ export interface CreateRequest {
   hostConfig: HostConfig;
   pull: 'always' | 'missing' | 'never';
   platform?: string;
-  networkAliases: string[];
+  /**
+   * The networks beyond HostConfig.NetworkMode (docker's NetworkingConfig): per network its
+   * aliases, static addresses, MAC. NetworkMode's own network may have an entry here too.
+   */
+  networkingConfig?: NetworkingConfig;
 }

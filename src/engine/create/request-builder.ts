@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { BerthError } from '../../core/errors';
 import { parseBytes, parseIntFlag } from '../../core/units';
-import type { ContainerConfig, HealthConfig, HostConfig, MountSpec } from '../docker-types';
+import type { ContainerConfig, HealthConfig, HostConfig, MountSpec, NetworkingConfig } from '../docker-types';
 import type { CreateRequest } from '../containers/request';
 import { parseDeviceFlag, parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from '../parse/mounts';
 import { parseExpose, parsePublish } from '../parse/ports';
@@ -255,8 +255,15 @@ export async function buildCreateRequest(o: ContainerCreateOptions, opts: BuildO
     hostConfig,
     pull: o.pull ?? 'missing',
     ...(o.platform ? { platform: o.platform } : {}),
-    networkAliases: o.networkAliases ?? [],
+    ...networkingFor(o),
   };
   validateCreateRequest(req, { ...(opts.names ? { flags: opts.names } : {}), ...(opts.hostCpus !== undefined ? { hostCpus: opts.hostCpus } : {}) });
   return req;
+}
+
+/** --network-alias on the network of --network (docker's CLI puts them in EndpointsConfig). */
+function networkingFor(o: ContainerCreateOptions): { networkingConfig?: NetworkingConfig } {
+  const mode = o.network ?? 'bridge';
+  if (!o.networkAliases?.length) return {};
+  return { networkingConfig: { EndpointsConfig: { [mode]: { Aliases: [...o.networkAliases] } } } };
 }
