@@ -23,6 +23,8 @@ import type { ContainerContext } from './containers/context';
 import { Runtimes } from './runtimes';
 import { EventLog } from './events';
 import { VolumeService } from './volumes/service';
+import { NetworkStore } from '../network/store';
+import { NetworkService } from './network/service';
 import type { Readable, Writable } from 'node:stream';
 import type { Change } from '../snapshots/types';
 import type { ContainerRecord } from './containers/record';
@@ -74,6 +76,10 @@ export class Engine {
   readonly containerStore: ContainerStore;
   readonly containers: ContainerService;
   readonly volumes: VolumeService;
+  /** Network definitions and their endpoints (under the state root). */
+  readonly networkStore: NetworkStore;
+  /** The `network` commands. */
+  readonly networks: NetworkService;
   readonly events: EventLog;
   /** The OCI runtimes containers run under (runtimes.for(rec) picks a record's). */
   readonly runtimes: Runtimes;
@@ -97,8 +103,14 @@ export class Engine {
       (action, name) => this.events.emit('volume', action, name, { driver: 'local' }),
     );
     this.runtimes = new Runtimes(this.runRoot);
+    this.networkStore = new NetworkStore(this.root);
     this.context = this.buildContext();
     this.containers = new ContainerService(this.context);
+    this.networks = new NetworkService({
+      store: this.networkStore,
+      connect: (network, container, req) => this.containers.connectNetwork(network, container, req),
+      disconnect: (network, container, force) => this.containers.disconnectNetwork(network, container, force),
+    });
   }
 
   private buildContext(): ContainerContext {

@@ -22,6 +22,7 @@ import { pauseContainer, unpauseContainer } from './pause';
 import { reconcile, settleLocked } from './recover';
 import { removeLocked } from './teardown';
 import type { CreateRequest } from './request';
+import type { EndpointRequest } from '../docker-types';
 import { runtimeFrozen, type OciRuntime } from '../runtimes';
 import { runPaths } from './runtime';
 import { markRunning, markStartFailed, prepareStart, release, type PreparedStart, type StartOptions } from './start';
@@ -259,6 +260,22 @@ export class ContainerService {
 
   unpause(query: string): Promise<void> {
     return unpauseContainer(this.ctx, query);
+  }
+
+  /** `network connect`: records the network on the container, and attaches it live when it runs. */
+  async connectNetwork(network: string, query: string, req: EndpointRequest): Promise<void> {
+    void network;
+    void query;
+    void req;
+    throw new BerthError('EUNSUPPORTED', 'network connect is not wired yet');
+  }
+
+  /** `network disconnect`: the reverse; `force` also for a container that is gone. */
+  async disconnectNetwork(network: string, query: string, force: boolean): Promise<void> {
+    void network;
+    void query;
+    void force;
+    throw new BerthError('EUNSUPPORTED', 'network disconnect is not wired yet');
   }
 
   async rename(query: string, newName: string): Promise<void> {
