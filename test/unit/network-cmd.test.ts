@@ -245,6 +245,8 @@ test('service: refusals name what is wrong and change nothing', async (t) => {
   await failsWith(svc.create({ name: 'x', driver: 'overlay' }), 'EUNSUPPORTED', /network driver "overlay" is not supported: overlay networks span a swarm/);
   await failsWith(svc.create({ name: 'x', driver: 'macvlan' }), 'EUNSUPPORTED', /"macvlan" is not supported/);
   await failsWith(svc.create({ name: 'x', ipamDriver: 'dhcp' }), 'EUNSUPPORTED', /IPAM driver "dhcp" is not supported/);
+  // An interface of the host is never adopted as a network's bridge (lo always exists).
+  await failsWith(svc.create({ name: 'x', options: { 'com.docker.network.bridge.name': 'lo' } }), 'EEXISTS', /a network interface lo already exists on this host/);
   await svc.create({ name: 'web', ipam: [{ subnet: '10.9.0.0/16' }] });
   await failsWith(svc.create({ name: 'web' }), 'EEXISTS', /network with name web already exists/);
   await failsWith(svc.create({ name: 'x', ipam: [{ subnet: '10.9.3.0/24' }] }), 'EEXISTS', /--subnet 10.9.3.0\/24 overlaps network web's subnet 10.9.0.0\/16/);

@@ -6,11 +6,13 @@
  * The default `bridge` network is made on first use (every listing or lookup ensures it),
  * and `host` and `none` are listed and inspected as docker shows them but never stored.
  */
-import { dirname } from 'node:path';
+import { access } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { BerthError, errnoCode, isBerthError } from '../../core/errors';
 import type { EndpointRequest } from '../docker-types';
 import { EventLog } from '../events';
 import type { NetworkStore } from '../../network/store';
+import { BRIDGE_NAME_OPTION } from '../../network/store-create';
 import type { NetworkCreateRequest, NetworkRecord } from '../../network/store-types';
 import type { FilterArgs } from '../query/filters';
 import { isPredefinedNetwork, networkFilter, networkInspectDocument, pseudoNetworkDocuments, sortNetworks, type NetworkInspect } from '../query/networks';
@@ -61,6 +63,16 @@ const UNAVAILABLE_DRIVERS: Record<string, string> = {
   null: 'none is a network mode: run the container with --network none',
 };
 
+/** Whether the host (this network namespace) has a link of that name. */
+async function hostLinkExists(name: string): Promise<boolean> {
+  // An interface name never contains "/" (the store validates it too); refuse to look elsewhere.
+  if (name.includes('/') || name === '.' || name === '..') return false;
+  return access(join('/sys/class/net', name)).then(
+    () => true,
+    () => false,
+  );
+}
+
 export class NetworkService {
   readonly store: NetworkStore;
   private readonly events: Pick<EventLog, 'emit'>;
@@ -93,6 +105,13 @@ export class NetworkService {
     if (isPredefinedNetwork(req.name)) {
       throw new BerthError('EINVALID_ARGUMENT', `operation is not permitted on predefined ${req.name} network: the name "${req.name}" is reserved`, {
         hint: 'choose another name',
+      });
+    }
+    const bridge = req.options?.[BRIDGE_NAME_OPTION];
+    if (bridge !== undefined && (await hostLinkExists(bridge))) {
+      // docker would adopt an existing bridge; Berth changes only links it made itself.
+      throw new BerthError('EEXISTS', `${BRIDGE_NAME_OPTION}=${bridge}: a network interface ${bridge} already exists on this host`, {
+        hint: `choose a bridge name no interface has (ip link show ${bridge}), or omit the option for br-<id>`,
       });
     }
     const rec = await this.store.create(req);

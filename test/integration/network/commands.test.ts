@@ -120,6 +120,7 @@ test('network errors: one clear message each, exit 1, nothing changed', (t) => {
   for (const driver of ['overlay', 'macvlan', 'ipvlan']) fails(['network', 'create', '-d', driver, 'x'], new RegExp(`^Error: network driver "${driver}" is not supported`));
   fails(['network', 'create', '--ipam-driver', 'dhcp', 'x'], /^Error: IPAM driver "dhcp" is not supported/);
   fails(['network', 'create', '--aux-address', 'a=10.233.0.5', 'x'], /^Error: --aux-address is not supported/);
+  fails(['network', 'create', '-o', 'com.docker.network.bridge.name=lo', 'x'], /^Error: com\.docker\.network\.bridge\.name=lo: a network interface lo already exists on this host$/m);
   fails(['network', 'rm', 'bridge'], /^Error: bridge is a pre-defined network and cannot be removed$/m);
   fails(['network', 'rm', 'none'], /^Error: none is a pre-defined network and cannot be removed$/m);
   fails(['network', 'ls', '--filter', 'colour=red'], /^Error: invalid filter "colour"$/m);
