@@ -159,6 +159,22 @@ test('a network in use: in inspect, ps --filter network= and {{.Networks}}; rm a
   assert.equal(b.ok(['ps', '--format', '{{.Names}} {{.Networks}}']).trim(), 'app inuse');
   assert.deepEqual(lines(b.ok(['network', 'ls', '--format', '{{.Name}}', '--filter', 'dangling=false'])), ['bridge', 'host', 'inuse', 'none']);
 
+  // network connect/disconnect of the running container, through the CLI's flags.
+  b.ok(['network', 'create', '--subnet', '10.236.0.0/24', 'second']);
+  assert.equal(b.ok(['network', 'connect', '--alias', 'api', '--ip', '10.236.0.40', 'second', 'app']), '');
+  const onSecond = inspect(b, 'second')[0]!.Containers[cid];
+  assert.equal(onSecond?.IPv4Address, '10.236.0.40/24');
+  assert.equal(b.ok(['ps', '--format', '{{.Networks}}']).trim(), 'inuse,second');
+  assert.deepEqual(JSON.parse(b.ok(['inspect', '-f', '{{json .NetworkSettings.Networks.second.Aliases}}', cid])), ['api']);
+  const twice = b.run(['network', 'connect', 'second', 'app']);
+  assert.equal(twice.code, 1, 'connecting again is refused');
+  assert.match(twice.stderr, /^Error: .*second/m);
+  assert.equal(b.ok(['network', 'disconnect', 'second', 'app']), '');
+  assert.deepEqual(inspect(b, 'second')[0]!.Containers, {});
+  assert.equal(b.ok(['ps', '--format', '{{.Networks}}']).trim(), 'inuse');
+  assert.equal(b.ok(['network', 'rm', 'second']), 'second\n');
+  assert.match(b.run(['network', 'connect', 'ghost', 'app']).stderr, /^Error: network ghost not found$/m);
+
   const rm = b.run(['network', 'rm', 'inuse']);
   assert.equal(rm.code, 1);
   assert.match(rm.stderr, /^Error: network inuse is used by container app$/m);
