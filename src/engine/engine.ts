@@ -116,6 +116,7 @@ export class Engine {
     this.containers = new ContainerService(this.context);
     this.networks = new NetworkService({
       store: this.networkStore,
+      events: this.events,
       connect: (network, container, req) => this.containers.connectNetwork(network, container, req),
       disconnect: (network, container, force) => this.containers.disconnectNetwork(network, container, force),
     });
