@@ -164,6 +164,16 @@ export class NetworkService {
    * (until=, label=, label!=); returns their names. A network a container joins meanwhile
    * is skipped, not an error (the store refuses it under its lock).
    */
+  /** Names of the networks prune would remove (system prune --dry-run). */
+  async unused(filter: NetworkPruneFilter = {}): Promise<string[]> {
+    const out: string[] = [];
+    for (const rec of await this.store.list()) {
+      if (rec.isDefault || !matchesNetworkPruneFilter(rec, filter)) continue;
+      if ((await this.store.endpoints(rec.id).catch(() => [])).length === 0) out.push(rec.name);
+    }
+    return out;
+  }
+
   async prune(filter: NetworkPruneFilter = {}): Promise<string[]> {
     const removed: string[] = [];
     for (const rec of await this.store.list()) {

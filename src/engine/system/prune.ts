@@ -18,6 +18,8 @@ import { directorySize } from '../volumes/service';
 /** What pruning uses: containers' listing and removal, volumes, images (the Engine has them all). */
 export interface PruneContext extends Pick<ContainerContext, 'containerStore' | 'snapshotter' | 'volumes' | 'images'> {
   containers: Pick<ContainerService, 'list' | 'remove'>;
+  /** Network pruning (user-defined networks no running container is on). */
+  networks: { prune(filter?: PruneFilter): Promise<string[]>; unused(filter?: PruneFilter): Promise<string[]> };
   /** Image pruning with its events and the layers it frees. */
   pruneImages(opts: { all?: boolean }): Promise<{ deleted: string[]; untagged: string[]; gc: GcReport; layersRemoved: string[] }>;
 }
@@ -96,6 +98,8 @@ export interface SystemPruneOptions {
 
 export interface SystemPruneResult {
   containers: string[];
+  /** Names of the user-defined networks removed (docker's "Deleted Networks"). */
+  networks: string[];
   volumes: string[];
   images: { untagged: string[]; deleted: string[] };
   layers: string[];
@@ -107,6 +111,7 @@ export async function pruneSystem(engine: PruneContext, opts: SystemPruneOptions
   let reclaimed = containers.reclaimed;
   const gone = new Set(containers.deleted);
   const remaining = (await engine.containerStore.list()).filter((c) => !gone.has(c.Id));
+  const networks = opts.dryRun ? await engine.networks.unused(opts.filter ?? {}) : await engine.networks.prune(opts.filter ?? {});
   const volumes: string[] = [];
   if (opts.volumes) {
     const labelFilter = opts.filter?.labels;
@@ -137,5 +142,5 @@ export async function pruneSystem(engine: PruneContext, opts: SystemPruneOptions
     layers = r.layersRemoved;
     reclaimed += r.gc.reclaimedBytes;
   }
-  return { containers: containers.deleted, volumes, images, layers, reclaimed };
+  return { containers: containers.deleted, networks, volumes, images, layers, reclaimed };
 }

@@ -40,12 +40,13 @@ export function registerPruneCommands(container: Command, system: Command, env: 
     .option('-f, --force', 'do not ask for confirmation')
     .option('--filter <filter>', 'until=..., label=... (applied to containers; label also to volumes)', collect, [])
     .option('--dry-run', 'list what would be removed and remove nothing')
-    .description('remove stopped containers, unused images and layers (and with --volumes, unused anonymous volumes)')
+    .description('remove stopped containers, unused networks, unused images and layers (and with --volumes, unused anonymous volumes)')
     .action(async (o: { all?: boolean; volumes?: boolean; force?: boolean; filter: string[]; dryRun?: boolean }) => {
       const filter = parsePruneFilters(o.filter, untilMs);
       if (!o.force && !o.dryRun) {
         const items = [
           'all stopped containers',
+          'all networks not used by at least one container',
           ...(o.volumes ? ['all anonymous volumes not used by at least one container'] : []),
           o.all ? 'all images without at least one container associated to them' : 'all dangling images',
           'all unpacked layers no image or container needs',
@@ -56,6 +57,7 @@ export function registerPruneCommands(container: Command, system: Command, env: 
       const r = await env.engine().pruneSystem({ filter, ...(o.all ? { all: true } : {}), ...(o.volumes ? { volumes: true } : {}), ...(o.dryRun ? { dryRun: true } : {}) });
       const would = o.dryRun ? 'Would delete' : 'Deleted';
       section(env, `${would} Containers:`, r.containers);
+      section(env, `${would} Networks:`, r.networks);
       section(env, `${would} Volumes:`, r.volumes);
       section(env, `${would} Images:`, [...r.images.untagged.map((u) => `untagged: ${u}`), ...r.images.deleted.map((d) => `deleted: ${d}`)]);
       section(env, `${would} Layers:`, r.layers);
