@@ -346,7 +346,8 @@ function parseLink(value: string, option: string): string {
   const parts = value.split(':');
   const target = parts[0]!.replace(/^\//, '');
   const alias = (parts[1] ?? target).replace(/^\//, '');
-  if (parts.length > 2 || !CONTAINER_NAME_RE.test(target) || !CONTAINER_NAME_RE.test(alias)) {
+  // The target is a container's name or id; the alias a host name (one character is enough).
+  if (parts.length > 2 || !CONTAINER_NAME_RE.test(target) || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(alias)) {
     throw invalidFlag(option, value, 'NAME[:ALIAS], a container name and an optional alias, e.g. db or db:database');
   }
   return `${target}:${alias}`;
