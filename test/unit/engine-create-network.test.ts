@@ -84,12 +84,12 @@ test("--network's advanced form: name, alias, ip, ip6, mac-address, driver-opt",
   await refused(['--network', 'app', '--network', 'name=app,alias=x', 'img'], 'network "app" is specified multiple times');
 });
 
-test('--link: legacy links on the default bridge (HostConfig.Links), endpoint links on a user-defined network', async () => {
+test('--link: HostConfig.Links (legacy links on the default bridge), also endpoint links on a user-defined network', async () => {
   let r = await run(['--link', 'db', '--link', '/cache:c', 'img']);
   assert.deepEqual(r.hostConfig.Links, ['db:db', 'cache:c'], "docker's API form; the engine stores it with the container's name");
   r = await run(['--network', 'app', '--link', 'db:database', 'img']);
-  assert.equal(r.hostConfig.Links, undefined);
-  assert.deepEqual(endpoints(r), { app: { Links: ['db:database'] } });
+  assert.deepEqual(r.hostConfig.Links, ['db:database'], "docker's CLI records them in HostConfig too");
+  assert.deepEqual(endpoints(r), { app: { Links: ['db:database'] } }, 'on a user-defined network they are endpoint links (aliases)');
   await refused(['--link', 'a:b:c', 'img'], 'invalid value "a:b:c" for --link', /NAME\[:ALIAS\]/);
   await refused(['--link', '-x', 'img'], 'invalid value "-x" for --link');
 
@@ -118,11 +118,17 @@ test('-p: one grammar with the network layer (ranges, IPv6, sctp)', async () => 
 });
 
 test('host, none and container:X cannot be combined with other networks; the default bridge not with user-defined ones', async () => {
+  const mixed = 'conflicting options: cannot attach both user-defined and non-user-defined network-modes';
+  for (const other of ['host', 'none', 'container:db', 'bridge', 'default']) {
+    await refused(['--network', 'app', '--network', other, 'img'], mixed, /give --network only user-defined networks, or one of bridge, host, none, container:NAME alone/);
+    await refused(['--network', other, '--network', 'app', 'img'], mixed);
+  }
   const shared = 'container sharing network namespace with another container or host cannot be connected to any other network';
-  await refused(['--network', 'host', '--network', 'app', 'img'], shared, /give --network host or container:NAME alone/);
-  await refused(['--network', 'app', '--network', 'container:db', 'img'], shared);
-  await refused(['--network', 'none', '--network', 'app', 'img'], 'container cannot be connected to multiple networks with one of the networks in private (none) mode');
-  await refused(['--network', 'bridge', '--network', 'app', 'img'], 'conflicting options: cannot attach both user-defined and non-user-defined network-modes');
+  await refused(['--network', 'host', '--network', 'bridge', 'img'], shared, /give --network host or container:NAME alone/);
+  await refused(['--network', 'none', '--network', 'container:db', 'img'], shared);
+  await refused(['--network', 'none', '--network', 'bridge', 'img'], 'container cannot be connected to multiple networks with one of the networks in private (none) mode');
+  await refused(['--network', 'host', '--network', 'host', 'img'], 'network "host" is specified multiple times');
+  await refused(['--network', 'bridge', '--network', 'default', 'img'], 'network "default" is specified multiple times', /give each network once to --network/);
   await refused(['--network', 'container:', 'img'], 'Invalid network mode: invalid container format container:<name|id>');
   await refused(['--network', ' ', 'img'], /no name set for network/);
 });

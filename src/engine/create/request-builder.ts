@@ -394,15 +394,20 @@ function networkingFor(o: ContainerCreateOptions, p: OptionParser): { mode: stri
     if (first.mac !== undefined) throw conflict('macAddress', 'MAC address');
     first.mac = checkedValue(p.name('macAddress'), o.macAddress, macAddressProblem(o.macAddress), `${p.name('macAddress')} ${EXAMPLE_MAC}`);
   }
+  // docker's CLI records links in HostConfig.Links always; on a user-defined first network also
+  // in its endpoint, where they are aliases (legacy links act on the default bridge only).
   const links = (o.links ?? []).map((l) => parseLink(l, p.name('links')));
-  // On a user-defined network a link is an alias of the endpoint; on the default bridge a legacy link.
-  const legacyLinks = isUserDefinedNetwork(first.network) ? ((first.links = links), []) : links;
+  if (isUserDefinedNetwork(first.network)) first.links = links;
 
   const endpoints: Record<string, EndpointRequest> = {};
+  const seen = new Set<string>();
   for (const a of attachments) {
-    if (endpoints[a.network]) {
+    // "default" is docker's other name for the bridge network.
+    const network = a.network === 'default' ? 'bridge' : a.network;
+    if (seen.has(network)) {
       throw new BerthError('EINVALID_ARGUMENT', `network "${a.network}" is specified multiple times`, { hint: `give each network once to ${networksName}` });
     }
+    seen.add(network);
     const ep: EndpointRequest = {
       ...(a.aliases.length ? { Aliases: a.aliases } : {}),
       ...(a.links.length ? { Links: a.links } : {}),
@@ -414,5 +419,5 @@ function networkingFor(o: ContainerCreateOptions, p: OptionParser): { mode: stri
     const modeOnly = a === first && (['host', 'none'].includes(a.network) || a.network.startsWith('container:'));
     if (!modeOnly || Object.keys(ep).length) endpoints[a.network] = ep;
   }
-  return { mode: first.network, links: legacyLinks, networkingConfig: { EndpointsConfig: endpoints } };
+  return { mode: first.network, links, networkingConfig: { EndpointsConfig: endpoints } };
 }

@@ -128,15 +128,16 @@ function checkNetworking(req: CreateRequest, flags: FieldNames): string[] {
   // bridge and default are one network; every other endpoint key is another network to join.
   const same = (a: string, b: string) => a === b || (['bridge', 'default'].includes(a) && ['bridge', 'default'].includes(b));
   const joined = [mode, ...Object.keys(endpoints).filter((k) => !same(k, mode))];
+  // In the order docker checks: its CLI refuses mixing, its daemon the rest.
   if (joined.length > 1) {
+    if (joined.some(isUserDefinedNetwork) && !joined.every(isUserDefinedNetwork)) {
+      throw refuse('conflicting options: cannot attach both user-defined and non-user-defined network-modes', `give ${modeName} only user-defined networks, or one of bridge, host, none, container:NAME alone`);
+    }
     if (joined.some(sharesNamespace)) {
       throw refuse('container sharing network namespace with another container or host cannot be connected to any other network', `give ${modeName} host or container:NAME alone`);
     }
     if (joined.includes('none')) {
       throw refuse('container cannot be connected to multiple networks with one of the networks in private (none) mode', `give ${modeName} none alone`);
-    }
-    if (joined.some(isUserDefinedNetwork) && !joined.every(isUserDefinedNetwork)) {
-      throw refuse('conflicting options: cannot attach both user-defined and non-user-defined network-modes', `give ${modeName} either the default bridge or user-defined networks`);
     }
   }
 
