@@ -77,6 +77,8 @@ test("--network's advanced form: name, alias, ip, ip6, mac-address, driver-opt",
   await refused(['--network', 'name=app,colour=blue', 'img'], 'invalid --network "name=app,colour=blue": unknown key "colour"', /accepted: NAME, or name=NET/);
   await refused(['--network', 'name=app,gw-priority=1', 'img'], /"gw-priority" is not supported by Berth/);
   await refused(['--network', 'alias=a', 'img'], /network name not specified \(name=NET\)/);
+  await refused(['--network', 'name=app,alias=', 'img'], /alias= is empty/);
+  await refused(['--network', 'name=app,=x', 'img'], /field "=x" is not KEY=VALUE/);
   await refused(['--network', 'name=app,driver-opt=x', 'img'], /driver-opt "x" is not KEY=VALUE/);
   await refused(['--network', 'name=app,ip=10.1.0.300', 'img'], 'invalid value "10.1.0.300" for --network ip: not an IPv4 address', /--network name=NET,ip=/);
   await refused(['--network', 'name=app,alias=x', '--network-alias', 'y', 'img'], 'conflicting options: cannot specify both --network-alias and per-network alias');

@@ -297,21 +297,28 @@ function csvFields(text: string): string[] {
   let quoted = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"' && field === '') quoted = true;
-    else if (c === ',') (out.push(field), (field = ''));
-    else field += c;
+    if (quoted && c === '"' && text[i + 1] === '"') {
+      field += '"';
+      i++;
+    } else if (quoted && c === '"') {
+      quoted = false;
+    } else if (!quoted && c === '"' && field === '') {
+      quoted = true;
+    } else if (!quoted && c === ',') {
+      out.push(field);
+      field = '';
+    } else {
+      field += c;
+    }
   }
   out.push(field);
   return out;
 }
 
 /**
- * `--network NAME` or docker's advanced form. Keys are case-insensitive as docker's; values
- * keep their case (docker lowercases them too, which breaks network names with capitals).
+ * `--network NAME` or docker's advanced form. Keys (and driver-opt keys) are case-insensitive
+ * as docker's; values keep their case (docker lowercases them too, which loses the capitals of
+ * a network name or an alias).
  */
 function parseAttachment(value: string, option: string): Attachment {
   const bad = (why: string) => new BerthError('EINVALID_ARGUMENT', `invalid ${option} "${value}": ${why}`, { hint: `accepted: ${ADVANCED_NETWORK}` });
@@ -324,7 +331,10 @@ function parseAttachment(value: string, option: string): Attachment {
       const val = field.slice(eq + 1).trim();
       if (!key) throw bad(`field "${field}" is not KEY=VALUE`);
       if (key === 'name') a.network = val;
-      else if (key === 'alias') a.aliases.push(val);
+      else if (key === 'alias') {
+        if (!val) throw bad('alias= is empty');
+        a.aliases.push(val);
+      }
       else if (key === 'ip') a.ipv4 = checkedValue(`${option} ip`, val, staticAddressProblem(4, val), `${option} name=NET,ip=${EXAMPLE_IPV4}`);
       else if (key === 'ip6') a.ipv6 = checkedValue(`${option} ip6`, val, staticAddressProblem(6, val), `${option} name=NET,ip6=${EXAMPLE_IPV6}`);
       else if (key === 'mac-address') a.mac = checkedValue(`${option} mac-address`, val, macAddressProblem(val), `${option} name=NET,mac-address=${EXAMPLE_MAC}`);
