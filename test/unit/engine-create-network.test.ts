@@ -169,7 +169,7 @@ test('aliases and static addresses need a user-defined network', async () => {
   await refused(['--network-alias', 'web', 'img'], aliases, /create a network \(network create NAME\) and give --network NAME, or drop --network-alias/);
   await refused(['--network', 'bridge', '--network-alias', 'web', 'img'], aliases);
   await refused(['--network', 'host', '--network-alias', 'web', 'img'], aliases);
-  await refused(['--ip', '172.17.0.9', 'img'], ip, /drop --ip$/);
+  await refused(['--ip', '172.17.0.9', 'img'], ip, /^create a network with a subnet \(network create --subnet CIDR NAME\) and give --network NAME, or drop --ip$/);
   await refused(['--network', 'default', '--ip6', 'fd00::9', 'img'], ip, /drop --ip6$/);
   await run(['--network', 'app', '--network-alias', 'web', '--ip', '172.20.0.9', 'img']);
 });

@@ -192,7 +192,8 @@ function checkEndpoint(network: string, ep: EndpointRequest, mode: string, name:
   if ((ep.Links?.length ?? 0) > 0) throw refuse('links are only supported for user-defined networks', `${create}, or use HostConfig.Links on the default bridge`);
   if (v4 || v6) {
     const which = v4 ? name('EndpointSettings.IPAMConfig.IPv4Address') : name('EndpointSettings.IPAMConfig.IPv6Address');
-    throw refuse('user specified IP address is supported on user defined networks only', `${create} --subnet ..., or drop ${which}`);
+    const withSubnet = `create a network with a subnet (network create --subnet CIDR NAME) and give ${name('HostConfig.NetworkMode')} NAME`;
+    throw refuse('user specified IP address is supported on user defined networks only', `${withSubnet}, or drop ${which}`);
   }
 }
 
