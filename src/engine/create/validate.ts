@@ -120,7 +120,7 @@ function checkNetworking(req: CreateRequest, flags: FieldNames): string[] {
   const modeName = name('HostConfig.NetworkMode');
   const endpoints = req.networkingConfig?.EndpointsConfig ?? {};
 
-  if (mode === 'container:' || (mode.startsWith('container:') && !mode.slice('container:'.length).trim())) {
+  if (mode.startsWith('container:') && !mode.slice('container:'.length).trim()) {
     throw refuse('Invalid network mode: invalid container format container:<name|id>', `give ${modeName} container:NAME with the name or id of a container`);
   }
   if (!mode.trim()) throw refuse('no name set for network', `give ${modeName} a network name`);
@@ -155,8 +155,9 @@ function checkNetworking(req: CreateRequest, flags: FieldNames): string[] {
     const shared = (message: string, field: string) => refuse(message, `drop ${name(field)}: with ${modeName} ${mode} it comes from that container`);
     if (cfg.Hostname) throw shared('conflicting options: hostname and the network mode', 'Config.Hostname');
     if (hasLinks) throw shared("conflicting options: container type network can't be used with links. This would result in undefined behavior", 'HostConfig.Links');
-    const dns = (['HostConfig.Dns', 'HostConfig.DnsSearch', 'HostConfig.DnsOptions'] as const).find((f) => (hc[f.slice('HostConfig.'.length) as 'Dns' | 'DnsSearch' | 'DnsOptions']?.length ?? 0) > 0);
-    if (dns) throw shared('conflicting options: dns and the network mode', dns);
+    const dnsFields: Array<[string, string[] | undefined]> = [['HostConfig.Dns', hc.Dns], ['HostConfig.DnsSearch', hc.DnsSearch], ['HostConfig.DnsOptions', hc.DnsOptions]];
+    const dns = dnsFields.find(([, values]) => (values?.length ?? 0) > 0);
+    if (dns) throw shared('conflicting options: dns and the network mode', dns[0]);
     if ((hc.ExtraHosts?.length ?? 0) > 0) throw shared('conflicting options: custom host-to-IP mapping and the network mode', 'HostConfig.ExtraHosts');
     if (Object.keys(cfg.ExposedPorts ?? {}).length > 0) throw shared('conflicting options: port exposing and the container type network mode', 'Config.ExposedPorts');
   }
@@ -175,13 +176,13 @@ function checkEndpoint(network: string, ep: EndpointRequest, mode: string, name:
   const v4 = ep.IPAMConfig?.IPv4Address ?? '';
   const v6 = ep.IPAMConfig?.IPv6Address ?? '';
   const mac = ep.MacAddress ?? '';
-  const checks: Array<[string, string, string | undefined]> = [
-    [v4, 'EndpointSettings.IPAMConfig.IPv4Address', v4 ? staticAddressProblem(4, v4) : undefined],
-    [v6, 'EndpointSettings.IPAMConfig.IPv6Address', v6 ? staticAddressProblem(6, v6) : undefined],
-    [mac, 'EndpointSettings.MacAddress', mac ? macAddressProblem(mac) : undefined],
+  const checks: Array<{ value: string; field: string; problem: string | undefined; example: string }> = [
+    { value: v4, field: 'EndpointSettings.IPAMConfig.IPv4Address', problem: v4 ? staticAddressProblem(4, v4) : undefined, example: 'an IPv4 address such as 172.20.0.5' },
+    { value: v6, field: 'EndpointSettings.IPAMConfig.IPv6Address', problem: v6 ? staticAddressProblem(6, v6) : undefined, example: 'an IPv6 address such as fd00::5' },
+    { value: mac, field: 'EndpointSettings.MacAddress', problem: mac ? macAddressProblem(mac) : undefined, example: 'a MAC address such as 02:42:ac:11:00:02' },
   ];
-  for (const [value, field, problem] of checks) {
-    if (problem) throw refuse(`invalid value "${value}" for ${name(field)} on ${on}: ${problem}`, `give ${name(field)} ${field.endsWith('MacAddress') ? 'a MAC address such as 02:42:ac:11:00:02' : field.endsWith('IPv4Address') ? 'an IPv4 address such as 172.20.0.5' : 'an IPv6 address such as fd00::5'}`);
+  for (const c of checks) {
+    if (c.problem) throw refuse(`invalid value "${c.value}" for ${name(c.field)} on ${on}: ${c.problem}`, `give ${name(c.field)} ${c.example}`);
   }
   if (mac && sharesNamespace(network)) {
     throw refuse('conflicting options: mac-address and the network mode', `drop ${name('EndpointSettings.MacAddress')}: with ${name('HostConfig.NetworkMode')} ${mode} the interfaces are not the container's own`);
