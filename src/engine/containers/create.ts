@@ -29,6 +29,7 @@ import { discardUnsupported } from '../spec/discard';
 import { cgroupSupport } from '../../cgroups';
 import { validateCreateRequest } from '../create/validate';
 import { networksAtCreate } from '../network/container/create';
+import { storedLink } from '../create/request-builder';
 
 /** What create uses: the images, and what taking back a half-made container needs. */
 export type CreateContext = RecordContext & Pick<ContainerContext, 'images' | 'imageForRun' | 'pullImage'>;
@@ -99,13 +100,18 @@ async function joinedAtCreate(ctx: Pick<ContainerContext, 'containerStore'>, req
 }
 
 export async function createContainer(ctx: CreateContext, req: CreateRequest, opts: CreateOptions = {}): Promise<ContainerRecord> {
-  validateCreateRequest(req);
+  for (const w of validateCreateRequest(req)) opts.onWarning?.(w);
   const { image, run } = await imageFor(ctx, req, opts);
   const config = mergeImageConfig(run, req.config);
   if (req.image) config.Image = req.image;
   const args = processArgs(config);
   const id = newContainerId();
   const name = await pickName(ctx, req.name);
+  // docker keeps links as "/db:/web/alias", and refuses one to a container that does not exist.
+  if (req.hostConfig.Links?.length) {
+    for (const l of req.hostConfig.Links) await ctx.containerStore.resolve(l.split(':')[0]!.replace(/^\//, ''));
+    req.hostConfig.Links = req.hostConfig.Links.map((l) => storedLink(l, name));
+  }
   // docker drops what the kernel cannot limit (no BFQ: no blkio weight) with a warning and
   // records the zero; the runtime, like runc, would refuse it.
   for (const w of discardUnsupported(req.hostConfig, cgroupSupport())) opts.onWarning?.(w);

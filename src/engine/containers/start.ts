@@ -160,8 +160,12 @@ async function linkedPeers(ctx: Pick<ContainerContext, 'containerStore'>, rec: C
       throw new BerthError('ESTATE', `cannot link to ${other.Name.slice(1)}: it is not running`, { hint: `start ${other.Name.slice(1)} first` });
     }
     const alias = aliasPath.slice(aliasPath.lastIndexOf('/') + 1);
-    const shared = Object.entries(other.NetworkSettings.Networks).find(([k, e]) => e.IPAddress && rec.NetworkSettings.Networks[k]) ?? Object.entries(other.NetworkSettings.Networks).find(([, e]) => e.IPAddress);
-    if (!shared) continue;
+    const shared = Object.entries(other.NetworkSettings.Networks).find(([k, e]) => e.IPAddress && rec.NetworkSettings.Networks[k]);
+    if (!shared) {
+      throw new BerthError('EINVALID_ARGUMENT', `cannot link to ${other.Name}, as it does not belong to the default network`, {
+        hint: 'put both containers on one network (a user-defined network resolves names without links)',
+      });
+    }
     out.push({ ip: shared[1].IPAddress, names: [...new Set([alias, other.Name.slice(1), other.Id.slice(0, 12)].filter(Boolean))] });
   }
   return out;
