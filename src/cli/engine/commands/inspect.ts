@@ -1,5 +1,5 @@
 /**
- * `inspect` (any object: container, image, volume, by name or id) and `container inspect`:
+ * `inspect` (any object: container, image, volume, network, by name or id) and `container inspect`:
  * docker's JSON documents, or `-f TEMPLATE` per object.
  */
 import { Command } from 'commander';
@@ -32,7 +32,11 @@ async function inspectAny(env: CliEnv, query: string, type: string | undefined):
     const v = await tryIt(() => engine.inspectVolume(query));
     if (v) return v;
   }
-  throw new BerthError('ENOT_FOUND', `No such object: ${query}`, { hint: 'give a container, image or volume name or id' });
+  if (!type || type === 'network') {
+    const n = await tryIt(() => engine.networks.inspect(query));
+    if (n) return n as unknown as Record<string, unknown>;
+  }
+  throw new BerthError('ENOT_FOUND', `No such object: ${query}`, { hint: 'give a container, image, volume or network name or id' });
 }
 
 /** `--anatomy`: the running container as the kernel shows it (text, or --format json). */
@@ -68,10 +72,10 @@ export function registerInspectCommands(program: Command, container: Command, en
     .command('inspect')
     .argument('<names...>')
     .option('-f, --format <template>', 'Go template applied to each object')
-    .option('--type <type>', 'container, image or volume')
+    .option('--type <type>', 'container, image, volume or network')
     .option('-s, --size', 'accepted for compatibility')
     .option('--anatomy', 'how a running container is made: namespaces, cgroups, mounts, capabilities, seccomp (from the kernel)')
-    .description('low-level information on containers, images or volumes (JSON)')
+    .description('low-level information on containers, images, volumes or networks (JSON)')
     .action((names: string[], o: { format?: string; type?: string; anatomy?: boolean }) => run(names, o));
   container
     .command('inspect')
