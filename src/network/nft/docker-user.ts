@@ -18,6 +18,7 @@
  * We call the `iptables` the system chose (the alternatives link), the one dockerd calls too.
  * Hosts whose FORWARD policy is DROP without dockerd are left alone: that is the admin's policy.
  */
+import { readdir, readFile } from 'node:fs/promises';
 import { BerthError } from '../../core/errors';
 import { runTool } from './nft-cli';
 
@@ -103,4 +104,21 @@ export async function syncDockerUser(tools: IptablesTools, bridges: string[], ch
 /** Whether Berth's chain exists (left from a run while dockerd's policy was DROP). */
 export async function hasBerthChain(tools: IptablesTools, chain: string = BERTH_CHAIN): Promise<boolean> {
   return (await tryRun(tools.iptables, ['-w', '-S', chain])).ok;
+}
+
+/**
+ * Whether a dockerd runs on this host (any /proc/PID/comm "dockerd", whatever its pid file):
+ * without one nobody set the DROP policy Berth works around, and the iptables probes — two
+ * process spawns per container start and stop — are skipped.
+ */
+export async function dockerdRunning(proc = '/proc'): Promise<boolean> {
+  let names: string[];
+  try {
+    names = await readdir(proc);
+  } catch {
+    return false;
+  }
+  const pids = names.filter((n) => /^\d+$/.test(n));
+  const comms = await Promise.all(pids.map((p) => readFile(`${proc}/${p}/comm`, 'utf8').catch(() => '')));
+  return comms.some((c) => c.trim() === 'dockerd');
 }

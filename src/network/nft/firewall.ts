@@ -17,7 +17,7 @@ import { BerthError, errnoCode, wrap } from '../../core/errors';
 import { writeFileAtomic } from '../../core/fs-atomic';
 import { acquireLock } from '../../core/lock';
 import { ipsOverlap } from '../ports/host-ip';
-import { BERTH_CHAIN, IP6TABLES, IPTABLES, type IptablesTools, dockerForwardDrop, hasBerthChain, syncDockerUser } from './docker-user';
+import { BERTH_CHAIN, IP6TABLES, IPTABLES, type IptablesTools, dockerForwardDrop, dockerdRunning, hasBerthChain, syncDockerUser } from './docker-user';
 import { type NftCommand, applyScript } from './nft-cli';
 import { type Element, type FirewallNetwork, type FirewallPorts, addElements, deleteElements, dropTable, networkElements, portElements, script, skeleton, TABLE_NAME, tableFor } from './ruleset';
 
@@ -33,6 +33,8 @@ export interface ContainerFirewall {
 interface FirewallState {
   version: 1;
   containers: Record<string, ContainerFirewall>;
+  /** Berth's DOCKER-USER chain may exist (it was made, and not yet seen removed). */
+  iptablesChains?: boolean;
 }
 
 export interface FirewallOptions {
@@ -87,7 +89,9 @@ export class NftFirewall {
         await this.writeState(state);
         throw wrap('ESYSCALL', `setting up the firewall for container ${c.containerName}`, e);
       }
-      await this.applyIptablesPlan(await plan);
+      const made = state.iptablesChains;
+      await this.applyIptablesPlan(await plan, state);
+      if (state.iptablesChains !== made) await this.writeState(state);
     });
   }
 
@@ -117,6 +121,7 @@ export class NftFirewall {
       }
       if (Object.keys(state.containers).length === 0) await applyScript(this.nft, script(dropTable(this.table)));
       await this.syncIptables(state);
+      await this.writeState(state);
       return removed;
     });
   }
@@ -128,7 +133,7 @@ export class NftFirewall {
 
   /** Keeps dockerd's DOCKER-USER letting exactly the bridges in use through (when dockerd is there). */
   private async syncIptables(state: FirewallState): Promise<void> {
-    await this.applyIptablesPlan(await this.iptablesPlan(state));
+    await this.applyIptablesPlan(await this.iptablesPlan(state), state);
   }
 
   /**
@@ -137,6 +142,8 @@ export class NftFirewall {
    */
   private async iptablesPlan(state: FirewallState): Promise<Array<[IptablesTools, string[]]>> {
     if (this.opts.dockerUser === false) return [];
+    // No dockerd and no chain of ours: nothing to probe (the common case: no spawn at all).
+    if (!this.opts.dockerUser && !state.iptablesChains && !(await dockerdRunning())) return [];
     const tools = this.opts.dockerUser ?? { v4: IPTABLES, v6: IP6TABLES };
     const nets = Object.values(state.containers).flatMap((c) => c.networks);
     const v4 = [...new Set(nets.map((n) => n.bridge))];
@@ -151,8 +158,11 @@ export class NftFirewall {
     return plan.filter((p): p is [IptablesTools, string[]] => p !== undefined);
   }
 
-  private async applyIptablesPlan(plan: Array<[IptablesTools, string[]]>): Promise<void> {
+  /** Applies the plan; records whether a chain of ours may now exist (the caller writes the state). */
+  private async applyIptablesPlan(plan: Array<[IptablesTools, string[]]>, state: FirewallState): Promise<void> {
     for (const [t, bridges] of plan) await syncDockerUser(t, bridges, this.chain);
+    if (plan.some(([, bridges]) => bridges.length > 0)) state.iptablesChains = true;
+    else if (plan.length > 0 || !Object.keys(state.containers).length) delete state.iptablesChains;
   }
 
   private async applyTeardown(c: ContainerFirewall, remaining: FirewallState): Promise<void> {

@@ -162,12 +162,15 @@ export class ContainerNetworking {
     await step(() => this.firewall.detach(id));
     const host = await Rtnetlink.open();
     try {
+      const bridges = new Set((await host.listLinks()).map((l) => l.name));
       for (const net of await this.store.list()) {
         const eps = await this.store.endpoints(net.id);
-        if (!eps.some((e) => e.containerId === id)) continue;
-        if (!net.isDefault) await step(() => leave({ runRoot: this.runRoot, networkKey: net.id, containerId: id }));
-        await step(() => host.deleteLinkIfExists(hostVethName(id, net.id)));
-        await step(() => this.store.disconnect(net.id, id));
+        if (eps.some((e) => e.containerId === id)) {
+          if (!net.isDefault) await step(() => leave({ runRoot: this.runRoot, networkKey: net.id, containerId: id }));
+          await step(() => host.deleteLinkIfExists(hostVethName(id, net.id)));
+          await step(() => this.store.disconnect(net.id, id));
+        } else if (eps.length || !bridges.has(net.bridge)) continue;
+        // Also a bridge left idle by a teardown that stopped between the endpoint and the bridge.
         await step(() => this.removeBridgeIfIdle(host, net));
       }
     } finally {
