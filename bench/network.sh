@@ -134,6 +134,10 @@ mount --make-private "$work/ns"
 touch "$netns"
 unshare --net="$netns" true
 inns ip link set lo up
+# A new namespace copies the host's ip_forward; start from a fresh host's 0, so that each engine
+# turns it on itself and dockerd, finding it off, sets the FORWARD policy to DROP as it does on
+# a new docker host (which is when Berth uses DOCKER-USER).
+inns sysctl -qw net.ipv4.ip_forward=0
 
 # --- the image ---------------------------------------------------------------------------
 mkdir -p "$work/rootfs/bin" "$work/rootfs/etc"
@@ -246,6 +250,7 @@ for e in "${engines[@]}"; do
   unset -n c
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+forward_policy=$(inns iptables -S FORWARD 2>/dev/null | awk '$1 == "-P" { print $3 }')
 
 # What Berth left in the namespace once its containers and network were gone (dockerd's and
 # podman's bridges, docker0 and podman0, stay as long as their engine runs).
@@ -254,6 +259,11 @@ left=$(
   inns nft list tables | grep -x 'table inet berth' || true
   for p in "$work"/berth/run/dns/*/pid; do [ -f "$p" ] && echo "resolver $(awk '{ print $1 }' "$p")"; done
   ls "$work/berth/run/netns" 2>/dev/null | sed 's/^/netns file /' || true
+  if command -v iptables >/dev/null; then
+    inns iptables -S BERTH-FORWARD >/dev/null 2>&1 && echo "iptables chain BERTH-FORWARD"
+    inns iptables -S DOCKER-USER 2>/dev/null | grep -q BERTH-FORWARD && echo "the jump in DOCKER-USER"
+  fi
+  true
 )
 uses berth || left=""
 
@@ -273,7 +283,7 @@ first=${engines[0]}
 {
   echo "# bench/network.sh — $(date -u +%Y-%m-%d), $(machine_line)"
   echo "# $(versions)"
-  echo "# load average $load_start at the start of the runs, $load_end at the end; all engines in one private network namespace"
+  echo "# load average $load_start at the start of the runs, $load_end at the end; all engines in one private network namespace (iptables FORWARD policy there: ${forward_policy:-none})"
   echo
   echo "\`ENGINE run --rm $img true\`, median of $runs runs (ms), interleaved:"
   echo
