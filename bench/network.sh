@@ -320,7 +320,7 @@ set grid ytics
 set yrange [0:*]
 set style data histograms
 set style histogram clustered gap 1
-set key top left
+set key below horizontal
 set title "run --rm true: median ms ($runs runs)"
 plot "$work/plot.dat" using 2:xtic(1) title "--network none" lc rgb "#9e9e9e", \
      "" using 3 title "bridge" lc rgb "#3b7dd8", \
