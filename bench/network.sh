@@ -45,6 +45,9 @@ have() { local t; for t in "$@"; do command -v "$t" >/dev/null || return 1; done
 
 if [ -n "${BENCH_ENGINES:-}" ]; then
   read -r -a engines <<<"$BENCH_ENGINES"
+  for e in "${engines[@]}"; do
+    case $e in berth | docker | podman) ;; *) echo "BENCH_ENGINES: unknown engine '$e' (berth, docker, podman)" >&2; exit 2 ;; esac
+  done
 else
   engines=(berth)
   if have dockerd docker containerd containerd-shim-runc-v2; then engines+=(docker); else say "docker.io is not installed: docker is left out"; fi
