@@ -107,6 +107,9 @@ export class ContainerNetworking {
     const networks = await this.networksOf(rec);
     if (!networks.length) return undefined;
     const nsPath = this.netnsPath(rec.Id);
+    // A previous run's network that nothing took down (its teardown failed, or was killed and
+    // no command since repaired it): the container is not running, so it goes first.
+    if (await pathExists(nsPath)) await this.teardownById(rec.Id);
     try {
       await createNetns(nsPath);
       crashPoint('net:netns');
