@@ -107,6 +107,9 @@ test('automatic subnets follow docker pools and skip every occupied prefix', () 
   assert.equal(formatCidr(pickIpv4Subnet([parseCidr('172.17.0.0/16')])), '172.18.0.0/16');
   assert.equal(formatCidr(pickIpv4Subnet([parseCidr('172.16.0.0/12'), parseCidr('192.168.0.0/24')])), '192.168.16.0/20');
   fails(() => pickIpv4Subnet([parseCidr('0.0.0.0/1'), parseCidr('128.0.0.0/1')]), 'EEXISTS', /no free subnet left/);
+  // Docker's 31 pools taken: /24s of Berth's overflow range, skipping the taken ones.
+  assert.equal(formatCidr(pickIpv4Subnet([parseCidr('172.16.0.0/12'), parseCidr('192.168.0.0/16')])), '10.200.0.0/24');
+  assert.equal(formatCidr(pickIpv4Subnet([parseCidr('172.16.0.0/12'), parseCidr('192.168.0.0/16'), parseCidr('10.200.0.0/23')])), '10.200.2.0/24');
   let n = 0;
   const v6 = pickIpv6Subnet([parseCidr('fd01:0203:0405:0607::/64')], () => Buffer.from(n++ === 0 ? [1, 2, 3, 4, 5, 6, 7] : [9, 9, 9, 9, 9, 9, 9]));
   assert.equal(formatCidr(v6), 'fd09:909:909:909::/64');

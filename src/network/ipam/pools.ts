@@ -5,6 +5,8 @@
  * engines skip any prefix already routed on the host, so whichever creates its bridge second
  * moves on to the next pool instead of colliding. Berth also reads dockerd's and podman's
  * stored networks (see host-prefixes.ts), which avoids the networks whose bridges are down.
+ * When all 31 are taken (a host with many engines, roots or VPN routes), Berth goes on with
+ * /24s of 10.200.0.0/13 (2048 more) rather than fail, as podman draws /24s from 10.89.0.0/16.
  * IPv6 networks without a subnet get a random unique-local /64 (RFC 4193), as docker does.
  */
 import { randomBytes } from 'node:crypto';
@@ -18,10 +20,20 @@ export function defaultIpv4Pools(): Cidr[] {
   return out;
 }
 
-/** The first pool that overlaps nothing in `occupied`. */
-export function pickIpv4Subnet(occupied: Cidr[], pools: Cidr[] = defaultIpv4Pools()): Cidr {
+/** Berth's overflow: 10.200.0.0/24 .. 10.207.255.0/24, used only when docker's pools are all taken. */
+export const OVERFLOW_POOL: Cidr = { family: 4, network: (10n << 24n) | (200n << 16n), prefix: 13 };
+
+/** The first pool that overlaps nothing in `occupied` (then the overflow's first free /24). */
+export function pickIpv4Subnet(occupied: Cidr[], pools: Cidr[] = defaultIpv4Pools(), overflow: Cidr | undefined = OVERFLOW_POOL): Cidr {
   for (const pool of pools) if (!occupied.some((o) => overlaps(pool, o))) return pool;
-  throw new BerthError('EEXISTS', `no free subnet left in the default pools (${pools.map(formatCidr).join(', ')}): each overlaps a route or another network`, {
+  if (overflow) {
+    const count = 1n << BigInt(24 - overflow.prefix);
+    for (let i = 0n; i < count; i++) {
+      const cidr: Cidr = { family: 4, network: overflow.network + (i << 8n), prefix: 24 };
+      if (!occupied.some((o) => overlaps(cidr, o))) return cidr;
+    }
+  }
+  throw new BerthError('EEXISTS', `no free subnet left in the default pools (${pools.map(formatCidr).join(', ')}${overflow ? `, then /24s of ${formatCidr(overflow)}` : ''}): each overlaps a route or another network`, {
     hint: 'pass --subnet with a free range, or remove unused networks (berth network prune)',
   });
 }
