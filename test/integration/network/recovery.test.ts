@@ -18,9 +18,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { type BerthCli, importBusybox, engineSkip, cliPerTest, until, alive, sleep } from '../../helpers/cli';
 import type { CrashStep } from '../../../src/core/crash-point';
+import { Engine } from '../../../src/index';
 import { NetworkStore, defaultBridgeFor } from '../../../src/network/store';
 import type { NetworkRecord } from '../../../src/network/store-types';
 import { hostVethName } from '../../../src/engine/network/container/paths';
@@ -35,7 +36,11 @@ const cli = cliPerTest();
  */
 async function userNetwork(t: TestContext, b: BerthCli, name: string): Promise<NetworkRecord> {
   const store = new NetworkStore(b.root);
-  const net = await store.create({ name });
+  // A /24 of its own in 10.200-249.x first: the default pools are shared by every root on the
+  // host (other test files running at the same time hold networks too) and can run out.
+  let net: NetworkRecord | undefined;
+  for (let i = 0; i < 8 && !net; i++) net = await store.create({ name, ipam: [{ subnet: `10.${200 + randomInt(50)}.${randomInt(256)}.0/24` }] }).catch(() => undefined);
+  net ??= await store.create({ name });
   t.after(async () => {
     const ids = b.containerIds();
     if (ids.length) b.run(['rm', '-f', '-v', ...ids]);
@@ -152,6 +157,70 @@ test('run -d -p on the default network killed at net:firewall: its bridge and th
   b.ok(['rm', '-f', 'plain']);
   assert.deepEqual(networkLeft(b, net, [id!]), []);
 });
+
+test('start on two networks killed at net:dns next to a running container: the victim\'s part of both goes, the neighbour keeps its bridge, port and resolver', { skip }, async (t) => {
+  const b = cli(t);
+  const img = importBusybox(b);
+  const shared = await userNetwork(t, b, 'sharednet');
+  const own = await userNetwork(t, b, 'ownnet');
+  const neighbourPort = await freePort();
+  const port = await freePort();
+  const neighbour = b.ok(['run', '-d', '--name', 'neighbour', '--network', 'sharednet', '-p', `${neighbourPort}:80`, img, ...SERVE]).trim();
+  // Made as an API client makes it (NetworkingConfig naming both networks), started by the CLI.
+  const engine = new Engine({ root: b.root, runRoot: b.runRoot });
+  try {
+    await engine.containers.create({
+      name: 'victim',
+      image: img,
+      config: { Cmd: SERVE, ExposedPorts: { '80/tcp': {} } },
+      hostConfig: { NetworkMode: 'sharednet', PortBindings: { '80/tcp': [{ HostIp: '', HostPort: String(port) }] } },
+      networkingConfig: { EndpointsConfig: { sharednet: {}, ownnet: {} } },
+      pull: 'never',
+    });
+  } finally {
+    engine.close();
+  }
+  const r = b.run(['start', 'victim'], { env: { BERTH_CRASH_AT: 'net:dns' } });
+  assert.equal(r.signal, 'SIGKILL', r.stderr);
+  const [id, state] = psAll(b).get('victim') ?? [];
+  assert.equal(state, 'created');
+  assert.deepEqual(networkLeft(b, own, [id!]), [
+    `netns file ${neighbour}`,
+    `table inet ${defaultBridgeFor(b.root)}`,
+    `resolver process ${spawnSync('pgrep', ['-f', `berth-dns ${b.runRoot}/`], { encoding: 'utf8' }).stdout.trim()}`,
+  ], "of the victim's own network nothing is left; the neighbour's namespace, the table and sharednet's resolver stay");
+  const sharedLeft = networkLeft(b, shared, [id!]);
+  assert.ok(sharedLeft.includes(`bridge ${shared.bridge}`), 'the shared bridge stays for the neighbour');
+  assert.deepEqual(sharedLeft.filter((l) => l.includes(id!.slice(0, 12))), [], `nothing of the victim on sharednet: ${sharedLeft.join(', ')}`);
+  assert.equal(await httpGet(neighbourPort, '/hostname'), `${neighbour.slice(0, 12)}\n`, 'the neighbour still serves');
+  const lookup = b.run(['exec', 'neighbour', 'nslookup', 'victim']);
+  assert.doesNotMatch(lookup.stdout, /^Name:/m, `the resolver does not know the victim: ${lookup.stdout}`);
+  b.ok(['start', 'victim']);
+  assert.equal(await httpGet(port, '/hostname'), `${id!.slice(0, 12)}\n`);
+  const victimIp = b.ok(['inspect', '-f', '{{(index .NetworkSettings.Networks "sharednet").IPAddress}}', 'victim']).trim();
+  assert.match(victimIp, /^\d+\.\d+\.\d+\.\d+$/);
+  assert.match(b.ok(['exec', 'neighbour', 'nslookup', 'victim']), new RegExp(`^Name:[\\s\\S]*Address: ${victimIp.replace(/\./g, '\\.')}$`, 'm'), 'started again, the victim resolves');
+  assert.equal(b.ok(['exec', 'victim', 'ls', '/sys/class/net']).split('\n').filter((n) => n.startsWith('eth')).length, 2, 'one interface per network');
+  b.ok(['rm', '-f', 'victim', 'neighbour']);
+  assert.deepEqual([...networkLeft(b, shared, [id!, neighbour]), ...networkLeft(b, own, [id!])], []);
+});
+
+for (const step of ['rm:removing', 'rm:snapshot-removed', 'rm:record-removed'] as CrashStep[]) {
+  test(`rm -f of a networked container killed at ${step}: the next ps -a finishes the removal and its network`, { skip }, async (t) => {
+    const b = cli(t);
+    const img = importBusybox(b);
+    const net = await userNetwork(t, b, 'rmnet');
+    const port = await freePort();
+    const id = b.ok(['run', '-d', '--name', 'doomed', '--network', 'rmnet', '-p', `${port}:80`, img, ...SERVE]).trim();
+    assert.equal(await httpGet(port, '/hostname'), `${id.slice(0, 12)}\n`);
+    const r = b.run(['rm', '-f', 'doomed'], { env: { BERTH_CRASH_AT: step } });
+    assert.equal(r.signal, 'SIGKILL', r.stderr);
+    assert.equal(psAll(b).get('doomed'), undefined, 'ps -a no longer shows it');
+    assert.deepEqual(networkLeft(b, net, [id]), []);
+    assert.equal(b.ok(['system', 'check']), 'No problems found.\n');
+    assert.deepEqual(b.residue({ volumes: false }), []);
+  });
+}
 
 test('kill -9 of the shim of a networked container: the next command records the exit and takes the network down', { skip }, async (t) => {
   const b = cli(t);
