@@ -6,6 +6,7 @@
  * removed nothing is left: no mount, cgroup, record, name claim, shim or runtime directory,
  * snapshot or volume. Also: containers outlive a killed CLI, a killed shim is detected,
  * concurrent `run --name same` has exactly one winner, and many parallel runs and removals.
+ * The network's steps (net:*) and leftovers: test/integration/network/recovery.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

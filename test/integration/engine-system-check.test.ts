@@ -1,7 +1,8 @@
 /**
  * `system check [--repair]`: every inconsistency a killed berth process (or a hand-deleted
  * file) can leave is created on purpose, found, repaired, and afterwards the check is clean
- * and nothing leaks (mounts, cgroups, processes).
+ * and nothing leaks (mounts, cgroups, processes). Network leftovers (stale-network, idle-bridge,
+ * unfinished-network): test/integration/network/recovery.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -20,11 +20,12 @@ export async function checkNetworks(ctx: CheckContext): Promise<Finding[]> {
   }
   const { containers, idleBridges } = await engine.networking.leftovers();
   for (const id of containers) {
-    // A start in flight (or an unfinished one, which checkContainers reports and repairs) owns its network.
-    if (ctx.covered.has(id)) continue;
     const rec = await engine.containerStore.load(id);
-    if (rec && (isLive(rec) || rec.Berth.starting)) continue;
-    const who = rec ? `stopped container ${rec.Name.slice(1)} (${id.slice(0, 12)})` : `container ${id.slice(0, 12)}, which has no record`;
+    // A start in flight (or an unfinished one, which checkContainers reports and repairs) owns
+    // its network. A container without a record is another matter: the findings that cover it
+    // (runtime state, run directory, cgroup, snapshot) leave its network up.
+    if (rec && (ctx.covered.has(id) || isLive(rec) || rec.Berth.starting)) continue;
+    const who = rec ? `stopped container ${rec.Name.slice(1)} (${id.slice(0, 12)})` : `container ${id.slice(0, 12)} (it has no record)`;
     out.push({
       problem: { kind: 'stale-network', object: id, description: `${who} still holds network state (addresses, links, rules or resolver entries)`, repair: 'take its network down' },
       fix: async () => {
