@@ -99,7 +99,8 @@ test('system check: a dead monitor, a lost record of a running container, orphan
 
   const found = b.run(['system', 'check']);
   assert.equal(found.code, 1);
-  assert.deepEqual(kinds(found.stdout), ['lost-monitor', 'orphan-cgroup', 'orphan-snapshot', 'stale-mount', 'stale-run-dir', 'stale-runtime-state']);
+  assert.deepEqual(kinds(found.stdout), ['lost-monitor', 'orphan-cgroup', 'orphan-snapshot', 'stale-mount', 'stale-network', 'stale-run-dir', 'stale-runtime-state']);
+  assert.match(found.stdout, new RegExp(`stale-network: container ${runaway.slice(0, 12)} \\(it has no record\\) still holds`));
   assert.match(found.stdout, /lost-monitor: container lostshim \([0-9a-f]{12}\) is recorded as running, but its monitor \(berth-shim\) is gone/);
   assert.match(found.stdout, new RegExp(`stale-runtime-state: runtime state of container ${runaway.slice(0, 12)}, which is not running`));
   assert.match(found.stdout, new RegExp(`orphan-cgroup: cgroup /berth/${cold.slice(0, 12)} is left from a container that is not running`));
@@ -108,7 +109,7 @@ test('system check: a dead monitor, a lost record of a running container, orphan
 
   const repaired = b.run(['system', 'check', '--repair']);
   assert.equal(repaired.code, 0, repaired.stdout + repaired.stderr);
-  assert.match(repaired.stdout, /6 problems found, 6 repaired\.\n$/);
+  assert.match(repaired.stdout, /7 problems found, 7 repaired\.\n$/);
   assert.equal(b.ok(['system', 'check']), 'No problems found.\n');
   for (let i = 0; i < 100 && (alive(lostPid) || alive(runawayPid)); i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok(!alive(lostPid) && !alive(runawayPid), 'the leftover processes were killed');

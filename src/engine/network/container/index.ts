@@ -24,7 +24,7 @@ import { pathExists } from '../../../core/fs-exists';
 import { type ContainerNetworkDns, DEFAULT_DNS_DOMAIN, HOST_NAMES, leave, listResolverKeys, resolverStatus, startOrJoin, updateEndpoint } from '../../../network/dns';
 import { parseCidr } from '../../../network/ipam/cidr';
 import { Rtnetlink } from '../../../network/netlink';
-import { createNetns, listNetns, removeNetns, withNetns } from '../../../network/netns';
+import { createNetns, listNetns, removeNetns, setNetnsSysctl, withNetns } from '../../../network/netns';
 import { NftFirewall } from '../../../network/nft/firewall';
 import type { FirewallNetwork } from '../../../network/nft/ruleset';
 import type { NetworkStore } from '../../../network/store';
@@ -340,6 +340,9 @@ export class ContainerNetworking {
         if (errnoCode(e) !== 'ENOENT') throw e;
       });
     });
+    // Without IPv6 on the network, none on the interface either (docker's rule): no link-local
+    // address, router solicitations or DAD traffic from a container that cannot use it.
+    if (!a.endpoint.ipv6) await setNetnsSysctl(nsPath, `net/ipv6/conf/${a.ifname}/disable_ipv6`, '1').catch(() => undefined);
     await withNetns(nsPath, async (nl) => {
       const link = await nl.requireLink(a.ifname);
       for (const cidr of endpointCidrs(a)) await nl.addAddress(link.index, cidr, cidr.includes(':') ? { nodad: true } : { broadcast: true });
