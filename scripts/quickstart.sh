@@ -25,6 +25,8 @@ missing=()
 [ -x /bin/busybox ] && /bin/busybox --list >/dev/null 2>&1 || missing+=(busybox-static)
 command -v gcc >/dev/null && command -v g++ >/dev/null && command -v make >/dev/null || missing+=(build-essential)
 command -v python3 >/dev/null || missing+=(python3)
+# Containers on a bridge network (the default) get their NAT and published ports from nftables.
+command -v nft >/dev/null || missing+=(nftables)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
   apt-get update -qq
@@ -53,6 +55,15 @@ fi
 say "a first container: its own processes, hostname and memory limit"
 "$berth" run --rm --hostname demo -m 64m busybox sh -c \
   'ps -o pid,user,comm; echo "hostname: $(hostname)"; echo "memory limit: $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)"'
+
+say "a published port: a web server in a container, fetched from the host"
+"$berth" rm -f berth-quickstart-web >/dev/null 2>&1 || true
+"$berth" run -d --name berth-quickstart-web -p 127.0.0.1::80 busybox \
+  sh -c 'mkdir -p /www && echo "hello from a container" >/www/index.html && exec httpd -f -p 80 -h /www' >/dev/null
+addr=$("$berth" port berth-quickstart-web 80)
+echo "berth port berth-quickstart-web 80 -> $addr"
+for _ in 1 2 3 4 5 6 7 8 9 10; do /bin/busybox wget -qO- "http://$addr/" 2>/dev/null && break; sleep 0.2; done
+"$berth" rm -f berth-quickstart-web >/dev/null
 
 cat <<EOF
 
