@@ -128,6 +128,18 @@ export class HostDockerd {
     }
   }
 
+  /**
+   * dockerd sets the FORWARD policy to DROP only when it had to turn IP forwarding on itself;
+   * on a host that forwards already (as here) it leaves ACCEPT. The test wants the docker host
+   * most people have, so it sets DROP itself in the filter table dockerd made — undo() puts
+   * the policy back. Returns whether it had to.
+   */
+  forceForwardDrop(): boolean {
+    if (/^:FORWARD DROP/m.test(iptablesSave(4).join('\n'))) return false;
+    execFileSync('iptables', ['-t', 'filter', '-P', 'FORWARD', 'DROP']);
+    return true;
+  }
+
   /** What dockerd's iptables changes are, compared with the snapshot before it started. */
   diff(family: 4 | 6): IptablesDiff {
     return diffIptables(this.before[family], iptablesSave(family));
@@ -154,6 +166,35 @@ export class HostDockerd {
       });
       req.end();
     });
+  }
+
+  /**
+   * With the nf_tables backend, iptables tables dockerd created (absent from the snapshot) are
+   * nft tables `ip filter`, `ip nat`, ...: once emptied of rules and chains they are deleted,
+   * so the host's ruleset is as before. A table holding anything is left alone.
+   */
+  private dropEmptyTables(): string[] {
+    const version = spawnSync('iptables', ['--version'], { encoding: 'utf8' }).stdout;
+    if (!version.includes('nf_tables')) return [];
+    const problems: string[] = [];
+    for (const family of [4, 6] as const) {
+      const tablesBefore = new Set(this.before[family].filter((l) => l.startsWith('*')).map((l) => l.slice(1)));
+      let table = '';
+      const content = new Map<string, number>();
+      for (const l of iptablesSave(family)) {
+        if (l.startsWith('*')) content.set((table = l.slice(1)), 0);
+        else if (l.startsWith('-A ') || (l.startsWith(':') && l.includes(' - '))) content.set(table, (content.get(table) ?? 0) + 1);
+      }
+      for (const [name, n] of content) {
+        if (tablesBefore.has(name)) continue;
+        if (n > 0) {
+          problems.push(`IPv${family} table ${name} (made during the test) still holds ${n} rules or chains`);
+          continue;
+        }
+        spawnSync('nft', ['delete', 'table', family === 4 ? 'ip' : 'ip6', name]);
+      }
+    }
+    return problems;
   }
 
   /** Stops dockerd and its containerd (by pid), waiting until they are gone. */
@@ -204,6 +245,7 @@ export class HostDockerd {
         spawnSync(tool, ['-t', table, '-P', chain, was]);
       }
     }
+    for (const problem of this.dropEmptyTables()) problems.push(problem);
     if (!this.docker0Before && hostLinks().some((l) => l.ifname === 'docker0')) {
       spawnSync('ip', ['link', 'delete', 'docker0']);
     }
