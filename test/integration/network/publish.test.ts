@@ -107,7 +107,7 @@ test('UDP through a published port: a datagram from the host is answered from in
   assert.equal(answer, server.expect('ping\n'));
   const host = hostAddress();
   if (host) assert.equal(await udpAsk(host, port, 'via host\n', 5000), server.expect('via host\n'));
-  assert.equal(env.ok(['port', 'udp', '5353/udp']).trim(), `0.0.0.0:${port}`);
+  assert.ok(env.ok(['port', 'udp', '5353/udp']).split('\n').includes(`0.0.0.0:${port}`), 'berth port names the UDP binding');
   await env.assertNoLeaks();
 });
 
