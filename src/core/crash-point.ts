@@ -33,7 +33,11 @@ export type CrashStep =
   | 'cleanup:runtime-deleted'
   | 'cleanup:begin'
   | 'cleanup:settled'
-  | 'restart:waiting';
+  | 'restart:waiting'
+  | 'net:netns'
+  | 'net:links'
+  | 'net:firewall'
+  | 'net:dns';
 
 const counts = new Map<string, number>();
 

@@ -35,6 +35,8 @@ export interface ContainerConfig {
   WorkingDir?: string;
   Entrypoint?: string[];
   NetworkDisabled?: boolean;
+  /** Deprecated in the API (EndpointsConfig has it per network); still sent by older clients. */
+  MacAddress?: string;
   Labels?: Record<string, string>;
   StopSignal?: string;
   /** Seconds. */

@@ -25,6 +25,7 @@ import { EventLog } from './events';
 import { VolumeService } from './volumes/service';
 import { NetworkStore } from '../network/store';
 import { NetworkService } from './network/service';
+import { ContainerNetworking } from './network/container';
 import type { Readable, Writable } from 'node:stream';
 import type { Change } from '../snapshots/types';
 import type { ContainerRecord } from './containers/record';
@@ -80,6 +81,8 @@ export class Engine {
   readonly networkStore: NetworkStore;
   /** The `network` commands. */
   readonly networks: NetworkService;
+  /** Containers' networks on the host (namespaces, links, firewall, resolvers). */
+  readonly networking: ContainerNetworking;
   readonly events: EventLog;
   /** The OCI runtimes containers run under (runtimes.for(rec) picks a record's). */
   readonly runtimes: Runtimes;
@@ -104,6 +107,7 @@ export class Engine {
     );
     this.runtimes = new Runtimes(this.runRoot);
     this.networkStore = new NetworkStore(this.root);
+    this.networking = new ContainerNetworking({ runRoot: this.runRoot, store: this.networkStore });
     this.context = this.buildContext();
     this.containers = new ContainerService(this.context);
     this.networks = new NetworkService({
@@ -126,6 +130,7 @@ export class Engine {
       events: this.events,
       volumes: this.volumes,
       runtimes: this.runtimes,
+      networking: this.networking,
       images: this.images,
       pullImage: (reference, opts) => this.pullImage(reference, opts),
       imageForRun: (reference, policy, pull) => this.imageForRun(reference, policy, pull),

@@ -49,6 +49,7 @@ function fakeContext(t: { after: (fn: () => void) => void }): { ctx: RecordConte
       remove: (name: string) => (log.push(`volume remove ${name}`), true),
     },
     runtimes: { for: () => runtime },
+    networking: { teardown: async (r: { Id: string }) => void log.push(`network teardown ${r.Id}`) },
   } as unknown as RecordContext;
   return { ctx, log };
 }
@@ -80,7 +81,7 @@ test('teardown: removal takes the runtime container, snapshot, run dir and (with
   const dir = runPaths(ctx.runRoot, r.Id).dir;
   mkdirSync(dir, { recursive: true });
   await ctx.containerStore.withLock(r.Id, (fresh) => removeLocked(ctx, fresh, true));
-  assert.deepEqual(log, [`runtime delete ${r.Id}`, 'snapshot active? snap2', 'snapshot remove snap2', 'volume remove anon2', `event container destroy ${r.Id}`]);
+  assert.deepEqual(log, [`runtime delete ${r.Id}`, `network teardown ${r.Id}`, 'snapshot active? snap2', 'snapshot remove snap2', 'volume remove anon2', `event container destroy ${r.Id}`]);
   assert.equal(await ctx.containerStore.load(r.Id), undefined);
   await assert.rejects(import('node:fs/promises').then((fs) => fs.access(dir)), 'run directory removed');
 });

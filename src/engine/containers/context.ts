@@ -14,6 +14,7 @@ import type { Snapshotter } from '../../snapshots';
 import type { EventLog } from '../events';
 import type { Runtimes } from '../runtimes';
 import type { VolumeService } from '../volumes/service';
+import type { ContainerNetworking } from '../network/container';
 import type { ContainerStore } from './store';
 
 export type PullPolicy = 'always' | 'missing' | 'never';
@@ -30,6 +31,8 @@ export interface ContainerContext {
   readonly volumes: VolumeService;
   /** Picks the OCI runtime of a record. */
   readonly runtimes: Runtimes;
+  /** A container's networks: set up at start, taken down at stop (network/container). */
+  readonly networking: ContainerNetworking;
   /** Images: resolving references, reading configs (content). */
   readonly images: ImageService;
   /** Pulls and unpacks into the snapshotter, with the pull's events. */
@@ -44,4 +47,4 @@ export interface ContainerContext {
  * What bringing a record up to date needs (lookup, recovery, exit settling, removal, the
  * restart policy's waiter): everything but the images.
  */
-export type RecordContext = Pick<ContainerContext, 'root' | 'runRoot' | 'containerStore' | 'snapshotter' | 'volumes' | 'events' | 'runtimes'>;
+export type RecordContext = Pick<ContainerContext, 'root' | 'runRoot' | 'containerStore' | 'snapshotter' | 'volumes' | 'events' | 'runtimes' | 'networking'>;

@@ -28,6 +28,7 @@ import { CONTAINER_NAME_RE, randomName } from './names';
 import { discardUnsupported } from '../spec/discard';
 import { cgroupSupport } from '../../cgroups';
 import { validateCreateRequest } from '../create/validate';
+import { networksAtCreate } from '../network/container/create';
 
 /** What create uses: the images, and what taking back a half-made container needs. */
 export type CreateContext = RecordContext & Pick<ContainerContext, 'images' | 'imageForRun' | 'pullImage'>;
@@ -113,6 +114,7 @@ export async function createContainer(ctx: CreateContext, req: CreateRequest, op
     id, config, hostConfig: req.hostConfig, rootfs: '/', user: { uid: 0, gid: 0, additionalGids: [], home: '/' },
     cgroupsPath: '/berth/check', cgroupV2: false, seccomp: undefined, joinNamespaces: await joinedAtCreate(ctx, req),
   });
+  const networks = await networksAtCreate(ctx.networking.store, req.hostConfig, req.networkingConfig, req.config.MacAddress);
   const files = containerFiles(ctx, id);
   const rec: ContainerRecord = {
     Id: id,
@@ -135,8 +137,9 @@ export async function createContainer(ctx: CreateContext, req: CreateRequest, op
     Config: config,
     HostConfig: req.hostConfig,
     Mounts: [],
-    NetworkSettings: { SandboxKey: '', Ports: {}, Networks: {}, IPAddress: '', Gateway: '', MacAddress: '' },
+    NetworkSettings: networks.settings,
     Berth: {
+      ...(Object.keys(networks.requestedMacs).length ? { requestedMacs: networks.requestedMacs } : {}),
       runtime: req.hostConfig.Runtime || 'berth',
       ...(req.rootfs ? { rootfs: resolve(req.rootfs) } : { snapshotKey: id }),
       ...(image ? { chainId: image.layers[image.layers.length - 1]?.chainId } : {}),

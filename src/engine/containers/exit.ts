@@ -19,7 +19,7 @@ import { readExit, recordLostExit, shimState, type ExitInfo } from '../shim';
 import { containerEventAttributes } from './event-attrs';
 import { withStatus, type ContainerRecord } from './record';
 import { runPaths } from './runtime';
-import { deleteRuntimeContainer, unmountRootfs } from './teardown';
+import { deleteRuntimeContainer, releaseNetwork, unmountRootfs } from './teardown';
 
 /** Running or paused: a process should exist ("restarting" was settled already). */
 function isLive(rec: ContainerRecord): boolean {
@@ -30,7 +30,7 @@ function isLive(rec: ContainerRecord): boolean {
  * Whether the record says running but the process has ended (settled here if so): false, or
  * how it ended — `vanished` when the run root was emptied under it (a reboot).
  */
-export async function settleExit(ctx: Pick<ContainerContext, 'runRoot' | 'runtimes' | 'snapshotter' | 'events'>, rec: ContainerRecord): Promise<false | 'exited' | 'vanished'> {
+export async function settleExit(ctx: Pick<ContainerContext, 'runRoot' | 'runtimes' | 'snapshotter' | 'events' | 'networking'>, rec: ContainerRecord): Promise<false | 'exited' | 'vanished'> {
   if (!isLive(rec) || !rec.Berth.shimPid) return false;
   const { dir } = runPaths(ctx.runRoot, rec.Id);
   const st = await shimState(dir, rec.Berth.shimPid, rec.Berth.shimStartTime);
@@ -50,6 +50,7 @@ export async function settleExit(ctx: Pick<ContainerContext, 'runRoot' | 'runtim
     throw new BerthError('ECGROUP', `cleaning up container ${rec.Id.slice(0, 12)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   });
   crashPoint('cleanup:runtime-deleted');
+  await releaseNetwork(ctx, rec);
   await unmountRootfs(ctx, rec);
   rec.State = {
     ...withStatus(rec.State, 'exited'),

@@ -97,6 +97,8 @@ export interface BerthSection {
   restartAt?: string;
   /** The image reference the user asked for (docker keeps it in Config.Image). */
   imageRef?: string;
+  /** --mac-address (or an API MacAddress) per network: kept when a stop empties the live fields. */
+  requestedMacs?: Record<string, string>;
   /** Anonymous volumes made for this container: target path -> volume name. */
   anonymousVolumes?: Record<string, string>;
   /**

@@ -21,6 +21,7 @@ import { getContainer, listContainers } from './lookup';
 import { pauseContainer, unpauseContainer } from './pause';
 import { reconcile, settleLocked } from './recover';
 import { removeLocked } from './teardown';
+import { connectLocked, disconnectLocked } from './network-connect';
 import type { CreateRequest } from './request';
 import type { EndpointRequest } from '../docker-types';
 import { runtimeFrozen, type OciRuntime } from '../runtimes';
@@ -264,18 +265,33 @@ export class ContainerService {
 
   /** `network connect`: records the network on the container, and attaches it live when it runs. */
   async connectNetwork(network: string, query: string, req: EndpointRequest): Promise<void> {
-    void network;
-    void query;
-    void req;
-    throw new BerthError('EUNSUPPORTED', 'network connect is not wired yet');
+    const rec = await this.get(query);
+    const net = await this.ctx.networking.store.get(network);
+    await this.store.withLock(rec.Id, async (fresh) => {
+      await connectLocked(this.ctx, fresh, net, req);
+      await this.store.save(fresh);
+    });
+    await this.ctx.events.emit('network', 'connect', net.id, { name: net.name, type: net.driver, container: rec.Id });
   }
 
   /** `network disconnect`: the reverse; `force` also for a container that is gone. */
   async disconnectNetwork(network: string, query: string, force: boolean): Promise<void> {
-    void network;
-    void query;
-    void force;
-    throw new BerthError('EUNSUPPORTED', 'network disconnect is not wired yet');
+    const net = await this.ctx.networking.store.get(network);
+    let rec: ContainerRecord;
+    try {
+      rec = await this.get(query);
+    } catch (e) {
+      // -f: a container that is gone leaves its endpoint behind; take it away by id.
+      if (!force) throw e;
+      const ep = (await this.ctx.networking.store.endpoints(net.id)).find((x) => x.containerName === query || x.containerId.startsWith(query));
+      if (ep) await this.ctx.networking.store.disconnect(net.id, ep.containerId);
+      return;
+    }
+    await this.store.withLock(rec.Id, async (fresh) => {
+      await disconnectLocked(this.ctx, fresh, net);
+      await this.store.save(fresh);
+    });
+    await this.ctx.events.emit('network', 'disconnect', net.id, { name: net.name, type: net.driver, container: rec.Id });
   }
 
   async rename(query: string, newName: string): Promise<void> {

@@ -19,7 +19,11 @@ import { detectLayout } from '../../cgroups/layout';
 import { defaultSeccompProfile } from '../../seccomp';
 import type { LinuxSeccomp, NamespaceType } from '../../spec/types';
 import type { ContainerContext } from './context';
-import { hostnameFile, hostsFile, resolvConf } from '../etc-files';
+import { hostnameFile, hostsFile } from '../etc-files';
+import { containerHostsEntries, containerResolvConf, DEFAULT_DNS_DOMAIN, parseResolvConf, SYSTEMD_UPSTREAM_RESOLV_CONF } from '../../network/dns';
+import { SYSTEMD_STUB } from '../../network/dns/container-files';
+import { resolverEntries, type NetworkAttachment } from '../network/container';
+import { fillNetworkSettings } from '../network/container/settings';
 import { buildOciSpec, seccompChoice } from '../spec/oci';
 import { computeCapabilities } from '../spec/capabilities';
 import { resolveUser } from '../spec/user';
@@ -97,27 +101,70 @@ async function joinedNamespaces(ctx: Pick<ContainerContext, 'containerStore'>, r
   return out;
 }
 
-async function writeEtcFiles(rec: ContainerRecord, hostname: string): Promise<void> {
+async function readOr(path: string): Promise<string> {
+  return readFile(path, 'utf8').catch(() => '');
+}
+
+/**
+ * /etc/hosts, /etc/hostname and /etc/resolv.conf for this run. Regenerated at every start, so
+ * no fsync is needed (a crash just rewrites them).
+ */
+async function writeEtcFiles(ctx: Pick<ContainerContext, 'containerStore'>, rec: ContainerRecord, hostname: string, net: NetworkAttachment | undefined): Promise<void> {
   const hc = rec.HostConfig;
   const hostNet = hc.NetworkMode === 'host';
-  let hostResolv = '';
-  let hostHosts = '';
-  try {
-    hostResolv = await readFile('/etc/resolv.conf', 'utf8');
-  } catch {
-    /* no resolver configured */
-  }
-  if (hostNet) {
-    try {
-      hostHosts = await readFile('/etc/hosts', 'utf8');
-    } catch {
-      /* none */
-    }
-  }
-  // Regenerated at every start, so no fsync is needed (a crash just rewrites them).
-  await writeFile(rec.HostsPath, hostsFile({ hostname, domainname: rec.Config.Domainname || '', addresses: [], extraHosts: hc.ExtraHosts ?? [], hostNetwork: hostNet, hostHostsFile: hostHosts }), { mode: 0o644 });
+  const hostResolv = parseResolvConf(await readOr('/etc/resolv.conf'));
+  const first = net?.endpoints[0];
+  const gateway = first?.network.subnets.find((s) => !s.subnet.includes(':'))?.gateway;
+  const addresses = (net?.endpoints ?? []).flatMap((e) => [e.endpoint.ipv4, e.endpoint.ipv6]).filter((a): a is string => !!a);
+  const extra = containerHostsEntries({
+    hostname,
+    names: [],
+    addresses: [],
+    ...(gateway ? { hostGateway: gateway } : {}),
+    addHosts: hc.ExtraHosts ?? [],
+  });
+  const hosts = hostsFile({
+    hostname,
+    domainname: rec.Config.Domainname || '',
+    addresses,
+    peers: [...(await linkedPeers(ctx, rec)), ...extra.map((e) => ({ names: e.names, ip: e.ip }))],
+    hostNetwork: hostNet,
+    ...(hostNet ? { hostHostsFile: await readOr('/etc/hosts') } : {}),
+  });
+  await writeFile(rec.HostsPath, hosts, { mode: 0o644 });
   await writeFile(rec.HostnamePath, hostnameFile(hostname), { mode: 0o644 });
-  await writeFile(rec.ResolvConfPath, resolvConf({ host: hostResolv, dns: hc.Dns ?? [], dnsSearch: hc.DnsSearch ?? [], dnsOptions: hc.DnsOptions ?? [], hostNetwork: hostNet }), { mode: 0o644 });
+  const systemd = hostResolv.nameservers.includes(SYSTEMD_STUB) ? parseResolvConf(await readOr(SYSTEMD_UPSTREAM_RESOLV_CONF)) : undefined;
+  const resolv = containerResolvConf({
+    host: hostResolv,
+    ...(systemd ? { systemdUpstreams: systemd } : {}),
+    networks: net ? resolverEntries(net.endpoints) : [],
+    domain: DEFAULT_DNS_DOMAIN,
+    // The host's namespace reaches the host's own (loopback) name servers: keep them.
+    dns: hc.Dns?.length ? hc.Dns : hostNet ? hostResolv.nameservers : [],
+    dnsSearch: hc.DnsSearch ?? [],
+    dnsOptions: hc.DnsOptions ?? [],
+  });
+  await writeFile(rec.ResolvConfPath, resolv.text, { mode: 0o644 });
+}
+
+/**
+ * --link NAME:ALIAS (docker's legacy links, HostConfig.Links "/name:/me/alias"): the linked
+ * container's address on a network both share, under its alias and name. It must be running.
+ */
+async function linkedPeers(ctx: Pick<ContainerContext, 'containerStore'>, rec: ContainerRecord): Promise<Array<{ names: string[]; ip: string }>> {
+  const out: Array<{ names: string[]; ip: string }> = [];
+  for (const link of rec.HostConfig.Links ?? []) {
+    const [target = '', aliasPath = ''] = link.split(':');
+    const other = await ctx.containerStore.resolve(target.replace(/^\//, ''));
+    if (!other.State.Running) {
+      throw new BerthError('ESTATE', `cannot link to ${other.Name.slice(1)}: it is not running`, { hint: `start ${other.Name.slice(1)} first` });
+    }
+    const alias = aliasPath.slice(aliasPath.lastIndexOf('/') + 1);
+    const shared = Object.entries(other.NetworkSettings.Networks).find(([k, e]) => e.IPAddress && rec.NetworkSettings.Networks[k]) ?? Object.entries(other.NetworkSettings.Networks).find(([, e]) => e.IPAddress);
+    if (!shared) continue;
+    out.push({ ip: shared[1].IPAddress, names: [...new Set([alias, other.Name.slice(1), other.Id.slice(0, 12)].filter(Boolean))] });
+  }
+  return out;
 }
 
 function logOptions(rec: ContainerRecord): { path: string; maxSize?: number; maxFiles?: number } | null {
@@ -165,7 +212,7 @@ export interface StartOptions {
 }
 
 /** What start uses. */
-export type StartContext = Pick<ContainerContext, 'root' | 'runRoot' | 'containerStore' | 'snapshotter' | 'volumes' | 'runtimes'>;
+export type StartContext = Pick<ContainerContext, 'root' | 'runRoot' | 'containerStore' | 'snapshotter' | 'volumes' | 'runtimes' | 'networking'>;
 
 /** The first half of start: the container exists under its shim, blocked before execve. */
 export async function prepareStart(ctx: StartContext, rec: ContainerRecord, opts: StartOptions = {}): Promise<PreparedStart> {
@@ -184,7 +231,9 @@ export async function prepareStart(ctx: StartContext, rec: ContainerRecord, opts
     }
     crashPoint('start:mounted');
     const hostname = rec.Config.Hostname || rec.Id.slice(0, 12);
-    await writeEtcFiles(rec, hostname);
+    const net = await ctx.networking.setup(rec);
+    if (net) fillNetworkSettings(rec, net);
+    await writeEtcFiles(ctx, rec, hostname, net);
     const user = await resolveUser(rootfs, rec.Config.User, rec.HostConfig.GroupAdd ?? []);
     const planned = await planMounts(rec, rec.Berth.anonymousVolumes ?? {}, ctx.volumes.store, (n) => ctx.containerStore.resolve(n));
     rec.Mounts = planned.map((p) => p.point);
@@ -197,7 +246,7 @@ export async function prepareStart(ctx: StartContext, rec: ContainerRecord, opts
       user,
       etcFiles: { hosts: rec.HostsPath, hostname: rec.HostnamePath, resolvConf: rec.ResolvConfPath },
       mounts: planned.map((p) => p.oci),
-      joinNamespaces: await joinedNamespaces(ctx, rec),
+      joinNamespaces: { ...(await joinedNamespaces(ctx, rec)), ...(net ? { network: net.netnsPath } : {}) },
       cgroupsPath: `${cgroupParent.startsWith('/') ? '' : '/'}${cgroupParent.replace(/\/$/, '')}/${rec.Id}`,
       cgroupV2: detectLayout() === 'v2',
       seccomp: await seccompFor(rec),
@@ -233,7 +282,7 @@ export function startFailureCode(e: unknown): number {
 }
 
 /** The second half: let the process run, and record it as running. */
-export async function release(ctx: Pick<ContainerContext, 'runRoot' | 'runtimes' | 'snapshotter'>, prepared: PreparedStart): Promise<ContainerRecord> {
+export async function release(ctx: Pick<ContainerContext, 'runRoot' | 'runtimes' | 'snapshotter' | 'networking'>, prepared: PreparedStart): Promise<ContainerRecord> {
   const { rec, dir } = prepared;
   try {
     await startMonitored(dir, rec.Id, ctx.runtimes.for(rec).shim(prepared.warn));

@@ -17,6 +17,7 @@ import type { ContainerContext } from './context';
 import { containerEventAttributes } from './event-attrs';
 import { withStatus, type ContainerRecord } from './record';
 import { DEFAULT_CGROUP_PARENT, runPaths } from './runtime';
+import { clearNetworkSettings } from '../network/container/settings';
 
 /**
  * Removes the runtime's container (killing what is left of it), its cgroup and state; the
@@ -33,12 +34,22 @@ export async function unmountRootfs(ctx: Pick<ContainerContext, 'snapshotter'>, 
 }
 
 /**
- * Takes down what a run holds on the host, best effort (the caller is already failing or
- * rolling back): the runtime container, the rootfs mount (`unmount`: when this run mounted
- * it) and the run directory (`runDir`).
+ * Takes down the container's networks (after its processes are gone) and empties the live
+ * fields of NetworkSettings; the caller saves the record.
  */
-export async function releaseRun(ctx: Pick<ContainerContext, 'runtimes' | 'snapshotter' | 'runRoot'>, rec: ContainerRecord, opts: { unmount: boolean; runDir: boolean }): Promise<void> {
+export async function releaseNetwork(ctx: Pick<ContainerContext, 'networking'>, rec: ContainerRecord): Promise<void> {
+  await ctx.networking.teardown(rec);
+  clearNetworkSettings(rec);
+}
+
+/**
+ * Takes down what a run holds on the host, best effort (the caller is already failing or
+ * rolling back): the runtime container, its networks, the rootfs mount (`unmount`: when this
+ * run mounted it) and the run directory (`runDir`).
+ */
+export async function releaseRun(ctx: Pick<ContainerContext, 'runtimes' | 'snapshotter' | 'runRoot' | 'networking'>, rec: ContainerRecord, opts: { unmount: boolean; runDir: boolean }): Promise<void> {
   await deleteRuntimeContainer(ctx, rec).catch(() => undefined);
+  await releaseNetwork(ctx, rec).catch(() => undefined);
   if (opts.unmount) await unmountRootfs(ctx, rec);
   if (opts.runDir) await removeRunDir(ctx, rec);
 }
@@ -67,7 +78,7 @@ export async function rollbackCreate(ctx: Pick<ContainerContext, 'containerStore
  * "removing" first, so that a removal killed half-way is finished by the next command.
  */
 export async function removeLocked(
-  ctx: Pick<ContainerContext, 'containerStore' | 'runRoot' | 'runtimes' | 'snapshotter' | 'volumes' | 'events'>,
+  ctx: Pick<ContainerContext, 'containerStore' | 'runRoot' | 'runtimes' | 'snapshotter' | 'volumes' | 'events' | 'networking'>,
   rec: ContainerRecord,
   volumes: boolean,
 ): Promise<void> {
@@ -81,6 +92,7 @@ export async function removeLocked(
   crashPoint('rm:removing');
   // A start killed half-way may have left a runtime container (cgroup, state) behind.
   await deleteRuntimeContainer(ctx, rec).catch(() => undefined);
+  await ctx.networking.teardown(rec);
   if (rec.Berth.snapshotKey && ctx.snapshotter.active(rec.Berth.snapshotKey)) {
     await ctx.snapshotter.removeActive(rec.Berth.snapshotKey);
   }

@@ -80,7 +80,7 @@ function checkLimits(req: CreateRequest, flags: FieldNames, cpus: number): void 
  * no user-defined networks yet), refused as docker refuses it: nothing may claim to be on it.
  */
 function checkNetwork(mode: string, flags: FieldNames): void {
-  if (BUILTIN_NETWORKS.includes(mode) || mode.startsWith('container:')) return;
+  if (BUILTIN_NETWORKS.includes(mode) || mode.startsWith('container:') || mode !== '') return;
   const flag = flags['HostConfig.NetworkMode'];
   throw new BerthError('ENOT_FOUND', `network ${mode} not found`, {
     hint: flag ? `use ${flag} bridge, host, none or container:NAME` : 'set HostConfig.NetworkMode to bridge, host, none or container:NAME',

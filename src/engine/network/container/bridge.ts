@@ -1,0 +1,90 @@
+/**
+ * A network's host bridge, podman's way: made (with the gateway addresses) by the first
+ * running container of the network and removed with the last, so that an idle network
+ * leaves nothing in the host's namespace. Making the bridge and plugging a veth into it happen
+ * under the bridge lock, and so does removing it after the last endpoint went, so a start and
+ * a stop racing on one network never plug into a bridge that is being deleted.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { BerthError, errnoCode } from '../../../core/errors';
+import { acquireLock } from '../../../core/lock';
+import { parseCidr } from '../../../network/ipam/cidr';
+import type { Rtnetlink } from '../../../network/netlink';
+import type { NetworkRecord } from '../../../network/store-types';
+import { bridgeLockPath } from './paths';
+
+export async function withBridgeLock<T>(runRoot: string, net: NetworkRecord, fn: () => Promise<T>): Promise<T> {
+  const path = bridgeLockPath(runRoot, net.id);
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const lock = await acquireLock(path);
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}
+
+/** The gateway addresses of a network as "ip/len", IPv4 first. */
+export function gatewayCidrs(net: NetworkRecord): string[] {
+  return net.subnets
+    .filter((s) => net.enableIPv6 || !s.subnet.includes(':'))
+    .map((s) => `${s.gateway}/${parseCidr(s.subnet).prefix}`)
+    .sort((a, b) => Number(a.includes(':')) - Number(b.includes(':')));
+}
+
+/** Makes the bridge if it is missing, with its gateway addresses and up; returns its index. Under the lock. */
+export async function ensureBridge(nl: Rtnetlink, net: NetworkRecord): Promise<number> {
+  let link = await nl.getLink(net.bridge);
+  if (!link) {
+    try {
+      link = await nl.createBridge(net.bridge);
+    } catch (e) {
+      throw new BerthError('ESYSCALL', `cannot create bridge ${net.bridge} for network ${net.name}`, { cause: e, hint: 'check that the bridge module is available (modprobe bridge)' });
+    }
+  } else if (link.kind !== undefined && link.kind !== 'bridge') {
+    throw new BerthError('EEXISTS', `interface ${net.bridge} exists and is not a bridge: network ${net.name} cannot use it`, {
+      hint: `remove the interface, or create the network with another -o com.docker.network.bridge.name`,
+    });
+  }
+  // Before the addresses: with IPv6 an address on a bridge whose IPv6 is disabled fails.
+  await setHostSysctls(net);
+  const present = new Set((await nl.listAddresses({ index: link.index })).map((a) => `${a.address}/${a.prefixLen}`));
+  for (const cidr of gatewayCidrs(net)) {
+    if (present.has(cidr)) continue;
+    // IPv6: no duplicate address detection, the gateway must answer at once (as netavark).
+    await nl.addAddress(link.index, cidr, cidr.includes(':') ? { nodad: true } : { broadcast: true });
+  }
+  if (!link.up) await nl.setLink(link.index, { up: true });
+  return link.index;
+}
+
+/** Deletes the bridge when no endpoint is left on its network (the caller checked, under the lock). */
+export async function removeBridge(nl: Rtnetlink, net: NetworkRecord): Promise<void> {
+  await nl.deleteLinkIfExists(net.bridge);
+}
+
+/**
+ * Host settings a bridge network needs, each written only when it differs:
+ * - route_localnet on the bridge: a published port reached on 127.0.0.1 is DNATed to the
+ *   container, and the kernel drops packets with a loopback source routed off loopback unless
+ *   the outgoing interface allows it (only Berth's own bridge gets it);
+ * - IPv4 forwarding (docker turns it on too) for a network with a way out;
+ * - IPv6 on the bridge, for --ipv6 networks.
+ */
+async function setHostSysctls(net: NetworkRecord): Promise<void> {
+  await writeSysctl(`/proc/sys/net/ipv4/conf/${net.bridge}/route_localnet`, '1');
+  if (!net.internal) await writeSysctl('/proc/sys/net/ipv4/ip_forward', '1');
+  if (net.enableIPv6) await writeSysctl(`/proc/sys/net/ipv6/conf/${net.bridge}/disable_ipv6`, '0');
+}
+
+async function writeSysctl(path: string, value: string): Promise<void> {
+  try {
+    if ((await readFile(path, 'utf8')).trim() === value) return;
+    await writeFile(path, value);
+  } catch (e) {
+    // IPv6 disabled on the kernel command line: the file is missing; the address step says so.
+    if (errnoCode(e) === 'ENOENT' && path.includes('/ipv6/')) return;
+    throw new BerthError('ESYSCALL', `cannot set ${path.replace('/proc/sys/', '').replace(/\//g, '.')} to ${value}`, { cause: e });
+  }
+}
