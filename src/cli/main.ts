@@ -11,6 +11,7 @@ import { engineOptionsFrom, type CliEnv, type GlobalOptions } from './engine/env
 import { registerImageCommands } from './engine/commands/images';
 import { registerSystemCommands } from './engine/commands/system';
 import { registerVolumeCommands } from './engine/commands/volumes';
+import { registerNetworkCommands } from './engine/commands/network';
 import { registerArchiveCommands } from './engine/commands/archives';
 import { registerContainerCommands } from './engine/commands/containers';
 import { registerRunCommands, ExitStatusError } from './engine/commands/run';
@@ -78,6 +79,7 @@ export function buildProgram(makeEnv: (program: BerthCommand) => CliEnv): BerthC
   registerHealthcheckCommand(program, env);
   registerInspectCommands(program, container, env);
   registerVolumeCommands(program, env);
+  registerNetworkCommands(program, env);
   registerSystemCommands(program, env, VERSION);
   registerTopCommand(program, container, env);
   registerStatsCommand(program, container, env);

@@ -115,13 +115,13 @@ function resolveSubnet(
     subnet = parseCidr(entry.subnet, '--subnet');
     const clash = usedByBerth.find((u) => overlaps(u.cidr, subnet));
     if (clash) {
-      throw new BerthError('EEXISTS', `subnet ${formatCidr(subnet)} overlaps network ${clash.net.name}'s subnet ${formatCidr(clash.cidr)}`, {
+      throw new BerthError('EEXISTS', `--subnet ${formatCidr(subnet)} overlaps network ${clash.net.name}'s subnet ${formatCidr(clash.cidr)}`, {
         hint: 'choose a subnet that does not overlap it (berth network inspect shows the subnets in use)',
       });
     }
     const minHosts = subnet.family === 4 ? 30 : 126;
     if (subnet.prefix > minHosts) {
-      throw new BerthError('EINVALID_ARGUMENT', `subnet ${formatCidr(subnet)} is too small: it leaves no address for a container beside the gateway`, {
+      throw new BerthError('EINVALID_ARGUMENT', `--subnet ${formatCidr(subnet)} is too small: it leaves no address for a container beside the gateway`, {
         hint: `use a /${minHosts} or larger prefix`,
       });
     }

@@ -95,6 +95,7 @@ export function containerRow(rec: ContainerRecord, opts: { noTrunc: boolean; siz
     Names: rec.Name.replace(/^\//, ''),
     Labels: Object.entries(rec.Config.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
     Mounts: rec.Mounts.map((m) => m.Name ?? m.Source).join(','),
-    Networks: Object.keys(rec.NetworkSettings.Networks ?? {}).join(',') || (rec.HostConfig.NetworkMode ?? ''),
+    // docker: the names of the networks the container is on (sorted here, so the output is stable).
+    Networks: Object.keys(rec.NetworkSettings?.Networks ?? {}).sort().join(','),
   };
 }

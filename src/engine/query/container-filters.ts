@@ -1,6 +1,6 @@
 /**
  * Which containers a listing shows: docker's container filters (id, name, label, status,
- * exited, ancestor, before, since, volume, health) over the records, and the listing itself
+ * exited, ancestor, before, since, volume, health, network) over the records, and the listing itself
  * (running ones unless `all`, newest first, a limit, sizes on request) as `docker ps` and
  * `GET /containers/json` both return it.
  */
@@ -17,6 +17,9 @@ export const CONTAINER_STATUSES = ['created', 'restarting', 'running', 'removing
  */
 export function containerFilter(filters: FilterArgs | undefined, all: readonly ContainerRecord[]): (r: ContainerRecord) => boolean {
   const tests: Array<(r: ContainerRecord) => boolean> = [];
+  const networks = filters?.network ?? [];
+  // docker: on any of the networks named, by the name it has in Networks or a prefix of its id.
+  if (networks.length > 0) tests.push((r) => networks.some((n) => onNetwork(r, n)));
   for (const [key, value] of filterPairs(filters)) {
     switch (key) {
       case 'id':
@@ -57,11 +60,20 @@ export function containerFilter(filters: FilterArgs | undefined, all: readonly C
       case 'health':
         tests.push((r) => (r.State.Health?.Status ?? 'none') === value);
         break;
+      case 'network':
+        break;
       default:
-        throw new BerthError('EINVALID_ARGUMENT', `invalid filter "${key}"`, { hint: 'container filters: id, name, label, status, exited, ancestor, before, since, volume, health' });
+        throw new BerthError('EINVALID_ARGUMENT', `invalid filter "${key}"`, { hint: 'container filters: id, name, label, status, exited, ancestor, before, since, volume, health, network' });
     }
   }
   return (r) => tests.every((t) => t(r));
+}
+
+/** Whether a container is on a network: the key of NetworkSettings.Networks, or a prefix of its NetworkID. */
+function onNetwork(r: ContainerRecord, nameOrId: string): boolean {
+  const networks = r.NetworkSettings?.Networks ?? {};
+  if (Object.hasOwn(networks, nameOrId)) return true;
+  return nameOrId !== '' && Object.values(networks).some((ep) => (ep?.NetworkID ?? '').startsWith(nameOrId));
 }
 
 export interface ContainerListOptions {

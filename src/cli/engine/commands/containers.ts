@@ -129,7 +129,7 @@ export function registerContainerCommands(program: Command, container: Command, 
       .option('-l, --latest', 'only the latest created container')
       .option('-n, --last <n>', 'the n last created containers')
       .option('-s, --size', 'show sizes')
-      .option('-f, --filter <filter>', 'id, name, label, status, exited, ancestor, before, since, volume, health', collect, [])
+      .option('-f, --filter <filter>', 'id, name, label, status, exited, ancestor, before, since, volume, health, network', collect, [])
       .option('--format <template>', "Go template, 'table TEMPLATE' or 'json'")
       .option('--no-trunc', 'do not truncate output')
       .description('list containers')
