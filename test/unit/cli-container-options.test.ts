@@ -79,7 +79,7 @@ test("run flags: docker's daemon-side refusals happen before anything is created
   await rejects(['--memory-reservation', '5m', 'img'], /^Minimum memory reservation allowed is 6MB$/);
   assert.equal((await parseRun(['-m', '6m', 'img'])).hostConfig.Memory, 6 * 1024 * 1024);
   await rejects(['--cpus', '100000', 'img'], /^Range of CPUs is from 0\.01 to \d+\.00, as there are only \d+ CPUs available$/);
-  await rejects(['--network', 'foo', 'img'], /^network foo not found$/);
-  await rejects(['--net=foo', 'img'], /^network foo not found$/);
-  for (const mode of ['bridge', 'default', 'host', 'none', 'container:web']) assert.equal((await parseRun(['--network', mode, 'img'])).hostConfig.NetworkMode, mode);
+  await rejects(['--network', 'none', '-p', '80', 'img'], /^conflicting options: port publishing and the container type network mode$/);
+  await rejects(['--net=host', '--network', 'backend', 'img'], /^container sharing network namespace with another container or host cannot be connected to any other network$/);
+  for (const mode of ['bridge', 'default', 'host', 'none', 'container:web', 'backend']) assert.equal((await parseRun(['--network', mode, 'img'])).hostConfig.NetworkMode, mode);
 });

@@ -4,7 +4,7 @@ import { BerthError } from '../../src/core/errors';
 import type { CreateRequest } from '../../src/engine/containers/request';
 import type { HostConfig } from '../../src/engine/docker-types';
 import { validateCreateRequest } from '../../src/engine/create/validate';
-import { CREATE_FIELD_FLAGS } from '../../src/cli/engine/container-options';
+import { CREATE_FIELD_FLAGS } from '../../src/cli/engine/flag-words';
 
 const request = (hostConfig: HostConfig, name?: string): CreateRequest => ({ ...(name !== undefined ? { name } : {}), image: 'img', config: {}, hostConfig, pull: 'missing' });
 
@@ -24,7 +24,7 @@ function refusal(req: CreateRequest, hostCpus = 2): { engine: BerthError; cli: B
 
 test('create validation accepts what docker accepts', () => {
   validateCreateRequest(request({ Memory: 6 * 1024 * 1024, NanoCpus: 2e9, OomScoreAdj: -1000, NetworkMode: 'container:db', AutoRemove: true, RestartPolicy: { Name: 'no' } }, 'web-1'), { hostCpus: 2 });
-  for (const mode of ['bridge', 'default', 'host', 'none']) validateCreateRequest(request({ NetworkMode: mode }), { hostCpus: 1 });
+  for (const mode of ['bridge', 'default', 'host', 'none', 'backend']) validateCreateRequest(request({ NetworkMode: mode }), { hostCpus: 1 });
 });
 
 test('create validation: the engine names request fields, the CLI its flags', () => {
@@ -49,10 +49,10 @@ test('create validation: the engine names request fields, the CLI its flags', ()
   assert.equal(r.cli.hint, 'give --cpus 2 or less');
   assert.equal(r.engine.hint, 'set HostConfig.NanoCpus to 2000000000 or less');
 
-  r = refusal(request({ NetworkMode: 'backend' }));
-  assert.equal(r.engine.code, 'ENOT_FOUND');
-  assert.equal(r.engine.message, 'network backend not found');
-  assert.match(r.cli.hint!, /^use --network /);
+  r = refusal(request({ NetworkMode: 'none', PublishAllPorts: true }));
+  assert.equal(r.engine.message, 'conflicting options: port publishing and the container type network mode');
+  assert.match(r.engine.hint!, /^drop HostConfig.PortBindings and HostConfig.PublishAllPorts: with HostConfig.NetworkMode none/);
+  assert.match(r.cli.hint!, /^drop -p\/--publish and -P\/--publish-all: with --network none/);
 
   r = refusal(request({}, '-bad'));
   assert.match(r.engine.message, /invalid container name "-bad"/);

@@ -105,9 +105,14 @@ test('-p and --expose', () => {
   assert.deepEqual(parsePublish('8000-8001:80-81').bindings, { '80/tcp': [{ HostIp: '', HostPort: '8000' }], '81/tcp': [{ HostIp: '', HostPort: '8001' }] });
   assert.deepEqual(parsePublish('127.0.0.1::80').bindings, { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] });
   rejects(() => parsePublish('abc'), /invalid -p "abc": container port "abc"/);
-  rejects(() => parsePublish('1:2:3:4'), /too many fields/);
+  rejects(() => parsePublish('1:2:3:4'), /too many ":" \(an IPv6 host address goes in brackets/);
+  rejects(() => parsePublish('300.1.1.1:80:80'), /"300.1.1.1" is not an IPv4 address/);
   rejects(() => parsePublish('70000:80'), /out of range/);
   rejects(() => parsePublish('80/icmp'), /unknown protocol/);
   rejects(() => parsePublish('8000-8002:80-81'), /differ in size/);
+  assert.deepEqual(parsePublish('8000-8010:80').bindings, { '80/tcp': [{ HostIp: '', HostPort: '8000-8010' }] }, 'a host range for one port: docker records the range');
+  assert.deepEqual(parsePublish('[::]::80/sctp'), { exposed: ['80/sctp'], bindings: { '80/sctp': [{ HostIp: '::', HostPort: '' }] } });
   assert.deepEqual(parseExpose('8000-8001/udp'), ['8000/udp', '8001/udp']);
+  assert.deepEqual(parseExpose('80'), ['80/tcp']);
+  rejects(() => parseExpose('http'), /invalid exposed port "http"/);
 });

@@ -8,8 +8,8 @@ import { BerthError } from '../../core/errors';
 import type { CreateRequest } from '../../engine/containers/request';
 import type { ContainerCreateOptions } from '../../engine/create/options';
 import { buildCreateRequest } from '../../engine/create/request-builder';
-import type { FieldNames } from '../../engine/create/validate';
 import { collect } from '../parse';
+import { CREATE_FIELD_FLAGS } from './flag-words';
 
 export interface ContainerFlags {
   detach?: boolean;
@@ -84,9 +84,13 @@ export interface ContainerFlags {
   publish: string[];
   publishAll?: boolean;
   expose: string[];
-  network?: string;
-  net?: string;
+  network: string[];
+  net: string[];
   networkAlias: string[];
+  ip?: string;
+  ip6?: string;
+  macAddress?: string;
+  link: string[];
   attach: string[];
   sigProxy?: boolean;
   detachKeys?: string;
@@ -115,7 +119,7 @@ export function addContainerOptions(cmd: Command): Command {
     .option('--entrypoint <command>', "override the image's ENTRYPOINT (\"\" clears it)")
     .option('-h, --hostname <name>', 'container host name')
     .option('--domainname <name>', 'container NIS domain name');
-  list('--add-host <host:ip>', 'add a line to /etc/hosts');
+  list('--add-host <host:ip>', 'add a line to /etc/hosts (IP may be host-gateway: the host, as seen from the container)');
   list('--dns <ip>', 'name server');
   list('--dns-search <domain>', 'DNS search domain');
   list('--dns-option <option>', 'resolv.conf option');
@@ -173,13 +177,18 @@ export function addContainerOptions(cmd: Command): Command {
     .option('--platform <os/arch>', 'platform of the image')
     .option('--runtime <runtime>', 'OCI runtime: berth (built in), runc, crun or a path')
     .option('--rootfs <dir>', 'run from an exploded root filesystem instead of an image');
-  list('-p, --publish <[ip:][hostPort:]port[/proto]>', 'publish a port');
-  cmd.option('-P, --publish-all', 'publish every exposed port to a random host port');
-  list('--expose <port[/proto]>', 'expose a port');
+  list('-p, --publish <[ip:][hostPort[-end]:]port[-end][/proto]>', "publish a container's port(s) on the host (proto: tcp, udp, sctp)");
+  cmd.option('-P, --publish-all', 'publish every exposed port to a free host port');
+  list('--expose <port[-end][/proto]>', 'expose a port or a range of ports');
   // Two long names in one option make commander store only the last ("net"): declare both.
-  cmd.option('--network <mode>', 'network: bridge, host, none, container:NAME or a network name');
-  cmd.addOption(new Option('--net <mode>', 'same as --network').hideHelp());
-  list('--network-alias <alias>', 'name on the network');
+  list('--network <network>', 'connect to a network (repeatable; the first is the network mode): bridge, host, none, container:NAME, a network name, or name=NET,alias=A,ip=IP,ip6=IP,mac-address=MAC,driver-opt=K=V');
+  cmd.addOption(new Option('--net <network>', 'same as --network').argParser(collect).default([]).hideHelp());
+  list('--network-alias <alias>', 'name the container answers to on the first network (user-defined networks)');
+  cmd
+    .option('--ip <address>', 'IPv4 address on the first network (user-defined networks, e.g. 172.30.100.104)')
+    .option('--ip6 <address>', 'IPv6 address on the first network (user-defined networks, e.g. 2001:db8::33)')
+    .option('--mac-address <address>', 'MAC address on the first network (e.g. 92:d0:c6:0a:29:33)');
+  list('--link <name[:alias]>', 'add a link to another container (default bridge; an alias on a user-defined network)');
   list('-a, --attach <stream>', 'attach to stdin, stdout or stderr');
   cmd
     .option('--no-sig-proxy', 'do not forward signals to the container')
@@ -191,53 +200,9 @@ export function addContainerOptions(cmd: Command): Command {
   return cmd;
 }
 
-/**
- * `run`/`create`'s names for the options and request fields, so that the engine's parsing
- * and checks speak in flags (`invalid size "12q" for --memory`).
- */
-export const CREATE_FIELD_FLAGS: FieldNames = {
-  image: 'IMAGE',
-  rootfs: '--rootfs',
-  memory: '--memory',
-  memorySwap: '--memory-swap',
-  memoryReservation: '--memory-reservation',
-  memorySwappiness: '--memory-swappiness',
-  oomScoreAdj: '--oom-score-adj',
-  cpuShares: '--cpu-shares',
-  cpuPeriod: '--cpu-period',
-  cpuQuota: '--cpu-quota',
-  blkioWeight: '--blkio-weight',
-  pidsLimit: '--pids-limit',
-  shmSize: '--shm-size',
-  stopSignal: '--stop-signal',
-  stopTimeout: '--stop-timeout',
-  attach: '--attach',
-  entrypoint: '--entrypoint',
-  sysctls: '--sysctl',
-  annotations: '--annotation',
-  logDriver: '--log-driver',
-  logOpts: '--log-opt',
-  cgroupns: '--cgroupns',
-  'healthcheck.disable': '--no-healthcheck',
-  'healthcheck.cmd': '--health-cmd',
-  'healthcheck.interval': '--health-interval',
-  'healthcheck.timeout': '--health-timeout',
-  'healthcheck.startPeriod': '--health-start-period',
-  'healthcheck.startInterval': '--health-start-interval',
-  'healthcheck.retries': '--health-retries',
-  name: '--name',
-  'HostConfig.AutoRemove': '--rm',
-  'HostConfig.RestartPolicy': '--restart',
-  'HostConfig.OomScoreAdj': '--oom-score-adj',
-  'HostConfig.Memory': '-m/--memory',
-  'HostConfig.MemoryReservation': '--memory-reservation',
-  'HostConfig.NanoCpus': '--cpus',
-  'HostConfig.NetworkMode': '--network',
-};
-
 /** The flags as the engine's front-end-neutral create options (names differ; values are passed as typed). */
 export function createOptionsFromFlags(f: ContainerFlags, image: string | undefined, command: string[]): ContainerCreateOptions {
-  const network = f.network ?? f.net;
+  const networks = [...f.network, ...f.net];
   const health = {
     ...(f.healthCmd !== undefined ? { cmd: f.healthCmd } : {}),
     ...(f.healthInterval !== undefined ? { interval: f.healthInterval } : {}),
@@ -253,7 +218,9 @@ export function createOptionsFromFlags(f: ContainerFlags, image: string | undefi
     env: f.env, envFiles: f.envFile, labels: f.label, labelFiles: f.labelFile, annotations: f.annotation,
     workdir: f.workdir, user: f.user, entrypoint: f.entrypoint, hostname: f.hostname, domainname: f.domainname,
     interactive: f.interactive, tty: f.tty, detach: f.detach, autoRemove: f.rm,
-    publish: f.publish, publishAll: f.publishAll, expose: f.expose, network, networkAliases: f.networkAlias,
+    publish: f.publish, publishAll: f.publishAll, expose: f.expose,
+    ...(networks.length ? { networks } : {}), networkAliases: f.networkAlias,
+    ipv4Address: f.ip, ipv6Address: f.ip6, macAddress: f.macAddress, links: f.link,
     extraHosts: f.addHost, dns: f.dns, dnsSearch: f.dnsSearch, dnsOptions: f.dnsOption,
     volumes: f.volume, mounts: f.mount, tmpfs: f.tmpfs, volumesFrom: f.volumesFrom, readOnly: f.readOnly,
     memory: f.memory, memorySwap: f.memorySwap, memoryReservation: f.memoryReservation, memorySwappiness: f.memorySwappiness,

@@ -38,15 +38,27 @@ export interface ContainerCreateOptions {
   /** Remove the container when it exits (docker's --rm). */
   autoRemove?: boolean;
 
-  /** "[ip:][hostPort:]port[/proto]". */
+  /** "[ip:][hostPort[-end]:]port[-end][/tcp|udp|sctp]". */
   publish?: string[];
+  /** Every exposed port (the image's and `expose`) on a free host port. */
   publishAll?: boolean;
   /** "port[/proto]" or a range. */
   expose?: string[];
-  /** bridge, host, none, container:NAME (or a network name, refused until networks exist). */
-  network?: string;
+  /**
+   * The networks to join, in order; the first is HostConfig.NetworkMode (default: bridge).
+   * Each is a name (bridge, host, none, container:NAME, a user-defined network) or docker's
+   * advanced form "name=NET,alias=A,ip=IPv4,ip6=IPv6,mac-address=MAC,driver-opt=KEY=VALUE".
+   */
+  networks?: string[];
+  /** Names the container answers to on the first network (user-defined networks only). */
   networkAliases?: string[];
-  /** "HOST:IP". */
+  /** Static addresses and MAC address on the first network (addresses: user-defined networks only). */
+  ipv4Address?: string;
+  ipv6Address?: string;
+  macAddress?: string;
+  /** "NAME[:ALIAS]": legacy links on the default bridge, aliases for NAME on a user-defined network. */
+  links?: string[];
+  /** "HOST:IP" or "HOST:host-gateway" (the engine resolves host-gateway at start). */
   extraHosts?: string[];
   dns?: string[];
   dnsSearch?: string[];

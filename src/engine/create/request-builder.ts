@@ -8,7 +8,8 @@
 import { readFile } from 'node:fs/promises';
 import { BerthError } from '../../core/errors';
 import { parseBytes, parseIntFlag } from '../../core/units';
-import type { ContainerConfig, HealthConfig, HostConfig, MountSpec, NetworkingConfig } from '../docker-types';
+import type { ContainerConfig, EndpointRequest, HealthConfig, HostConfig, MountSpec, NetworkingConfig } from '../docker-types';
+import { CONTAINER_NAME_RE } from '../containers/names';
 import type { CreateRequest } from '../containers/request';
 import { parseDeviceFlag, parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from '../parse/mounts';
 import { parseExpose, parsePublish } from '../parse/ports';
@@ -17,7 +18,7 @@ import {
   parseUlimit, readEnvFile,
 } from '../parse/values';
 import type { ContainerCreateOptions, HealthcheckOptions } from './options';
-import { validateCreateRequest, type FieldNames } from './validate';
+import { isUserDefinedNetwork, macAddressProblem, staticAddressProblem, validateCreateRequest, type FieldNames } from './validate';
 
 export interface BuildOptions {
   /**
@@ -138,6 +139,7 @@ export async function buildCreateRequest(o: ContainerCreateOptions, opts: BuildO
     labels[k] = v;
   }
 
+  const networking = networkingFor(o, p);
   const exposed: Record<string, Record<string, never>> = {};
   const bindings: NonNullable<HostConfig['PortBindings']> = {};
   for (const spec of o.publish ?? []) {
@@ -200,7 +202,8 @@ export async function buildCreateRequest(o: ContainerCreateOptions, opts: BuildO
   const hostConfig: HostConfig = {
     Binds: binds,
     LogConfig: p.logConfig(o.logDriver, o.logOpts),
-    NetworkMode: o.network ?? 'bridge',
+    NetworkMode: networking.mode,
+    ...(networking.links.length ? { Links: networking.links } : {}),
     PortBindings: bindings,
     RestartPolicy: restart,
     AutoRemove: o.autoRemove === true,
@@ -255,15 +258,161 @@ export async function buildCreateRequest(o: ContainerCreateOptions, opts: BuildO
     hostConfig,
     pull: o.pull ?? 'missing',
     ...(o.platform ? { platform: o.platform } : {}),
-    ...networkingFor(o),
+    networkingConfig: networking.networkingConfig,
   };
   validateCreateRequest(req, { ...(opts.names ? { flags: opts.names } : {}), ...(opts.hostCpus !== undefined ? { hostCpus: opts.hostCpus } : {}) });
   return req;
 }
 
-/** --network-alias on the network of --network (docker's CLI puts them in EndpointsConfig). */
-function networkingFor(o: ContainerCreateOptions): { networkingConfig?: NetworkingConfig } {
-  const mode = o.network ?? 'bridge';
-  if (!o.networkAliases?.length) return {};
-  return { networkingConfig: { EndpointsConfig: { [mode]: { Aliases: [...o.networkAliases] } } } };
+/** One network to join, as docker's CLI holds it before it becomes an EndpointsConfig entry. */
+interface Attachment {
+  network: string;
+  aliases: string[];
+  ipv4?: string;
+  ipv6?: string;
+  mac?: string;
+  links: string[];
+  driverOpts: Record<string, string>;
+}
+
+const EXAMPLE_IPV4 = '172.20.0.5';
+const EXAMPLE_IPV6 = 'fd00::5';
+const EXAMPLE_MAC = '02:42:ac:11:00:02';
+
+/** An option's value that must be a static address or a MAC (`problem` from validation's shared checks; `example` a right one). */
+function checkedValue(option: string, value: string, problem: string | undefined, example: string): string {
+  if (problem) throw new BerthError('EINVALID_ARGUMENT', `invalid value "${value}" for ${option}: ${problem}`, { hint: `e.g. ${example}` });
+  return value;
+}
+
+const ADVANCED_NETWORK = 'NAME, or name=NET[,alias=A][,ip=IPv4][,ip6=IPv6][,mac-address=MAC][,driver-opt=KEY=VALUE]';
+
+/** docker's test for its advanced --network form: a WORD=WORD field somewhere (unanchored, as docker's). */
+const ADVANCED_RE = /\w=\w/;
+
+/** Comma-separated fields with docker's CSV quoting ("a,b" in double quotes, "" for a quote). */
+function csvFields(text: string): string[] {
+  const out: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"' && field === '') quoted = true;
+    else if (c === ',') (out.push(field), (field = ''));
+    else field += c;
+  }
+  out.push(field);
+  return out;
+}
+
+/**
+ * `--network NAME` or docker's advanced form. Keys are case-insensitive as docker's; values
+ * keep their case (docker lowercases them too, which breaks network names with capitals).
+ */
+function parseAttachment(value: string, option: string): Attachment {
+  const bad = (why: string) => new BerthError('EINVALID_ARGUMENT', `invalid ${option} "${value}": ${why}`, { hint: `accepted: ${ADVANCED_NETWORK}` });
+  const a: Attachment = { network: value, aliases: [], links: [], driverOpts: {} };
+  if (ADVANCED_RE.test(value)) {
+    a.network = '';
+    for (const field of csvFields(value)) {
+      const eq = field.indexOf('=');
+      const key = eq > 0 ? field.slice(0, eq).trim().toLowerCase() : '';
+      const val = field.slice(eq + 1).trim();
+      if (!key) throw bad(`field "${field}" is not KEY=VALUE`);
+      if (key === 'name') a.network = val;
+      else if (key === 'alias') a.aliases.push(val);
+      else if (key === 'ip') a.ipv4 = checkedValue(`${option} ip`, val, staticAddressProblem(4, val), `${option} name=NET,ip=${EXAMPLE_IPV4}`);
+      else if (key === 'ip6') a.ipv6 = checkedValue(`${option} ip6`, val, staticAddressProblem(6, val), `${option} name=NET,ip6=${EXAMPLE_IPV6}`);
+      else if (key === 'mac-address') a.mac = checkedValue(`${option} mac-address`, val, macAddressProblem(val), `${option} name=NET,mac-address=${EXAMPLE_MAC}`);
+      else if (key === 'driver-opt') {
+        const [k, v] = val.split(/=(.*)/s);
+        if (!k?.trim() || v === undefined) throw bad(`driver-opt "${val}" is not KEY=VALUE`);
+        a.driverOpts[k.trim().toLowerCase()] = v.trim();
+      } else if (key === 'link-local-ip' || key === 'gw-priority') throw bad(`"${key}" is not supported by Berth`);
+      else throw bad(`unknown key "${key}"`);
+    }
+    if (!a.network) throw bad('network name not specified (name=NET)');
+  }
+  if (!a.network.trim()) throw bad('no name set for network');
+  return a;
+}
+
+/** `--link NAME[:ALIAS]` as docker's API carries it: "NAME:ALIAS" (the alias defaults to the name). */
+function parseLink(value: string, option: string): string {
+  const parts = value.split(':');
+  const target = parts[0]!.replace(/^\//, '');
+  const alias = (parts[1] ?? target).replace(/^\//, '');
+  // The target is a container's name or id; the alias a host name (one character is enough).
+  if (parts.length > 2 || !CONTAINER_NAME_RE.test(target) || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(alias)) {
+    throw invalidFlag(option, value, 'NAME[:ALIAS], a container name and an optional alias, e.g. db or db:database');
+  }
+  return `${target}:${alias}`;
+}
+
+/**
+ * A link as docker stores it in HostConfig.Links ("/db:/web/database") once the container's
+ * name is known; "db:database", "db" and the stored form itself are accepted.
+ */
+export function storedLink(link: string, containerName: string): string {
+  const [target = '', alias = target] = link.split(':');
+  const self = containerName.replace(/^\//, '');
+  return `/${target.replace(/^\//, '')}:/${self}/${alias.replace(/^\/[^/]*\//, '').replace(/^\//, '')}`;
+}
+
+
+/**
+ * docker CLI 28's network options: the first --network is HostConfig.NetworkMode and takes
+ * --network-alias, --ip, --ip6, --mac-address and (on a user-defined network) --link; every
+ * network gets an EndpointsConfig entry. host/none/container:X as the mode get one only when
+ * something was asked of them, so that validation refuses it in docker's words.
+ */
+function networkingFor(o: ContainerCreateOptions, p: OptionParser): { mode: string; links: string[]; networkingConfig: NetworkingConfig } {
+  const networksName = p.name('networks');
+  const attachments = (o.networks ?? []).map((v) => parseAttachment(v, networksName));
+  const first = attachments[0] ?? { network: 'bridge', aliases: [], links: [], driverOpts: {} };
+  if (!attachments.length) attachments.push(first);
+
+  const conflict = (option: string, perNetwork: string) =>
+    new BerthError('EINVALID_ARGUMENT', `conflicting options: cannot specify both ${p.name(option)} and per-network ${perNetwork}`, { hint: `give it once: ${p.name(option)} or in ${networksName}` });
+  if (o.networkAliases?.length) {
+    if (first.aliases.length) throw conflict('networkAliases', 'alias');
+    first.aliases = [...o.networkAliases];
+  }
+  if (o.ipv4Address !== undefined) {
+    if (first.ipv4 !== undefined) throw conflict('ipv4Address', 'IPv4 address');
+    first.ipv4 = checkedValue(p.name('ipv4Address'), o.ipv4Address, staticAddressProblem(4, o.ipv4Address), `${p.name('ipv4Address')} ${EXAMPLE_IPV4}`);
+  }
+  if (o.ipv6Address !== undefined) {
+    if (first.ipv6 !== undefined) throw conflict('ipv6Address', 'IPv6 address');
+    first.ipv6 = checkedValue(p.name('ipv6Address'), o.ipv6Address, staticAddressProblem(6, o.ipv6Address), `${p.name('ipv6Address')} ${EXAMPLE_IPV6}`);
+  }
+  if (o.macAddress !== undefined) {
+    if (first.mac !== undefined) throw conflict('macAddress', 'MAC address');
+    first.mac = checkedValue(p.name('macAddress'), o.macAddress, macAddressProblem(o.macAddress), `${p.name('macAddress')} ${EXAMPLE_MAC}`);
+  }
+  const links = (o.links ?? []).map((l) => parseLink(l, p.name('links')));
+  // On a user-defined network a link is an alias of the endpoint; on the default bridge a legacy link.
+  const legacyLinks = isUserDefinedNetwork(first.network) ? ((first.links = links), []) : links;
+
+  const endpoints: Record<string, EndpointRequest> = {};
+  for (const a of attachments) {
+    if (endpoints[a.network]) {
+      throw new BerthError('EINVALID_ARGUMENT', `network "${a.network}" is specified multiple times`, { hint: `give each network once to ${networksName}` });
+    }
+    const ep: EndpointRequest = {
+      ...(a.aliases.length ? { Aliases: a.aliases } : {}),
+      ...(a.links.length ? { Links: a.links } : {}),
+      ...(a.ipv4 !== undefined || a.ipv6 !== undefined ? { IPAMConfig: { ...(a.ipv4 !== undefined ? { IPv4Address: a.ipv4 } : {}), ...(a.ipv6 !== undefined ? { IPv6Address: a.ipv6 } : {}) } } : {}),
+      ...(a.mac !== undefined ? { MacAddress: a.mac.toLowerCase().replace(/-/g, ':') } : {}),
+      ...(Object.keys(a.driverOpts).length ? { DriverOpts: a.driverOpts } : {}),
+    };
+    // host/none/container:X as the mode need no entry (they are not networks) unless asked for something.
+    const modeOnly = a === first && (['host', 'none'].includes(a.network) || a.network.startsWith('container:'));
+    if (!modeOnly || Object.keys(ep).length) endpoints[a.network] = ep;
+  }
+  return { mode: first.network, links: legacyLinks, networkingConfig: { EndpointsConfig: endpoints } };
 }

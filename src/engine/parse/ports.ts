@@ -1,75 +1,43 @@
 /**
- * `-p [IP:][HOST-PORT:]CONTAINER-PORT[/PROTO]` with ranges ("8000-8002:80-82") and bracketed
- * IPv6 addresses, into docker's `ExposedPorts` keys ("80/tcp") and `PortBindings`.
+ * docker's record form of published and exposed ports: `-p` specs become `ExposedPorts` keys
+ * ("80/tcp") and `PortBindings`, `--expose` specs become keys. The grammar and its messages
+ * are the network layer's (src/network/ports/publish.ts), so that what a create accepts is
+ * exactly what the firewall side can publish: this module only changes the shape.
  */
-import { BerthError } from '../../core/errors';
 import type { PortBinding } from '../docker-types';
-
-const ACCEPTED = '[IP:][HOST-PORT:]CONTAINER-PORT[/tcp|udp|sctp], e.g. 8080:80, 127.0.0.1:8080:80/tcp, 8000-8001:80-81';
-
-function bad(value: string, why: string): BerthError {
-  return new BerthError('EINVALID_ARGUMENT', `invalid -p "${value}": ${why}`, { hint: `accepted: ${ACCEPTED}` });
-}
-
-function range(value: string, text: string, what: string): [number, number] {
-  const m = /^(\d+)(?:-(\d+))?$/.exec(text);
-  if (!m) throw bad(value, `${what} "${text}" is not a port or range`);
-  const a = Number(m[1]);
-  const b = m[2] === undefined ? a : Number(m[2]);
-  if (a < 1 || b > 65535 || b < a) throw bad(value, `${what} "${text}" is out of range (1-65535)`);
-  return [a, b];
-}
+import { parsePublishSpec, specForExposed, type PublishSpec } from '../../network/ports/publish';
 
 export interface ParsedPorts {
   exposed: string[];
   bindings: Record<string, PortBinding[]>;
 }
 
+/** docker's HostPort for container port `port` of `spec`: "" (any free port), one port, or a range to pick from. */
+function hostPortFor(spec: PublishSpec, port: number): string {
+  const host = spec.hostPorts;
+  if (!host) return '';
+  const { first, last } = spec.containerPorts;
+  // One container port with a host range: docker records the range and picks one port of it at start.
+  if (first === last && host.first !== host.last) return `${host.first}-${host.last}`;
+  return String(host.first + (port - first));
+}
+
+/** `-p [IP:][HOST-PORT[-END]:]CONTAINER-PORT[-END][/tcp|udp|sctp]`. */
 export function parsePublish(value: string): ParsedPorts {
-  let rest = value;
-  let proto = 'tcp';
-  const slash = rest.lastIndexOf('/');
-  if (slash >= 0) {
-    proto = rest.slice(slash + 1).toLowerCase();
-    rest = rest.slice(0, slash);
-    if (!['tcp', 'udp', 'sctp'].includes(proto)) throw bad(value, `unknown protocol "${proto}"`);
-  }
-  let ip = '';
-  const v6 = /^\[([0-9a-fA-F:.]+)\]:(.*)$/.exec(rest);
-  if (v6) {
-    ip = v6[1]!;
-    rest = v6[2]!;
-  }
-  const parts = rest.split(':');
-  if (!v6 && parts.length === 3) ip = parts.shift()!;
-  if (parts.length > 2 || (v6 && parts.length !== 2)) throw bad(value, 'too many fields');
-  if (ip && !/^\d{1,3}(\.\d{1,3}){3}$/.test(ip) && !v6) throw bad(value, `"${ip}" is not an IP address`);
-  const [hostText, ctrText] = parts.length === 2 ? [parts[0]!, parts[1]!] : ['', parts[0]!];
-  const [c0, c1] = range(value, ctrText, 'container port');
-  let host: [number, number] | undefined;
-  if (hostText) {
-    host = range(value, hostText, 'host port');
-    const n = host[1] - host[0];
-    // docker allows a host range for one container port (it picks one); equal-sized otherwise.
-    if (c1 - c0 !== n && c1 !== c0) throw bad(value, 'host and container port ranges differ in size');
-  }
+  const spec = parsePublishSpec(value);
   const out: ParsedPorts = { exposed: [], bindings: {} };
-  for (let p = c0; p <= c1; p++) {
-    const key = `${p}/${proto}`;
+  for (let port = spec.containerPorts.first; port <= spec.containerPorts.last; port++) {
+    const key = `${port}/${spec.protocol}`;
     out.exposed.push(key);
-    let hostPort = '';
-    if (host) hostPort = c0 === c1 && host[0] !== host[1] ? `${host[0]}-${host[1]}` : String(host[0] + (p - c0));
-    out.bindings[key] = [{ HostIp: ip, HostPort: hostPort }];
+    out.bindings[key] = [{ HostIp: spec.hostIp, HostPort: hostPortFor(spec, port) }];
   }
   return out;
 }
 
-/** `--expose 80` / `--expose 8000-8010/udp`. */
+/** `--expose 80` / `--expose 8000-8010/udp`: the ExposedPorts keys. */
 export function parseExpose(value: string): string[] {
-  const m = /^(\d+(?:-\d+)?)(?:\/(tcp|udp|sctp))?$/.exec(value.trim());
-  if (!m) throw new BerthError('EINVALID_ARGUMENT', `invalid --expose "${value}"`, { hint: 'e.g. --expose 80 or --expose 8000-8010/udp' });
-  const [a, b] = range(value, m[1]!, 'port');
+  const spec = specForExposed(value);
   const out: string[] = [];
-  for (let p = a; p <= b; p++) out.push(`${p}/${m[2] ?? 'tcp'}`);
+  for (let port = spec.containerPorts.first; port <= spec.containerPorts.last; port++) out.push(`${port}/${spec.protocol}`);
   return out;
 }

@@ -1,9 +1,9 @@
 /**
  * `-p [ip:][hostPort[-end]:]containerPort[-end][/tcp|udp|sctp]` into a structured spec with
  * its ranges kept (the firewall needs numbers, not docker's "80/tcp" strings), and `--expose`
- * / EXPOSE keys ("80/tcp") into specs for `-P`. The engine's src/engine/parse/ports.ts produces
- * docker's ExposedPorts/PortBindings form for the container record; both accept the same
- * grammar, and the wiring can make that one an adapter over this one.
+ * / EXPOSE keys ("80/tcp") into specs for `-P`. This is the one grammar: the engine's
+ * src/engine/parse/ports.ts is an adapter that turns these specs into docker's
+ * ExposedPorts/PortBindings form for the container record.
  */
 import { BerthError } from '../../core/errors';
 import { parseAddress } from '../ipam/cidr';

@@ -79,8 +79,6 @@ async function createFromFlags(env: CliEnv, f: ContainerFlags, args: string[]): 
     throw new BerthError('EEXISTS', `container ID file found, make sure the other container isn't running or delete ${f.cidfile}`);
   }
   const req = await createRequestFromFlags(f, args);
-  for (const p of f.publish) warning(env, `-p ${p}: recorded (inspect shows it) but not forwarded: port publishing arrives with networking; the container has a network namespace with loopback only`);
-  if (f.publishAll) warning(env, '-P: recorded but not forwarded: port publishing arrives with networking');
   const size = f.tty ? terminalSize() : undefined;
   // docker records it too (inspect shows it); each start then uses the size of its own terminal
   if (size) req.hostConfig.ConsoleSize = [size.rows, size.cols];
