@@ -25,22 +25,22 @@ test('connect a running container: eth1 on the other network reaches it; disconn
 
   const before = env.ok(['exec', 'app', 'ip', '-o', 'link']);
   assert.doesNotMatch(before, /\beth1\b/);
-  assert.notEqual(env.b.run(['exec', 'app', 'wget', '-qO-', '-T', '2', `http://${dbIp}/`]).code, 0, 'the networks are apart');
+  assert.notEqual(env.b.run(['exec', 'app', 'timeout', '2', 'wget', '-O-', `http://${dbIp}/`]).code, 0, 'the networks are apart');
 
   env.ok(['network', 'connect', '--alias', 'appalias', 'back', 'app']);
   const appBackIp = env.ok(['inspect', '-f', '{{.NetworkSettings.Networks.back.IPAddress}}', 'app']).trim();
   assert.match(appBackIp, /^\d+\.\d+\.\d+\.\d+$/);
   const eth1 = env.ok(['exec', 'app', 'ip', '-4', '-o', 'addr', 'show', 'eth1']);
   assert.ok(eth1.includes(`${appBackIp}/`), eth1);
-  assert.equal((await env.execUntil('app', `wget -qO- -T 3 http://${dbIp}/`)).stdout, 'from back\n');
-  assert.equal((await env.execUntil('app', 'wget -qO- -T 3 http://db/')).stdout, 'from back\n', 'by name on the joined network');
+  assert.equal((await env.execUntil('app', `timeout 3 wget -O- http://${dbIp}/`)).stdout, 'from back\n');
+  assert.equal((await env.execUntil('app', 'timeout 3 wget -O- http://db/')).stdout, 'from back\n', 'by name on the joined network');
   assert.ok((await env.execUntil('db', 'nslookup appalias')).stdout.includes(appBackIp), 'the alias given at connect resolves');
   assert.deepEqual(containersOf(env, 'back'), ['app', 'db']);
   assert.deepEqual(Object.keys(JSON.parse(env.ok(['inspect', '-f', '{{json .NetworkSettings.Networks}}', 'app'])) as object).sort(), ['back', 'front']);
 
   env.ok(['network', 'disconnect', 'back', 'app']);
   assert.doesNotMatch(env.ok(['exec', 'app', 'ip', '-o', 'link']), /\beth1\b/, 'eth1 is gone');
-  assert.notEqual(env.b.run(['exec', 'app', 'wget', '-qO-', '-T', '2', `http://${dbIp}/`]).code, 0, 'back is unreachable again');
+  assert.notEqual(env.b.run(['exec', 'app', 'timeout', '2', 'wget', '-O-', `http://${dbIp}/`]).code, 0, 'back is unreachable again');
   assert.deepEqual(containersOf(env, 'back'), ['db']);
   assert.equal(env.ok(['inspect', '-f', '{{.State.Status}}', 'app']).trim(), 'running', 'the container keeps running');
   assert.deepEqual(env.ok(['inspect', '-f', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}', 'app']).trim(), 'front');
@@ -63,7 +63,7 @@ test('--network a --network b at run: one interface per network, both reachable'
   const links = env.ok(['exec', 'both', 'ip', '-o', 'link']);
   assert.match(links, /\beth0\b/);
   assert.match(links, /\beth1\b/);
-  assert.equal((await env.execUntil('both', 'wget -qO- -T 3 http://srva/')).stdout, 'a\n');
-  assert.equal((await env.execUntil('both', 'wget -qO- -T 3 http://srvb/')).stdout, 'b\n');
+  assert.equal((await env.execUntil('both', 'timeout 3 wget -O- http://srva/')).stdout, 'a\n');
+  assert.equal((await env.execUntil('both', 'timeout 3 wget -O- http://srvb/')).stdout, 'b\n');
   await env.assertNoLeaks({ removeNetworks: true });
 });

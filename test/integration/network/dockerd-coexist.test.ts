@@ -37,7 +37,7 @@ test('with dockerd running (FORWARD policy DROP): published ports answer, contai
   assert.equal((await httpGetWhenUp('127.0.0.1', port)).body, 'berth beside dockerd\n');
   const host = hostAddress();
   if (host) assert.equal((await httpGet(host, port)).body, 'berth beside dockerd\n', 'through the host address (forwarded, past the DROP policy)');
-  const r = await env.execUntil('client', 'wget -qO- -T 3 http://web/');
+  const r = await env.execUntil('client', 'timeout 3 wget -O- http://web/');
   assert.equal(r.stdout, 'berth beside dockerd\n', `container to container past the DROP policy: ${r.stderr}`);
   const onBridgePort = Number(env.ok(['port', 'onbridge', '80']).trim().split(':').pop());
   assert.equal((await httpGetWhenUp('127.0.0.1', onBridgePort)).body, 'default bridge beside dockerd\n');

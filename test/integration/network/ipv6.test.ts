@@ -36,7 +36,7 @@ test('--ipv6 network: container to container over IPv6, by address and by name',
 
   const ping = await env.execUntil('peer6', `ping6 -c 1 -W 2 ${addr}`);
   assert.equal(ping.code, 0, `ping6 ${addr}: ${ping.stdout}${ping.stderr}`);
-  assert.equal((await env.execUntil('peer6', `wget -qO- -T 3 'http://[${addr}]/'`)).stdout, 'over ipv6\n');
+  assert.equal((await env.execUntil('peer6', `timeout 3 wget -O- 'http://[${addr}]/'`)).stdout, 'over ipv6\n');
   const ns = await env.execUntil('peer6', 'nslookup -type=AAAA six');
   assert.ok(ns.stdout.includes(addr), `AAAA for six:\n${ns.stdout}${ns.stderr}`);
   await env.assertNoLeaks({ removeNetworks: true });

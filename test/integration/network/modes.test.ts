@@ -29,7 +29,7 @@ test('--internal: peers reach each other, not the host address; a normal network
   env.ok(['run', '-d', '--name', 'in2', '--network', 'sealed', env.img, 'sleep', '1000']);
   env.ok(['run', '-d', '--name', 'out', '--network', 'open', env.img, 'sleep', '1000']);
 
-  assert.equal((await env.execUntil('in2', 'wget -qO- -T 3 http://in1/')).stdout, 'inside\n', 'peers on an internal network talk');
+  assert.equal((await env.execUntil('in2', 'timeout 3 wget -O- http://in1/')).stdout, 'inside\n', 'peers on an internal network talk');
   const probe = `nc -w 2 ${host} ${port} </dev/null`;
   assert.equal((await env.execUntil('out', probe)).stdout, 'host-listener\n', 'control: a normal network reaches the host address');
   const sealed = env.b.run(['exec', 'in2', 'sh', '-c', probe]);
@@ -69,6 +69,6 @@ test('--network container:web: web\'s interfaces, and its loopback services', { 
   assert.match(webAddrs, /eth0 \d+\.\d+\.\d+\.\d+\/\d+/);
   env.ok(['run', '-d', '--name', 'side', '--network', 'container:web', env.img, 'sleep', '1000']);
   assert.equal(env.ok(['exec', 'side', 'sh', '-c', 'ip -4 -o addr | tr -s " " | cut -d" " -f2,4']), webAddrs, 'the same interfaces and addresses');
-  assert.equal((await env.execUntil('side', 'wget -qO- -T 3 http://127.0.0.1/')).stdout, 'shared stack\n', "web's server on the shared loopback");
+  assert.equal((await env.execUntil('side', 'timeout 3 wget -O- http://127.0.0.1/')).stdout, 'shared stack\n', "web's server on the shared loopback");
   await env.assertNoLeaks({ removeNetworks: true });
 });

@@ -17,7 +17,7 @@ test('a user network: by name and by alias, one joining later, a renamed one by 
   env.ok(['run', '-d', '--name', 'client', '--network', 'appnet', env.img, 'sleep', '1000']);
 
   for (const name of ['web', 'www', 'web.dns.berth']) {
-    const r = await env.execUntil('client', `wget -qO- -T 3 http://${name}/`);
+    const r = await env.execUntil('client', `timeout 3 wget -O- http://${name}/`);
     assert.equal(r.code, 0, `wget http://${name}/: ${r.stderr}`);
     assert.equal(r.stdout, 'web by name\n');
   }
@@ -30,16 +30,16 @@ test('a user network: by name and by alias, one joining later, a renamed one by 
 
   // Joins after the resolver started: seen at once by the others, and sees them.
   env.ok(['run', '-d', '--name', 'late', '--network', 'appnet', env.img, 'sleep', '1000']);
-  assert.equal((await env.execUntil('late', 'wget -qO- -T 3 http://www/')).stdout, 'web by name\n');
+  assert.equal((await env.execUntil('late', 'timeout 3 wget -O- http://www/')).stdout, 'web by name\n');
   const lateIp = env.ok(['inspect', '-f', '{{.NetworkSettings.Networks.appnet.IPAddress}}', 'late']).trim();
   assert.ok((await env.execUntil('client', 'nslookup late')).stdout.includes(lateIp));
 
   // Renamed: its new name resolves, its old one no longer does.
   env.ok(['rename', 'web', 'site']);
-  assert.equal((await env.execUntil('client', 'wget -qO- -T 3 http://site/')).stdout, 'web by name\n');
+  assert.equal((await env.execUntil('client', 'timeout 3 wget -O- http://site/')).stdout, 'web by name\n');
   const old = await env.execUntil('client', '! nslookup web >/dev/null 2>&1');
   assert.equal(old.code, 0, 'the old name stops resolving');
-  assert.equal((await env.execUntil('client', 'wget -qO- -T 3 http://www/')).stdout, 'web by name\n', 'the alias stays');
+  assert.equal((await env.execUntil('client', 'timeout 3 wget -O- http://www/')).stdout, 'web by name\n', 'the alias stays');
 
   await env.assertNoLeaks({ removeNetworks: true });
 });
@@ -53,14 +53,14 @@ test('the default bridge: names do not resolve, --link web:alias does through /e
   assert.match(webIp, /^\d+\.\d+\.\d+\.\d+$/);
 
   // The address itself is reachable from a peer on the bridge; the name is not.
-  assert.equal((await env.execUntil('plain', `wget -qO- -T 3 http://${webIp}/`)).stdout, 'linked web\n');
-  const byName = env.b.run(['exec', 'plain', 'wget', '-qO-', '-T', '3', 'http://web/']);
+  assert.equal((await env.execUntil('plain', `timeout 3 wget -O- http://${webIp}/`)).stdout, 'linked web\n');
+  const byName = env.b.run(['exec', 'plain', 'timeout', '3', 'wget', '-O-', 'http://web/']);
   assert.notEqual(byName.code, 0, 'no name resolution on the default bridge');
 
   const hosts = env.ok(['exec', 'linked', 'cat', '/etc/hosts']);
   assert.match(hosts, new RegExp(`^${webIp.replace(/\./g, '\\.')}\\s+.*\\bbackend\\b`, 'm'), hosts);
   for (const name of ['backend', 'web']) {
-    const r = await env.execUntil('linked', `wget -qO- -T 3 http://${name}/`);
+    const r = await env.execUntil('linked', `timeout 3 wget -O- http://${name}/`);
     assert.equal(r.stdout, 'linked web\n', `--link: ${name} reaches web (${r.stderr})`);
   }
   await env.assertNoLeaks();

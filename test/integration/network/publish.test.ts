@@ -121,13 +121,13 @@ test('hairpin: a container fetches its own published port through the host addre
   assert.match(gateway, /^\d+\.\d+\.\d+\.\d+$/);
   const targets = [gateway, hostAddress()].filter((a): a is string => a !== undefined);
   for (const addr of targets) {
-    const r = await env.execUntil('hair', `wget -qO- -T 3 http://${addr}:${port}/`);
+    const r = await env.execUntil('hair', `timeout 3 wget -O- http://${addr}:${port}/`);
     assert.equal(r.code, 0, `wget ${addr}:${port} from inside: ${r.stderr}`);
     assert.equal(r.stdout, 'hairpin\n');
   }
   // And from a second container on the same network, through the same addresses.
   env.ok(['run', '-d', '--name', 'peer', '--network', 'hairnet', env.img, 'sleep', '1000']);
-  for (const addr of targets) assert.equal((await env.execUntil('peer', `wget -qO- -T 3 http://${addr}:${port}/`)).stdout, 'hairpin\n');
+  for (const addr of targets) assert.equal((await env.execUntil('peer', `timeout 3 wget -O- http://${addr}:${port}/`)).stdout, 'hairpin\n');
   await env.assertNoLeaks({ removeNetworks: true });
 });
 
