@@ -74,7 +74,7 @@ test('--ip outside the subnet, or taken, is refused naming the address; the firs
   const taken = env.b.run(['run', '-d', '--name', 'second', '--network', 'ipnet', '--ip', `${net}.10`, env.img, 'sleep', '1000']);
   assert.notEqual(taken.code, 0);
   assert.match(taken.stderr, new RegExp(`${net.replace(/\./g, '\\.')}\\.10`), taken.stderr);
-  assert.match(taken.stderr, /in use|taken|allocated/i, taken.stderr);
+  assert.match(taken.stderr, /already used|in use|taken|allocated/i, taken.stderr);
 
   assert.deepEqual(env.b.run(['ps', '--format', '{{.Names}}']).stdout.trim(), 'first', 'only the first runs');
   assert.equal((await env.execUntil('first', 'ip -4 -o addr show eth0')).stdout.includes(`${net}.10/24`), true, 'the holder keeps its address');
