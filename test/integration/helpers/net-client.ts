@@ -5,6 +5,7 @@
  * Safety: callers only ever pass 127.0.0.1, the host's own addresses or addresses on Berth's
  * bridges; nothing here picks a destination by itself.
  */
+import { spawn } from 'node:child_process';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
@@ -121,4 +122,26 @@ export function hostAddress(): string | undefined {
     if (a) return a;
   }
   return undefined;
+}
+
+/**
+ * A TCP server answering every connection with `text`, in a child process: the tests drive
+ * the CLI with spawnSync, which blocks this process's event loop, so a server in it would
+ * not answer while a container waits for it. Listens on `host` (the host's own address);
+ * resolves with the port and a stop function that ends the child by its pid.
+ */
+export function hostListener(host: string, text: string): Promise<{ port: number; stop: () => void }> {
+  const script = `const s=require('net').createServer(c=>c.end(${JSON.stringify(text)}));s.listen(0,${JSON.stringify(host)},()=>process.stdout.write(s.address().port+'\\n'))`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve({ port: Number(out.trim()), stop });
+    });
+    child.once('exit', (code) => reject(new Error(`the listener on ${host} exited (${code}) before listening`)));
+  });
 }

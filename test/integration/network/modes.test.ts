@@ -7,8 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
-import { hostAddress } from '../helpers/net-client';
+import { hostAddress, hostListener } from '../helpers/net-client';
 import { hostLinks } from '../helpers/net-leaks';
 import { httpdScript, netEnv, netSkip } from '../helpers/net-env';
 
@@ -18,10 +17,9 @@ test('--internal: peers reach each other, not the host address; a normal network
   const env = netEnv(t, 'modes-internal');
   const host = hostAddress();
   if (!host) return t.skip('the host has no non-loopback IPv4 address to test against');
-  const listener = createServer((s) => s.end('host-listener\n'));
-  await new Promise<void>((r) => listener.listen(0, host, r));
-  t.after(() => listener.close());
-  const port = (listener.address() as AddressInfo).port;
+  const listener = await hostListener(host, 'host-listener\n');
+  t.after(listener.stop);
+  const port = listener.port;
 
   env.ok(['network', 'create', '--internal', 'sealed']);
   env.ok(['network', 'create', 'open']);
@@ -29,13 +27,13 @@ test('--internal: peers reach each other, not the host address; a normal network
   env.ok(['run', '-d', '--name', 'in2', '--network', 'sealed', env.img, 'sleep', '1000']);
   env.ok(['run', '-d', '--name', 'out', '--network', 'open', env.img, 'sleep', '1000']);
 
-  assert.equal((await env.execUntil('in2', 'timeout 3 wget -O- http://in1/')).stdout, 'inside\n', 'peers on an internal network talk');
   const probe = `nc -w 2 ${host} ${port} </dev/null`;
   assert.equal((await env.execUntil('out', probe)).stdout, 'host-listener\n', 'control: a normal network reaches the host address');
   const sealed = env.b.run(['exec', 'in2', 'sh', '-c', probe]);
   assert.ok(sealed.code !== 0 || !sealed.stdout.includes('host-listener'), `an internal network has no way out: ${sealed.stdout}`);
   assert.doesNotMatch(env.ok(['exec', 'in2', 'ip', 'route']), /^default/m, 'no default route on an internal network');
   assert.equal(JSON.parse(env.ok(['network', 'inspect', '-f', '{{json .Internal}}', 'sealed'])), true);
+  assert.equal((await env.execUntil('in2', 'timeout 3 wget -O- http://in1/')).stdout, 'inside\n', 'peers on an internal network talk');
   await env.assertNoLeaks({ removeNetworks: true });
 });
 
