@@ -22,14 +22,18 @@ test('after rm of containers on the default bridge and a user network, nothing i
   const env = netEnv(t, 'leaks-rm');
   const port = await freePort();
   env.ok(['network', 'create', 'leaknet']);
-  env.ok(['run', '-d', '--name', 'a', '--network', 'leaknet', '-p', `${port}:80`, env.img, 'sh', '-c', httpdScript('a')]);
-  env.ok(['run', '-d', '--name', 'b', '--network', 'leaknet', env.img, 'sleep', '1000']);
-  env.ok(['run', '-d', '--name', 'c', env.img, 'sleep', '1000']);
+  env.ok(['run', '-d', '--name', 'aa', '--network', 'leaknet', '-p', `${port}:80`, env.img, 'sh', '-c', httpdScript('aa')]);
+  env.ok(['run', '-d', '--name', 'bb', '--network', 'leaknet', env.img, 'sleep', '1000']);
+  env.ok(['run', '-d', '--name', 'cc', env.img, 'sleep', '1000']);
   await httpGetWhenUp('127.0.0.1', port);
   const bridges = env.leaks.bridgesNow();
-  assert.ok(bridges.includes('berth0') && bridges.some((n) => n.startsWith('br-')), `the bridges exist while containers run: ${bridges.join(' ')}`);
+  const nets = networksOnDisk(env.b.root);
+  for (const name of ['bridge', 'leaknet']) {
+    const br = nets.find((n) => n.name === name)?.bridge;
+    assert.ok(br && bridges.includes(br), `network ${name}'s bridge ${br} exists while containers run: ${bridges.join(' ')}`);
+  }
   // A stopped container keeps nothing either (docker: its endpoint goes at stop).
-  env.ok(['stop', '-t', '1', 'b']);
+  env.ok(['stop', '-t', '1', 'bb']);
   assert.deepEqual(networksOnDisk(env.b.root).find((n) => n.name === 'leaknet')?.endpoints.length, 1, 'only the running container holds an address');
   await env.assertNoLeaks({ removeNetworks: true });
 });
@@ -74,13 +78,13 @@ for (const step of NET_STEPS) {
 test('kill -9 of a running container\'s processes and rm -f: its networking goes', { skip }, async (t) => {
   const env = netEnv(t, 'leaks-kill');
   env.ok(['network', 'create', 'killnet']);
-  env.ok(['run', '-d', '--name', 'k', '--network', 'killnet', env.img, 'sleep', '1000']);
-  const pid = Number(env.ok(['inspect', '-f', '{{.State.Pid}}', 'k']).trim());
+  env.ok(['run', '-d', '--name', 'killed', '--network', 'killnet', env.img, 'sleep', '1000']);
+  const pid = Number(env.ok(['inspect', '-f', '{{.State.Pid}}', 'killed']).trim());
   assert.ok(pid > 0);
   process.kill(pid, 'SIGKILL');
   // The shim notices the exit; the container's endpoint is released without a further command.
   const deadline = Date.now() + 10_000;
-  while (env.ok(['inspect', '-f', '{{.State.Status}}', 'k']).trim() === 'running' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while (env.ok(['inspect', '-f', '{{.State.Status}}', 'killed']).trim() === 'running' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(await env.leaks.settledLeaks(), [], 'a container that died released its networking');
   await env.assertNoLeaks({ removeNetworks: true });
 });
