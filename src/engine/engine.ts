@@ -26,6 +26,8 @@ import { VolumeService } from './volumes/service';
 import { NetworkStore } from '../network/store';
 import { NetworkService } from './network/service';
 import { ContainerNetworking } from './network/container';
+import { DEFAULT_BRIDGE_DEVICE } from '../network/store-create';
+import { TABLE_NAME } from '../network/nft/ruleset';
 import type { Readable, Writable } from 'node:stream';
 import type { Change } from '../snapshots/types';
 import type { ContainerRecord } from './containers/record';
@@ -107,7 +109,9 @@ export class Engine {
     );
     this.runtimes = new Runtimes(this.runRoot);
     this.networkStore = new NetworkStore(this.root);
-    this.networking = new ContainerNetworking({ runRoot: this.runRoot, store: this.networkStore });
+    // One nft table per state root, as one default bridge: roots never touch each other's.
+    const tableName = this.networkStore.defaultBridge === DEFAULT_BRIDGE_DEVICE ? TABLE_NAME : this.networkStore.defaultBridge;
+    this.networking = new ContainerNetworking({ runRoot: this.runRoot, store: this.networkStore, tableName });
     this.context = this.buildContext();
     this.containers = new ContainerService(this.context);
     this.networks = new NetworkService({

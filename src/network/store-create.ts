@@ -25,6 +25,10 @@ export interface CreateContext {
   now?: Date;
   /** The default "bridge" network may only be made by the store itself. */
   allowDefault?: boolean;
+  /** Its bridge device (default berth0). */
+  defaultBridge?: string;
+  /** Bridges of other roots' networks (claims.ts): refused as names of this root's bridges. */
+  foreignBridges?: string[];
 }
 
 export function buildNetworkRecord(req: NetworkCreateRequest, ctx: CreateContext): NetworkRecord {
@@ -90,7 +94,7 @@ export function buildNetworkRecord(req: NetworkCreateRequest, ctx: CreateContext
 
 function bridgeName(options: Record<string, string>, id: string, ctx: CreateContext): string {
   const asked = options[BRIDGE_NAME_OPTION];
-  const name = asked ?? (ctx.allowDefault ? DEFAULT_BRIDGE_DEVICE : `br-${id.slice(0, 12)}`);
+  const name = asked ?? (ctx.allowDefault ? (ctx.defaultBridge ?? DEFAULT_BRIDGE_DEVICE) : `br-${id.slice(0, 12)}`);
   if (!IFNAME_RE.test(name)) {
     throw new BerthError('EINVALID_ARGUMENT', `invalid ${BRIDGE_NAME_OPTION} "${name}": an interface name is 1 to 15 letters, digits or _ . -`, {
       hint: `e.g. --opt ${BRIDGE_NAME_OPTION}=br-web`,
@@ -99,6 +103,9 @@ function bridgeName(options: Record<string, string>, id: string, ctx: CreateCont
   const holder = ctx.existing.find((n) => n.bridge === name);
   if (holder) {
     throw new BerthError('EEXISTS', `bridge ${name} is already used by network ${holder.name}`, { hint: `choose another ${BRIDGE_NAME_OPTION}` });
+  }
+  if (ctx.foreignBridges?.includes(name)) {
+    throw new BerthError('EEXISTS', `bridge ${name} is already used by a network of another Berth state root on this host`, { hint: `choose another ${BRIDGE_NAME_OPTION}` });
   }
   return name;
 }

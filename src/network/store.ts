@@ -22,12 +22,21 @@ import { type FileLock, acquireLock } from '../core/lock';
 import { type Cidr, formatAddress, parseAddress, parseCidr } from './ipam/cidr';
 import { type AddressPool, allocateNext, checkStatic } from './ipam/allocate';
 import { occupiedPrefixes } from './ipam/host-prefixes';
-import { DEFAULT_NETWORK_NAME, buildNetworkRecord } from './store-create';
+import { DEFAULT_BRIDGE_DEVICE, DEFAULT_NETWORK_NAME, buildNetworkRecord } from './store-create';
+import { HOST_CLAIMS_DIR, SubnetClaims } from './claims';
+import { createHash } from 'node:crypto';
 import type { ConnectRequest, EndpointRecord, EndpointsFile, NetworkCreateRequest, NetworkRecord, PortMapping } from './store-types';
 
 export interface NetworkStoreOptions {
   /** Prefixes in use on the host; the default reads routes and other engines' configs. */
   occupied?: () => Promise<Cidr[]>;
+  /**
+   * The host-wide claims of every root's networks (claims.ts); default HOST_CLAIMS_DIR, or
+   * none when `occupied` is given (tests that choose what is occupied).
+   */
+  claimsDir?: string | null;
+  /** The default network's bridge device; default berth0 for /var/lib/berth, berth-<hash> for other roots. */
+  defaultBridge?: string;
   signal?: AbortSignal;
 }
 
@@ -37,11 +46,16 @@ export class NetworkStore {
   readonly dir: string;
   private readonly occupied: () => Promise<Cidr[]>;
   private readonly signal: AbortSignal | undefined;
+  private readonly claims: SubnetClaims | undefined;
+  readonly defaultBridge: string;
 
   constructor(stateRoot: string, opts: NetworkStoreOptions = {}) {
     this.dir = join(stateRoot, 'networks');
     this.occupied = opts.occupied ?? (() => occupiedPrefixes());
     this.signal = opts.signal;
+    const claimsDir = opts.claimsDir === undefined ? (opts.occupied ? null : HOST_CLAIMS_DIR) : opts.claimsDir;
+    this.claims = claimsDir ? new SubnetClaims(claimsDir) : undefined;
+    this.defaultBridge = opts.defaultBridge ?? defaultBridgeFor(stateRoot);
   }
 
   /** Creates a user-defined network; refuses bad or clashing input before anything is written. */
@@ -56,6 +70,25 @@ export class NetworkStore {
     return this.withStoreLock(async () => {
       const again = (await this.list()).find((n) => n.isDefault);
       return again ?? this.createLocked({ name: DEFAULT_NETWORK_NAME }, true);
+    });
+  }
+
+  /**
+   * The default network again, on a subnet free now: when another engine took its range while
+   * no container used it (its bridge, and so its route, exist only while one does). Refused
+   * (returns the old one) while any container is on it.
+   */
+  async renewDefault(old: NetworkRecord): Promise<NetworkRecord> {
+    return this.withStoreLock(async () => {
+      const current = (await this.list()).find((n) => n.isDefault);
+      if (!current || current.id !== old.id) return current ?? this.createLocked({ name: DEFAULT_NETWORK_NAME }, true);
+      if (Object.keys((await this.readEndpoints(current)).endpoints).length) return current;
+      const gone = join(this.dir, `.gone-${current.id}`);
+      await rename(join(this.dir, current.id), gone);
+      await fsyncDir(this.dir);
+      await this.claims?.release(current.id);
+      await rm(gone, { recursive: true, force: true });
+      return this.createLocked({ name: DEFAULT_NETWORK_NAME }, true);
     });
   }
 
@@ -109,6 +142,7 @@ export class NetworkStore {
         const gone = join(this.dir, `.gone-${net.id}`);
         await rename(join(this.dir, net.id), gone);
         await fsyncDir(this.dir);
+        await this.claims?.release(net.id);
         await rm(gone, { recursive: true, force: true });
         return net;
       });
@@ -191,6 +225,12 @@ export class NetworkStore {
     return out;
   }
 
+  /** What a crash in the middle of create or remove left (dot-directories), for system check. */
+  async unfinished(): Promise<string[]> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    return names.filter((n) => n.startsWith('.new-') || n.startsWith('.gone-'));
+  }
+
   /** Deletes what a crash in the middle of create or remove left (dot-directories). */
   async reconcile(): Promise<string[]> {
     return this.withStoreLock(async () => {
@@ -206,14 +246,29 @@ export class NetworkStore {
   }
 
   private async createLocked(req: NetworkCreateRequest, allowDefault: boolean): Promise<NetworkRecord> {
+    // Host-wide: another root choosing at the same moment must see this choice.
+    const hostLock = await this.claims?.lock();
+    try {
+      return await this.createClaimed(req, allowDefault);
+    } finally {
+      hostLock?.release();
+    }
+  }
+
+  private async createClaimed(req: NetworkCreateRequest, allowDefault: boolean): Promise<NetworkRecord> {
     const existing = await this.list();
-    const rec = buildNetworkRecord(req, { existing, occupied: await this.occupied(), allowDefault });
+    const others = (await this.claims?.live()) ?? [];
+    const mine = new Set(existing.map((n) => n.id));
+    const foreign = others.filter((c) => !mine.has(c.id));
+    const occupied = [...(await this.occupied()), ...foreign.flatMap((c) => c.subnets)];
+    const rec = buildNetworkRecord(req, { existing, occupied, allowDefault, defaultBridge: this.defaultBridge, foreignBridges: foreign.map((c) => c.bridge) });
     const staging = join(this.dir, `.new-${rec.id}`);
     await mkdir(staging, { recursive: true, mode: 0o700 });
     await writeFileAtomic(join(staging, 'network.json'), `${JSON.stringify(rec, null, 2)}\n`);
     await writeFileAtomic(join(staging, 'endpoints.json'), `${JSON.stringify({ version: 1, endpoints: {} } satisfies EndpointsFile, null, 2)}\n`);
     await rename(staging, join(this.dir, rec.id));
     await fsyncDir(this.dir);
+    await this.claims?.claim(rec, join(this.dir, rec.id));
     return rec;
   }
 
@@ -294,4 +349,13 @@ function macFor(ep: EndpointRecord): string {
   const v4 = ep.ipv4 ? parseAddress(ep.ipv4) : undefined;
   const bytes = v4 ? [2, 0x42, ...[24n, 16n, 8n, 0n].map((s) => Number((v4.value >> s) & 0xffn))] : [2, ...randomBytes(5)];
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/**
+ * berth0 for the default root; another root's default network gets a bridge of its own
+ * (two roots on one bridge would hand out the same addresses).
+ */
+export function defaultBridgeFor(stateRoot: string): string {
+  if (stateRoot.replace(/\/+$/, '') === '/var/lib/berth') return DEFAULT_BRIDGE_DEVICE;
+  return `berth-${createHash('sha256').update(stateRoot).digest('hex').slice(0, 8)}`;
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { BerthError } from '../../src/core/errors';
 import { parseCidr } from '../../src/network/ipam/cidr';
-import { NetworkStore } from '../../src/network/store';
+import { defaultBridgeFor, NetworkStore } from '../../src/network/store';
 
 function fresh(t: { after: (fn: () => void) => void }, occupied: string[] = []): { store: NetworkStore; root: string } {
   const root = mkdtempSync(join(tmpdir(), 'berth-netstore-'));
@@ -61,11 +61,14 @@ test('bad input is refused with one clear error and nothing written', async (t) 
   assert.deepEqual(readdirSync(join(root, 'networks')).sort(), before);
 });
 
-test('the default bridge network is made once, named bridge on berth0, avoiding host routes', async (t) => {
+test('the default bridge network is made once, named bridge on a bridge of its root, avoiding host routes', async (t) => {
   const { store } = fresh(t, ['172.17.0.0/16', '172.18.0.0/15']);
   const d = await store.ensureDefault();
   assert.equal(d.name, 'bridge');
-  assert.equal(d.bridge, 'berth0');
+  // berth0 belongs to /var/lib/berth; another root's default network has a bridge of its own.
+  assert.match(d.bridge, /^berth-[0-9a-f]{8}$/);
+  assert.equal(defaultBridgeFor('/var/lib/berth'), 'berth0');
+  assert.notEqual(defaultBridgeFor('/tmp/a'), defaultBridgeFor('/tmp/b'));
   assert.equal(d.isDefault, true);
   assert.equal(d.subnets[0]!.subnet, '172.20.0.0/16');
   assert.equal((await store.ensureDefault()).id, d.id);
@@ -109,4 +112,20 @@ test('published ports are listed across networks; reconcile removes half-made ne
   mkdirSync(join(root, 'networks', `.gone-${'f'.repeat(64)}`));
   assert.deepEqual((await store.reconcile()).sort(), [`.gone-${'f'.repeat(64)}`, `.new-${'e'.repeat(64)}`]);
   assert.deepEqual((await store.list()).map((n) => n.name), ['a']);
+});
+
+test('two state roots never pick the same automatic subnet: networks are claimed host-wide', async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'berth-claims-'));
+  t.after(() => rmSync(base, { recursive: true, force: true }));
+  const claimsDir = join(base, 'claims');
+  const a = new NetworkStore(join(base, 'a'), { occupied: async () => [], claimsDir });
+  const b = new NetworkStore(join(base, 'b'), { occupied: async () => [], claimsDir });
+  const [da, db] = await Promise.all([a.ensureDefault(), b.ensureDefault()]);
+  assert.notEqual(da.subnets[0]!.subnet, db.subnets[0]!.subnet);
+  assert.notEqual(da.bridge, db.bridge);
+  // A root deleted without `network rm` leaves a stale claim: ignored, and its subnet free again.
+  rmSync(join(base, 'a'), { recursive: true, force: true });
+  const c = new NetworkStore(join(base, 'c'), { occupied: async () => [], claimsDir });
+  assert.equal((await c.ensureDefault()).subnets[0]!.subnet, da.subnets[0]!.subnet);
+  await b.remove(db.id).catch(() => undefined);
 });

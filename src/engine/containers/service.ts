@@ -296,7 +296,11 @@ export class ContainerService {
 
   async rename(query: string, newName: string): Promise<void> {
     const rec = await this.get(query);
-    await this.store.withLock(rec.Id, (fresh) => this.store.rename(fresh, newName));
+    await this.store.withLock(rec.Id, async (fresh) => {
+      await this.store.rename(fresh, newName);
+      // Its peers resolve the new name at once (and no longer the old one).
+      if (fresh.State.Running) await this.ctx.networking.renamed(fresh);
+    });
     await this.ctx.events.emit('container', 'rename', rec.Id, containerEventAttributes(rec, { name: newName, oldName: containerName(rec) }));
   }
 

@@ -21,7 +21,10 @@ export type ProblemKind =
   | 'stale-mount'
   | 'stale-runtime-state'
   | 'stale-run-dir'
-  | 'orphan-cgroup';
+  | 'orphan-cgroup'
+  | 'unfinished-network'
+  | 'stale-network'
+  | 'idle-bridge';
 
 export interface Problem {
   kind: ProblemKind;

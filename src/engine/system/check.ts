@@ -14,6 +14,8 @@
  *   runtime      runtime state of containers that are not running; run directories and
  *                monitors of containers without a record (check-host.ts)
  *   cgroups      cgroups of this root's containers that are not running (check-host.ts)
+ *   networks     network state (addresses, links, rules, resolver entries, namespace files)
+ *                of containers that are not running; idle bridges (check-network.ts)
  *   snapshots    writable layers no container owns; snapshots left mounted
  *   mounts       cp/export temporary mounts left behind (check-host.ts)
  *
@@ -31,6 +33,7 @@ import type { RecordContext } from '../containers/context';
 import { ifIdle, isLive, shimLost, type CheckContext, type CheckReport, type Finding, type Problem } from './check-common';
 import { checkCgroups, checkRunDirs, checkRuntimeState, checkStaging, checkTempMounts } from './check-host';
 import { pathExists } from '../../core/fs-exists';
+import { checkNetworks } from './check-network';
 
 export type { CheckReport, Problem, ProblemKind } from './check-common';
 
@@ -202,7 +205,7 @@ export async function checkSystem(engine: RecordContext, opts: { repair?: boolea
   // Staging first: opening the snapshotter (any later check) cleans its staging silently.
   // Processes go before file systems: a container whose record is lost is killed (runtime
   // state) before its writable layer, still in use by it, is deleted (snapshots).
-  const steps: Array<(c: CheckContext) => Finding[] | Promise<Finding[]>> = [checkStaging, checkNames, checkContainers, checkRuntimeState, checkRunDirs, checkCgroups, checkSnapshots, checkTempMounts];
+  const steps: Array<(c: CheckContext) => Finding[] | Promise<Finding[]>> = [checkStaging, checkNames, checkContainers, checkRuntimeState, checkRunDirs, checkCgroups, checkNetworks, checkSnapshots, checkTempMounts];
   for (const step of steps) await apply(ctx, await step(ctx), repair, problems);
   return { problems, remaining: problems.filter((p) => !p.repaired).length };
 }

@@ -39,11 +39,11 @@ export function forwardDrops(listing: string): boolean {
 }
 
 /** The iptables-restore text that makes BERTH-FORWARD accept traffic of `bridges`. */
-export function berthChainRestore(bridges: string[]): string {
-  const lines = ['*filter', `:${BERTH_CHAIN} - [0:0]`];
+export function berthChainRestore(bridges: string[], chain: string = BERTH_CHAIN): string {
+  const lines = ['*filter', `:${chain} - [0:0]`];
   for (const br of [...new Set(bridges)].sort()) {
     if (!/^[A-Za-z0-9_.-]{1,15}$/.test(br)) throw new Error(`bad interface name ${JSON.stringify(br)}`);
-    lines.push(`-A ${BERTH_CHAIN} -i ${br} -j ACCEPT`, `-A ${BERTH_CHAIN} -o ${br} -j ACCEPT`);
+    lines.push(`-A ${chain} -i ${br} -j ACCEPT`, `-A ${chain} -o ${br} -j ACCEPT`);
   }
   lines.push('COMMIT');
   return `${lines.join('\n')}\n`;
@@ -79,18 +79,18 @@ export async function dockerForwardDrop(tools: IptablesTools): Promise<boolean> 
  * Makes iptables let the traffic of `bridges` through DOCKER-USER; with no bridges, removes
  * Berth's jump and chain. Call under the firewall lock, after the nft transaction.
  */
-export async function syncDockerUser(tools: IptablesTools, bridges: string[]): Promise<void> {
-  const jumpExists = (await tryRun(tools.iptables, ['-w', '-C', DOCKER_USER, '-j', BERTH_CHAIN])).ok;
+export async function syncDockerUser(tools: IptablesTools, bridges: string[], chain: string = BERTH_CHAIN): Promise<void> {
+  const jumpExists = (await tryRun(tools.iptables, ['-w', '-C', DOCKER_USER, '-j', chain])).ok;
   try {
     if (bridges.length > 0) {
-      await run(tools.restore, ['-w', '--noflush'], berthChainRestore(bridges));
-      if (!jumpExists) await run(tools.iptables, ['-w', '-I', DOCKER_USER, '-j', BERTH_CHAIN]);
+      await run(tools.restore, ['-w', '--noflush'], berthChainRestore(bridges, chain));
+      if (!jumpExists) await run(tools.iptables, ['-w', '-I', DOCKER_USER, '-j', chain]);
       return;
     }
-    if (jumpExists) await run(tools.iptables, ['-w', '-D', DOCKER_USER, '-j', BERTH_CHAIN]);
-    if ((await tryRun(tools.iptables, ['-w', '-S', BERTH_CHAIN])).ok) {
-      await run(tools.iptables, ['-w', '-F', BERTH_CHAIN]);
-      await run(tools.iptables, ['-w', '-X', BERTH_CHAIN]);
+    if (jumpExists) await run(tools.iptables, ['-w', '-D', DOCKER_USER, '-j', chain]);
+    if ((await tryRun(tools.iptables, ['-w', '-S', chain])).ok) {
+      await run(tools.iptables, ['-w', '-F', chain]);
+      await run(tools.iptables, ['-w', '-X', chain]);
     }
   } catch (e) {
     throw new BerthError('ESYSCALL', `letting Berth's bridges through dockerd's DOCKER-USER chain failed: ${e instanceof Error ? e.message : String(e)}`, {
@@ -101,6 +101,6 @@ export async function syncDockerUser(tools: IptablesTools, bridges: string[]): P
 }
 
 /** Whether Berth's chain exists (left from a run while dockerd's policy was DROP). */
-export async function hasBerthChain(tools: IptablesTools): Promise<boolean> {
-  return (await tryRun(tools.iptables, ['-w', '-S', BERTH_CHAIN])).ok;
+export async function hasBerthChain(tools: IptablesTools, chain: string = BERTH_CHAIN): Promise<boolean> {
+  return (await tryRun(tools.iptables, ['-w', '-S', chain])).ok;
 }

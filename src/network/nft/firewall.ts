@@ -17,9 +17,9 @@ import { BerthError, errnoCode, wrap } from '../../core/errors';
 import { writeFileAtomic } from '../../core/fs-atomic';
 import { acquireLock } from '../../core/lock';
 import { ipsOverlap } from '../ports/host-ip';
-import { IP6TABLES, IPTABLES, type IptablesTools, dockerForwardDrop, hasBerthChain, syncDockerUser } from './docker-user';
+import { BERTH_CHAIN, IP6TABLES, IPTABLES, type IptablesTools, dockerForwardDrop, hasBerthChain, syncDockerUser } from './docker-user';
 import { type NftCommand, applyScript } from './nft-cli';
-import { type Element, type FirewallNetwork, type FirewallPorts, addElements, deleteElements, dropTable, networkElements, portElements, script, skeleton } from './ruleset';
+import { type Element, type FirewallNetwork, type FirewallPorts, addElements, deleteElements, dropTable, networkElements, portElements, script, skeleton, TABLE_NAME, tableFor } from './ruleset';
 
 export interface ContainerFirewall {
   containerId: string;
@@ -38,6 +38,8 @@ interface FirewallState {
 export interface FirewallOptions {
   /** Holds firewall.json and firewall.lock; use a directory under the run root. */
   stateDir: string;
+  /** The nft table's name (family inet); default `berth`. One per state root: see ruleset.ts tableFor. */
+  tableName?: string;
   /** How to run nft (default: the nft binary in the caller's network namespace). */
   nft?: NftCommand;
   /**
@@ -52,8 +54,13 @@ export class NftFirewall {
   private readonly statePath: string;
   private readonly lockPath: string;
   private readonly nft: NftCommand;
+  private readonly table: string;
+  private readonly chain: string;
 
   constructor(private readonly opts: FirewallOptions) {
+    this.table = tableFor(opts.tableName);
+    // Each root keeps its own DOCKER-USER chain too (rewritten whole from its own bridges).
+    this.chain = opts.tableName && opts.tableName !== TABLE_NAME ? `BERTH-FWD-${opts.tableName.replace(/^berth-/, '')}` : BERTH_CHAIN;
     this.statePath = join(opts.stateDir, 'firewall.json');
     this.lockPath = join(opts.stateDir, 'firewall.lock');
     this.nft = opts.nft ?? ['nft'];
@@ -72,7 +79,7 @@ export class NftFirewall {
       // The iptables probes do not depend on the transaction: run them beside it.
       const plan = this.iptablesPlan(state);
       try {
-        await applyScript(this.nft, script([...skeleton(), ...deleteElements(stale), ...addElements(mine)]));
+        await applyScript(this.nft, script([...skeleton(this.table), ...deleteElements(stale, this.table), ...addElements(mine, this.table)]));
       } catch (e) {
         await plan;
         if (before) state.containers[c.containerId] = before;
@@ -108,7 +115,7 @@ export class NftFirewall {
         await this.writeState(state);
         removed.push(c.containerId);
       }
-      if (Object.keys(state.containers).length === 0) await applyScript(this.nft, script(dropTable()));
+      if (Object.keys(state.containers).length === 0) await applyScript(this.nft, script(dropTable(this.table)));
       await this.syncIptables(state);
       return removed;
     });
@@ -137,7 +144,7 @@ export class NftFirewall {
     const plan = await Promise.all(
       ([[tools.v4, v4], [tools.v6, v6]] as Array<[IptablesTools, string[]]>).map(async ([t, bridges]): Promise<[IptablesTools, string[]] | undefined> => {
         // With no bridge of this family left, remove our chain whatever the policy is now (dockerd may have gone).
-        if (bridges.length === 0) return (await hasBerthChain(t)) ? [t, []] : undefined;
+        if (bridges.length === 0) return (await hasBerthChain(t, this.chain)) ? [t, []] : undefined;
         return (await dockerForwardDrop(t)) ? [t, bridges] : undefined;
       }),
     );
@@ -145,11 +152,11 @@ export class NftFirewall {
   }
 
   private async applyIptablesPlan(plan: Array<[IptablesTools, string[]]>): Promise<void> {
-    for (const [t, bridges] of plan) await syncDockerUser(t, bridges);
+    for (const [t, bridges] of plan) await syncDockerUser(t, bridges, this.chain);
   }
 
   private async applyTeardown(c: ContainerFirewall, remaining: FirewallState): Promise<void> {
-    const lines = Object.keys(remaining.containers).length === 0 ? dropTable() : [...skeleton(), ...deleteElements(ownedBy(c, remaining))];
+    const lines = Object.keys(remaining.containers).length === 0 ? dropTable(this.table) : [...skeleton(this.table), ...deleteElements(ownedBy(c, remaining), this.table)];
     try {
       await applyScript(this.nft, script(lines));
     } catch (e) {

@@ -34,6 +34,15 @@ export const TABLE_FAMILY = 'inet';
 export const TABLE_NAME = 'berth';
 const T = `${TABLE_FAMILY} ${TABLE_NAME}`;
 
+/**
+ * The table of a state root: `inet berth` for the default root (/var/lib/berth), `inet
+ * berth-<hash>` for another, so that two roots (whose firewall states are separate) never
+ * add to or drop each other's table.
+ */
+export function tableFor(name: string = TABLE_NAME): string {
+  return `${TABLE_FAMILY} ${name}`;
+}
+
 /** A network as the firewall needs it. */
 export interface FirewallNetwork {
   id: string;
@@ -98,14 +107,14 @@ const FIXED_RULES: Array<[chain: string, rule: string]> = [
 ];
 
 /** Declares the table and its objects, and (re)writes the fixed rules of our own chains. */
-export function skeleton(): string[] {
-  const out = [`add table ${T}`];
-  for (const [name, decl] of SETS) out.push(`add set ${T} ${name} { ${decl} }`);
-  for (const [name, decl] of MAPS) out.push(`add map ${T} ${name} { ${decl} }`);
-  out.push(`add chain ${T} published`);
-  for (const [name, decl] of BASE_CHAINS) out.push(`add chain ${T} ${name} { ${decl} }`);
-  for (const name of ['published', ...BASE_CHAINS.map(([n]) => n)]) out.push(`flush chain ${T} ${name}`);
-  for (const [chain, rule] of FIXED_RULES) out.push(`add rule ${T} ${chain} ${rule}`);
+export function skeleton(t: string = T): string[] {
+  const out = [`add table ${t}`];
+  for (const [name, decl] of SETS) out.push(`add set ${t} ${name} { ${decl} }`);
+  for (const [name, decl] of MAPS) out.push(`add map ${t} ${name} { ${decl} }`);
+  out.push(`add chain ${t} published`);
+  for (const [name, decl] of BASE_CHAINS) out.push(`add chain ${t} ${name} { ${decl} }`);
+  for (const name of ['published', ...BASE_CHAINS.map(([n]) => n)]) out.push(`flush chain ${t} ${name}`);
+  for (const [chain, rule] of FIXED_RULES) out.push(`add rule ${t} ${chain} ${rule}`);
   return out;
 }
 
@@ -153,18 +162,18 @@ export function portElements(p: FirewallPorts): Element[] {
   return out;
 }
 
-export function addElements(elements: Element[]): string[] {
-  return elements.map((e) => `add element ${T} ${e.set} { ${e.text} }`);
+export function addElements(elements: Element[], t: string = T): string[] {
+  return elements.map((e) => `add element ${t} ${e.set} { ${e.text} }`);
 }
 
 /** Deletes elements whether or not they are present (add then delete, in one transaction). */
-export function deleteElements(elements: Element[]): string[] {
-  return elements.flatMap((e) => [`add element ${T} ${e.set} { ${e.text} }`, `delete element ${T} ${e.set} { ${e.text} }`]);
+export function deleteElements(elements: Element[], t: string = T): string[] {
+  return elements.flatMap((e) => [`add element ${t} ${e.set} { ${e.text} }`, `delete element ${t} ${e.set} { ${e.text} }`]);
 }
 
 /** Removes the whole table, present or not. */
-export function dropTable(): string[] {
-  return [`add table ${T}`, `delete table ${T}`];
+export function dropTable(t: string = T): string[] {
+  return [`add table ${t}`, `delete table ${t}`];
 }
 
 export function script(lines: string[]): string {

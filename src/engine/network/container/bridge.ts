@@ -9,7 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BerthError, errnoCode } from '../../../core/errors';
 import { acquireLock } from '../../../core/lock';
-import { parseCidr } from '../../../network/ipam/cidr';
+import { overlaps, parseCidr } from '../../../network/ipam/cidr';
 import type { Rtnetlink } from '../../../network/netlink';
 import type { NetworkRecord } from '../../../network/store-types';
 import { bridgeLockPath } from './paths';
@@ -37,6 +37,7 @@ export function gatewayCidrs(net: NetworkRecord): string[] {
 export async function ensureBridge(nl: Rtnetlink, net: NetworkRecord): Promise<number> {
   let link = await nl.getLink(net.bridge);
   if (!link) {
+    await refuseRoutedElsewhere(nl, net);
     try {
       link = await nl.createBridge(net.bridge);
     } catch (e) {
@@ -86,5 +87,25 @@ async function writeSysctl(path: string, value: string): Promise<void> {
     // IPv6 disabled on the kernel command line: the file is missing; the address step says so.
     if (errnoCode(e) === 'ENOENT' && path.includes('/ipv6/')) return;
     throw new BerthError('ESYSCALL', `cannot set ${path.replace('/proc/sys/', '').replace(/\//g, '.')} to ${value}`, { cause: e });
+  }
+}
+
+/**
+ * A subnet is chosen free when its network is created, but a bridge exists only while a
+ * container runs: meanwhile another engine (or another Berth root) may have taken the range.
+ * Bringing ours up then would break both; refuse, naming the interface that has it.
+ */
+export async function refuseRoutedElsewhere(nl: Rtnetlink, net: NetworkRecord): Promise<void> {
+  const mine = net.subnets.map((s) => parseCidr(s.subnet));
+  const links = new Map((await nl.listLinks()).map((l) => [l.index, l.name]));
+  for (const r of await nl.listRoutes()) {
+    if (r.dst === undefined || r.table !== 254 || r.oif === undefined || r.dstLen === 0) continue;
+    const routed = parseCidr(`${r.dst}/${r.dstLen}`);
+    const hit = mine.find((c) => overlaps(c, routed));
+    if (!hit) continue;
+    const dev = links.get(r.oif) ?? `interface #${r.oif}`;
+    throw new BerthError('EIN_USE', `the subnet ${net.subnets.find((s) => overlaps(parseCidr(s.subnet), routed))!.subnet} of network ${net.name} is already routed through ${dev} (${r.dst}/${r.dstLen})`, {
+      hint: net.isDefault ? 'stop the containers on the default network: it then moves to a free subnet at the next start' : `remove that network, or recreate ${net.name} with another --subnet`,
+    });
   }
 }

@@ -21,7 +21,7 @@ import { writeFile } from 'node:fs/promises';
 import { BerthError, errnoCode } from '../../../core/errors';
 import { crashPoint } from '../../../core/crash-point';
 import { pathExists } from '../../../core/fs-exists';
-import { type ContainerNetworkDns, DEFAULT_DNS_DOMAIN, HOST_NAMES, leave, listResolverKeys, reconcile as reconcileResolver, startOrJoin, updateEndpoint } from '../../../network/dns';
+import { type ContainerNetworkDns, DEFAULT_DNS_DOMAIN, HOST_NAMES, leave, listResolverKeys, resolverStatus, startOrJoin, updateEndpoint } from '../../../network/dns';
 import { parseCidr } from '../../../network/ipam/cidr';
 import { Rtnetlink } from '../../../network/netlink';
 import { createNetns, listNetns, removeNetns, withNetns } from '../../../network/netns';
@@ -31,7 +31,7 @@ import type { NetworkStore } from '../../../network/store';
 import type { EndpointRecord, NetworkRecord, PortMapping } from '../../../network/store-types';
 import type { EndpointRequest } from '../../docker-types';
 import type { ContainerRecord } from '../../containers/record';
-import { ensureBridge, gatewayCidrs, removeBridge, withBridgeLock } from './bridge';
+import { ensureBridge, gatewayCidrs, refuseRoutedElsewhere, removeBridge, withBridgeLock } from './bridge';
 import { hostVethName, netnsDir, netnsPath, networkRunDir } from './paths';
 import { attachedNetworks } from './plan';
 import { resolvePorts } from './ports';
@@ -54,8 +54,10 @@ export interface NetworkAttachment {
 export interface ContainerNetworkingOptions {
   runRoot: string;
   store: NetworkStore;
-  /** Default: nft in Berth's own table, state under <runRoot>/network. */
+  /** Default: nft in the root's own table (see tableName), state under <runRoot>/network. */
   firewall?: NftFirewall;
+  /** The root's nft table: `berth` for the default root, else named like its default bridge. */
+  tableName?: string;
 }
 
 export class ContainerNetworking {
@@ -66,7 +68,7 @@ export class ContainerNetworking {
   constructor(o: ContainerNetworkingOptions) {
     this.runRoot = o.runRoot;
     this.store = o.store;
-    this.firewall = o.firewall ?? new NftFirewall({ stateDir: networkRunDir(o.runRoot) });
+    this.firewall = o.firewall ?? new NftFirewall({ stateDir: networkRunDir(o.runRoot), ...(o.tableName ? { tableName: o.tableName } : {}) });
   }
 
   netnsPath(containerId: string): string {
@@ -77,9 +79,27 @@ export class ContainerNetworking {
   async networksOf(rec: ContainerRecord): Promise<NetworkRecord[]> {
     const out: NetworkRecord[] = [];
     for (const name of attachedNetworks(rec)) {
-      out.push(name === 'bridge' ? await this.store.ensureDefault() : await this.store.get(rec.NetworkSettings.Networks[name]?.NetworkID || name).catch(() => this.store.get(name)));
+      out.push(name === 'bridge' ? await this.defaultNetwork() : await this.store.get(rec.NetworkSettings.Networks[name]?.NetworkID || name).catch(() => this.store.get(name)));
     }
     return out;
+  }
+
+  /** The default network, moved to a free subnet if its range was taken while it was idle. */
+  private async defaultNetwork(): Promise<NetworkRecord> {
+    const net = await this.store.ensureDefault();
+    const host = await Rtnetlink.open();
+    try {
+      if (await host.getLink(net.bridge)) return net;
+      try {
+        await refuseRoutedElsewhere(host, net);
+        return net;
+      } catch (e) {
+        if (!(e instanceof BerthError) || e.code !== 'EIN_USE') throw e;
+        return await this.store.renewDefault(net);
+      }
+    } finally {
+      await host.close();
+    }
   }
 
   /** Sets up the container's networks (see the module comment); undefined when it has none of its own. */
@@ -120,15 +140,17 @@ export class ContainerNetworking {
   /**
    * Takes down whatever of the container's networking exists (firewall, resolver entries,
    * links, IPAM endpoints, the bridge of a network it was the last on, the namespace file).
-   * Idempotent; a no-op for a container that never had a namespace file.
+   * Idempotent; a no-op for a container that never had a network of its own.
    */
-  async teardown(rec: Pick<ContainerRecord, 'Id'>): Promise<void> {
-    const nsPath = this.netnsPath(rec.Id);
-    if (!(await pathExists(nsPath))) return;
+  async teardown(rec: Pick<ContainerRecord, 'Id'> & { NetworkSettings?: { SandboxKey?: string } }): Promise<void> {
+    // Without the namespace file, only a record that says it had one (its run root was
+    // emptied by a reboot, but its IPAM endpoints are in the state root) has anything left.
+    if (!(await pathExists(this.netnsPath(rec.Id))) && !rec.NetworkSettings?.SandboxKey) return;
     await this.teardownById(rec.Id);
   }
 
-  private async teardownById(id: string): Promise<void> {
+  /** teardown() by id alone, whatever is there: resolver entries of networks too. */
+  async teardownById(id: string): Promise<void> {
     const errors: unknown[] = [];
     const step = async (fn: () => Promise<unknown>) => {
       try {
@@ -150,6 +172,10 @@ export class ContainerNetworking {
       }
     } finally {
       await host.close();
+    }
+    // A resolver may still list it when the store's endpoint went first (a crash in between).
+    for (const key of await listResolverKeys(this.runRoot).catch(() => [])) {
+      if ((await resolverStatus(this.runRoot, key))?.endpoints.includes(id)) await step(() => leave({ runRoot: this.runRoot, networkKey: key, containerId: id }));
     }
     await step(() => removeNetns(this.netnsPath(id)));
     if (errors.length) {
@@ -223,39 +249,60 @@ export class ContainerNetworking {
   }
 
   /**
-   * After a crash: takes down the networking of every container `isLive` denies — IPAM
-   * endpoints, firewall entries, resolver entries, namespace files — and the bridges of
-   * networks nobody uses any more. Returns what it removed, for `system check`.
+   * What a crash can leave behind, for `system check` and repairs: the ids of containers that
+   * hold any network state (IPAM endpoints, namespace files, firewall or resolver entries),
+   * and the networks whose bridge exists though no container uses them.
    */
-  async reconcile(isLive: (containerId: string) => Promise<boolean>): Promise<string[]> {
-    const removed: string[] = [];
+  async leftovers(): Promise<{ containers: string[]; idleBridges: NetworkRecord[] }> {
     const ids = new Set<string>();
-    for (const net of await this.store.list()) for (const ep of await this.store.endpoints(net.id)) ids.add(ep.containerId);
-    for (const f of await listNetns(netnsDir(this.runRoot))) ids.add(f.path.slice(f.path.lastIndexOf('/') + 1));
-    for (const id of await this.firewall.attached()) ids.add(id);
-    for (const id of ids) {
-      if (await isLive(id)) continue;
-      await this.teardownById(id);
-      removed.push(`network of container ${id.slice(0, 12)}`);
-    }
-    for (const c of await this.firewall.reconcile(isLive)) removed.push(`firewall entries of container ${c.slice(0, 12)}`);
-    const liveSet = new Map<string, boolean>();
-    for (const key of await listResolverKeys(this.runRoot)) {
-      const dead = await reconcileResolver({ runRoot: this.runRoot, networkKey: key, isLive: (id) => liveSet.get(id) ?? ids.has(id) });
-      for (const id of dead) removed.push(`resolver entry of container ${id.slice(0, 12)}`);
-    }
+    const idleBridges: NetworkRecord[] = [];
     const host = await Rtnetlink.open();
     try {
       for (const net of await this.store.list()) {
-        if ((await this.store.endpoints(net.id)).length === 0 && (await host.getLink(net.bridge))) {
-          await this.removeBridgeIfIdle(host, net);
-          removed.push(`bridge ${net.bridge}`);
-        }
+        const eps = await this.store.endpoints(net.id);
+        for (const ep of eps) ids.add(ep.containerId);
+        if (!eps.length && (await host.getLink(net.bridge))) idleBridges.push(net);
       }
     } finally {
       await host.close();
     }
+    for (const f of await listNetns(netnsDir(this.runRoot))) ids.add(f.path.slice(f.path.lastIndexOf('/') + 1));
+    for (const id of await this.firewall.attached()) ids.add(id);
+    for (const key of await listResolverKeys(this.runRoot)) {
+      for (const id of (await resolverStatus(this.runRoot, key))?.endpoints ?? []) ids.add(id);
+    }
+    return { containers: [...ids], idleBridges };
+  }
+
+  /**
+   * After a crash: takes down the networking of every container `isLive` denies, and the
+   * bridges of networks nobody uses any more. Returns what it removed.
+   */
+  async reconcile(isLive: (containerId: string) => Promise<boolean>): Promise<string[]> {
+    const removed: string[] = [];
+    const { containers } = await this.leftovers();
+    for (const id of containers) {
+      if (await isLive(id)) continue;
+      await this.teardownById(id);
+      removed.push(id);
+    }
+    const host = await Rtnetlink.open();
+    try {
+      for (const net of (await this.leftovers()).idleBridges) await this.removeBridgeIfIdle(host, net);
+    } finally {
+      await host.close();
+    }
     return removed;
+  }
+
+  /** Removes a network's bridge if no container is on it (system check's repair). */
+  async removeIdleBridge(net: NetworkRecord): Promise<void> {
+    const host = await Rtnetlink.open();
+    try {
+      await this.removeBridgeIfIdle(host, net);
+    } finally {
+      await host.close();
+    }
   }
 
   private endpointRequest(rec: ContainerRecord, net: NetworkRecord, extra: EndpointRequest = {}) {
