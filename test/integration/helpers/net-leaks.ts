@@ -5,14 +5,19 @@
  *
  * Scoping: several test files (and other people's runs) share the host, so a check looks only
  * at what this root made: links that appeared after the snapshot and are this root's bridges
- * (from its network store) or veths left without a bridge or on one of those bridges; the nft
- * table's elements naming this root's bridges, subnets or containers; files and processes
- * under this run root. Reading the host is all it does (`ip -j`, `nft -j list`, /proc).
+ * (from its network store) or veths left without a bridge or on one of those bridges; this
+ * root's own nft table (`inet berth-<hash>`, named like its default bridge) and its
+ * DOCKER-USER chain (`BERTH-FWD-<hash>`); its networks' host-wide subnet claims; files and
+ * processes under this run root. Reading the host is all it does (`ip -j`, `nft`, /proc).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BerthCli } from '../../helpers/cli';
+import { HOST_CLAIMS_DIR } from '../../../src/network/claims';
+import { TABLE_NAME } from '../../../src/network/nft/ruleset';
+import { DEFAULT_BRIDGE_DEVICE } from '../../../src/network/store-create';
+import { defaultBridgeFor } from '../../../src/network/store';
 
 interface IpLink {
   ifname: string;
@@ -51,12 +56,28 @@ export function networksOnDisk(root: string): NetworkOnDisk[] {
   return out;
 }
 
-/** The text of Berth's nft table (JSON), or '' when there is none. */
-export function berthTableText(): string {
+/** A root's nft table and its chain in dockerd's DOCKER-USER (src/engine/engine.ts names them). */
+export function rootFirewallNames(root: string): { table: string; iptablesChain: string } {
+  const bridge = defaultBridgeFor(root);
+  if (bridge === DEFAULT_BRIDGE_DEVICE) return { table: TABLE_NAME, iptablesChain: 'BERTH-FORWARD' };
+  return { table: bridge, iptablesChain: `BERTH-FWD-${bridge.replace(/^berth-/, '')}` };
+}
+
+/** The text of an nft table of family inet (JSON), or '' when there is none. */
+export function nftTableText(name: string): string {
   try {
-    return execFileSync('nft', ['-j', 'list', 'table', 'inet', 'berth'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return execFileSync('nft', ['-j', 'list', 'table', 'inet', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   } catch {
     return '';
+  }
+}
+
+/** Whether `iptables-save` (or ip6tables-save) mentions `word`; false when the tool is missing. */
+function iptablesMentions(tool: 'iptables-save' | 'ip6tables-save', word: string): boolean {
+  try {
+    return execFileSync(tool, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).includes(word);
+  } catch {
+    return false;
   }
 }
 
@@ -102,7 +123,6 @@ export class NetLeakWatch {
   private readonly linksBefore: Set<string>;
   /** Bridges, subnets and ids of this root's networks, remembered as they are seen. */
   private readonly bridges = new Set<string>();
-  private readonly subnets = new Set<string>();
   private readonly networkIds = new Set<string>();
 
   constructor(private readonly b: BerthCli) {
@@ -115,7 +135,6 @@ export class NetLeakWatch {
     for (const n of nets) {
       this.bridges.add(n.bridge);
       this.networkIds.add(n.id);
-      for (const s of n.subnets) this.subnets.add(s);
     }
     return nets;
   }
@@ -147,14 +166,15 @@ export class NetLeakWatch {
       if (this.bridges.has(l.ifname)) found.push(`bridge ${l.ifname}`);
       else if (l.linkinfo?.info_kind === 'veth' && (!l.master || this.bridges.has(l.master))) found.push(`veth ${l.ifname}${l.master ? ` on ${l.master}` : ''}`);
     }
-    // nft: no element naming this root's bridges, subnets or network ids in Berth's table.
-    const table = berthTableText();
-    if (table) {
-      for (const br of this.bridges) if (table.includes(`"${br}"`)) found.push(`table inet berth still names bridge ${br}`);
-      for (const s of this.subnets) {
-        const [addr] = s.split('/');
-        if (addr && table.includes(`"${addr}"`)) found.push(`table inet berth still holds subnet ${s}`);
-      }
+    // nft and iptables: this root's table and its DOCKER-USER chain go with its last container.
+    const fw = rootFirewallNames(this.b.root);
+    if (nftTableText(fw.table)) found.push(`nft table inet ${fw.table}`);
+    for (const tool of ['iptables-save', 'ip6tables-save'] as const) {
+      if (iptablesMentions(tool, fw.iptablesChain)) found.push(`${tool}: chain ${fw.iptablesChain}`);
+    }
+    // Host-wide subnet claims of removed networks.
+    for (const id of this.networkIds) {
+      if (!nets.some((n) => n.id === id) && existsSync(join(HOST_CLAIMS_DIR, `${id}.json`))) found.push(`subnet claim ${HOST_CLAIMS_DIR}/${id}.json`);
     }
     // Files under the run root: netns files, resolver directories, firewall state entries.
     for (const e of entriesBelow(join(this.b.runRoot, 'netns'))) found.push(`netns file ${e}`);
