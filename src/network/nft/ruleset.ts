@@ -96,9 +96,10 @@ const FIXED_RULES: Array<[chain: string, rule: string]> = [
   ['postrouting', 'oifname @bridges ip saddr 127.0.0.0/8 masquerade'],
   ['postrouting', 'ct status dnat ip saddr . oifname @hairpin4 masquerade'],
   ['postrouting', 'ct status dnat ip6 saddr . oifname @hairpin6 masquerade'],
+  // Within one bridge first: containers of an --internal network still reach each other.
+  ['forward', 'iifname . oifname @pairs accept'],
   ['forward', 'iifname @internal drop'],
   ['forward', 'oifname @internal drop'],
-  ['forward', 'iifname . oifname @pairs accept'],
   ['forward', 'iifname @bridges oifname @bridges drop'],
   ['forward', 'oifname @bridges ct state established,related accept'],
   ['forward', 'oifname @bridges ct status dnat accept'],
