@@ -299,7 +299,7 @@ export class ContainerService {
     await this.store.withLock(rec.Id, async (fresh) => {
       await this.store.rename(fresh, newName);
       // Its peers resolve the new name at once (and no longer the old one).
-      if (fresh.State.Running) await this.ctx.networking.renamed(fresh);
+      if (fresh.State.Running) await this.ctx.networking.refreshNames(fresh);
     });
     await this.ctx.events.emit('container', 'rename', rec.Id, containerEventAttributes(rec, { name: newName, oldName: containerName(rec) }));
   }

@@ -19,6 +19,12 @@ export interface DnsEndpoint {
    * these instead of the host's (docker and aardvark-dns do the same).
    */
   upstreams?: string[];
+  /**
+   * The other user-defined networks the container is on (their keys): it resolves their
+   * names too, through whichever of its resolvers it asks (aardvark-dns's rule), since a stub
+   * resolver takes the first NXDOMAIN it gets as final.
+   */
+  networks?: string[];
 }
 
 export interface ResolverConfig {
@@ -108,6 +114,10 @@ function checkEndpoint(ep: unknown, where: string, bad: (what: string) => Error)
   if (upstreams !== undefined && (!Array.isArray(upstreams) || !upstreams.every((u) => parseServer(u)))) {
     throw bad(`${where}.upstreams must list "ip" or "ip:port" name servers`);
   }
+  const { networks } = ep as Partial<DnsEndpoint>;
+  if (networks !== undefined && (!Array.isArray(networks) || !networks.every((k) => typeof k === 'string' && /^[0-9a-f]{1,64}$/.test(k)))) {
+    throw bad(`${where}.networks must list network ids`);
+  }
 }
 
 // Container names allow [a-zA-Z0-9][a-zA-Z0-9_.-]*; '_' is not a hostname character but docker
@@ -155,11 +165,26 @@ export interface NameTable {
   reverse: Map<string, string[]>;
   /** Source address of a container -> its own --dns servers. */
   upstreamsBySource: Map<string, string[]>;
+  /** Source address of a container -> the other networks whose names it also resolves. */
+  networksBySource: Map<string, string[]>;
+}
+
+/** `table` with the names of `others` added (its own win): a container on several networks. */
+export function mergeNameTables(table: NameTable, others: NameTable[]): NameTable {
+  const forward = new Map<string, { ipv4: string[]; ipv6: string[] }>();
+  const reverse = new Map<string, string[]>();
+  for (const t of [...others].reverse()) {
+    for (const [k, v] of t.forward) forward.set(k, v);
+    for (const [k, v] of t.reverse) reverse.set(k, v);
+  }
+  for (const [k, v] of table.forward) forward.set(k, v);
+  for (const [k, v] of table.reverse) reverse.set(k, v);
+  return { ...table, forward, reverse };
 }
 
 export function buildNameTable(state: ResolverState): NameTable {
   const domain = normalizeName(state.config.domain);
-  const table: NameTable = { domain, forward: new Map(), reverse: new Map(), upstreamsBySource: new Map() };
+  const table: NameTable = { domain, forward: new Map(), reverse: new Map(), upstreamsBySource: new Map(), networksBySource: new Map() };
   const add = (ep: DnsEndpoint) => {
     for (const raw of ep.names) {
       const name = normalizeName(raw);
@@ -174,6 +199,7 @@ export function buildNameTable(state: ResolverState): NameTable {
       const rev = reverseName(ip);
       table.reverse.set(rev, unique([...(table.reverse.get(rev) ?? []), primary]));
       if (ep.upstreams?.length) table.upstreamsBySource.set(canonicalIP(ip), ep.upstreams);
+      if (ep.networks?.length) table.networksBySource.set(canonicalIP(ip), ep.networks);
     }
   };
   for (const ep of state.config.staticNames) add(ep);

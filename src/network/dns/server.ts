@@ -9,13 +9,13 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { errnoCode } from '../../core/errors';
 import { decide, fitUdp, servfail } from './answer';
 import { parseResolvConf } from './container-files';
 import { STATE_FILE } from './paths';
 import { forwardTcp, forwardUdp, frame } from './forward';
-import { buildNameTable, canonicalIP, parseResolverState, parseServer, type NameTable, type ResolverState, type ServerAddress } from './records';
+import { buildNameTable, canonicalIP, mergeNameTables, parseResolverState, parseServer, type NameTable, type ResolverState, type ServerAddress } from './records';
 
 /** Forwards in flight beyond this get SERVFAIL at once: a flood must not exhaust sockets. */
 const MAX_IN_FLIGHT = 512;
@@ -199,9 +199,29 @@ export class DnsServer {
     }
   }
 
+  /**
+   * The names a container sees: this network's, plus those of its other networks (read from
+   * their resolvers' state files, next to ours, at each of its queries: they change).
+   */
+  private async tableFor(source: string): Promise<NameTable> {
+    const others = this.table.networksBySource.get(canonicalIP(source));
+    if (!others?.length) return this.table;
+    const root = dirname(this.opts.dir);
+    const tables: NameTable[] = [];
+    for (const key of others) {
+      try {
+        const path = join(root, key, STATE_FILE);
+        tables.push(buildNameTable(parseResolverState(await readFile(path, 'utf8'), path)));
+      } catch {
+        // That network's last container left meanwhile: nothing to add.
+      }
+    }
+    return mergeNameTables(this.table, tables);
+  }
+
   private async respondOrThrow(query: Buffer, source: string, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> {
     this.stats.queries++;
-    const decision = decide(query, this.table, { forward: this.state.config.forward });
+    const decision = decide(query, await this.tableFor(source), { forward: this.state.config.forward });
     if (decision.kind === 'drop') return undefined;
     if (decision.kind === 'answer') {
       this.stats.answered++;

@@ -21,7 +21,7 @@
  *     127.0.0.1:PORT; the bridge needs route_localnet=1); masquerade DNATed traffic going back
  *     into the bridge it came from (hairpin: a container reaching a published port through a
  *     host address, itself included; the bridge port needs hairpin mode).
- *   forward: internal networks forward nothing; different Berth networks cannot reach each
+ *   forward: internal networks forward nothing off their bridge; different Berth networks cannot reach each
  *     other; replies and DNATed connections may enter a bridge, anything from a bridge may
  *     leave, and nothing else may enter (unpublished ports stay closed to other hosts).
  * A drop in ANY base chain on a hook is final, so accepts here cannot override a host firewall

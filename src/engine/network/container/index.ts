@@ -131,7 +131,7 @@ export class ContainerNetworking {
       crashPoint('net:links');
       await this.firewall.attach(this.firewallEntry(rec, endpoints, ports));
       crashPoint('net:firewall');
-      for (const ep of endpoints) await this.joinResolver(rec, ep);
+      for (const ep of endpoints) await this.joinResolver(rec, ep, endpoints);
       crashPoint('net:dns');
       return { netnsPath: nsPath, endpoints, ports };
     } catch (e) {
@@ -216,7 +216,9 @@ export class ContainerNetworking {
       const all = await this.attachedEndpoints(rec.Id);
       await this.routeDefault(nsPath, all);
       await this.firewall.attach(this.firewallEntry(rec, all, portsOf(all)));
-      await this.joinResolver(rec, attached);
+      await this.joinResolver(rec, attached, all);
+      // Its resolvers on the other networks now also answer the new network's names to it.
+      await this.refreshNames(rec);
     } catch (e) {
       await this.disconnectLive(rec, net).catch(() => undefined);
       throw e;
@@ -235,6 +237,7 @@ export class ContainerNetworking {
       if (rest.length) await this.firewall.attach(this.firewallEntry(rec, rest, portsOf(rest)));
       else await this.firewall.detach(rec.Id);
       await this.removeBridgeIfIdle(host, net);
+      await this.refreshNames(rec);
     } finally {
       await host.close();
     }
@@ -380,7 +383,7 @@ export class ContainerNetworking {
     return { containerId: rec.Id, containerName: rec.Name.replace(/^\//, ''), networks, ...(published ? { published } : {}) };
   }
 
-  private async joinResolver(rec: ContainerRecord, a: AttachedEndpoint): Promise<void> {
+  private async joinResolver(rec: ContainerRecord, a: AttachedEndpoint, all: AttachedEndpoint[]): Promise<void> {
     if (a.network.isDefault) return;
     const gateways = gatewayCidrs(a.network).map((c) => c.slice(0, c.indexOf('/')));
     await startOrJoin({
@@ -397,15 +400,16 @@ export class ContainerNetworking {
         staticNames: [{ names: [...HOST_NAMES], ipv4: gateways.filter((g) => !g.includes(':')), ipv6: gateways.filter((g) => g.includes(':')) }],
       },
       containerId: rec.Id,
-      endpoint: dnsEndpoint(rec, a),
+      endpoint: dnsEndpoint(rec, a, all),
     });
   }
 
-  /** A rename or alias change reaches the resolvers of the container's networks. */
-  async renamed(rec: ContainerRecord): Promise<void> {
-    for (const a of await this.attachedEndpoints(rec.Id)) {
+  /** The container's names and networks, again, on each of its resolvers (after a rename, a connect, a disconnect). */
+  async refreshNames(rec: ContainerRecord): Promise<void> {
+    const all = await this.attachedEndpoints(rec.Id);
+    for (const a of all) {
       if (a.network.isDefault) continue;
-      await updateEndpoint({ runRoot: this.runRoot, networkKey: a.network.id, containerId: rec.Id, endpoint: dnsEndpoint(rec, a) });
+      await updateEndpoint({ runRoot: this.runRoot, networkKey: a.network.id, containerId: rec.Id, endpoint: dnsEndpoint(rec, a, all) });
     }
   }
 
@@ -423,9 +427,11 @@ export function dnsNames(rec: ContainerRecord, aliases: string[]): string[] {
   return [...new Set(names)];
 }
 
-function dnsEndpoint(rec: ContainerRecord, a: AttachedEndpoint) {
+function dnsEndpoint(rec: ContainerRecord, a: AttachedEndpoint, all: AttachedEndpoint[]) {
+  const networks = all.filter((o) => !o.network.isDefault && o.network.id !== a.network.id).map((o) => o.network.id);
   return {
     names: dnsNames(rec, a.endpoint.aliases),
+    ...(networks.length ? { networks } : {}),
     ipv4: a.endpoint.ipv4 ? [a.endpoint.ipv4] : [],
     ipv6: a.endpoint.ipv6 ? [a.endpoint.ipv6] : [],
     ...(rec.HostConfig.Dns?.length ? { upstreams: rec.HostConfig.Dns } : {}),
