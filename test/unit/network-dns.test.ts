@@ -6,7 +6,7 @@ import { decide, errorResponse, fitUdp, LOCAL_TTL } from '../../src/network/dns/
 import { containerHostsEntries, containerResolvConf, hostsLines, parseResolvConf } from '../../src/network/dns/container-files';
 import { frame } from '../../src/network/dns/forward';
 import { resolverPaths } from '../../src/network/dns/paths';
-import { buildNameTable, canonicalIP, expandIPv6, parseResolverState, parseServer, reverseName, type ResolverState } from '../../src/network/dns/records';
+import { buildNameTable, canonicalIP, mergeNameTables, expandIPv6, parseResolverState, parseServer, reverseName, type ResolverState } from '../../src/network/dns/records';
 
 function state(over: Partial<ResolverState> = {}): ResolverState {
   return {
@@ -160,4 +160,15 @@ test('hosts entries: own names, the host, --add-host with host-gateway', () => {
   );
   assert.throws(() => containerHostsEntries({ hostname: 'h', names: [], addresses: [], addHosts: ['gw:host-gateway'] }), /host-gateway needs a network/);
   assert.throws(() => containerHostsEntries({ hostname: 'h', names: [], addresses: [], addHosts: ['nocolon'] }), /is not NAME:IP/);
+});
+
+test('a container on two networks sees both networks\' names, its own network\'s first', () => {
+  const own = buildNameTable(state({ endpoints: { a: { names: ['web'], ipv4: ['10.89.0.2'], ipv6: [], networks: ['beef'] }, s: { names: ['shared'], ipv4: ['10.89.0.9'], ipv6: [] } } }));
+  assert.deepEqual(own.networksBySource.get('10.89.0.2'), ['beef']);
+  const other = buildNameTable(state({ endpoints: { d: { names: ['db', 'shared'], ipv4: ['10.90.0.3'], ipv6: [] } } }));
+  const merged = mergeNameTables(own, [other]);
+  assert.deepEqual(merged.forward.get('db')?.ipv4, ['10.90.0.3']);
+  assert.deepEqual(merged.forward.get('shared')?.ipv4, ['10.89.0.9'], 'the asking network\'s own name wins');
+  assert.equal(own.forward.get('db'), undefined, 'the network\'s own table is unchanged');
+  assert.throws(() => parseResolverState(JSON.stringify(state({ endpoints: { a: { names: ['x'], ipv4: [], ipv6: [], networks: ['../etc'] } } })), 'r.json'), /networks must list network ids/);
 });
