@@ -136,18 +136,7 @@ export class PrivateDockerd {
   }
 
   private ping(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const req = request({ socketPath: this.socket, path: '/_ping', timeout: 5000 }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      });
-      req.on('error', () => resolve(false));
-      req.on('timeout', () => {
-        req.destroy();
-        resolve(false);
-      });
-      req.end();
-    });
+    return pingDocker(this.socket, 5000);
   }
 
   logTail(lines = 40): string {
@@ -263,4 +252,20 @@ export class PrivateDockerd {
     else problems.push(`${this.dir} kept: mounts remain under it`);
     if (problems.length) throw new Error(`dockerd cleanup found leaks:\n  ${[...new Set(problems)].join('\n  ')}`);
   }
+}
+
+/** GET /_ping on a docker API socket: true when it answers 200 within `timeoutMs`. */
+export function pingDocker(socket: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath: socket, path: '/_ping', timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
+    req.end();
+  });
 }

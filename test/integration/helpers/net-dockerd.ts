@@ -12,9 +12,9 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { hostLinks, processesMentioning } from './net-leaks';
+import { pingDocker } from '../../helpers/dockerd';
 
 export const DOCKERD = '/usr/sbin/dockerd';
 export const DOCKER_BIP = '10.251.0.1/24';
@@ -154,18 +154,7 @@ export class HostDockerd {
   }
 
   private ping(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const req = request({ socketPath: this.socket, path: '/_ping', timeout: 3000 }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      });
-      req.on('error', () => resolve(false));
-      req.on('timeout', () => {
-        req.destroy();
-        resolve(false);
-      });
-      req.end();
-    });
+    return pingDocker(this.socket, 3000);
   }
 
   /**

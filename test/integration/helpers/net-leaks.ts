@@ -14,6 +14,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BerthCli } from '../../helpers/cli';
+import { processesMentioning } from '../../helpers/host';
+
+// Processes whose command line mentions a path (resolvers started for a run root), zombies left out.
+export { processesMentioning };
 import { HOST_CLAIMS_DIR } from '../../../src/network/claims';
 import { TABLE_NAME } from '../../../src/network/nft/ruleset';
 import { DEFAULT_BRIDGE_DEVICE } from '../../../src/network/store-create';
@@ -79,22 +83,6 @@ function iptablesMentions(tool: 'iptables-save' | 'ip6tables-save', word: string
   } catch {
     return false;
   }
-}
-
-/** Pids of processes whose command line mentions `path` (resolvers started for a run root). */
-export function processesMentioning(path: string): Array<{ pid: number; cmdline: string }> {
-  const out: Array<{ pid: number; cmdline: string }> = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-    let cmd: string;
-    try {
-      cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-    } catch {
-      continue;
-    }
-    if (cmd.includes(path)) out.push({ pid: Number(e), cmdline: cmd });
-  }
-  return out;
 }
 
 /** Regular files and directories below `dir` (relative paths), empty when it is missing. */
