@@ -117,6 +117,7 @@ export class Engine {
     this.networks = new NetworkService({
       store: this.networkStore,
       events: this.events,
+      removed: (net) => this.networking.removeIdleBridge(net),
       connect: (network, container, req) => this.containers.connectNetwork(network, container, req),
       disconnect: (network, container, force) => this.containers.disconnectNetwork(network, container, force),
     });

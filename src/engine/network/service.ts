@@ -19,6 +19,8 @@ import { isPredefinedNetwork, networkFilter, networkInspectDocument, pseudoNetwo
 
 export interface NetworkServiceDeps {
   store: NetworkStore;
+  /** After a network is removed: its bridge goes too, if something left it up (docker's rm does). */
+  removed?(net: NetworkRecord): Promise<void>;
   /** Connects a container (running or not) to a network; live when it runs. */
   connect(network: string, container: string, req: EndpointRequest): Promise<void>;
   /** Disconnects it; `force` also when the container is gone or the endpoint half-made. */
@@ -155,6 +157,7 @@ export class NetworkService {
       });
     }
     const rec = await this.store.remove(doc.Id);
+    await this.deps.removed?.(rec);
     await this.events.emit('network', 'destroy', rec.id, { name: rec.name, type: rec.driver });
     return rec;
   }
@@ -181,6 +184,7 @@ export class NetworkService {
       if ((await this.store.endpoints(rec.id).catch(() => [])).length > 0) continue;
       try {
         await this.store.remove(rec.id);
+        await this.deps.removed?.(rec);
       } catch (e) {
         if (isBerthError(e) && (e.code === 'EIN_USE' || e.code === 'ENOT_FOUND')) continue;
         throw e;
