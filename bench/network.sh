@@ -224,7 +224,9 @@ declare -A startall rmall rpss lookup
 for e in "${engines[@]}"; do
   declare -n c=$e
   say "$count detached containers on one network with $e"
-  "${c[@]}" network create benchnet >/dev/null
+  netid=$("${c[@]}" network create benchnet)
+  # Berth's bridge for it (docker names its user networks' bridges the same way: br-<id12>).
+  [ "$e" = berth ] && berth_bridge="br-${netid:0:12}"
   names=()
   t0=$(now_ns)
   for i in $(seq 1 "$count"); do
@@ -258,13 +260,14 @@ forward_policy=$(inns iptables -S FORWARD 2>/dev/null | awk '$1 == "-P" { print 
 # What Berth left in the namespace once its containers and network were gone (dockerd's and
 # podman's bridges, docker0 and podman0, stay as long as their engine runs).
 left=$(
-  inns ip -o link show | awk -F': ' '{ print $2 }' | sed 's/@.*//' | grep -E '^(berth|br-)' || true
-  inns nft list tables | grep -x 'table inet berth' || true
+  inns ip -o link show | awk -F': ' '{ print $2 }' | sed 's/@.*//' | grep -E "^(berth|${berth_bridge:-berth}\$)" || true
+  # The bench's root is not /var/lib/berth: its table and DOCKER-USER chain carry the root's hash.
+  inns nft list tables | grep -E '^table inet berth(-[0-9a-f]{8})?$' || true
   for p in "$work"/berth/run/dns/*/pid; do [ -f "$p" ] && echo "resolver $(awk '{ print $1 }' "$p")"; done
   ls "$work/berth/run/netns" 2>/dev/null | sed 's/^/netns file /' || true
   if command -v iptables >/dev/null; then
-    inns iptables -S BERTH-FORWARD >/dev/null 2>&1 && echo "iptables chain BERTH-FORWARD"
-    inns iptables -S DOCKER-USER 2>/dev/null | grep -q BERTH-FORWARD && echo "the jump in DOCKER-USER"
+    inns iptables -S 2>/dev/null | grep -E '^-N BERTH-(FORWARD|FWD-)' | sed 's/^-N /iptables chain /' || true
+    inns iptables -S DOCKER-USER 2>/dev/null | grep -qE 'BERTH-(FORWARD|FWD-)' && echo "the jump in DOCKER-USER"
   fi
   true
 )
