@@ -9,21 +9,10 @@
  */
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
-import type { TarEntryType } from './reader';
+import type { TarEntry, TarEntryType } from './reader';
 
-export interface TarWriteEntry {
-  name: string;
-  type: TarEntryType;
-  mode: number;
-  uid: number;
-  gid: number;
-  mtime: number;
-  linkname?: string;
-  devmajor?: number;
-  devminor?: number;
-  size?: number;
-  xattrs?: Map<string, Buffer>;
-}
+/** What the writer needs of an entry: a reader's TarEntry (minus its body) fits, so entries can be copied through. */
+export type TarWriteEntry = Pick<TarEntry, 'name' | 'type' | 'mode' | 'uid' | 'gid' | 'mtime'> & Partial<Pick<TarEntry, 'linkname' | 'devmajor' | 'devminor' | 'size' | 'xattrs'>>;
 
 const BLOCK = 512;
 const TYPEFLAG: Record<TarEntryType, string> = {
