@@ -3,15 +3,18 @@
  * docker does). Its resolv.conf, and the network lines of /etc/hosts (host.docker.internal,
  * --add-host), come from the resolver's side: src/network/dns/container-files.ts.
  */
+import { hostsLines, type HostsEntry } from '../network/dns';
+
 export interface HostsInput {
   hostname: string;
   domainname?: string;
   /** The container's own addresses (for its hostname line). */
   addresses: string[];
-  /** `--add-host` entries, "host:ip". */
-  extraHosts?: string[];
-  /** Other containers reachable by name (network aliases), name -> ip. */
-  peers?: Array<{ names: string[]; ip: string }>;
+  /**
+   * The lines after the container's own: linked containers, then the network's
+   * (host.docker.internal, --add-host; network/dns containerHostsEntries parses those).
+   */
+  peers?: HostsEntry[];
   /** --network host shares the host's view; docker copies the host file then. */
   hostNetwork?: boolean;
   hostHostsFile?: string;
@@ -19,7 +22,7 @@ export interface HostsInput {
 
 export function hostsFile(input: HostsInput): string {
   if (input.hostNetwork && input.hostHostsFile !== undefined) {
-    return input.hostHostsFile + (input.peers ?? []).map((p) => `${p.ip}\t${p.names.join(' ')}\n`).join('') + extraHostLines(input.extraHosts);
+    return input.hostHostsFile + hostsLines(input.peers ?? []);
   }
   const fqdn = input.domainname ? `${input.hostname}.${input.domainname} ${input.hostname}` : input.hostname;
   const lines = [
@@ -33,17 +36,7 @@ export function hostsFile(input: HostsInput): string {
   for (const a of input.addresses) lines.push(`${a}\t${fqdn}`);
   // Without an address of its own (--network none) the hostname still resolves, to loopback.
   if (!input.addresses.length) lines.push(`127.0.0.1\t${fqdn}`);
-  for (const p of input.peers ?? []) lines.push(`${p.ip}\t${p.names.join(' ')}`);
-  return lines.join('\n') + '\n' + extraHostLines(input.extraHosts);
-}
-
-function extraHostLines(extra: string[] | undefined): string {
-  return (extra ?? [])
-    .map((e) => {
-      const i = e.indexOf(':');
-      return `${e.slice(i + 1)}\t${e.slice(0, i)}\n`;
-    })
-    .join('');
+  return lines.join('\n') + '\n' + hostsLines(input.peers ?? []);
 }
 
 export function hostnameFile(hostname: string): string {

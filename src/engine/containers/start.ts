@@ -127,7 +127,7 @@ async function writeEtcFiles(ctx: Pick<ContainerContext, 'containerStore'>, rec:
     hostname,
     domainname: rec.Config.Domainname || '',
     addresses,
-    peers: [...(await linkedPeers(ctx, rec)), ...extra.map((e) => ({ names: e.names, ip: e.ip }))],
+    peers: [...(await linkedPeers(ctx, rec)), ...extra],
     hostNetwork: hostNet,
     ...(hostNet ? { hostHostsFile: await readOr('/etc/hosts') } : {}),
   });
