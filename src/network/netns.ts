@@ -133,18 +133,21 @@ export function sysctlPath(key: string): string {
   return `/proc/sys/${rel}`;
 }
 
+/** Opens /proc/sys/<key> as seen from inside the namespace `nsPath`. */
+async function openSysctl(nsPath: string, key: string, flags: number, s: Sys): Promise<number> {
+  try {
+    return await s.netnsOpenFile(nsPath, sysctlPath(key), flags);
+  } catch (e) {
+    throw netnsError(`open sysctl ${key} in`, nsPath, e);
+  }
+}
+
 /**
  * Writes a net.* sysctl of the namespace `nsPath` (/proc/sys/net is resolved against the
  * netns of the thread that opens it, so the addon opens it from a thread inside the netns).
  */
 export async function setNetnsSysctl(nsPath: string, key: string, value: string, s: Sys = sys()): Promise<void> {
-  const file = sysctlPath(key);
-  let fd: number;
-  try {
-    fd = await s.netnsOpenFile(nsPath, file, fsc.O_WRONLY);
-  } catch (e) {
-    throw netnsError(`open sysctl ${key} in`, nsPath, e);
-  }
+  const fd = await openSysctl(nsPath, key, fsc.O_WRONLY, s);
   try {
     const data = Buffer.from(`${value}\n`);
     await writeToFd(fd, data, 0, data.length, null);
@@ -157,13 +160,7 @@ export async function setNetnsSysctl(nsPath: string, key: string, value: string,
 
 /** Reads a net.* sysctl of the namespace `nsPath` (trimmed). */
 export async function getNetnsSysctl(nsPath: string, key: string, s: Sys = sys()): Promise<string> {
-  const file = sysctlPath(key);
-  let fd: number;
-  try {
-    fd = await s.netnsOpenFile(nsPath, file, fsc.O_RDONLY);
-  } catch (e) {
-    throw netnsError(`open sysctl ${key} in`, nsPath, e);
-  }
+  const fd = await openSysctl(nsPath, key, fsc.O_RDONLY, s);
   try {
     const buf = Buffer.alloc(4096);
     const { bytesRead } = await readFd(fd, buf, 0, buf.length, null);
