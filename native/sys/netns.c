@@ -196,18 +196,24 @@ static char *string_arg(napi_env env, napi_value v, int *ok) {
   return s;
 }
 
+/* Frees a job that will not run and throws the usage error. */
+static napi_value refuse(napi_env env, struct job *j, const char *usage) {
+  if (j) {
+    free(j->ns_path);
+    free(j->file);
+  }
+  free(j);
+  napi_throw_error(env, "EINVAL", usage);
+  return NULL;
+}
+
 static napi_value start(napi_env env, struct job *j, const char *usage) {
   napi_value promise, name;
   if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
       napi_create_string_utf8(env, "berth_netns", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_async_work(env, NULL, name, execute, complete, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
-    free(j->ns_path);
-    free(j->file);
-    free(j);
-    napi_throw_error(env, "EINVAL", usage);
-    return NULL;
-  }
+      napi_queue_async_work(env, j->work) != napi_ok)
+    return refuse(env, j, usage);
   return promise;
 }
 
@@ -217,38 +223,24 @@ static struct job *new_job(enum op op) {
   return j;
 }
 
-napi_value js_netns_create(napi_env env, napi_callback_info info) {
-  static const char usage[] = "netnsCreate(path: string)";
+/* The calls that take one namespace path (null allowed where null_ok: the caller's namespace). */
+static napi_value path_call(napi_env env, napi_callback_info info, enum op op, const char *usage, int null_ok) {
   size_t argc = 1;
   napi_value argv[1];
   int ok = 0;
-  struct job *j = new_job(OP_CREATE);
+  struct job *j = new_job(op);
   if (j && napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1)
     j->ns_path = string_arg(env, argv[0], &ok);
-  if (!j || !ok || !j->ns_path) {
-    if (j) free(j->ns_path);
-    free(j);
-    napi_throw_error(env, "EINVAL", usage);
-    return NULL;
-  }
+  if (!j || !ok || (!null_ok && !j->ns_path)) return refuse(env, j, usage);
   return start(env, j, usage);
 }
 
+napi_value js_netns_create(napi_env env, napi_callback_info info) {
+  return path_call(env, info, OP_CREATE, "netnsCreate(path: string)", 0);
+}
+
 napi_value js_netns_open_netlink(napi_env env, napi_callback_info info) {
-  static const char usage[] = "netnsOpenNetlink(nsPath: string | null)";
-  size_t argc = 1;
-  napi_value argv[1];
-  int ok = 0;
-  struct job *j = new_job(OP_NETLINK);
-  if (j && napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1)
-    j->ns_path = string_arg(env, argv[0], &ok);
-  if (!j || !ok) {
-    if (j) free(j->ns_path);
-    free(j);
-    napi_throw_error(env, "EINVAL", usage);
-    return NULL;
-  }
-  return start(env, j, usage);
+  return path_call(env, info, OP_NETLINK, "netnsOpenNetlink(nsPath: string | null)", 1);
 }
 
 napi_value js_netns_open_file(napi_env env, napi_callback_info info) {
@@ -263,12 +255,7 @@ napi_value js_netns_open_file(napi_env env, napi_callback_info info) {
     j->ns_path = string_arg(env, argv[0], &ok1);
     j->file = string_arg(env, argv[1], &ok2);
   }
-  if (!j || !ok1 || !ok2 || !j->ns_path || !j->file) {
-    if (j) { free(j->ns_path); free(j->file); }
-    free(j);
-    napi_throw_error(env, "EINVAL", usage);
-    return NULL;
-  }
+  if (!j || !ok1 || !ok2 || !j->ns_path || !j->file) return refuse(env, j, usage);
   j->flags = flags;
   return start(env, j, usage);
 }
