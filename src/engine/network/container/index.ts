@@ -14,8 +14,8 @@
  *      one nft transaction for the container's networks and ports        (net:firewall)
  *   4. the resolver of each user-defined network joined                   (net:dns)
  * teardown() undoes it from whatever is there (each step idempotent, found from ids alone),
- * so a start killed at any step is finished by the next command, and reconcile() does the
- * same for containers no record explains.
+ * so a start killed at any step is finished by the next command; leftovers() and
+ * teardownById() let `system check` do the same for containers no record explains.
  */
 import { writeFile } from 'node:fs/promises';
 import { BerthError, errnoCode } from '../../../core/errors';
@@ -281,27 +281,6 @@ export class ContainerNetworking {
       for (const id of (await resolverStatus(this.runRoot, key))?.endpoints ?? []) ids.add(id);
     }
     return { containers: [...ids], idleBridges };
-  }
-
-  /**
-   * After a crash: takes down the networking of every container `isLive` denies, and the
-   * bridges of networks nobody uses any more. Returns what it removed.
-   */
-  async reconcile(isLive: (containerId: string) => Promise<boolean>): Promise<string[]> {
-    const removed: string[] = [];
-    const { containers } = await this.leftovers();
-    for (const id of containers) {
-      if (await isLive(id)) continue;
-      await this.teardownById(id);
-      removed.push(id);
-    }
-    const host = await Rtnetlink.open();
-    try {
-      for (const net of (await this.leftovers()).idleBridges) await this.removeBridgeIfIdle(host, net);
-    } finally {
-      await host.close();
-    }
-    return removed;
   }
 
   /** Removes a network's bridge if no container is on it (system check's repair). */
