@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { BerthError, errnoCode } from '../../../core/errors';
 import { acquireLock } from '../../../core/lock';
 import { overlaps, parseCidr } from '../../../network/ipam/cidr';
+import { sysctlPath } from '../../../network/netns';
 import type { Rtnetlink } from '../../../network/netlink';
 import type { NetworkRecord } from '../../../network/store-types';
 import { bridgeLockPath } from './paths';
@@ -74,19 +75,21 @@ export async function removeBridge(nl: Rtnetlink, net: NetworkRecord): Promise<v
  * - IPv6 on the bridge, for --ipv6 networks.
  */
 async function setHostSysctls(net: NetworkRecord): Promise<void> {
-  await writeSysctl(`/proc/sys/net/ipv4/conf/${net.bridge}/route_localnet`, '1');
-  if (!net.internal) await writeSysctl('/proc/sys/net/ipv4/ip_forward', '1');
-  if (net.enableIPv6) await writeSysctl(`/proc/sys/net/ipv6/conf/${net.bridge}/disable_ipv6`, '0');
+  await writeSysctl(`net/ipv4/conf/${net.bridge}/route_localnet`, '1');
+  if (!net.internal) await writeSysctl('net/ipv4/ip_forward', '1');
+  if (net.enableIPv6) await writeSysctl(`net/ipv6/conf/${net.bridge}/disable_ipv6`, '0');
 }
 
-async function writeSysctl(path: string, value: string): Promise<void> {
+/** A host sysctl (a key as netns.ts sysctlPath takes it), written only when it differs. */
+async function writeSysctl(key: string, value: string): Promise<void> {
+  const path = sysctlPath(key);
   try {
     if ((await readFile(path, 'utf8')).trim() === value) return;
     await writeFile(path, value);
   } catch (e) {
     // IPv6 disabled on the kernel command line: the file is missing; the address step says so.
-    if (errnoCode(e) === 'ENOENT' && path.includes('/ipv6/')) return;
-    throw new BerthError('ESYSCALL', `cannot set ${path.replace('/proc/sys/', '').replace(/\//g, '.')} to ${value}`, { cause: e });
+    if (errnoCode(e) === 'ENOENT' && key.includes('/ipv6/')) return;
+    throw new BerthError('ESYSCALL', `cannot set ${key.replace(/\//g, '.')} to ${value}`, { cause: e });
   }
 }
 
